@@ -1,0 +1,121 @@
+import { createHash } from "node:crypto";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { basename } from "node:path";
+import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
+import { llamaRuntime, type Backend } from "./llamaRuntime";
+import { inspectModelFile } from "./modelFile";
+
+/** The frozen encoder E of the paper: text to one vector, and the tokenizer that budgets chunks. */
+export interface Embedder {
+  /** Fingerprint of the model file: caches built with another file are not reused. */
+  readonly id: string;
+  readonly name: string;
+  readonly dim: number;
+  /** The most tokens one input may have; chunks are cut to fit. */
+  readonly maxTokens: number;
+  countTokens(text: string): number;
+  /** Embeds each text; onEmbedded reports how many are done so far. */
+  embed(texts: readonly string[], onEmbedded?: (done: number) => void): Promise<Float32Array[]>;
+  /** Embeds the last maxTokens tokens of a prefix: the query of paper Algorithm 2, line 1. */
+  embedQuery(prefix: string): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+const FINGERPRINT_WINDOW = 1 << 20;
+
+/** Identifies a model file by its size and its first and last MiB: cheap on a 600 MB file, and random weights differ. */
+export function fingerprintFile(path: string): string {
+  const size = statSync(path).size;
+  const hash = createHash("sha256").update(String(size));
+  const fd = openSync(path, "r");
+  try {
+    for (const start of [0, Math.max(0, size - FINGERPRINT_WINDOW)]) {
+      const buffer = Buffer.alloc(Math.min(FINGERPRINT_WINDOW, size));
+      readSync(fd, buffer, 0, buffer.length, start);
+      hash.update(buffer);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * One core fewer than the machine has: the editor keeps a core, and ggml's spinning thread
+ * barrier degrades badly (10x measured on 2 cores) when its threads compete with other work.
+ */
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+export interface EmbedderOptions {
+  backend?: Backend;
+  /** Token budget of one input (chunks and the query window); the paper uses 512. */
+  maxTokens?: number;
+  threads?: number;
+}
+
+/**
+ * A GGUF embedding model through node-llama-cpp's embedding context. Inputs are evaluated one
+ * after another: chunks are cut close to the token budget, so each evaluation is already one
+ * large batch and the context never holds two inputs that could attend to each other.
+ */
+export class LlamaEmbedder implements Embedder {
+  private constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly dim: number,
+    readonly maxTokens: number,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaEmbeddingContext,
+  ) {}
+
+  static async load(modelPath: string, options: EmbedderOptions = {}): Promise<LlamaEmbedder> {
+    const maxTokens = options.maxTokens ?? 512;
+    const file = await inspectModelFile(modelPath, "embedder");
+    const llama = await llamaRuntime(options.backend);
+    const model = await llama.loadModel({ modelPath, gpuLayers: options.backend === "cpu" ? 0 : "auto" });
+    // Room for the BOS/EOS tokens the context adds around an input of maxTokens.
+    const contextSize = maxTokens + 8;
+    const context = await model.createEmbeddingContext({
+      contextSize,
+      batchSize: contextSize,
+      threads: options.threads ?? defaultThreads(),
+    });
+    return new LlamaEmbedder(fingerprintFile(modelPath), file.name ?? basename(modelPath), model.embeddingVectorSize, maxTokens, model, context);
+  }
+
+  countTokens(text: string): number {
+    return this.model.tokenize(text).length;
+  }
+
+  async embed(texts: readonly string[], onEmbedded?: (done: number) => void): Promise<Float32Array[]> {
+    const vectors: Float32Array[] = [];
+    for (const text of texts) {
+      vectors.push(await this.embedInput(text));
+      onEmbedded?.(vectors.length);
+    }
+    return vectors;
+  }
+
+  async embedQuery(prefix: string): Promise<Float32Array> {
+    // Tokenize only a tail long enough to hold maxTokens tokens: prefixes can be whole files.
+    const tail = prefix.slice(-this.maxTokens * 16);
+    const tokens = this.model.tokenize(tail).slice(-this.maxTokens);
+    return this.embedInput(tokens.length > 0 ? tokens : this.model.tokenize(" "));
+  }
+
+  private async embedInput(input: string | Token[]): Promise<Float32Array> {
+    const { vector } = await this.context.getEmbeddingFor(input);
+    if (vector.length !== this.dim) {
+      throw new Error(`${this.name}: embedding has ${vector.length} values, the model declares ${this.dim}`);
+    }
+    return Float32Array.from(vector);
+  }
+
+  async dispose(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+}

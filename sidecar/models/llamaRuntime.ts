@@ -1,0 +1,41 @@
+import { availableParallelism } from "node:os";
+import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+
+/** Where models run: "auto" takes the best GPU backend node-llama-cpp finds, falling back to the CPU. */
+export type Backend = "auto" | "cpu";
+
+const runtimes = new Map<Backend, Promise<Llama>>();
+
+/**
+ * One llama.cpp runtime per backend for the whole process. Never builds from source: a machine
+ * without a matching prebuilt binary gets node-llama-cpp's error, not a 10-minute compile.
+ */
+export function llamaRuntime(backend: Backend = "auto"): Promise<Llama> {
+  let runtime = runtimes.get(backend);
+  if (!runtime) {
+    runtime = getLlama({
+      gpu: backend === "cpu" ? false : "auto",
+      build: "never",
+      logLevel: LlamaLogLevel.error,
+      progressLogs: false,
+      // node-llama-cpp defaults to at least 4 threads; on a 2-core machine that is 4x slower, not faster.
+      maxThreads: availableParallelism(),
+    });
+    runtimes.set(backend, runtime);
+  }
+  return runtime;
+}
+
+/** The backend's name as users know it: CPU, CUDA, Vulkan or Metal. */
+export function backendName(llama: Llama): string {
+  switch (llama.gpu) {
+    case "cuda":
+      return "CUDA";
+    case "vulkan":
+      return "Vulkan";
+    case "metal":
+      return "Metal";
+    default:
+      return "CPU";
+  }
+}
