@@ -304,11 +304,12 @@ export function allNodes(hierarchy: Hierarchy): HNode[] {
   return nodes;
 }
 
+/** Nodes per level, intermediate (partial) nodes counted apart, so the levels sum with them to the total. */
 export function countByLevel(nodes: Iterable<HNode>): Record<Level, number> & { partial: number } {
   const counts = { chunk: 0, file: 0, module: 0, repo: 0, partial: 0 };
   for (const node of nodes) {
-    counts[node.level]++;
     if (node.partial) counts.partial++;
+    else counts[node.level]++;
   }
   return counts;
 }

@@ -49,7 +49,7 @@ describe("hierarchy", () => {
     const nodes = allNodes(h);
     // 17 chunks; file nodes for 5 files plus 3 intermediate groups in x.py (10 chunks, b=4);
     // modules src, src/lib, docs; one repo node.
-    assert.deepEqual(countByLevel(nodes), { chunk: 17, file: 8, module: 3, repo: 1, partial: 3 });
+    assert.deepEqual(countByLevel(nodes), { chunk: 17, file: 5, module: 3, repo: 1, partial: 3 });
     for (const node of nodes) assert.ok(node.children.length <= 4, `${node.level} ${node.path} has ${node.children.length} children`);
     assert.equal(new Set(nodes.map((n) => n.id)).size, nodes.length, "ids are unique");
     const repo = nodes.find((n) => n.level === "repo")!;

@@ -1,0 +1,337 @@
+import { existsSync } from "node:fs";
+import { isAbsolute, join, relative, sep } from "node:path";
+import { CacheStore, FORMAT_VERSION, type CacheIdentity } from "./cacheStore";
+import { contentHash, type Chunk } from "./chunking/chunk";
+import { createChunker, type Chunker } from "./chunking/chunker";
+import { createPathFilter, listSourceFiles, readSourceFile, type DiscoveryOptions, type PathFilter, type SkippedFile } from "./discovery";
+import { MeanFuser, type Fuser } from "./fuser";
+import {
+  allNodes,
+  countByLevel,
+  emptyHierarchy,
+  updateHierarchy,
+  type FileEntry,
+  type HNode,
+  type Hierarchy,
+  type Level,
+} from "./hierarchy";
+import { NodeIndex, type StorageType } from "./nodeIndex";
+import { selectHits, type RetrievedNode } from "./retrieval";
+import type { VectorTable } from "./vectorTable";
+import type { Embedder } from "../models/embedder";
+
+export interface HefCacheOptions {
+  /** The repository to index (absolute). */
+  root: string;
+  /** Where the cache lives: outside the indexed tree. */
+  cacheDir: string;
+  embedder: Embedder;
+  fuser?: Fuser;
+  /** Branching factor: at most this many children fuse into one parent. */
+  b?: number;
+  storage?: StorageType;
+  discovery?: DiscoveryOptions;
+  log?: (message: string) => void;
+}
+
+export type Phase = "reading" | "embedding" | "fusing";
+export type Progress = (phase: Phase, done: number, total: number) => void;
+
+/** What one indexing or refresh run did. */
+export interface RunReport {
+  /** Files indexed after the run. */
+  files: number;
+  skipped: SkippedFile[];
+  chunks: number;
+  nodes: number;
+  nodesPerLevel: Record<Level, number> & { partial: number };
+  /** Files whose content changed, appeared or disappeared in this run. */
+  changedFiles: number;
+  /** Chunks embedded in this run. */
+  embedded: number;
+  /** Chunks of changed files whose vectors came from the embedding cache. */
+  reused: number;
+  /** Parent nodes fused in this run. */
+  fused: number;
+  /** Index entries removed in this run. */
+  removed: number;
+  ms: number;
+}
+
+interface PendingFile {
+  entry: FileEntry;
+  chunks: Chunk[];
+}
+
+/**
+ * The hierarchical cache of one repository: Algorithm 1 of the paper kept up to date file by
+ * file. Runs are serialised; each does its slow work (reading, embedding, fusing) against the
+ * current state and then commits synchronously, so a query, which runs on the same event loop,
+ * sees the state before a run or after it, never half of each.
+ */
+export class HefCache {
+  private hierarchy: Hierarchy;
+  private readonly nodes = new Map<string, HNode>();
+  private dirty = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly root: string,
+    private readonly options: Required<Pick<HefCacheOptions, "b" | "storage" | "log">> & HefCacheOptions,
+    private readonly identity: CacheIdentity,
+    private readonly store: CacheStore,
+    private readonly filter: PathFilter,
+    private readonly chunker: Chunker,
+    private readonly embeddings: VectorTable,
+    private fusedVectors: VectorTable,
+    private index: NodeIndex,
+  ) {
+    this.hierarchy = emptyHierarchy(options.b);
+  }
+
+  static async open(options: HefCacheOptions): Promise<HefCache> {
+    const full = { b: 8, storage: "f16" as StorageType, log: (m: string) => process.stderr.write(`${m}\n`), ...options };
+    const { embedder, log } = full;
+    const fuser = full.fuser ?? new MeanFuser();
+    if (!existsSync(full.root)) throw new Error(`${full.root}: no such directory`);
+    const identity: CacheIdentity = {
+      format: FORMAT_VERSION,
+      embedder: { id: embedder.id, dim: embedder.dim, name: embedder.name },
+      fuser: fuser.id,
+      b: full.b,
+      maxChunkTokens: embedder.maxTokens,
+      storage: full.storage,
+    };
+    const store = new CacheStore(full.cacheDir);
+    const { table: embeddings, problem } = store.loadEmbeddings(embedder.id, embedder.dim);
+    if (problem) log(`embedding cache unusable, starting it afresh: ${problem}`);
+    const cache = new HefCache(
+      full.root,
+      { ...full, fuser },
+      identity,
+      store,
+      await createPathFilter(full.root, full.discovery),
+      await createChunker(),
+      embeddings,
+      CacheStore.emptyFusedTable(embedder.dim),
+      new NodeIndex(embedder.dim, full.storage),
+    );
+    await cache.restore();
+    return cache;
+  }
+
+  private get fuser(): Fuser {
+    return this.options.fuser!;
+  }
+
+  /** Loads the persisted generation, repairing what can be repaired without the source files. */
+  private async restore(): Promise<void> {
+    const { log } = this.options;
+    const loaded = this.store.load(this.identity);
+    if (!loaded.ok) {
+      if (loaded.reason !== "no cache yet") log(`rebuilding the cache of ${this.root}: ${loaded.reason}`);
+      return;
+    }
+    const { files, fused, indexPath, manifest } = loaded.generation;
+    // A chunk whose vector is gone cannot be re-embedded without its text: leave its file out, the next sync reads it again.
+    const complete = files.filter((file) => file.chunks.every((chunk) => this.embeddings.has(chunk.hash)));
+    if (complete.length < files.length) {
+      log(`${files.length - complete.length} files lost their chunk vectors and will be re-read`);
+    }
+    const update = updateHierarchy(this.hierarchy, new Map(complete.map((file) => [file.path, file])));
+    this.fusedVectors = fused;
+    const missing = await this.fuseMissing(update.current);
+    for (const [id, vector] of missing) this.fusedVectors.set(id, vector);
+    this.hierarchy = update.hierarchy;
+    for (const node of update.current) this.nodes.set(node.id, node);
+    this.fusedVectors.retain((id) => this.nodes.has(id));
+    try {
+      this.index = NodeIndex.load(indexPath, this.identity.embedder.dim, this.identity.storage, this.nodes.size);
+    } catch (error) {
+      log(`index of generation ${manifest.generation} unusable (${(error as Error).message}); rebuilding it from the stored vectors`);
+      this.index = new NodeIndex(this.identity.embedder.dim, this.identity.storage);
+      this.index.add([...this.nodes.values()].map((node) => ({ id: node.id, vector: this.vectorOf(node) })));
+    }
+    this.dirty = missing.size > 0 || complete.length < files.length;
+  }
+
+  private vectorOf(node: HNode, pending?: ReadonlyMap<string, Float32Array>): Float32Array {
+    const vector = node.contentHash ? this.embeddings.get(node.contentHash) : (pending?.get(node.id) ?? this.fusedVectors.get(node.id));
+    if (!vector) throw new Error(`no vector for ${node.level} node ${node.id} (${node.path})`);
+    return vector;
+  }
+
+  /** Fuses, lowest first, every parent among `nodes` that has no vector yet. */
+  private async fuseMissing(nodes: readonly HNode[], progress?: Progress): Promise<Map<string, Float32Array>> {
+    const byId = new Map(nodes.map((node) => [node.id, node]));
+    const nodeOf = (id: string) => byId.get(id) ?? this.nodes.get(id)!;
+    const todo = nodes.filter((node) => !node.contentHash && !this.fusedVectors.has(node.id));
+    const fused = new Map<string, Float32Array>();
+    const heights = [...new Set(todo.map((node) => node.height))].sort((a, b) => a - b);
+    for (const height of heights) {
+      const layer = todo.filter((node) => node.height === height);
+      const vectors = await this.fuser.fuse(layer.map((node) => node.children.map((id) => this.vectorOf(nodeOf(id), fused))));
+      layer.forEach((node, i) => fused.set(node.id, vectors[i]!));
+      progress?.("fusing", fused.size, todo.length);
+    }
+    return fused;
+  }
+
+  /** Brings the cache in line with the files on disk: the whole tree is read, only changes are redone. */
+  sync(progress?: Progress, signal?: AbortSignal): Promise<RunReport> {
+    return this.serialised(async () => {
+      const onDisk = await listSourceFiles(this.root, this.options.discovery);
+      const known = [...this.hierarchy.files.keys()];
+      return this.apply([...new Set([...onDisk, ...known])], progress, signal);
+    });
+  }
+
+  /**
+   * Refreshes the given paths (absolute or relative to the root): changed, added, deleted or
+   * renamed (pass both names) files. Directories are not expanded; the watcher reports files.
+   */
+  refresh(paths: readonly string[], progress?: Progress, signal?: AbortSignal): Promise<RunReport> {
+    return this.serialised(() => this.apply(paths.map((p) => this.relativePath(p)).filter((p) => p !== undefined), progress, signal));
+  }
+
+  private relativePath(path: string): string | undefined {
+    const rel = isAbsolute(path) ? relative(this.root, path) : path;
+    if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) return undefined;
+    return rel.split(sep).join("/");
+  }
+
+  private serialised<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async apply(paths: readonly string[], progress?: Progress, signal?: AbortSignal): Promise<RunReport> {
+    const started = performance.now();
+    const { embedder, log } = this.options;
+    const changes = new Map<string, FileEntry | null>();
+    const pending: PendingFile[] = [];
+    const skipped: SkippedFile[] = [];
+    const unique = [...new Set(paths)];
+    for (const [i, path] of unique.entries()) {
+      progress?.("reading", i + 1, unique.length);
+      const indexed = this.hierarchy.files.get(path);
+      if (this.filter.isIgnored(path, false) || !this.filter.isSourcePath(path)) {
+        if (indexed) changes.set(path, null);
+        continue;
+      }
+      const read = await readSourceFile(this.root, path, this.options.discovery);
+      if (!read.ok) {
+        if (!existsSync(join(this.root, path))) {
+          if (indexed) changes.set(path, null);
+        } else {
+          // The version already indexed stays: a file caught mid-write or turned binary loses nothing.
+          skipped.push({ path, reason: read.reason, detail: read.detail });
+          log(`skipped ${path}: ${read.reason}${read.detail ? ` (${read.detail})` : ""}`);
+        }
+        continue;
+      }
+      const hash = contentHash(read.text);
+      if (indexed?.entry.hash === hash) continue;
+      const { chunks } = this.chunker.chunkFile(path, read.text, (text) => embedder.countTokens(text), {
+        maxTokens: embedder.maxTokens,
+      });
+      const entry: FileEntry = {
+        path,
+        hash,
+        chunks: chunks.map(({ hash, startLine, endLine, startByte, endByte, tokens }) => ({ hash, startLine, endLine, startByte, endByte, tokens })),
+      };
+      pending.push({ entry, chunks });
+      changes.set(path, entry);
+    }
+
+    const toEmbed = new Map<string, string>();
+    let chunkCount = 0;
+    for (const { chunks } of pending) {
+      for (const chunk of chunks) {
+        chunkCount++;
+        if (!this.embeddings.has(chunk.hash)) toEmbed.set(chunk.hash, chunk.text);
+      }
+    }
+    const hashes = [...toEmbed.keys()];
+    let embedded = 0;
+    for (const hash of hashes) {
+      signal?.throwIfAborted();
+      const [vector] = await embedder.embed([toEmbed.get(hash)!]);
+      this.embeddings.set(hash, vector!);
+      embedded++;
+      progress?.("embedding", embedded, hashes.length);
+    }
+
+    signal?.throwIfAborted();
+    const update = updateHierarchy(this.hierarchy, changes);
+    const fused = await this.fuseMissing(update.added, progress);
+    signal?.throwIfAborted();
+
+    // Commit: from here to the end nothing awaits, so no query sees a half-applied refresh.
+    this.index.remove(update.removed);
+    this.index.add(update.added.map((node) => ({ id: node.id, vector: this.vectorOf(node, fused) })));
+    for (const node of update.previous) this.nodes.delete(node.id);
+    for (const node of update.current) this.nodes.set(node.id, node);
+    for (const id of update.removed) this.fusedVectors.delete(id);
+    for (const [id, vector] of fused) this.fusedVectors.set(id, vector);
+    this.hierarchy = update.hierarchy;
+    if (changes.size > 0) this.dirty = true;
+
+    return {
+      ...this.counts(),
+      skipped,
+      changedFiles: changes.size,
+      embedded,
+      reused: chunkCount - embedded,
+      fused: fused.size,
+      removed: update.removed.length,
+      ms: Math.round(performance.now() - started),
+    };
+  }
+
+  private counts(): Pick<RunReport, "files" | "chunks" | "nodes" | "nodesPerLevel"> {
+    const nodesPerLevel = countByLevel(this.nodes.values());
+    return { files: this.hierarchy.files.size, chunks: nodesPerLevel.chunk, nodes: this.nodes.size, nodesPerLevel };
+  }
+
+  /** The top k nodes of any level for the text before a cursor (paper Algorithm 2, lines 1-2). */
+  async query(prefix: string, k = 32): Promise<RetrievedNode[]> {
+    const vector = await this.options.embedder.embedQuery(prefix);
+    // Over-fetch: single-child parents repeating their child are dropped from the top k.
+    const hits = this.index.search(vector, 2 * k + 8);
+    return selectHits(hits, (id) => this.nodes.get(id), k);
+  }
+
+  node(id: string): HNode | undefined {
+    return this.nodes.get(id);
+  }
+
+  get stats(): Pick<RunReport, "files" | "chunks" | "nodes" | "nodesPerLevel"> {
+    return this.counts();
+  }
+
+  /** Persists the cache if anything changed since the last save; waits for a running refresh. */
+  save(): Promise<void> {
+    return this.serialised(async () => {
+      if (!this.dirty) return;
+      const live = new Set<string>();
+      for (const tree of this.hierarchy.files.values()) for (const chunk of tree.entry.chunks) live.add(chunk.hash);
+      this.embeddings.retain((hash) => live.has(hash));
+      this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings);
+      const files = [...this.hierarchy.files.values()].map((tree) => tree.entry);
+      this.store.save(
+        { ...this.identity, root: this.root, files: files.length, nodes: this.nodes.size },
+        files,
+        this.fusedVectors,
+        (path) => this.index.save(path),
+      );
+      this.dirty = false;
+    });
+  }
+
+  /** Every node, for tests and tools that inspect the hierarchy. */
+  allNodes(): HNode[] {
+    return allNodes(this.hierarchy);
+  }
+}

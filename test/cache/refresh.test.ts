@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import { HefCache } from "../../sidecar/cache/hefCache";
+import type { HNode } from "../../sidecar/cache/hierarchy";
+import type { LlamaEmbedder } from "../../sidecar/models/embedder";
+import { tinyEmbedder } from "../helpers/embedder";
+import { copyOfRepo, tempDir } from "../helpers/repos";
+
+const EDITED = "lib/common/semanticTokens.js";
+
+let embedder: LlamaEmbedder;
+before(async () => {
+  embedder = await tinyEmbedder();
+});
+
+async function indexed(root: string, logs: string[] = []): Promise<HefCache> {
+  const cache = await HefCache.open({ root, cacheDir: tempDir("hef-cache-"), embedder, log: (m) => logs.push(m) });
+  await cache.sync();
+  return cache;
+}
+
+function ids(cache: HefCache): string[] {
+  return cache.allNodes().map((n) => n.id).sort();
+}
+
+/** The directories from a file up to the repository root, as node paths. */
+function ancestorPaths(file: string): Set<string> {
+  const parts = file.split("/");
+  return new Set([".", ...parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join("/")), file]);
+}
+
+describe("incremental refresh on a real repository", () => {
+  test("a second run over an unchanged tree embeds and fuses nothing", async () => {
+    const root = copyOfRepo();
+    const cache = await HefCache.open({ root, cacheDir: tempDir("hef-cache-"), embedder, log: () => undefined });
+    const first = await cache.sync();
+    assert.ok(first.files > 40, `indexed ${first.files} files`);
+    assert.equal(first.nodesPerLevel.repo, 1);
+    assert.ok(first.nodesPerLevel.module >= 5, "lib, lib/common, lib/common/utils, lib/node, ...");
+    assert.ok(first.embedded > 0 && first.embedded <= first.chunks);
+    assert.equal(first.fused, first.nodes - first.chunks);
+    assert.equal(first.nodes, first.chunks + first.nodesPerLevel.file + first.nodesPerLevel.module + first.nodesPerLevel.repo + first.nodesPerLevel.partial);
+    const second = await cache.sync();
+    assert.equal(second.embedded, 0);
+    assert.equal(second.fused, 0);
+    assert.equal(second.changedFiles, 0);
+    assert.equal(second.nodes, first.nodes);
+  });
+
+  test("editing one function re-embeds one chunk and re-fuses only that file's ancestors", async () => {
+    const root = copyOfRepo();
+    const cache = await indexed(root);
+    const before = new Map(cache.allNodes().map((n) => [n.id, n]));
+    const path = join(root, EDITED);
+    writeFileSync(path, readFileSync(path, "utf8").replace("computeDiff() {\n", "computeDiff() {\n        const started = Date.now();\n"));
+
+    const report = await cache.refresh([path]);
+    assert.equal(report.changedFiles, 1);
+    assert.equal(report.embedded, 1, "only the chunk holding computeDiff changed");
+    const after = cache.allNodes();
+    const added = after.filter((n) => !before.has(n.id));
+    const onPath = ancestorPaths(EDITED);
+    assert.equal(report.fused, added.filter((n) => n.level !== "chunk").length);
+    for (const node of added) assert.ok(onPath.has(node.path), `${node.level} ${node.path} changed but is not on the edited file's path`);
+    // Every level on the path was re-fused: the file, lib/common/..., lib and the repository.
+    const fusedPaths = new Set(added.filter((n) => n.level !== "chunk" && !n.partial).map((n) => n.path));
+    assert.deepEqual([...fusedPaths].sort(), [...onPath].sort());
+    // Nothing off the path changed.
+    for (const node of before.values()) {
+      if (!onPath.has(node.path)) assert.ok(after.some((n) => n.id === node.id), `${node.path} kept its id`);
+    }
+    assert.deepEqual(ids(cache), ids(await indexed(root)), "equal to a clean rebuild");
+  });
+
+  test("delete and rename", async () => {
+    const root = copyOfRepo();
+    const cache = await indexed(root);
+    const files = cache.stats.files;
+
+    rmSync(join(root, "lib/common/utils/is.js"));
+    const deleted = await cache.refresh([join(root, "lib/common/utils/is.js")]);
+    assert.equal(deleted.files, files - 1);
+    assert.equal(deleted.embedded, 0);
+    assert.ok(!cache.allNodes().some((n: HNode) => n.path === "lib/common/utils/is.js"));
+
+    renameSync(join(root, "lib/common/progress.js"), join(root, "lib/node/progress-moved.js"));
+    const renamed = await cache.refresh([join(root, "lib/common/progress.js"), join(root, "lib/node/progress-moved.js")]);
+    assert.equal(renamed.embedded, 0, "a renamed file's chunks come from the embedding cache");
+    assert.ok(renamed.reused > 0);
+    assert.ok(cache.allNodes().some((n) => n.path === "lib/node/progress-moved.js" && n.level === "file"));
+    assert.ok(!cache.allNodes().some((n) => n.path === "lib/common/progress.js"));
+
+    assert.deepEqual(ids(cache), ids(await indexed(root)), "equal to a clean rebuild");
+  });
+
+  test("a query during a refresh sees the state before or after, never a mix", async () => {
+    const root = copyOfRepo();
+    const cache = await indexed(root);
+    const beforeIds = new Set(ids(cache));
+    for (const file of ["lib/common/server.js", "lib/common/notebook.js", "lib/node/main.js"]) {
+      const path = join(root, file);
+      writeFileSync(path, `${readFileSync(path, "utf8")}\nfunction appended_${file.length}() { return 42; }\n`);
+    }
+    const refresh = cache.refresh(["lib/common/server.js", "lib/common/notebook.js", "lib/node/main.js"]);
+    const results = [];
+    let settled = false;
+    void refresh.then(() => (settled = true));
+    while (!settled) results.push(await cache.query("connection.onRequest(", 64));
+    await refresh;
+    const afterIds = new Set(ids(cache));
+    for (const result of results) {
+      const allOld = result.every((n) => beforeIds.has(n.id));
+      const allNew = result.every((n) => afterIds.has(n.id));
+      assert.ok(allOld || allNew, "a result mixes nodes of two states");
+    }
+  });
+});

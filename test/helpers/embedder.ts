@@ -1,0 +1,24 @@
+import { ensureDefaultModel } from "../../sidecar/models/defaultModels";
+import { LlamaEmbedder, type Embedder } from "../../sidecar/models/embedder";
+
+let shared: Promise<LlamaEmbedder> | undefined;
+
+/** The embedded default (tiny) embedder on the CPU, loaded once per test file. */
+export function tinyEmbedder(): Promise<LlamaEmbedder> {
+  shared ??= ensureDefaultModel("tiny-embed").then((path) => LlamaEmbedder.load(path, { backend: "cpu" }));
+  return shared;
+}
+
+/** The same model under another identity: what a cache sees when the user switches embedders. */
+export function renamedEmbedder(embedder: Embedder, id: string): Embedder {
+  return {
+    id,
+    name: `${embedder.name} (renamed)`,
+    dim: embedder.dim,
+    maxTokens: embedder.maxTokens,
+    countTokens: (text) => embedder.countTokens(text),
+    embed: (texts, onEmbedded) => embedder.embed(texts, onEmbedded),
+    embedQuery: (prefix) => embedder.embedQuery(prefix),
+    dispose: async () => undefined,
+  };
+}
