@@ -73,6 +73,8 @@ export class HefCache {
   private hierarchy: Hierarchy;
   private readonly nodes = new Map<string, HNode>();
   private dirty = false;
+  /** Chunk hashes the persisted generation refers to: the embedding file keeps them until a newer generation is current. */
+  private persistedHashes = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -133,6 +135,7 @@ export class HefCache {
       return;
     }
     const { files, fused, indexPath, manifest } = loaded.generation;
+    this.persistedHashes = new Set(files.flatMap((file) => file.chunks.map((chunk) => chunk.hash)));
     // A chunk whose vector is gone cannot be re-embedded without its text: leave its file out, the next sync reads it again.
     const complete = files.filter((file) => file.chunks.every((chunk) => this.embeddings.has(chunk.hash)));
     if (complete.length < files.length) {
@@ -315,17 +318,19 @@ export class HefCache {
   save(): Promise<void> {
     return this.serialised(async () => {
       if (!this.dirty) return;
-      const live = new Set<string>();
-      for (const tree of this.hierarchy.files.values()) for (const chunk of tree.entry.chunks) live.add(chunk.hash);
-      this.embeddings.retain((hash) => live.has(hash));
-      this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings);
       const files = [...this.hierarchy.files.values()].map((tree) => tree.entry);
+      const live = new Set(files.flatMap((file) => file.chunks.map((chunk) => chunk.hash)));
+      // Embeddings are written first and the generation switched after: a process killed in
+      // between still finds every vector the previous generation needs.
+      this.embeddings.retain((hash) => live.has(hash) || this.persistedHashes.has(hash));
+      this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings);
       this.store.save(
         { ...this.identity, root: this.root, files: files.length, nodes: this.nodes.size },
         files,
         this.fusedVectors,
         (path) => this.index.save(path),
       );
+      this.persistedHashes = live;
       this.dirty = false;
     });
   }

@@ -90,7 +90,7 @@ describe("persistence", () => {
 
   test("a process killed while saving leaves a loadable cache", async () => {
     const { root, cacheDir } = await builtCache();
-    for (const delayMs of [0, 13, 37]) {
+    for (const delayMs of [0, 3, 7, 11, 17, 21, 29, 37, 47, 55]) {
       const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/saveLoop.ts", root, cacheDir], {
         stdio: ["ignore", "pipe", "inherit"],
       });
