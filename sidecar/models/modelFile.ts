@@ -44,6 +44,11 @@ export async function inspectModelFile(path: string, role: ModelRole): Promise<M
     const reason = (error as Error).message;
     throw new ModelFileError(path, size < 24 ? "empty or truncated, not a GGUF file" : `not a readable GGUF file (${reason})`);
   }
+  // node-llama-cpp's reader does not notice a file that ends inside its own header.
+  const headerEnd = info.infoEndOffset ?? 0;
+  if (headerEnd > size || (info.fullTensorInfo ?? []).some((tensor) => tensor.name === "")) {
+    throw new ModelFileError(path, `truncated: the GGUF header needs ${headerEnd} bytes, the file has ${size}`);
+  }
   for (const tensor of info.fullTensorInfo ?? []) {
     const end = Number(tensor.fileOffset) + tensorByteSize(tensor.ggmlType, tensor.dimensions.map(Number));
     if (end > size) {
