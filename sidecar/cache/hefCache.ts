@@ -31,6 +31,8 @@ export interface HefCacheOptions {
   b?: number;
   storage?: StorageType;
   discovery?: DiscoveryOptions;
+  /** Ignore the persisted hierarchy and index and build them anew (chunk vectors are still reused). */
+  rebuild?: boolean;
   log?: (message: string) => void;
 }
 
@@ -118,7 +120,7 @@ export class HefCache {
       CacheStore.emptyFusedTable(embedder.dim),
       new NodeIndex(embedder.dim, full.storage),
     );
-    await cache.restore();
+    if (!full.rebuild) await cache.restore();
     return cache;
   }
 

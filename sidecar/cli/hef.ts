@@ -10,7 +10,7 @@ import type { Backend } from "../models/llamaRuntime";
 import { progressBar } from "./progressBar";
 
 const USAGE = `Usage:
-  hef index <dir> [--json]                                  build or refresh the cache of <dir>
+  hef index <dir> [--json] [--rebuild]                      build or refresh the cache of <dir>
   hef query <dir> --file <path> --line <n> [--k 32] [--json] nodes retrieved for a cursor at the start of line n
 
 Options:
@@ -19,12 +19,14 @@ Options:
   --backend auto|cpu    run models on the best GPU found, or on the CPU only (default auto)
   --exclude <glob>      gitignore-style pattern to leave out, in addition to .gitignore (repeatable)
   --b <n>               branching factor: children fused per parent (default 8)
+  --rebuild             (index) rebuild the hierarchy and index from scratch; known chunk vectors are reused
 `;
 
 class UsageError extends Error {}
 
 const OPTIONS = {
   json: { type: "boolean" },
+  rebuild: { type: "boolean" },
   embedder: { type: "string" },
   "cache-dir": { type: "string" },
   backend: { type: "string" },
@@ -55,6 +57,7 @@ async function openCache(dir: string, values: ReturnType<typeof parse>["values"]
     cacheDir: values["cache-dir"] ? resolve(values["cache-dir"]) : defaultCacheDir(root),
     embedder,
     b: positiveInt(values.b, "b", 8),
+    rebuild: values.rebuild ?? false,
     ...(values.exclude ? { discovery: { exclude: values.exclude } } : {}),
   });
 }

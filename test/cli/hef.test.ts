@@ -38,6 +38,11 @@ describe("hef CLI", () => {
     assert.equal(second.embedded, 0);
     assert.equal(second.fused, 0);
     assert.equal(second.nodes, report.nodes);
+
+    const rebuilt = JSON.parse(hef(["index", root, "--json", "--rebuild"], { HEF_CACHE_HOME: cacheHome }).stdout);
+    assert.equal(rebuilt.embedded, 0, "a rebuild reuses the chunk vectors");
+    assert.equal(rebuilt.fused, report.fused, "and fuses every parent again");
+    assert.equal(rebuilt.nodes, report.nodes);
   });
 
   test("index counts skipped files with their reasons", () => {
