@@ -68,6 +68,19 @@ const QWEN_SHARED = {
 
 const RANDOM_NOTE = "Random weights: exact tensor shapes for benchmarks, meaningless outputs. Written by HEF Code.";
 
+/** What the Qwen2.5-Coder generators share; each spec adds its own sizes. */
+const QWEN2_5_CODER = {
+  ...QWEN_SHARED,
+  arch: "qwen2",
+  role: "generator",
+    qkvBias: true,
+    qkNorm: false,
+    writeHeadDim: false,
+    addEosToken: false,
+    vocab: { specials: "qwen2.5", specialsAt: 151643, size: 151936 },
+    quant: "q4_k_m",
+} as const;
+
 export const MODEL_SPECS: Readonly<Record<ModelName, ModelSpec>> = {
   "tiny-embed": {
     name: "tiny-embed",
@@ -148,10 +161,8 @@ export const MODEL_SPECS: Readonly<Record<ModelName, ModelSpec>> = {
     quant: "q8_0",
   },
   "qwen2.5-coder-0.5b": {
-    ...QWEN_SHARED,
+    ...QWEN2_5_CODER,
     name: "qwen2.5-coder-0.5b",
-    arch: "qwen2",
-    role: "generator",
     displayName: "Qwen2.5-Coder-0.5B shape (random weights)",
     description: `Random-weight stand-in with the shapes of Qwen2.5-Coder-0.5B, Q4_K_M-like mix. ${RANDOM_NOTE}`,
     hidden: 896,
@@ -160,18 +171,10 @@ export const MODEL_SPECS: Readonly<Record<ModelName, ModelSpec>> = {
     kvHeads: 2,
     headDim: 64,
     ffn: 4864,
-    qkvBias: true,
-    qkNorm: false,
-    writeHeadDim: false,
-    addEosToken: false,
-    vocab: { specials: "qwen2.5", specialsAt: 151643, size: 151936 },
-    quant: "q4_k_m",
   },
   "qwen2.5-coder-1.5b": {
-    ...QWEN_SHARED,
+    ...QWEN2_5_CODER,
     name: "qwen2.5-coder-1.5b",
-    arch: "qwen2",
-    role: "generator",
     displayName: "Qwen2.5-Coder-1.5B shape (random weights)",
     description: `Random-weight stand-in with the shapes of Qwen2.5-Coder-1.5B, Q4_K_M-like mix. ${RANDOM_NOTE}`,
     hidden: 1536,
@@ -180,12 +183,6 @@ export const MODEL_SPECS: Readonly<Record<ModelName, ModelSpec>> = {
     kvHeads: 2,
     headDim: 128,
     ffn: 8960,
-    qkvBias: true,
-    qkNorm: false,
-    writeHeadDim: false,
-    addEosToken: false,
-    vocab: { specials: "qwen2.5", specialsAt: 151643, size: 151936 },
-    quant: "q4_k_m",
   },
 };
 
