@@ -22,9 +22,9 @@ await makeShapedModel("qwen3-embedding-0.6b", qwen3);
 
 const only = process.argv.slice(2);
 const allScenarios: Scenario[] = [
-  { repo: "small", model: tiny, label: "tiny (default)", refreshes: 40, prefill: false },
-  { repo: "large", model: tiny, label: "tiny (default)", refreshes: 60, prefill: false },
-  { repo: "small", model: qwen3, label: "Qwen3-Emb-0.6B Q8_0 shape", refreshes: 10, prefill: true },
+  { repo: "small", model: tiny, label: "tiny (default)", refreshes: 40, prefill: true },
+  { repo: "large", model: tiny, label: "tiny (default)", refreshes: 60, prefill: true },
+  { repo: "small", model: qwen3, label: "Qwen3-Emb-0.6B Q8_0 shape", refreshes: 6, prefill: true },
 ];
 const scenarios = allScenarios.filter((s) => only.length === 0 || only.some((o) => `${s.repo}:${s.label}`.includes(o)));
 
