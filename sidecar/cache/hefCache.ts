@@ -3,7 +3,8 @@ import { isAbsolute, join, relative, sep } from "node:path";
 import { CacheStore, FORMAT_VERSION, type CacheIdentity } from "./cacheStore";
 import { contentHash, type Chunk } from "./chunking/chunk";
 import { createChunker, type Chunker } from "./chunking/chunker";
-import { createPathFilter, listSourceFiles, readSourceFile, type DiscoveryOptions, type PathFilter, type SkippedFile } from "./discovery";
+import { listSourceFiles, readSourceFile, type SkippedFile } from "./discovery";
+import { createPathFilter, type DiscoveryOptions, type PathFilter } from "./pathFilter";
 import { MeanFuser, type Fuser } from "./fuser";
 import {
   allNodes,
@@ -33,6 +34,11 @@ export interface HefCacheOptions {
   discovery?: DiscoveryOptions;
   /** Ignore the persisted hierarchy and index and build them anew (chunk vectors are still reused). */
   rebuild?: boolean;
+  /**
+   * While embedding, the embedding cache is written at most this often (ms), so an index run
+   * that is killed or fails resumes without embedding again what it had done. Default 30 s.
+   */
+  checkpointMs?: number;
   log?: (message: string) => void;
 }
 
@@ -82,6 +88,7 @@ export class HefCache {
   private constructor(
     readonly root: string,
     private readonly options: Required<Pick<HefCacheOptions, "b" | "storage" | "log">> & HefCacheOptions,
+    private readonly fuser: Fuser,
     private readonly identity: CacheIdentity,
     private readonly store: CacheStore,
     private readonly filter: PathFilter,
@@ -111,7 +118,8 @@ export class HefCache {
     if (problem) log(`embedding cache unusable, starting it afresh: ${problem}`);
     const cache = new HefCache(
       full.root,
-      { ...full, fuser },
+      full,
+      fuser,
       identity,
       store,
       await createPathFilter(full.root, full.discovery),
@@ -120,16 +128,15 @@ export class HefCache {
       CacheStore.emptyFusedTable(embedder.dim),
       new NodeIndex(embedder.dim, full.storage),
     );
-    if (!full.rebuild) await cache.restore();
+    await cache.restore(full.rebuild ?? false);
     return cache;
   }
 
-  private get fuser(): Fuser {
-    return this.options.fuser!;
-  }
-
-  /** Loads the persisted generation, repairing what can be repaired without the source files. */
-  private async restore(): Promise<void> {
+  /**
+   * Loads the persisted generation, repairing what can be repaired without the source files.
+   * A rebuild keeps only the knowledge of which chunk vectors that generation still needs.
+   */
+  private async restore(rebuild: boolean): Promise<void> {
     const { log } = this.options;
     const loaded = this.store.load(this.identity);
     if (!loaded.ok) {
@@ -138,6 +145,7 @@ export class HefCache {
     }
     const { files, fused, indexPath, manifest } = loaded.generation;
     this.persistedHashes = new Set(files.flatMap((file) => file.chunks.map((chunk) => chunk.hash)));
+    if (rebuild) return;
     // A chunk whose vector is gone cannot be re-embedded without its text: leave its file out, the next sync reads it again.
     const complete = files.filter((file) => file.chunks.every((chunk) => this.embeddings.has(chunk.hash)));
     if (complete.length < files.length) {
@@ -260,12 +268,18 @@ export class HefCache {
     }
     const hashes = [...toEmbed.keys()];
     let embedded = 0;
+    let checkpoint = performance.now();
     for (const hash of hashes) {
       signal?.throwIfAborted();
       const [vector] = await embedder.embed([toEmbed.get(hash)!]);
       this.embeddings.set(hash, vector!);
       embedded++;
       progress?.("embedding", embedded, hashes.length);
+      if (performance.now() - checkpoint >= (this.options.checkpointMs ?? 30_000) && embedded < hashes.length) {
+        // Only vectors are checkpointed: they are keyed by content, valid whatever state the hierarchy is in.
+        this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings);
+        checkpoint = performance.now();
+      }
     }
 
     signal?.throwIfAborted();

@@ -112,3 +112,25 @@ describe("persistence", () => {
     }
   });
 });
+
+describe("interrupted indexing", () => {
+  test("a run that dies while embedding resumes from its checkpointed vectors", async () => {
+    const root = copyOfRepo();
+    const cacheDir = tempDir("hef-cache-");
+    let calls = 0;
+    const failing = renamedEmbedder(embedder, embedder.id);
+    failing.embed = async (texts, onEmbedded) => {
+      if (++calls > 40) throw new Error("the embedder process died");
+      return embedder.embed(texts, onEmbedded);
+    };
+    const dying = await HefCache.open({ root, cacheDir, embedder: failing, checkpointMs: 0, log: () => undefined });
+    await assert.rejects(dying.sync(), /embedder process died/);
+
+    const cold = await HefCache.open({ root, cacheDir: tempDir("hef-cache-"), embedder, log: () => undefined });
+    const coldReport = await cold.sync();
+    const resumed = await reopen(root, cacheDir, []);
+    const report = await resumed.sync();
+    assert.equal(report.embedded, coldReport.embedded - 40, "the 40 chunks embedded before the failure are not embedded again");
+    assert.equal(report.nodes, coldReport.nodes);
+  });
+});
