@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
-import { llamaRuntime, type Backend } from "./llamaRuntime";
+import { defaultThreads, llamaRuntime, type Backend } from "./llamaRuntime";
 import { inspectModelFile } from "./modelFile";
 
 /** The frozen encoder E of the paper: text to one vector, and the tokenizer that budgets chunks. */
@@ -39,18 +38,6 @@ export function fingerprintFile(path: string): string {
     closeSync(fd);
   }
   return hash.digest("hex");
-}
-
-/** Below this many bytes of weights a token's work is too small to split across threads. */
-const SMALL_MODEL_BYTES = 64 * 2 ** 20;
-
-/**
- * Threads for a model of this size. ggml's threads spin-wait on each other after every
- * operation: for a tiny model the wait dominates (a second thread measured anywhere from 1.7x
- * faster to 10x slower, depending on other load), for a real one it halves prefill time.
- */
-export function defaultThreads(modelBytes: number): number {
-  return modelBytes < SMALL_MODEL_BYTES ? 1 : availableParallelism();
 }
 
 export interface EmbedderOptions {
