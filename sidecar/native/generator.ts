@@ -125,16 +125,7 @@ interface RawGenerator {
       ignoreEog: boolean;
     },
     requestId: number,
-  ): Promise<{
-    text: string;
-    tokens: Int32Array;
-    tokenCount: number;
-    reused: number;
-    decoded: number;
-    stopReason: StopReason;
-    prefillMs: number;
-    decodeMs: number;
-  }>;
+  ): Promise<Omit<GenerateResult, "timings"> & { prefillMs: number; decodeMs: number }>;
   cancel(requestId: number): boolean;
   resetCache(): Promise<void>;
   dispose(): Promise<void>;

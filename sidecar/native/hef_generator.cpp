@@ -658,6 +658,11 @@ class Generator : public Napi::ObjectWrap<Generator> {
           if (!rows->empty()) std::memcpy(out.Data(), rows->data(), sizeof(float) * rows->size());
           return out;
         });
+    return queueWorker(worker);
+  }
+
+  // Keeps this handle alive until the worker has run, then starts it.
+  Napi::Promise queueWorker(FnWorker* worker) {
     worker->Keep(Value());
     Napi::Promise promise = worker->Promise();
     worker->Queue();
@@ -710,10 +715,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
           return o;
         },
         [this, id]() { unregisterFlag(id); });
-    worker->Keep(Value());
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
+    return queueWorker(worker);
   }
 
   struct GenerateResult {
@@ -832,10 +834,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
           return o;
         },
         [this, id]() { unregisterFlag(id); });
-    worker->Keep(Value());
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
+    return queueWorker(worker);
   }
 
   // Decodes one generated token at `pos` (which must equal the cached length) and records it.
@@ -880,10 +879,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
           cachedTokens_.clear();
         },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
-    worker->Keep(Value());
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
+    return queueWorker(worker);
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
@@ -900,10 +896,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
           freeAll();
         },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
-    worker->Keep(Value());
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
+    return queueWorker(worker);
   }
 };
 
