@@ -1,13 +1,14 @@
 // Runs every test file under test/ with node's own test runner; Node 20 has no glob for --test.
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
 function findTests(dir) {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return findTests(path);
-    return name.endsWith(".test.ts") ? [path] : [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    // test/e2e keeps its own node_modules (the editor under test): not ours to run.
+    if (entry.isDirectory()) return entry.name === "node_modules" ? [] : findTests(path);
+    return entry.name.endsWith(".test.ts") ? [path] : [];
   });
 }
 

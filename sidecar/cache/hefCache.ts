@@ -316,14 +316,55 @@ export class HefCache {
 
   /** The top k nodes of any level for the text before a cursor (paper Algorithm 2, lines 1-2). */
   async query(prefix: string, k = 32): Promise<RetrievedNode[]> {
-    const vector = await this.options.embedder.embedQuery(prefix);
+    return this.search(await this.options.embedder.embedQuery(prefix), k);
+  }
+
+  /**
+   * The top k nodes for a query vector. `accept` narrows the levels (rag retrieves chunks only);
+   * the index is then searched wider until k accepted nodes are found or it has no more.
+   */
+  search(vector: Float32Array, k = 32, accept?: (node: HNode) => boolean): RetrievedNode[] {
+    const nodeOf = (id: string): HNode | undefined => {
+      const node = this.nodes.get(id);
+      return node && (!accept || accept(node)) ? node : undefined;
+    };
     // Over-fetch: single-child parents repeating their child are dropped from the top k.
-    const hits = this.index.search(vector, 2 * k + 8);
-    return selectHits(hits, (id) => this.nodes.get(id), k);
+    for (let wanted = 2 * k + 8; ; wanted *= 4) {
+      const hits = this.index.search(vector, wanted);
+      const selected = selectHits(hits, nodeOf, k);
+      if (selected.length === k || hits.length < wanted) return selected;
+    }
   }
 
   node(id: string): HNode | undefined {
     return this.nodes.get(id);
+  }
+
+  /** The stored vector of a node (its chunk embedding, or what the fuser made of its children). */
+  nodeVector(id: string): Float32Array {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`no node ${id} in the cache of ${this.root}`);
+    return this.vectorOf(node);
+  }
+
+  /**
+   * Tokens (the embedder's count) of the source text under these nodes, each chunk counted once:
+   * what injecting their raw text would cost instead of one pseudo-token each.
+   */
+  sourceTokens(ids: readonly string[]): number {
+    const seen = new Set<string>();
+    let tokens = 0;
+    const visit = (id: string): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const node = this.nodes.get(id);
+      if (!node) return;
+      if (!node.contentHash) return node.children.forEach(visit);
+      const chunk = this.hierarchy.files.get(node.path)?.entry.chunks.find((entry) => entry.hash === node.contentHash);
+      tokens += chunk?.tokens ?? 0;
+    };
+    ids.forEach(visit);
+    return tokens;
   }
 
   get stats(): Pick<RunReport, "files" | "chunks" | "nodes" | "nodesPerLevel"> {

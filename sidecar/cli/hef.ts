@@ -1,74 +1,56 @@
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { defaultCacheDir } from "../cache/cacheLocation";
 import { HefCache, type RunReport } from "../cache/hefCache";
 import type { RetrievedNode } from "../cache/retrieval";
 import { ensureDefaultModel } from "../models/defaultModels";
 import { LlamaEmbedder } from "../models/embedder";
-import type { Backend } from "../models/llamaRuntime";
-import { progressBar } from "./progressBar";
+import { learnedFuserOf } from "../generation/learnedFuser";
+import { backendOf, directory, modelPaths, parse, positiveInt, UsageError, type Values } from "./args";
+import { runComplete } from "./complete";
+import { runEvalCommand } from "./eval";
+import { syncWithProgress } from "./progressBar";
 
 const USAGE = `Usage:
-  hef index <dir> [--json] [--rebuild]                      build or refresh the cache of <dir>
-  hef query <dir> --file <path> --line <n> [--k 32] [--json] nodes retrieved for a cursor at the start of line n
+  hef index <dir> [--json] [--rebuild]                        build or refresh the cache of <dir>
+  hef query <dir> --file <path> --line <n> [--k 32] [--json]   nodes retrieved for a cursor at the start of line n
+  hef complete <dir> --file <path> --line <n> [--mode hef|rag|none] [--json]
+                                                              complete at the start of line n
+  hef eval <tasks.jsonl> --repos <dir> [--mode hef,rag,none] [--k 32] [--json]
+                                                              RepoEval-style line completion: EM, ES, latency per mode
 
 Options:
   --embedder <gguf>     embedding model (default: the embedded tiny model, which gives only lexical vectors)
+  --generator <gguf>    code generator (default: the embedded tiny model, which gives random text)
+  --adapter <file>      HEF adapter: projector and learned fuser (default: an untrained one for the tiny models)
   --cache-dir <dir>     where the cache lives (default: under ~/.cache/hef-code, or $HEF_CACHE_HOME)
   --backend auto|cpu    run models on the best GPU found, or on the CPU only (default auto)
   --exclude <glob>      gitignore-style pattern to leave out, in addition to .gitignore (repeatable)
   --b <n>               branching factor: children fused per parent (default 8)
   --rebuild             (index) rebuild the hierarchy and index from scratch; known chunk vectors are reused
+  --k <n>               nodes retrieved (default: the adapter's K, 32)
+  --max-tokens <n>      (complete) tokens generated at most (default 64, 256 with --multiline)
+  --multiline           (complete) do not stop at the end of the line
+  --no-fim              (complete) prefix only, even when the generator has fill-in-the-middle tokens
+  --entities            (complete, eval) append names of user-defined entities (up to 64 tokens)
+  --rag-budget <n>      (complete) rag mode's raw-context token budget (default 4096)
 `;
 
-class UsageError extends Error {}
-
-const OPTIONS = {
-  json: { type: "boolean" },
-  rebuild: { type: "boolean" },
-  embedder: { type: "string" },
-  "cache-dir": { type: "string" },
-  backend: { type: "string" },
-  exclude: { type: "string", multiple: true },
-  b: { type: "string" },
-  file: { type: "string" },
-  line: { type: "string" },
-  k: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-function positiveInt(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
-  return n;
-}
-
-async function openCache(dir: string, values: ReturnType<typeof parse>["values"]): Promise<HefCache> {
-  const root = resolve(dir);
-  if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${dir}: not a directory`);
-  const backend = (values.backend ?? "auto") as Backend;
-  if (backend !== "auto" && backend !== "cpu") throw new UsageError(`--backend must be auto or cpu, got "${values.backend}"`);
-  const modelPath = values.embedder ? resolve(values.embedder) : await ensureDefaultModel("tiny-embed");
-  const embedder = await LlamaEmbedder.load(modelPath, { backend });
+async function openCache(dir: string, values: Values): Promise<HefCache> {
+  const root = directory(dir);
+  const backend = backendOf(values);
+  const { embedderPath, adapterPath } = modelPaths(values);
+  const embedder = await LlamaEmbedder.load(embedderPath ?? (await ensureDefaultModel("tiny-embed")), { backend });
+  const fuser = adapterPath ? await learnedFuserOf(adapterPath, backend) : undefined;
   return HefCache.open({
     root,
     cacheDir: values["cache-dir"] ? resolve(values["cache-dir"]) : defaultCacheDir(root),
     embedder,
+    ...(fuser ? { fuser } : {}),
     b: positiveInt(values.b, "b", 8),
     rebuild: values.rebuild ?? false,
     ...(values.exclude ? { discovery: { exclude: values.exclude } } : {}),
   });
-}
-
-async function syncWithProgress(cache: HefCache): Promise<RunReport> {
-  const bar = progressBar();
-  try {
-    return await cache.sync(bar.update);
-  } finally {
-    bar.end();
-  }
 }
 
 function formatReport(report: RunReport): string {
@@ -98,10 +80,6 @@ function formatNodes(nodes: RetrievedNode[]): string {
     .join("\n");
 }
 
-function parse(argv: string[]) {
-  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-}
-
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
   const [command, dir, ...extra] = positionals;
@@ -109,7 +87,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  if (!dir || extra.length > 0) throw new UsageError(`${command} takes one directory`);
+  if (!dir || extra.length > 0) throw new UsageError(`${command} takes one ${command === "eval" ? "task file" : "directory"}`);
   if (command === "index") {
     const cache = await openCache(dir, values);
     const report = await syncWithProgress(cache);
@@ -136,6 +114,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(values.json ? `${JSON.stringify({ file: values.file, line, k, ms, nodes })}\n` : `${formatNodes(nodes)}\n`);
     return;
   }
+  if (command === "complete") return runComplete(dir, values);
+  if (command === "eval") return runEvalCommand(dir, values);
   throw new UsageError(`unknown command "${command}"`);
 }
 

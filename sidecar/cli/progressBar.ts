@@ -1,7 +1,7 @@
-import type { Phase } from "../cache/hefCache";
+import type { HefCache, Phase, RunReport } from "../cache/hefCache";
 
 /** A one-line progress bar on a terminal's stderr; silent when stderr is not a terminal. */
-export function progressBar(stream: NodeJS.WriteStream = process.stderr): { update: (phase: Phase, done: number, total: number) => void; end: () => void } {
+export function progressBar(stream: NodeJS.WriteStream = process.stderr): { update: (phase: Phase | "completing", done: number, total: number) => void; end: () => void } {
   if (!stream.isTTY) return { update: () => undefined, end: () => undefined };
   let last = 0;
   let shown = false;
@@ -20,4 +20,14 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): { upda
       if (shown) stream.write("\r\x1b[2K");
     },
   };
+}
+
+/** Syncs a cache with a progress bar on a terminal. */
+export async function syncWithProgress(cache: HefCache): Promise<RunReport> {
+  const bar = progressBar();
+  try {
+    return await cache.sync(bar.update);
+  } finally {
+    bar.end();
+  }
 }

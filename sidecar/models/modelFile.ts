@@ -2,7 +2,8 @@ import { statSync } from "node:fs";
 import { readGgufFileInfo, type GgufFileInfo } from "node-llama-cpp";
 import { tensorByteSize } from "./gguf/ggmlTypes";
 
-export type ModelRole = "embedder" | "generator";
+/** adapter: a HEF adapter (sidecar/generation/adapterFormat.ts), checked for truncation only. */
+export type ModelRole = "embedder" | "generator" | "adapter";
 
 /** A model file that cannot serve its role; the message names the file and the problem in one line. */
 export class ModelFileError extends Error {

@@ -15,7 +15,7 @@
   "targets": [
     {
       "target_name": "hef_generator",
-      "sources": ["hef_generator.cpp"],
+      "sources": ["module.cpp", "common.cpp", "model.cpp", "token_embeddings.cpp", "generator.cpp", "encoder.cpp", "adapter_file.cpp", "adapter.cpp"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<(llama_include)",

@@ -1,15 +1,12 @@
-// TypeScript side of the HEF generator addon (sidecar/native/hef_generator.cpp): a llama.cpp code
+// TypeScript side of the addon's Generator (sidecar/native/generator.cpp): a llama.cpp code
 // generator whose prompt may start with pseudo-tokens (vectors of n_embd floats fed in place of
-// token embeddings), with the KV cache kept between requests. The addon is built by
-// `node scripts/build-native.mjs` against node-llama-cpp's own prebuilt llama.cpp libraries.
-import { existsSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
-import { join } from "node:path";
+// token embeddings), with the KV cache kept between requests.
+import { statSync } from "node:fs";
 import { defaultThreads } from "../models/llamaRuntime";
 import { inspectModelFile } from "../models/modelFile";
-import { findPackageRoot } from "../models/packageRoot";
+import { loadNativeAddon, presentTokens } from "./addon";
 
-export const NATIVE_BUILD_COMMAND = "node scripts/build-native.mjs";
+export { NATIVE_BUILD_COMMAND, NativeAddonError, type NativeAddon, loadNativeAddon, nativeAddonPath } from "./addon";
 
 export interface GeneratorLoadOptions {
   /** CPU threads for decoding (default: by model size, see defaultThreads). */
@@ -28,6 +25,7 @@ export interface SpecialTokens {
   bos?: number;
   eos?: number;
   eot?: number;
+  sep?: number;
   pad?: number;
   fimPre?: number;
   fimSuf?: number;
@@ -49,7 +47,9 @@ export interface GeneratorModelInfo {
   nLayer: number;
   nBatch: number;
   threads: number;
+  /** Whether the model's tokenizer adds BOS / EOS around a text (tokenize's addSpecial). */
   addBos: boolean;
+  addEos: boolean;
   description: string;
   /** Folder the ggml backends were loaded from, and the devices they offer. */
   backendDir: string;
@@ -106,7 +106,8 @@ export interface GenerateResult {
 
 // --- the raw addon --------------------------------------------------------------------------------
 
-interface RawGenerator {
+/** The addon's Generator object, as NativeGenerator drives it. */
+export interface RawGenerator {
   info(): Omit<GeneratorModelInfo, "path" | "architecture" | "tokens"> & { tokens: Record<keyof SpecialTokens, number> };
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
   detokenize(tokens: Int32Array | readonly number[], removeSpecial: boolean, unparseSpecial: boolean): string;
@@ -131,38 +132,6 @@ interface RawGenerator {
   dispose(): Promise<void>;
 }
 
-export interface NativeAddon {
-  load(modelPath: string, options: GeneratorLoadOptions): Promise<RawGenerator>;
-  backendInfo(): { linkedDir: string; loadedDir: string; systemInfo: string };
-}
-
-/** The addon is not built (or cannot be loaded here); the message says how to build it. */
-export class NativeAddonError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "NativeAddonError";
-  }
-}
-
-/** Where the build script puts the addon; HEF_NATIVE_ADDON overrides. */
-export function nativeAddonPath(): string {
-  return process.env.HEF_NATIVE_ADDON ?? join(findPackageRoot(), "sidecar", "native", "build", "Release", "hef_generator.node");
-}
-
-let addon: NativeAddon | undefined;
-
-export function loadNativeAddon(): NativeAddon {
-  if (addon) return addon;
-  const path = nativeAddonPath();
-  if (!existsSync(path)) throw new NativeAddonError(`the native generator addon is not built (${path} is missing); run ${NATIVE_BUILD_COMMAND}`);
-  try {
-    addon = createRequire(join(findPackageRoot(), "package.json"))(path) as NativeAddon;
-  } catch (error) {
-    throw new NativeAddonError(`cannot load ${path}: ${(error as Error).message}; rebuild with ${NATIVE_BUILD_COMMAND}`);
-  }
-  return addon;
-}
-
 // --- the wrapper ----------------------------------------------------------------------------------
 
 function abortError(): Error {
@@ -170,8 +139,6 @@ function abortError(): Error {
   error.name = "AbortError";
   return error;
 }
-
-const NO_TOKEN = -1;
 
 /** Copies of the request's arrays, taken when the request is made (it may run later). */
 function snapshot(request: EvaluateRequest): { pseudo?: Float32Array; tokens?: Int32Array } {
@@ -212,11 +179,7 @@ export class NativeGenerator {
       ...(options.backendDir ? { backendDir: options.backendDir } : {}),
     });
     const rawInfo = raw.info();
-    const tokens: SpecialTokens = {};
-    for (const [key, value] of Object.entries(rawInfo.tokens)) {
-      if (value !== NO_TOKEN) tokens[key as keyof SpecialTokens] = value;
-    }
-    return new NativeGenerator(raw, { ...rawInfo, path: modelPath, architecture: file.architecture, tokens });
+    return new NativeGenerator(raw, { ...rawInfo, path: modelPath, architecture: file.architecture, tokens: presentTokens(rawInfo.tokens) });
   }
 
   tokenize(text: string, addSpecial = false, parseSpecial = false): Int32Array {

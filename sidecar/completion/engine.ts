@@ -1,0 +1,244 @@
+// The online half of HEF (paper Algorithm 2) behind one API, with the two baselines it replaces:
+// the models are loaded once and serve completions for any number of repository caches.
+import { readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { HefCache } from "../cache/hefCache";
+import type { HNode } from "../cache/hierarchy";
+import type { RetrievedNode } from "../cache/retrieval";
+import { ensureDefaultAdapter } from "../generation/defaultAdapter";
+import { type AdapterInfo, checkAdapter, readAdapter } from "../generation/adapter";
+import { LearnedFuser } from "../generation/learnedFuser";
+import { ensureDefaultModel } from "../models/defaultModels";
+import { type Embedder, fingerprintFile, LlamaEmbedder } from "../models/embedder";
+import { backendName, defaultThreads, llamaRuntime, type Backend } from "../models/llamaRuntime";
+import { AdapterOps } from "../native/adapterOps";
+import { NativeEncoder } from "../native/encoder";
+import { NativeGenerator } from "../native/generator";
+import { createLanguageSupport, EntityIndex, type LanguageSupport, rankEntities, selectEntities } from "./entities";
+import { postProcess } from "./filters";
+import { assemblePrompt, type Tokenize } from "./promptAssembly";
+import { embedQuery, type IncrementalEncoder } from "./queryEncoder";
+import { PseudoTokenCache, pseudoTokenOrder } from "./pseudoTokens";
+import { readSnippets } from "./snippets";
+import type { CompletionEngine, CompletionRequest, CompletionResult, RepositoryOptions, StageTimings } from "./types";
+
+export interface EngineOptions {
+  /** GGUF paths; undefined = the embedded default models (tiny, random: no useful text). */
+  embedderPath?: string;
+  generatorPath?: string;
+  adapterPath?: string;
+  backend?: Backend;
+  /** Generator KV cache in positions: rag's 4,096 context tokens plus prefix, suffix and output fit in the default 8,192. */
+  contextSize?: number;
+  log?: (message: string) => void;
+}
+
+/** Entities whose names occur in this much of the prefix's end are already visible to the model. */
+const ENTITY_EXCLUDE_CHARS = 4096;
+
+function readTextFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+const DEFAULT_MAX_TOKENS = { singleLine: 64, multiLine: 256 } as const;
+
+/** The native encoder as the query window needs it: callers add the special tokens. */
+function incremental(encoder: NativeEncoder): IncrementalEncoder {
+  const { addBos, addEos, tokens } = encoder.info;
+  return {
+    tokenize: (text) => encoder.tokenize(text),
+    specialTokens: { addBos, addEos, ...(tokens.bos !== undefined ? { bos: tokens.bos } : {}), ...(tokens.eos !== undefined ? { eos: tokens.eos } : {}) },
+    embedTokens: (tokens) => encoder.embedTokens(tokens),
+  };
+}
+
+function aborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted ?? false;
+}
+
+class HefEngine implements CompletionEngine {
+  private readonly pseudo: PseudoTokenCache;
+  private readonly entities = new WeakMap<HefCache, EntityIndex>();
+  private readonly tokenize: Tokenize;
+  private languages: Promise<LanguageSupport> | undefined;
+
+  constructor(
+    readonly backend: string,
+    readonly models: { embedder: string; generator: string; adapter: string },
+    private readonly embedder: Embedder,
+    private readonly queryEncoder: NativeEncoder,
+    private readonly generator: NativeGenerator,
+    private readonly adapter: AdapterInfo,
+    private readonly ops: AdapterOps,
+    private readonly fuser: LearnedFuser | undefined,
+    private readonly log: (message: string) => void,
+  ) {
+    this.pseudo = new PseudoTokenCache(async (input, rows) => ops.project(input, rows), adapter.embedder.dim, adapter.generator.dim);
+    this.tokenize = (text) => generator.tokenize(text);
+  }
+
+  openRepository(root: string, options: RepositoryOptions): Promise<HefCache> {
+    return HefCache.open({
+      root,
+      cacheDir: options.cacheDir,
+      embedder: this.embedder,
+      ...(this.fuser ? { fuser: this.fuser } : {}),
+      b: this.adapter.b,
+      ...(options.exclude ? { discovery: { exclude: [...options.exclude] } } : {}),
+      rebuild: options.rebuild ?? false,
+      log: options.log ?? this.log,
+    });
+  }
+
+  async complete(cache: HefCache, request: CompletionRequest): Promise<CompletionResult> {
+    const started = performance.now();
+    const timings: StageTimings = { queryEmbed: 0, search: 0, projection: 0, prefill: 0, decode: 0, total: 0 };
+    const singleLine = request.singleLine ?? true;
+    const k = request.k ?? this.adapter.k;
+    let nodes: RetrievedNode[] = [];
+    let pseudo: Float32Array | undefined;
+
+    if (request.mode !== "none" && !aborted(request.signal)) {
+      let t = performance.now();
+      const query = await embedQuery(incremental(this.queryEncoder), request.prefix, this.embedder.maxTokens);
+      timings.queryEmbed = performance.now() - t;
+      t = performance.now();
+      const chunksOnly = request.mode === "rag" ? (node: HNode) => node.level === "chunk" : undefined;
+      nodes = cache.search(query.vector, k, chunksOnly);
+      timings.search = performance.now() - t;
+    }
+    if (request.mode === "hef" && nodes.length > 0 && !aborted(request.signal)) {
+      const t = performance.now();
+      nodes = pseudoTokenOrder(nodes);
+      pseudo = await this.pseudo.pseudoTokens(
+        nodes.map((node) => node.id),
+        (id) => cache.nodeVector(id),
+      );
+      timings.projection = performance.now() - t;
+    }
+
+    const prompt = assemblePrompt(this.tokenize, this.generator.info, {
+      path: request.path,
+      prefix: request.prefix,
+      suffix: request.suffix,
+      mode: request.mode,
+      fim: request.fim ?? true,
+      ...(request.mode === "rag" ? { snippets: readSnippets(cache.root, nodes) } : {}),
+      ...(request.ragBudget !== undefined ? { ragBudget: request.ragBudget } : {}),
+      ...(request.entities ? { entities: await this.entityNames(cache, request, nodes) } : {}),
+    });
+
+    const fixed = request.fixedLength ?? false;
+    const generated = await this.generator.generate({
+      ...(pseudo ? { pseudo } : {}),
+      tokens: prompt.tokens,
+      maxTokens: request.maxTokens ?? (singleLine ? DEFAULT_MAX_TOKENS.singleLine : DEFAULT_MAX_TOKENS.multiLine),
+      stop: singleLine && !fixed ? ["\n"] : [],
+      ignoreEog: fixed,
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    timings.prefill = generated.timings.prefillMs;
+    timings.decode = generated.timings.decodeMs;
+    const text = fixed ? generated.text : postProcess(generated.text, { prefix: request.prefix, suffix: request.suffix, singleLine, truncated: generated.stopReason === "maxTokens" });
+    timings.total = performance.now() - started;
+    return {
+      text,
+      mode: request.mode,
+      stopReason: generated.stopReason,
+      promptTokens: prompt.promptTokens,
+      pseudoTokens: pseudo ? nodes.length : 0,
+      contextTokens: request.mode === "hef" ? cache.sourceTokens(nodes.map((node) => node.id)) : prompt.contextTokens,
+      entityTokens: prompt.entityTokens,
+      reused: generated.reused,
+      decoded: generated.decoded,
+      generatedTokens: generated.tokenCount,
+      nodes,
+      timings,
+    };
+  }
+
+  /**
+   * Entity names for the prompt (paper 3.8): those defined inside the retrieved nodes, best node
+   * first, then those of the current file; names the prefix already shows are left out.
+   */
+  private async entityNames(cache: HefCache, request: CompletionRequest, nodes: readonly RetrievedNode[]): Promise<string[]> {
+    this.languages ??= createLanguageSupport();
+    const support = await this.languages;
+    let index = this.entities.get(cache);
+    if (!index) {
+      index = new EntityIndex(support);
+      this.entities.set(cache, index);
+    }
+    const paths = new Set(nodes.flatMap((node) => node.spans.filter((span) => span.startLine !== undefined).map((span) => span.path)));
+    paths.delete(request.path);
+    for (const path of paths) {
+      const text = readTextFile(join(cache.root, path));
+      if (text === undefined) index.remove(path);
+      else index.refresh(path, text);
+    }
+    const current = index.refresh(request.path, request.prefix + request.suffix);
+    const files = new Map([...index.files].filter(([path]) => paths.has(path)));
+    return selectEntities([...rankEntities(files, nodes), ...current], (text) => this.generator.tokenize(text).length, {
+      exclude: request.prefix.slice(-ENTITY_EXCLUDE_CHARS),
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.generator.dispose();
+    await this.queryEncoder.dispose();
+    await this.fuser?.dispose();
+    this.ops.dispose();
+    (await this.languages)?.dispose();
+    await this.embedder.dispose();
+  }
+}
+
+/** Loads the embedder, generator and adapter (and the learned fuser when the adapter has one), checking every dimension. */
+export async function loadEngine(options: EngineOptions = {}): Promise<CompletionEngine> {
+  const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const backend = options.backend ?? "auto";
+  const embedderPath = options.embedderPath ?? (await ensureDefaultModel("tiny-embed"));
+  const generatorPath = options.generatorPath ?? (await ensureDefaultModel("tiny-generator"));
+  const adapterPath = options.adapterPath ?? (await ensureDefaultAdapter());
+  const adapter = await readAdapter(adapterPath);
+  const gpuLayers = backend === "cpu" ? 0 : -1;
+
+  const embedder = await LlamaEmbedder.load(embedderPath, { backend });
+  const loaded: { dispose(): Promise<void> }[] = [embedder];
+  try {
+    const generator = await NativeGenerator.load(generatorPath, { gpuLayers, contextSize: options.contextSize ?? 8192 });
+    loaded.push(generator);
+    const ops = await AdapterOps.load(adapterPath, { backend: backend === "cpu" ? "cpu" : "gpu" });
+    loaded.push({ dispose: async () => ops.dispose() });
+    const fuser = adapter.fuser ? await LearnedFuser.load(adapter, ops, { gpuLayers }) : undefined;
+    if (fuser) loaded.push(fuser);
+    const { warnings } = checkAdapter(adapter, {
+      embedder: { name: embedder.name, id: embedder.id, dim: embedder.dim },
+      generator: { name: basename(generatorPath), id: fingerprintFile(generatorPath), dim: generator.info.nEmbdInp },
+      ...(fuser ? { fuserDim: fuser.hiddenDim } : {}),
+      b: adapter.b,
+    });
+    warnings.forEach(log);
+    const queryEncoder = await NativeEncoder.load(embedderPath, { purpose: "embedder", gpuLayers, threads: defaultThreads(statSync(embedderPath).size) });
+    loaded.push(queryEncoder);
+    const llama = await llamaRuntime(backend);
+    return new HefEngine(
+      backendName(llama),
+      { embedder: embedder.name, generator: basename(generatorPath), adapter: basename(adapterPath) },
+      embedder,
+      queryEncoder,
+      generator,
+      adapter,
+      ops,
+      fuser,
+      log,
+    );
+  } catch (error) {
+    for (const model of loaded.reverse()) await model.dispose().catch(() => undefined);
+    throw error;
+  }
+}

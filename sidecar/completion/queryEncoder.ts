@@ -1,0 +1,46 @@
+// Paper Algorithm 2, line 1: q = E(TruncateLast(x, 512)), made cheap on the next keystroke.
+// Taken literally, "the last 512 tokens" starts one token later after every keystroke, and nothing
+// the embedder computed for the previous request could be reused. Here the window starts at a
+// position that only moves in steps (stableTail for characters, a quantized cut for tokens), so
+// consecutive requests share a token prefix and the native encoder decodes only what is new.
+import { stableTail } from "./window";
+
+/** What the query encoder needs of the native encoder (sidecar/native/encoder.ts). */
+export interface IncrementalEncoder {
+  tokenize(text: string): Int32Array;
+  readonly specialTokens: { bos?: number; eos?: number; addBos: boolean; addEos: boolean };
+  embedTokens(tokens: Int32Array): Promise<{ vector: Float32Array; reused: number; decoded: number }>;
+}
+
+/** Characters per token at most, for the character window that is tokenized (code averages 3-4). */
+const CHARS_PER_TOKEN = 4;
+/** The window's character start moves in steps of this many characters. */
+const CHAR_STEP = 256;
+/** When the window still has too many tokens, it loses them from the front in multiples of this. */
+const TOKEN_STEP = 64;
+
+export interface QueryEmbedding {
+  vector: Float32Array;
+  /** Window tokens embedded, and how many of them the encoder's cache already held. */
+  tokens: number;
+  reused: number;
+}
+
+/** The query window's tokens: at most maxTokens (specials included), starting where the previous request's did when possible. */
+export function queryWindow(encoder: Pick<IncrementalEncoder, "tokenize" | "specialTokens">, prefix: string, maxTokens: number): Int32Array {
+  const { bos, eos, addBos, addEos } = encoder.specialTokens;
+  const head = addBos && bos !== undefined ? [bos] : [];
+  const tail = addEos && eos !== undefined ? [eos] : [];
+  const budget = maxTokens - head.length - tail.length;
+  const start = stableTail(prefix, maxTokens * CHARS_PER_TOKEN, CHAR_STEP);
+  let body = encoder.tokenize(prefix.slice(start));
+  if (body.length > budget) body = body.subarray(Math.ceil((body.length - budget) / TOKEN_STEP) * TOKEN_STEP);
+  if (body.length === 0 && head.length === 0 && tail.length === 0) body = encoder.tokenize(" ");
+  return Int32Array.from([...head, ...body, ...tail]);
+}
+
+export async function embedQuery(encoder: IncrementalEncoder, prefix: string, maxTokens = 512): Promise<QueryEmbedding> {
+  const tokens = queryWindow(encoder, prefix, maxTokens);
+  const { vector, reused } = await encoder.embedTokens(tokens);
+  return { vector, tokens: tokens.length, reused };
+}

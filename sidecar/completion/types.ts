@@ -1,0 +1,90 @@
+// What one completion asks for and what it returns: shared by the CLI, the evaluation harness,
+// the sidecar's language server and (through sidecar/protocol.ts) the extension's panel.
+import type { HefCache } from "../cache/hefCache";
+import type { RetrievedNode } from "../cache/retrieval";
+
+/**
+ * hef: pseudo-tokens from the K retrieved nodes, prepended to the prompt (paper Algorithm 2).
+ * rag: the retrieved chunks' raw text injected before the prefix up to a token budget.
+ * none: the prefix (and suffix, with FIM) alone.
+ */
+export type CompletionMode = "hef" | "rag" | "none";
+export const COMPLETION_MODES: readonly CompletionMode[] = ["hef", "rag", "none"];
+
+export interface CompletionRequest {
+  /** File path relative to the repository root, "/"-separated. */
+  path: string;
+  /** Text before the cursor (the whole file up to the cursor) and after it. */
+  prefix: string;
+  suffix: string;
+  mode: CompletionMode;
+  /** Nodes retrieved (default 32). */
+  k?: number;
+  /** Generated tokens at most (default 64 single-line, 256 multi-line). */
+  maxTokens?: number;
+  /** Stop at the end of the first line (default true). */
+  singleLine?: boolean;
+  /** Fill-in-the-middle with the suffix when the generator has FIM tokens (default true). */
+  fim?: boolean;
+  /** Append names of user-defined entities (paper 3.8), up to 64 tokens (default false). */
+  entities?: boolean;
+  /** rag: raw-context token budget (default 4096). */
+  ragBudget?: number;
+  /** Generate exactly maxTokens tokens, ignoring end-of-generation and stops (benchmarks). */
+  fixedLength?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Milliseconds per stage of one request. */
+export interface StageTimings {
+  queryEmbed: number;
+  search: number;
+  projection: number;
+  prefill: number;
+  decode: number;
+  total: number;
+}
+
+export interface CompletionResult {
+  text: string;
+  mode: CompletionMode;
+  stopReason: "eog" | "stop" | "maxTokens" | "time" | "cancelled" | "context";
+  /** Prompt tokens the generator saw (text tokens, pseudo-tokens not included). */
+  promptTokens: number;
+  /** Pseudo-tokens prepended (hef: the retrieved nodes; otherwise 0). */
+  pseudoTokens: number;
+  /** Raw-context tokens: what rag injected, or in hef mode what injecting the same nodes' text would have cost. */
+  contextTokens: number;
+  /** Entity-name tokens appended (0 when off). */
+  entityTokens: number;
+  /** Prompt positions reused from the previous request's KV cache, and decoded now. */
+  reused: number;
+  decoded: number;
+  generatedTokens: number;
+  /** The retrieved nodes, best first (none mode: empty). */
+  nodes: RetrievedNode[];
+  timings: StageTimings;
+}
+
+/** How one repository's cache is opened by the engine (its models are the engine's). */
+export interface RepositoryOptions {
+  /** Where the cache lives (outside the repository). */
+  cacheDir: string;
+  /** gitignore-style globs left out, besides .gitignore. */
+  exclude?: readonly string[];
+  /** Build the hierarchy and index anew (chunk vectors are reused). */
+  rebuild?: boolean;
+  log?: (message: string) => void;
+}
+
+/** The models, loaded once, serving completions for any number of repositories (workspace folders). */
+export interface CompletionEngine {
+  /** "CPU", "CUDA", "Vulkan" or "Metal". */
+  readonly backend: string;
+  readonly models: { embedder: string; generator: string; adapter: string };
+  /** Opens (does not yet sync) the cache of one repository; call cache.sync() to index it. */
+  openRepository(root: string, options: RepositoryOptions): Promise<HefCache>;
+  /** Completes at the cursor described by the request, in that repository. */
+  complete(cache: HefCache, request: CompletionRequest): Promise<CompletionResult>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,204 @@
+// Reading, checking and (until training exists) making HEF adapter files; see adapterFormat.ts.
+import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { GgmlType } from "../models/gguf/ggmlTypes";
+import { gguf, type GgufValue } from "../models/gguf/metadata";
+import { floatArray } from "../models/gguf/tensorData";
+import { type GgufTensor, writeGguf } from "../models/gguf/writer";
+import { inspectModelFile, ModelFileError } from "../models/modelFile";
+import { Prng } from "../models/prng";
+import { ADAPTER_ARCHITECTURE, ADAPTER_VERSION, AdapterKey, AdapterTensor } from "./adapterFormat";
+
+/** An adapter that cannot serve the loaded models; the message names the file and every mismatch. */
+export class AdapterError extends Error {
+  constructor(
+    readonly path: string,
+    problem: string,
+  ) {
+    super(`${path}: ${problem}`);
+    this.name = "AdapterError";
+  }
+}
+
+export interface ModelIdentity {
+  name: string;
+  /** fingerprintFile of the model file; "" = any file of that name. */
+  id: string;
+  dim: number;
+}
+
+export interface AdapterInfo {
+  path: string;
+  embedder: ModelIdentity;
+  generator: ModelIdentity;
+  projectorHidden: number;
+  k: number;
+  b: number;
+  /** The learned fuser, absent when the adapter fuses by the mean. modelPath is absolute. */
+  fuser?: ModelIdentity & { modelPath: string };
+}
+
+function expectedShapes(info: Omit<AdapterInfo, "path">): Map<string, number[]> {
+  const shapes = new Map<string, number[]>([
+    [AdapterTensor.w1, [info.embedder.dim, info.projectorHidden]],
+    [AdapterTensor.b1, [info.projectorHidden]],
+    [AdapterTensor.w2, [info.projectorHidden, info.generator.dim]],
+    [AdapterTensor.b2, [info.generator.dim]],
+  ]);
+  if (info.fuser) {
+    shapes.set(AdapterTensor.fuserIn, [info.embedder.dim, info.fuser.dim]);
+    shapes.set(AdapterTensor.fuserInBias, [info.fuser.dim]);
+    shapes.set(AdapterTensor.fuserOut, [info.fuser.dim, info.embedder.dim]);
+  }
+  return shapes;
+}
+
+/** Reads an adapter's metadata and checks that its tensors have the shapes the metadata declares. */
+export async function readAdapter(path: string): Promise<AdapterInfo> {
+  const { architecture, info } = await inspectModelFile(path, "adapter").catch((error: unknown) => {
+    if (error instanceof ModelFileError) throw new AdapterError(path, error.message.slice(path.length + 2).replace(/^adapter model/, "adapter"));
+    throw error;
+  });
+  if (architecture !== ADAPTER_ARCHITECTURE) {
+    throw new AdapterError(path, `not a HEF adapter (general.architecture is "${architecture}", expected "${ADAPTER_ARCHITECTURE}")`);
+  }
+  const meta = info.metadata as unknown as Record<string, unknown>;
+  const read = (key: string): unknown => key.split(".").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], meta);
+  const num = (key: string): number => {
+    const value = Number(read(key));
+    if (!Number.isInteger(value) || value <= 0) throw new AdapterError(path, `metadata ${key} is missing or not a positive integer`);
+    return value;
+  };
+  const str = (key: string): string => String(read(key) ?? "");
+  const version = num(AdapterKey.version);
+  if (version !== ADAPTER_VERSION) throw new AdapterError(path, `adapter format version ${version}; this build reads version ${ADAPTER_VERSION}`);
+  const fuserModel = str(AdapterKey.fuserModel);
+  const adapter: AdapterInfo = {
+    path,
+    embedder: { name: str(AdapterKey.embedderName), id: str(AdapterKey.embedderId), dim: num(AdapterKey.embedderDim) },
+    generator: { name: str(AdapterKey.generatorName), id: str(AdapterKey.generatorId), dim: num(AdapterKey.generatorDim) },
+    projectorHidden: num(AdapterKey.projectorHidden),
+    k: num(AdapterKey.k),
+    b: num(AdapterKey.b),
+    ...(fuserModel
+      ? {
+          fuser: {
+            name: fuserModel,
+            id: str(AdapterKey.fuserId),
+            dim: num(AdapterKey.fuserDim),
+            modelPath: isAbsolute(fuserModel) ? fuserModel : resolve(dirname(path), fuserModel),
+          },
+        }
+      : {}),
+  };
+  const found = new Map((info.fullTensorInfo ?? []).map((tensor) => [tensor.name, tensor]));
+  const problems: string[] = [];
+  for (const [name, shape] of expectedShapes(adapter)) {
+    const tensor = found.get(name);
+    if (!tensor) {
+      problems.push(`tensor ${name} is missing`);
+      continue;
+    }
+    const actual = tensor.dimensions.map(Number);
+    if (actual.join("x") !== shape.join("x")) problems.push(`tensor ${name} is ${actual.join("x")}, the metadata implies ${shape.join("x")}`);
+    if (tensor.ggmlType !== GgmlType.F32 && tensor.ggmlType !== GgmlType.F16) problems.push(`tensor ${name} must be F32 or F16`);
+  }
+  if (problems.length > 0) throw new AdapterError(path, problems.join("; "));
+  return adapter;
+}
+
+export interface LoadedModels {
+  embedder: ModelIdentity;
+  generator: ModelIdentity;
+  /** The fuser transformer's hidden size, when a learned fuser is loaded. */
+  fuserDim?: number;
+  /** The cache's branching factor. */
+  b: number;
+}
+
+/**
+ * Checks every dimension against the loaded models; a mismatch is an AdapterError naming each one.
+ * Different model files of the same dimensions load, with a warning: an adapter trained for other
+ * weights gives poor pseudo-tokens, not wrong shapes.
+ */
+export function checkAdapter(adapter: AdapterInfo, models: LoadedModels): { warnings: string[] } {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const compare = (role: "embedder" | "generator", dimName: string): void => {
+    const want = adapter[role];
+    const have = models[role];
+    if (want.dim !== have.dim) problems.push(`${role} ${dimName} is ${have.dim} (${have.name}), the adapter was made for ${want.dim} (${want.name})`);
+    else if (want.id && want.id !== have.id) warnings.push(`${adapter.path}: made for ${role} ${want.name} (${want.id.slice(0, 12)}), loaded ${have.name} (${have.id.slice(0, 12)})`);
+  };
+  compare("embedder", "d");
+  compare("generator", "d_g");
+  if (adapter.fuser && models.fuserDim !== undefined && adapter.fuser.dim !== models.fuserDim) {
+    problems.push(`fuser d_f is ${models.fuserDim} (${adapter.fuser.modelPath}), the adapter was made for ${adapter.fuser.dim}`);
+  }
+  if (adapter.b !== models.b) problems.push(`branching factor b is ${models.b}, the adapter's fuser was trained with b=${adapter.b}`);
+  if (problems.length > 0) throw new AdapterError(adapter.path, problems.join("; "));
+  return { warnings };
+}
+
+export interface RandomAdapterSpec {
+  embedder: ModelIdentity;
+  generator: ModelIdentity;
+  projectorHidden: number;
+  k?: number;
+  b?: number;
+  /** A learned fuser over this transformer GGUF (absolute path) of hidden size dim. */
+  fuser?: ModelIdentity & { modelPath: string };
+  seed?: string;
+}
+
+/** Weights drawn as torch.nn.Linear initialises them: uniform in ±1/sqrt(fan_in). */
+function linear(prng: Prng, fanIn: number, count: number): Float32Array {
+  const bound = 1 / Math.sqrt(fanIn);
+  const data = new Float32Array(count);
+  for (let i = 0; i < count; i++) data[i] = (2 * prng.uniform() - 1) * bound;
+  return data;
+}
+
+/** Writes an adapter of the right shapes with untrained weights: for tests and benchmarks until training exists. */
+export async function writeRandomAdapter(path: string, spec: RandomAdapterSpec): Promise<void> {
+  const prng = new Prng(spec.seed ?? "hef-random-adapter");
+  const d = spec.embedder.dim;
+  const hidden = spec.projectorHidden;
+  const dg = spec.generator.dim;
+  const tensor = (name: string, shape: number[], fanIn: number): GgufTensor => ({
+    name,
+    shape,
+    type: GgmlType.F32,
+    data: floatArray(GgmlType.F32, shape[0]!, linear(prng, fanIn, shape.reduce((a, b) => a * b, 1))),
+  });
+  const tensors = [
+    tensor(AdapterTensor.w1, [d, hidden], d),
+    tensor(AdapterTensor.b1, [hidden], d),
+    tensor(AdapterTensor.w2, [hidden, dg], hidden),
+    tensor(AdapterTensor.b2, [dg], hidden),
+  ];
+  if (spec.fuser) {
+    tensors.push(
+      tensor(AdapterTensor.fuserIn, [d, spec.fuser.dim], d),
+      tensor(AdapterTensor.fuserInBias, [spec.fuser.dim], d),
+      tensor(AdapterTensor.fuserOut, [spec.fuser.dim, d], spec.fuser.dim),
+    );
+  }
+  const metadata: Record<string, GgufValue> = {
+    "general.architecture": gguf.str(ADAPTER_ARCHITECTURE),
+    "general.name": gguf.str("hef-random-adapter"),
+    [AdapterKey.version]: gguf.u32(ADAPTER_VERSION),
+    [AdapterKey.embedderName]: gguf.str(spec.embedder.name),
+    [AdapterKey.embedderId]: gguf.str(spec.embedder.id),
+    [AdapterKey.embedderDim]: gguf.u32(d),
+    [AdapterKey.generatorName]: gguf.str(spec.generator.name),
+    [AdapterKey.generatorId]: gguf.str(spec.generator.id),
+    [AdapterKey.generatorDim]: gguf.u32(dg),
+    [AdapterKey.projectorHidden]: gguf.u32(hidden),
+    [AdapterKey.k]: gguf.u32(spec.k ?? 32),
+    [AdapterKey.b]: gguf.u32(spec.b ?? 8),
+    [AdapterKey.fuserModel]: gguf.str(spec.fuser ? relative(dirname(path), spec.fuser.modelPath) : ""),
+    [AdapterKey.fuserId]: gguf.str(spec.fuser?.id ?? ""),
+    [AdapterKey.fuserDim]: gguf.u32(spec.fuser?.dim ?? 0),
+  };
+  await writeGguf(path, { metadata, tensors });
+}

@@ -1,0 +1,91 @@
+// TypeScript side of the addon's Adapter (sidecar/native/adapter.cpp): the trained HEF adapter's
+// maps run with ggml on the generator's device, so the K pseudo-tokens of a completion are
+// computed where they are consumed, without a float64 detour through JavaScript. The file format
+// is sidecar/generation/adapterFormat.ts.
+import { statSync } from "node:fs";
+import { defaultThreads } from "../models/llamaRuntime";
+import { loadNativeAddon } from "./addon";
+
+export interface AdapterOpsOptions {
+  /** gpu (default): the first GPU device when one is loaded, else the CPU; cpu: always the CPU. */
+  backend?: "gpu" | "cpu";
+  /** CPU threads for the CPU backend (default: by file size, see defaultThreads; ggml's own 4 oversubscribe small machines badly). */
+  threads?: number;
+  backendDir?: string;
+}
+
+export interface AdapterTensorInfo {
+  name: string;
+  /** ggml order: shape[0] is the row length (a PyTorch Linear's input features). */
+  shape: number[];
+  type: string;
+}
+
+export interface AdapterOpsInfo {
+  path: string;
+  /** The ggml backend the weights live on, e.g. "CPU" or "CUDA0". */
+  backend: string;
+  /** Embedder dimension, projector hidden size, generator dimension, fuser dimension (0 without a fuser). */
+  d: number;
+  hidden: number;
+  dG: number;
+  dF: number;
+  hasFuser: boolean;
+  tensors: AdapterTensorInfo[];
+}
+
+export interface RawAdapterLoadOptions {
+  gpu: boolean;
+  threads: number;
+  backendDir?: string;
+}
+
+/** The addon's Adapter object, as AdapterOps drives it. */
+export interface RawAdapter {
+  info(): Omit<AdapterOpsInfo, "path">;
+  project(z: Float32Array, rows: number): Float32Array;
+  fuserIn(x: Float32Array, rows: number): Float32Array;
+  fuserOut(h: Float32Array, rows: number): Float32Array;
+  dispose(): void;
+}
+
+/** All inputs and outputs are row-major, `rows` rows; every call is one ggml graph, synchronous. */
+export class AdapterOps {
+  private constructor(
+    private readonly raw: RawAdapter,
+    readonly info: AdapterOpsInfo,
+  ) {}
+
+  /**
+   * Rejects with "<path>: <problem>" for a missing, truncated or foreign file, a missing tensor,
+   * or a tensor whose shape does not fit the others.
+   */
+  static async load(path: string, options: AdapterOpsOptions = {}): Promise<AdapterOps> {
+    const raw = await loadNativeAddon().loadAdapter(path, {
+      gpu: (options.backend ?? "gpu") === "gpu",
+      // A missing file is reported by the addon, with the others.
+      threads: options.threads ?? defaultThreads(statSync(path, { throwIfNoEntry: false })?.size ?? 0),
+      ...(options.backendDir ? { backendDir: options.backendDir } : {}),
+    });
+    return new AdapterOps(raw, { ...raw.info(), path });
+  }
+
+  /** The projector (paper 3.5): rows x d in, rows x dG out: W2 · GELU(W1 · z + b1) + b2. */
+  project(z: Float32Array, rows: number): Float32Array {
+    return this.raw.project(z, rows);
+  }
+
+  /** The fuser's input map (paper 3.3): rows x d in, rows x dF out: W_in · x + b_in. */
+  fuserIn(x: Float32Array, rows: number): Float32Array {
+    return this.raw.fuserIn(x, rows);
+  }
+
+  /** The fuser's output map: rows x dF in, rows x d out: W_out · h. */
+  fuserOut(h: Float32Array, rows: number): Float32Array {
+    return this.raw.fuserOut(h, rows);
+  }
+
+  dispose(): void {
+    this.raw.dispose();
+  }
+}

@@ -1,0 +1,54 @@
+// Loading the native addon (hef_generator.node, built by `node scripts/build-native.mjs` against
+// node-llama-cpp's own prebuilt llama.cpp libraries) once per process, for every wrapper over it.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { findPackageRoot } from "../models/packageRoot";
+import type { RawAdapter, RawAdapterLoadOptions } from "./adapterOps";
+import type { RawEncoder, RawEncoderLoadOptions } from "./encoder";
+import type { GeneratorLoadOptions, RawGenerator } from "./generator";
+
+export const NATIVE_BUILD_COMMAND = "node scripts/build-native.mjs";
+
+export interface NativeAddon {
+  load(modelPath: string, options: GeneratorLoadOptions): Promise<RawGenerator>;
+  loadEncoder(modelPath: string, options: RawEncoderLoadOptions): Promise<RawEncoder>;
+  loadAdapter(path: string, options: RawAdapterLoadOptions): Promise<RawAdapter>;
+  backendInfo(): { linkedDir: string; loadedDir: string; systemInfo: string };
+}
+
+/** The addon is not built (or cannot be loaded here); the message says how to build it. */
+export class NativeAddonError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NativeAddonError";
+  }
+}
+
+/** Where the build script puts the addon; HEF_NATIVE_ADDON overrides. */
+export function nativeAddonPath(): string {
+  return process.env.HEF_NATIVE_ADDON ?? join(findPackageRoot(), "sidecar", "native", "build", "Release", "hef_generator.node");
+}
+
+let addon: NativeAddon | undefined;
+
+export function loadNativeAddon(): NativeAddon {
+  if (addon) return addon;
+  const path = nativeAddonPath();
+  if (!existsSync(path)) throw new NativeAddonError(`the native addon is not built (${path} is missing); run ${NATIVE_BUILD_COMMAND}`);
+  try {
+    addon = createRequire(join(findPackageRoot(), "package.json"))(path) as NativeAddon;
+  } catch (error) {
+    throw new NativeAddonError(`cannot load ${path}: ${(error as Error).message}; rebuild with ${NATIVE_BUILD_COMMAND}`);
+  }
+  return addon;
+}
+
+/** Special token ids as the addon reports them, -1 meaning none, without the absent ones. */
+export function presentTokens<K extends string>(raw: Record<K, number>): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const [key, value] of Object.entries(raw) as [K, number][]) {
+    if (value !== -1) out[key] = value;
+  }
+  return out;
+}

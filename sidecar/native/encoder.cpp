@@ -1,0 +1,427 @@
+// An Encoder runs a model in embeddings mode with pooling switched off at the context, so every
+// position's final hidden state (after the output norm) comes out, and does the rest itself:
+//  - embedTokens pools those states the way the model's GGUF says (mean, cls or last) over one
+//    sequence whose KV cache and per-position states are kept between calls, so a query window
+//    that extends or shares a prefix with the previous one only decodes the new tokens;
+//  - lastHidden feeds sequences of input vectors (llama_batch.embd), many per llama_decode under
+//    distinct sequence ids, and returns each sequence's state at its last position (the learned
+//    fuser of paper 3.3 reads its output there).
+// Both use the one context, so a lastHidden call drops embedTokens' cache. Calls on one handle
+// run one at a time (a mutex), on the thread pool.
+#include "encoder.hpp"
+
+#include "common.hpp"
+#include "model.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace hef {
+namespace {
+
+struct EncoderOptions {
+  int threads = 0;
+  int gpuLayers = -1;
+  int contextSize = 2048;
+  int batchSize = 512;
+  int maxSequences = 1;
+  // F32 K/V cache and no flash attention (whose CPU kernel rounds through F16): exact enough to
+  // compare with a float64 reference (1e-6 instead of 1e-3); F16 and the backend's choice otherwise.
+  bool f32Cache = false;
+  std::string backendDir;
+};
+
+const char* poolingName(enum llama_pooling_type type) {
+  switch (type) {
+    case LLAMA_POOLING_TYPE_MEAN: return "mean";
+    case LLAMA_POOLING_TYPE_CLS: return "cls";
+    case LLAMA_POOLING_TYPE_LAST: return "last";
+    case LLAMA_POOLING_TYPE_RANK: return "rank";
+    default: return "none";
+  }
+}
+
+// llama.cpp reads the pooling type into the context, which we override with NONE: read the
+// model's own from its metadata.
+enum llama_pooling_type modelPooling(const llama_model* model, const std::string& arch) {
+  std::string value = modelMeta(model, arch + ".pooling_type");
+  return value.empty() ? LLAMA_POOLING_TYPE_NONE : static_cast<enum llama_pooling_type>(std::stoi(value));
+}
+
+// Bidirectional encoders (BERT and its kin) see the whole input at every position, so no prefix
+// of an earlier input can be kept. llama.cpp offers no getter; the GGUF key, when written, says
+// it, and these architectures default to non-causal without it.
+bool causalAttention(const llama_model* model, const std::string& arch) {
+  std::string value = modelMeta(model, arch + ".attention.causal");
+  if (!value.empty()) return value == "true" || value == "1";
+  static const char* const bidirectional[] = {"bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3",
+                                              "modern-bert", "neo-bert", "t5encoder", "eurobert"};
+  return std::none_of(std::begin(bidirectional), std::end(bidirectional), [&](const char* a) { return arch == a; });
+}
+
+struct EmbedResult {
+  std::vector<float> vector;
+  int reused = 0;
+  int decoded = 0;
+  double ms = 0;
+};
+
+class Encoder : public Napi::ObjectWrap<Encoder> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Encoder",
+                       {
+                           InstanceMethod("info", &Encoder::Info),
+                           InstanceMethod("tokenize", &Encoder::Tokenize),
+                           InstanceMethod("detokenize", &Encoder::Detokenize),
+                           InstanceMethod("embedTokens", &Encoder::EmbedTokens),
+                           InstanceMethod("lastHidden", &Encoder::LastHidden),
+                           InstanceMethod("dispose", &Encoder::Dispose),
+                       });
+  }
+
+  explicit Encoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Encoder>(info) {}
+  ~Encoder() override { freeAll(); }
+
+  // Runs on a worker thread.
+  void loadNative(const std::string& path, const EncoderOptions& options) {
+    ensureBackends(options.backendDir);
+    model_ = loadModel(path, options.gpuLayers);
+    vocab_ = llama_model_get_vocab(model_);
+    nEmbdInp_ = llama_model_n_embd_inp(model_);
+    nEmbdOut_ = llama_model_n_embd_out(model_);
+    std::string arch = modelMeta(model_, "general.architecture");
+    pooling_ = modelPooling(model_, arch);
+    causal_ = causalAttention(model_, arch);
+
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = static_cast<uint32_t>(std::max(1, options.contextSize));
+    int batch = std::min(std::max(1, options.batchSize), static_cast<int>(cp.n_ctx));
+    cp.n_batch = static_cast<uint32_t>(batch);
+    cp.n_ubatch = static_cast<uint32_t>(batch);
+    cp.n_seq_max = static_cast<uint32_t>(std::max(1, options.maxSequences));
+    // One pool of cells for all sequences: embedTokens' single sequence may use the whole context.
+    cp.kv_unified = true;
+    cp.embeddings = true;
+    cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
+    if (options.f32Cache) {
+      cp.type_k = GGML_TYPE_F32;
+      cp.type_v = GGML_TYPE_F32;
+      cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    }
+    if (options.threads > 0) {
+      cp.n_threads = options.threads;
+      cp.n_threads_batch = options.threads;
+    }
+    cp.no_perf = true;
+    try {
+      ctx_ = createContext(model_, cp, path);
+    } catch (...) {
+      llama_model_free(model_);
+      model_ = nullptr;
+      throw;
+    }
+    nCtx_ = static_cast<int>(llama_n_ctx(ctx_));
+    nBatch_ = static_cast<int>(std::min(llama_n_batch(ctx_), llama_n_ubatch(ctx_)));
+    nSeqMax_ = static_cast<int>(llama_n_seq_max(ctx_));
+    threads_ = llama_n_threads(ctx_);
+    tokenBatch_ = llama_batch_init(nBatch_, 0, 1);
+    embdBatch_ = llama_batch_init(nBatch_, nEmbdInp_, 1);
+    batchesAllocated_ = true;
+  }
+
+ private:
+  llama_model* model_ = nullptr;
+  llama_context* ctx_ = nullptr;
+  const llama_vocab* vocab_ = nullptr;
+  int nEmbdInp_ = 0;
+  int nEmbdOut_ = 0;
+  int nCtx_ = 0;
+  int nBatch_ = 0;
+  int nSeqMax_ = 1;
+  int threads_ = 0;
+  enum llama_pooling_type pooling_ = LLAMA_POOLING_TYPE_NONE;
+  bool causal_ = true;
+  llama_batch tokenBatch_{};
+  llama_batch embdBatch_{};
+  bool batchesAllocated_ = false;
+  bool disposed_ = false;
+
+  std::mutex mutex_;
+  // embedTokens' sequence 0: the tokens in the KV cache and their hidden states (nEmbdOut_ each).
+  std::vector<llama_token> cached_;
+  std::vector<float> hidden_;
+
+  void freeAll() {
+    if (batchesAllocated_) {
+      llama_batch_free(tokenBatch_);
+      llama_batch_free(embdBatch_);
+      batchesAllocated_ = false;
+    }
+    if (ctx_) {
+      llama_free(ctx_);
+      ctx_ = nullptr;
+    }
+    if (model_) {
+      llama_model_free(model_);
+      model_ = nullptr;
+    }
+    cached_.clear();
+    hidden_.clear();
+  }
+
+  void checkUsable(const Napi::Env& env) {
+    if (disposed_ || !model_) throw Napi::Error::New(env, "the encoder has been disposed");
+  }
+
+  void forgetCache() {
+    llama_memory_clear(llama_get_memory(ctx_), true);
+    cached_.clear();
+    hidden_.clear();
+  }
+
+  // Keeps the first `keep` cached positions; returns how many were kept.
+  size_t truncateCache(size_t keep) {
+    if (keep == 0 || !llama_memory_seq_rm(llama_get_memory(ctx_), 0, static_cast<llama_pos>(keep), -1)) {
+      forgetCache();
+      return 0;
+    }
+    cached_.resize(keep);
+    hidden_.resize(keep * static_cast<size_t>(nEmbdOut_));
+    return keep;
+  }
+
+  // Decodes tokens[from..] into sequence 0 and records their hidden states.
+  void decodeTokens(const std::vector<llama_token>& tokens, size_t from) {
+    for (size_t pos = from; pos < tokens.size();) {
+      int n = static_cast<int>(std::min(tokens.size() - pos, static_cast<size_t>(nBatch_)));
+      for (int i = 0; i < n; i++) {
+        tokenBatch_.token[i] = tokens[pos + i];
+        tokenBatch_.pos[i] = static_cast<llama_pos>(pos + i);
+        tokenBatch_.n_seq_id[i] = 1;
+        tokenBatch_.seq_id[i][0] = 0;
+        tokenBatch_.logits[i] = 1;
+      }
+      tokenBatch_.n_tokens = n;
+      int rc = llama_decode(ctx_, tokenBatch_);
+      if (rc != 0) {
+        forgetCache();
+        throw std::runtime_error(withLlamaReason("llama_decode failed with code " + std::to_string(rc)));
+      }
+      for (int i = 0; i < n; i++) {
+        const float* e = llama_get_embeddings_ith(ctx_, i);
+        if (!e) throw std::runtime_error(withLlamaReason("llama.cpp returned no hidden state"));
+        hidden_.insert(hidden_.end(), e, e + nEmbdOut_);
+      }
+      cached_.insert(cached_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(pos), tokens.begin() + static_cast<std::ptrdiff_t>(pos + n));
+      pos += static_cast<size_t>(n);
+    }
+  }
+
+  std::vector<float> pooled() const {
+    size_t n = cached_.size();
+    const float* first = hidden_.data();
+    if (pooling_ == LLAMA_POOLING_TYPE_CLS) return std::vector<float>(first, first + nEmbdOut_);
+    if (pooling_ == LLAMA_POOLING_TYPE_LAST) {
+      const float* last = first + (n - 1) * static_cast<size_t>(nEmbdOut_);
+      return std::vector<float>(last, last + nEmbdOut_);
+    }
+    std::vector<double> sum(static_cast<size_t>(nEmbdOut_), 0.0);
+    for (size_t p = 0; p < n; p++) {
+      const float* row = first + p * static_cast<size_t>(nEmbdOut_);
+      for (int j = 0; j < nEmbdOut_; j++) sum[j] += row[j];
+    }
+    std::vector<float> out(static_cast<size_t>(nEmbdOut_));
+    for (int j = 0; j < nEmbdOut_; j++) out[j] = static_cast<float>(sum[j] / static_cast<double>(n));
+    return out;
+  }
+
+  EmbedResult embed(const std::vector<llama_token>& tokens) {
+    auto t0 = std::chrono::steady_clock::now();
+    size_t keep = causal_ ? commonPrefixLength(tokens, cached_) : 0;
+    keep = truncateCache(keep);
+    decodeTokens(tokens, keep);
+    EmbedResult r;
+    r.reused = static_cast<int>(keep);
+    r.decoded = static_cast<int>(tokens.size() - keep);
+    r.vector = pooled();
+    r.ms = msSince(t0);
+    return r;
+  }
+
+  // The last hidden state of each sequence; lengths are validated by the caller.
+  std::vector<float> lastStates(const std::vector<float>& inputs, const std::vector<int32_t>& lengths) {
+    forgetCache();
+    std::vector<float> out(lengths.size() * static_cast<size_t>(nEmbdOut_));
+    std::vector<int> lastIndex(static_cast<size_t>(nSeqMax_));
+    size_t next = 0;
+    size_t inputRow = 0;
+    while (next < lengths.size()) {
+      size_t first = next;
+      int rows = 0;
+      int packed = 0;
+      while (next < lengths.size() && packed < nSeqMax_ && rows + lengths[next] <= nBatch_) {
+        int len = lengths[next];
+        std::memcpy(embdBatch_.embd + static_cast<size_t>(rows) * nEmbdInp_, inputs.data() + inputRow * nEmbdInp_,
+                    sizeof(float) * static_cast<size_t>(len) * nEmbdInp_);
+        for (int p = 0; p < len; p++) {
+          int i = rows + p;
+          embdBatch_.pos[i] = p;
+          embdBatch_.n_seq_id[i] = 1;
+          embdBatch_.seq_id[i][0] = packed;
+          embdBatch_.logits[i] = p == len - 1;
+        }
+        lastIndex[static_cast<size_t>(packed)] = rows + len - 1;
+        rows += len;
+        inputRow += static_cast<size_t>(len);
+        packed++;
+        next++;
+      }
+      embdBatch_.n_tokens = rows;
+      int rc = llama_decode(ctx_, embdBatch_);
+      if (rc != 0) {
+        forgetCache();
+        throw std::runtime_error(withLlamaReason("llama_decode failed with code " + std::to_string(rc)));
+      }
+      for (int j = 0; j < packed; j++) {
+        const float* e = llama_get_embeddings_ith(ctx_, lastIndex[static_cast<size_t>(j)]);
+        if (!e) throw std::runtime_error(withLlamaReason("llama.cpp returned no hidden state"));
+        std::memcpy(out.data() + (first + static_cast<size_t>(j)) * nEmbdOut_, e, sizeof(float) * nEmbdOut_);
+      }
+      llama_memory_clear(llama_get_memory(ctx_), true);
+    }
+    return out;
+  }
+
+  // --- JS methods -------------------------------------------------------------------------------
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    checkUsable(env);
+    Napi::Object o = Napi::Object::New(env);
+    describeModel(o, model_);
+    o.Set("nEmbdOut", nEmbdOut_);
+    o.Set("nCtx", nCtx_);
+    o.Set("nBatch", nBatch_);
+    o.Set("maxSequences", nSeqMax_);
+    o.Set("threads", threads_);
+    o.Set("pooling", poolingName(pooling_));
+    o.Set("causal", causal_);
+    return o;
+  }
+
+  Napi::Value Tokenize(const Napi::CallbackInfo& info) {
+    checkUsable(info.Env());
+    return tokenize(info, vocab_);
+  }
+
+  Napi::Value Detokenize(const Napi::CallbackInfo& info) {
+    checkUsable(info.Env());
+    return detokenize(info, vocab_);
+  }
+
+  // embedTokens(tokens: Int32Array) -> Promise<{ vector, reused, decoded, ms }>
+  Napi::Value EmbedTokens(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    checkUsable(env);
+    auto tokens = std::make_shared<std::vector<llama_token>>(readInt32Array(env, info[0], "tokens"));
+    if (pooling_ != LLAMA_POOLING_TYPE_MEAN && pooling_ != LLAMA_POOLING_TYPE_CLS && pooling_ != LLAMA_POOLING_TYPE_LAST) {
+      throw Napi::Error::New(env, std::string("embedTokens needs a model pooled by mean, cls or last; this one's pooling is ") +
+                                      poolingName(pooling_));
+    }
+    if (tokens->empty()) throw Napi::RangeError::New(env, "embedTokens: no tokens");
+    if (static_cast<int>(tokens->size()) > nCtx_ || (!causal_ && static_cast<int>(tokens->size()) > nBatch_)) {
+      throw Napi::RangeError::New(env, "embedTokens: " + std::to_string(tokens->size()) + " tokens do not fit the context of " +
+                                           std::to_string(causal_ ? nCtx_ : nBatch_));
+    }
+    checkTokenIds(env, vocab_, *tokens);
+    auto result = std::make_shared<EmbedResult>();
+    auto* worker = new FnWorker(
+        env,
+        [this, tokens, result]() {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (disposed_) throw std::runtime_error("the encoder has been disposed");
+          *result = embed(*tokens);
+        },
+        [result](Napi::Env env) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("vector", toFloat32Array(env, result->vector));
+          o.Set("reused", result->reused);
+          o.Set("decoded", result->decoded);
+          o.Set("ms", result->ms);
+          return o;
+        });
+    return queueWorker(worker, Value());
+  }
+
+  // lastHidden(inputs: Float32Array, lengths: Int32Array) -> Promise<Float32Array>
+  Napi::Value LastHidden(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    checkUsable(env);
+    auto inputs = std::make_shared<std::vector<float>>(readFloat32Array(env, info[0], "inputs"));
+    auto lengths = std::make_shared<std::vector<int32_t>>(readInt32Array(env, info[1], "lengths"));
+    size_t rows = 0;
+    for (int32_t len : *lengths) {
+      if (len < 1 || len > nBatch_) {
+        throw Napi::RangeError::New(env, "lastHidden: a sequence of " + std::to_string(len) + " rows (each needs 1.." +
+                                             std::to_string(nBatch_) + ", the batch size)");
+      }
+      rows += static_cast<size_t>(len);
+    }
+    if (inputs->size() != rows * static_cast<size_t>(nEmbdInp_)) {
+      throw Napi::RangeError::New(env, "lastHidden: the lengths add up to " + std::to_string(rows) + " rows of " +
+                                           std::to_string(nEmbdInp_) + " floats, inputs holds " + std::to_string(inputs->size()));
+    }
+    auto out = std::make_shared<std::vector<float>>();
+    auto* worker = new FnWorker(
+        env,
+        [this, inputs, lengths, out]() {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (disposed_) throw std::runtime_error("the encoder has been disposed");
+          *out = lastStates(*inputs, *lengths);
+        },
+        [out](Napi::Env env) -> Napi::Value { return toFloat32Array(env, *out); });
+    return queueWorker(worker, Value());
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    auto* worker = new FnWorker(
+        info.Env(),
+        [this]() {
+          std::lock_guard<std::mutex> lock(mutex_);
+          disposed_ = true;
+          freeAll();
+        },
+        [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+    return queueWorker(worker, Value());
+  }
+};
+
+}  // namespace
+
+Napi::Function defineEncoder(Napi::Env env) { return Encoder::Init(env); }
+
+Napi::Value loadEncoder(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "loadEncoder(modelPath, options)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  Napi::Value o = info.Length() > 1 ? info[1] : env.Undefined();
+  EncoderOptions options;
+  options.threads = intOption(o, "threads", options.threads);
+  options.gpuLayers = intOption(o, "gpuLayers", options.gpuLayers);
+  options.contextSize = intOption(o, "contextSize", options.contextSize);
+  options.batchSize = intOption(o, "batchSize", options.batchSize);
+  options.maxSequences = intOption(o, "maxSequences", options.maxSequences);
+  options.f32Cache = boolOption(o, "f32Cache", options.f32Cache);
+  options.backendDir = stringOption(o, "backendDir");
+  return loadOnWorker<Encoder>(env, env.GetInstanceData<AddonData>()->encoder,
+                               [path, options](Encoder* e) { e->loadNative(path, options); });
+}
+
+}  // namespace hef

@@ -1,0 +1,97 @@
+// The completion engine end to end on the embedded default models: the three modes, the timing
+// breakdown, reuse on the next keystroke, cancellation, concurrent requests and entity names.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { HefCache } from "../../sidecar/cache/hefCache";
+import { loadEngine } from "../../sidecar/completion/engine";
+import type { CompletionEngine, CompletionRequest } from "../../sidecar/completion/types";
+import { copyOfRepo, tempDir } from "../helpers/repos";
+
+let engine: CompletionEngine;
+let cache: HefCache;
+let request: CompletionRequest;
+
+// Made at the top level: tempDir's clean-up registered inside before() would run right after it.
+const root = copyOfRepo("samples/shop");
+const cacheDir = tempDir("hef-engine-cache-");
+
+before(async () => {
+  engine = await loadEngine({ backend: "cpu", log: () => undefined });
+  cache = await engine.openRepository(root, { cacheDir });
+  await cache.sync();
+  const text = readFileSync(join(root, "shop/cart.py"), "utf8");
+  const cut = text.indexOf("    def total");
+  request = { path: "shop/cart.py", prefix: text.slice(0, cut), suffix: text.slice(cut), mode: "hef", maxTokens: 8, fixedLength: true };
+});
+after(() => engine?.dispose());
+
+describe("completion engine", () => {
+  test("hef: one pseudo-token per retrieved node, every stage timed", async () => {
+    const result = await engine.complete(cache, { ...request, k: 8 });
+    assert.equal(result.nodes.length, 8);
+    assert.equal(result.pseudoTokens, 8);
+    assert.equal(result.generatedTokens, 8);
+    assert.ok(result.promptTokens > 0);
+    assert.ok(result.contextTokens > result.promptTokens, "the same nodes' raw text costs more than their pseudo-tokens");
+    for (const stage of ["queryEmbed", "search", "projection", "prefill", "decode"] as const) assert.ok(result.timings[stage] > 0, stage);
+    assert.ok(result.timings.total >= result.timings.prefill + result.timings.decode);
+  });
+
+  test("the next keystroke at the same place re-decodes only what changed", async () => {
+    // Without FIM only the typed tokens (and the generated ones after them) are new; with FIM the
+    // suffix follows the prefix in the prompt, so it is decoded again too.
+    for (const fim of [false, true]) {
+      const first = await engine.complete(cache, { ...request, fim });
+      const next = await engine.complete(cache, { ...request, fim, prefix: `${request.prefix}    ` });
+      assert.deepEqual(
+        next.nodes.map((n) => n.id),
+        first.nodes.map((n) => n.id),
+      );
+      assert.ok(next.reused >= first.pseudoTokens, `fim ${fim}: pseudo-tokens reused`);
+      const suffixTokens = fim ? 64 : 0;
+      assert.ok(next.decoded <= 8 + suffixTokens, `fim ${fim}: decoded ${next.decoded}, reused ${next.reused}`);
+    }
+  });
+
+  test("a reused KV cache completes exactly as a cold one", async () => {
+    const warm = await engine.complete(cache, request);
+    const fresh = await loadEngine({ backend: "cpu", log: () => undefined });
+    try {
+      const cold = await fresh.complete(cache, request);
+      assert.equal(warm.text, cold.text);
+      assert.equal(cold.reused, 0);
+    } finally {
+      await fresh.dispose();
+    }
+  });
+
+  test("rag injects chunk text up to its budget; none retrieves nothing", async () => {
+    const rag = await engine.complete(cache, { ...request, mode: "rag", ragBudget: 1000 });
+    assert.ok(rag.nodes.every((n) => n.level === "chunk"));
+    assert.ok(rag.contextTokens > 0 && rag.contextTokens <= 1000, `context ${rag.contextTokens}`);
+    assert.equal(rag.pseudoTokens, 0);
+    const none = await engine.complete(cache, { ...request, mode: "none" });
+    assert.equal(none.nodes.length, 0);
+    assert.equal(none.timings.queryEmbed, 0);
+    assert.ok(rag.promptTokens - none.promptTokens >= rag.contextTokens, `${rag.promptTokens} - ${none.promptTokens} vs ${rag.contextTokens}`);
+  });
+
+  test("entity names add at most 64 tokens", async () => {
+    const result = await engine.complete(cache, { ...request, prefix: "import shop\n\n", suffix: "", entities: true });
+    assert.ok(result.entityTokens > 0 && result.entityTokens <= 64, `entity tokens ${result.entityTokens}, prompt ${result.promptTokens}, nodes ${result.nodes.length}`);
+  });
+
+  test("cancellation ends a request with what it had; concurrent requests each get their own answer", async () => {
+    const controller = new AbortController();
+    const long = engine.complete(cache, { ...request, maxTokens: 400, signal: controller.signal });
+    const other = engine.complete(cache, { ...request, mode: "none" });
+    setTimeout(() => controller.abort(), 50);
+    const [cancelled, done] = await Promise.all([long, other]);
+    assert.equal(cancelled.stopReason, "cancelled");
+    assert.ok(cancelled.generatedTokens < 400);
+    assert.equal(done.stopReason, "maxTokens");
+    assert.equal(done.generatedTokens, 8);
+  });
+});
