@@ -8,4 +8,5 @@ const common = { bundle: true, platform: "node", target: "node20", packages: "ex
 await Promise.all([
   build({ ...common, entryPoints: ["extension/extension.ts"], outfile: "dist/extension.cjs", format: "cjs", external: ["vscode"] }),
   build({ ...common, entryPoints: ["sidecar/cli/hef.ts"], outfile: "dist/hef.mjs", format: "esm" }),
+  build({ ...common, entryPoints: ["sidecar/server/main.ts"], outfile: "dist/sidecar.mjs", format: "esm" }),
 ]);

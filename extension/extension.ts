@@ -1,81 +1,69 @@
-import { spawn } from "node:child_process";
+// Activation wiring only: each idea lives in its own module (sidecarClient, watcher, settings,
+// commands, statusBar; completion/ and panel/ build on the HefServices seam).
 import * as vscode from "vscode";
+import { COMMANDS, registerCommands } from "./commands";
+import { registerInlineCompletions } from "./completion/provider";
+import { registerNodesView } from "./panel/nodesView";
+import type { CompletionEvent, HefServices } from "./services";
+import { needsRestart, readSettings, SECTION, sidecarOptions, type HefSettings } from "./settings";
+import { SidecarClient } from "./sidecarClient";
+import { StatusBar } from "./statusBar";
+import { FolderWatchers } from "./watcher";
 
-/**
- * The editor side. For now it offers one command, "HEF: Rebuild HEF cache", which runs the
- * sidecar's `hef index --rebuild` for every workspace folder in a child process; the supervised
- * language-server sidecar, watcher, completions and panel replace this transport later.
- */
-export function activate(context: vscode.ExtensionContext): void {
-  const log = vscode.window.createOutputChannel("HEF Code", { log: true });
+export function activate(context: vscode.ExtensionContext): HefServices {
+  const log = vscode.window.createOutputChannel("HEF", { log: true });
+  const settings = (): HefSettings => readSettings(vscode.workspace.getConfiguration(SECTION));
+  const client = new SidecarClient(context.asAbsolutePath("dist/sidecar.mjs"), () => sidecarOptions(settings()), log);
+  const status = new StatusBar(() => ({ state: client.state, status: client.status, enabled: settings().enable }), COMMANDS.showLog);
+  const completions = new vscode.EventEmitter<CompletionEvent>();
+  const settingsChanged = new vscode.EventEmitter<HefSettings>();
+  const watchers = new FolderWatchers((params) => client.filesChanged(params), log);
+
+  const services: HefServices = {
+    client,
+    settings,
+    onDidChangeSettings: settingsChanged.event,
+    setLastLatency: (ms) => status.setLastLatency(ms),
+    reportCompletion: (event) => completions.fire(event),
+    onCompletion: completions.event,
+    log,
+  };
+
+  // Untrusted workspaces get commands and views but no sidecar: nothing is read, indexed or completed.
+  const start = () => {
+    void client.start();
+    void watchers.watch(settings().exclude);
+  };
+  if (vscode.workspace.isTrusted) start();
+  else log.info("workspace not trusted: the sidecar starts once it is");
+
   context.subscriptions.push(
     log,
-    vscode.commands.registerCommand("hef.rebuildCache", () => rebuildCache(context.asAbsolutePath("dist/hef.mjs"), log)),
+    client,
+    status,
+    completions,
+    settingsChanged,
+    watchers,
+    ...registerCommands({ client, settings, log, modelsDir: vscode.Uri.joinPath(context.globalStorageUri, "models").fsPath }),
+    vscode.workspace.onDidGrantWorkspaceTrust(start),
+    client.onDidChangeState(() => status.update()),
+    client.onDidChangeStatus(() => status.update()),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => vscode.workspace.isTrusted && void watchers.watch(settings().exclude)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!event.affectsConfiguration(SECTION)) return;
+      const current = settings();
+      if (needsRestart(event) && vscode.workspace.isTrusted) {
+        log.info("settings changed: restarting the sidecar");
+        void client.restart();
+        void watchers.watch(current.exclude, true);
+      }
+      status.update();
+      settingsChanged.fire(current);
+    }),
   );
+  registerInlineCompletions(context, services);
+  registerNodesView(context, services);
+  return services;
 }
 
 export function deactivate(): void {}
-
-interface IndexReport {
-  files: number;
-  chunks: number;
-  nodes: number;
-  embedded: number;
-  ms: number;
-}
-
-async function rebuildCache(cli: string, log: vscode.LogOutputChannel): Promise<void> {
-  const folders = vscode.workspace.workspaceFolders ?? [];
-  if (folders.length === 0) {
-    void vscode.window.showInformationMessage("HEF: open a folder first; the cache is built per workspace folder.");
-    return;
-  }
-  if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage("HEF: this workspace is not trusted; HEF Code indexes trusted workspaces only.");
-    return;
-  }
-  await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: "HEF: Rebuilding HEF cache", cancellable: true },
-    async (progress, token) => {
-      for (const folder of folders) {
-        if (token.isCancellationRequested) return;
-        progress.report({ message: folder.name });
-        try {
-          const report = await runIndex(cli, folder.uri.fsPath, token, log);
-          log.info(`${folder.name}: ${report.files} files, ${report.chunks} chunks, ${report.nodes} nodes, ${report.embedded} embedded, ${report.ms} ms`);
-        } catch (error) {
-          const message = (error as Error).message;
-          log.error(`${folder.name}: ${message}`);
-          if (!token.isCancellationRequested) void vscode.window.showErrorMessage(`HEF: rebuilding ${folder.name} failed: ${message}`);
-          return;
-        }
-      }
-      void vscode.window.showInformationMessage(`HEF: cache rebuilt for ${folders.map((f) => f.name).join(", ")}.`);
-    },
-  );
-}
-
-function runIndex(cli: string, root: string, token: vscode.CancellationToken, log: vscode.LogOutputChannel): Promise<IndexReport> {
-  return new Promise((resolve, reject) => {
-    // The extension host may be Electron: run its binary as plain Node.
-    const child = spawn(process.execPath, [cli, "index", root, "--rebuild", "--json"], {
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (data: Buffer) => (stdout += data.toString()));
-    child.stderr.on("data", (data: Buffer) => {
-      stderr += data.toString();
-      for (const line of data.toString().split("\n")) if (line.trim()) log.info(line.trim());
-    });
-    const cancel = token.onCancellationRequested(() => child.kill());
-    child.on("error", reject);
-    child.on("close", (code) => {
-      cancel.dispose();
-      if (token.isCancellationRequested) reject(new Error("cancelled"));
-      else if (code === 0) resolve(JSON.parse(stdout) as IndexReport);
-      else reject(new Error(stderr.trim().split("\n").at(-1) || `hef exited with code ${code}`));
-    });
-  });
-}

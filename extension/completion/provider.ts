@@ -1,0 +1,111 @@
+// Inline completions from the sidecar: debounced to the user's rhythm, served from memory while
+// the user types what is suggested, and cancelled in the sidecar when VS Code drops the request.
+import * as vscode from "vscode";
+import type { HefServices } from "../services";
+import { completesLanguage } from "../settings";
+import { completed, debounceDelay, initialDebounce, keystroke } from "./debounce";
+import { awaitingFirstIndex, completeParams } from "./request";
+import { CompletionMemory, type Cursor } from "./typeThrough";
+
+export const COMPLETE_NOW = "hef.completeNow";
+
+export class HefInlineCompletionProvider implements vscode.InlineCompletionItemProvider {
+  private debounce = initialDebounce();
+  private readonly memory = new CompletionMemory();
+
+  constructor(private readonly services: HefServices) {}
+
+  keystroke(now: number): void {
+    this.debounce = keystroke(this.debounce, now);
+  }
+
+  forget(): void {
+    this.memory.clear();
+  }
+
+  async provideInlineCompletionItems(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.InlineCompletionItem[]> {
+    const settings = this.services.settings();
+    if (!settings.enable || !vscode.workspace.isTrusted || !completesLanguage(settings, document.languageId)) return [];
+    const folder = vscode.workspace.getWorkspaceFolder(document.uri);
+    if (!folder) return [];
+    const text = document.getText();
+    const offset = document.offsetAt(position);
+    const at: Cursor = { uri: document.uri.toString(), prefix: text.slice(0, offset), suffix: text.slice(offset) };
+    const remembered = this.memory.recall(at);
+    if (remembered !== undefined) return items(at, position, remembered);
+
+    // An explicit trigger (hef.completeNow, or VS Code's own) is the user forcing a completion.
+    const forced = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
+    const { client } = this.services;
+    if (!forced) {
+      if (awaitingFirstIndex(client.status, folder.uri.fsPath)) return [];
+      if (!(await quiet(debounceDelay(this.debounce, settings.debounceMs), token))) return [];
+      // A request still in flight when this one began may have answered during the wait.
+      const arrived = this.memory.recall(at);
+      if (arrived !== undefined) return items(at, position, arrived);
+    }
+    if (client.state !== "running") return [];
+
+    const params = completeParams(settings, folder.uri.fsPath, document.uri.fsPath, at, forced);
+    const started = Date.now();
+    let result;
+    try {
+      result = await client.complete(params, token);
+    } catch (error) {
+      if (!token.isCancellationRequested) this.services.log.warn(`completion failed: ${(error as Error).message}`);
+      return [];
+    }
+    const latencyMs = Date.now() - started;
+    this.services.reportCompletion({ params, result, latencyMs });
+    if (result.kind !== "completion") return [];
+    this.debounce = completed(this.debounce, latencyMs);
+    this.services.setLastLatency(latencyMs);
+    if (result.stopReason === "cancelled" || result.text.trim() === "") return [];
+    this.memory.remember(at, result.text);
+    return token.isCancellationRequested ? [] : items(at, position, result.text);
+  }
+}
+
+/**
+ * One item replacing the line up to the cursor with that text plus the completion: VS Code keeps
+ * showing it while the user deletes or retypes that text, and its accept-next-word/line commands
+ * split insertText within this one-line range.
+ */
+function items(at: Cursor, position: vscode.Position, completion: string): vscode.InlineCompletionItem[] {
+  const lineBefore = at.prefix.slice(at.prefix.lastIndexOf("\n") + 1);
+  const range = new vscode.Range(position.line, 0, position.line, position.character);
+  return [new vscode.InlineCompletionItem(lineBefore + completion, range)];
+}
+
+/** Resolves true after ms, or false as soon as the token is cancelled. */
+function quiet(ms: number, token: vscode.CancellationToken): Promise<boolean> {
+  if (token.isCancellationRequested) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const settle = (elapsed: boolean) => {
+      clearTimeout(timer);
+      cancelled.dispose();
+      resolve(elapsed);
+    };
+    const timer = setTimeout(() => settle(true), ms);
+    const cancelled = token.onCancellationRequested(() => settle(false));
+  });
+}
+
+/** Registers the provider for files in every language; hef.enabledLanguages is read live on each request. */
+export function registerInlineCompletions(context: vscode.ExtensionContext, services: HefServices): void {
+  const provider = new HefInlineCompletionProvider(services);
+  context.subscriptions.push(
+    vscode.languages.registerInlineCompletionItemProvider({ scheme: "file" }, provider),
+    vscode.workspace.onDidChangeTextDocument((event) => {
+      if (event.contentChanges.length > 0 && event.document === vscode.window.activeTextEditor?.document) provider.keystroke(Date.now());
+    }),
+    // Remembered completions answered another mode, model or length limit.
+    services.onDidChangeSettings(() => provider.forget()),
+    vscode.commands.registerCommand(COMPLETE_NOW, () => vscode.commands.executeCommand("editor.action.inlineSuggest.trigger")),
+  );
+}

@@ -1,0 +1,171 @@
+import * as vscode from "vscode";
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from "vscode-languageclient/node";
+import {
+  HefNotifications,
+  HefRequests,
+  type CompleteParams,
+  type CompleteResult,
+  type FilesChangedParams,
+  type RebuildParams,
+  type RebuildResult,
+  type SidecarOptions,
+  type SidecarStatus,
+} from "../sidecar/protocol";
+import type { SidecarClientApi, SidecarState } from "./services";
+
+/** Restart delays after crashes: 1 s, 2 s, 4 s... at most this; reset once the sidecar stayed up STABLE_MS. */
+const MAX_BACKOFF_MS = 30_000;
+const STABLE_MS = 60_000;
+
+export function backoffMs(crashes: number): number {
+  return Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, crashes - 1));
+}
+
+/** Resolves with the promise, or rejects with a CancellationError as soon as the token fires: no caller waits on a busy sidecar. */
+function raceToken<T>(promise: Promise<T>, token: vscode.CancellationToken | undefined): Promise<T> {
+  if (!token) return promise;
+  if (token.isCancellationRequested) return Promise.reject(new vscode.CancellationError());
+  return new Promise<T>((resolve, reject) => {
+    const listener = token.onCancellationRequested(() => reject(new vscode.CancellationError()));
+    promise.then(resolve, reject).finally(() => listener.dispose());
+  });
+}
+
+/**
+ * The supervised sidecar: one language client over the bundled sidecar, run by the editor's own
+ * Node (ELECTRON_RUN_AS_NODE). A crash restarts it after a growing delay; the new process reloads
+ * the persisted caches, so a restart costs the model load, not an index.
+ */
+export class SidecarClient implements SidecarClientApi, vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private currentState: SidecarState = "stopped";
+  private lastStatus: SidecarStatus | undefined;
+  private crashes = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private readonly stateEmitter = new vscode.EventEmitter<SidecarState>();
+  private readonly statusEmitter = new vscode.EventEmitter<SidecarStatus>();
+  readonly onDidChangeState = this.stateEmitter.event;
+  readonly onDidChangeStatus = this.statusEmitter.event;
+
+  constructor(
+    private readonly serverModule: string,
+    private readonly options: () => SidecarOptions,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  get state(): SidecarState {
+    return this.currentState;
+  }
+
+  get status(): SidecarStatus | undefined {
+    return this.lastStatus;
+  }
+
+  async start(): Promise<void> {
+    if (this.client) return;
+    clearTimeout(this.restartTimer);
+    const server: ServerOptions = {
+      command: process.execPath,
+      args: [this.serverModule],
+      transport: TransportKind.stdio,
+      options: { env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [],
+      outputChannel: this.log,
+      initializationOptions: this.options(),
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue, handled: true }),
+        closed: () => {
+          // A client being stopped on purpose is no longer current: only the current one crashes.
+          if (this.client === client) this.crashed();
+          return { action: CloseAction.DoNotRestart, handled: true };
+        },
+      },
+    };
+    this.setState("starting");
+    let client: LanguageClient | undefined;
+    try {
+      client = new LanguageClient("hef", "HEF sidecar", server, clientOptions);
+      this.client = client;
+      client.onNotification(HefNotifications.status, (status) => {
+        this.lastStatus = status;
+        this.statusEmitter.fire(status);
+      });
+      await client.start();
+    } catch (error) {
+      this.log.error(`the sidecar did not start: ${(error as Error).message}`);
+      if (this.client === client) this.crashed();
+      return;
+    }
+    if (this.client !== client) return;
+    this.setState("running");
+    this.log.info("sidecar started");
+    this.stableTimer = setTimeout(() => (this.crashes = 0), STABLE_MS);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.stableTimer);
+    const client = this.client;
+    this.client = undefined;
+    this.lastStatus = undefined;
+    this.setState("stopped");
+    if (client?.isRunning()) await client.stop().catch((error: Error) => this.log.warn(`stopping the sidecar: ${error.message}`));
+  }
+
+  /** Applies settings that are fixed at start (models, backend, excludes). */
+  async restart(): Promise<void> {
+    this.crashes = 0;
+    await this.stop();
+    await this.start();
+  }
+
+  complete(params: CompleteParams, token?: vscode.CancellationToken): Promise<CompleteResult> {
+    if (!this.client || this.currentState !== "running") {
+      return Promise.resolve({ kind: "notReady", reason: `the sidecar is ${this.currentState}` });
+    }
+    return raceToken(this.client.sendRequest(HefRequests.complete, params, token), token);
+  }
+
+  /** Rejects with a one-line Error when the sidecar is not running (callers wait on onDidChangeState first). */
+  rebuild(params: RebuildParams, token?: vscode.CancellationToken): Promise<RebuildResult> {
+    if (!this.client || this.currentState !== "running") return Promise.reject(new Error(`the sidecar is ${this.currentState}`));
+    return raceToken(this.client.sendRequest(HefRequests.rebuild, params, token), token);
+  }
+
+  filesChanged(params: FilesChangedParams): void {
+    if (this.client && this.currentState === "running") void this.client.sendNotification(HefNotifications.filesChanged, params);
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.stateEmitter.dispose();
+    this.statusEmitter.dispose();
+  }
+
+  private crashed(): void {
+    clearTimeout(this.stableTimer);
+    this.client = undefined;
+    this.lastStatus = undefined;
+    this.crashes++;
+    const delay = backoffMs(this.crashes);
+    this.log.error(`the sidecar stopped; restarting in ${delay / 1000} s`);
+    this.setState("stopped");
+    this.restartTimer = setTimeout(() => void this.start(), delay);
+  }
+
+  private setState(state: SidecarState): void {
+    if (state === this.currentState) return;
+    this.currentState = state;
+    this.stateEmitter.fire(state);
+  }
+}

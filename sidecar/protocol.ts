@@ -1,0 +1,113 @@
+// The one place where the extension and the sidecar agree on what they say to each other: every
+// custom request and notification of HEF's language server, declared once, typed and documented.
+// The extension (vscode-languageclient) and the sidecar (vscode-languageserver) both import it.
+import { NotificationType, RequestType } from "vscode-languageserver-protocol";
+import type { Level, NodeSpan } from "./cache/hierarchy";
+import type { CompletionMode, CompletionResult } from "./completion/types";
+
+/** Settings the sidecar is started with (initializationOptions); changing any of them restarts it. */
+export interface SidecarOptions {
+  /** Embedder, generator and adapter GGUF paths; undefined = the embedded default models. */
+  embedderPath?: string;
+  generatorPath?: string;
+  adapterPath?: string;
+  /** "auto": the best GPU backend llama.cpp finds, else the CPU; "cpu": never a GPU. */
+  backend: "auto" | "cpu";
+  /** gitignore-style globs left out of the index, besides .gitignore. */
+  exclude: string[];
+  /** Where caches live; undefined = ~/.cache/hef-code (or $HEF_CACHE_HOME). */
+  cacheDir?: string;
+}
+
+export type FolderState = "waiting" | "indexing" | "ready" | "failed";
+
+/** One workspace folder's cache. */
+export interface FolderStatus {
+  /** Absolute path of the workspace folder. */
+  root: string;
+  state: FolderState;
+  /** While indexing: the phase and how far it is. */
+  progress?: { phase: "reading" | "embedding" | "fusing"; done: number; total: number };
+  files: number;
+  nodes: number;
+  nodesPerLevel: Record<Level, number>;
+  /** The last failure, in one line. */
+  error?: string;
+}
+
+/** The sidecar as the status bar shows it. */
+export interface SidecarStatus {
+  /** "CPU", "CUDA", "Vulkan" or "Metal": where the models run. */
+  backend: string;
+  models: { embedder: string; generator: string; adapter: string };
+  folders: FolderStatus[];
+}
+
+/** A retrieved node as the panel lists it; the path is relative to `root`. */
+export interface PanelNode {
+  id: string;
+  level: Level;
+  partial: boolean;
+  root: string;
+  path: string;
+  spans: NodeSpan[];
+  score: number;
+}
+
+export interface CompleteParams {
+  /** Absolute path of the document and the workspace folder it belongs to. */
+  root: string;
+  path: string;
+  prefix: string;
+  suffix: string;
+  mode: CompletionMode;
+  k: number;
+  maxTokens: number;
+  singleLine: boolean;
+  /** Complete even while the folder is still being indexed for the first time. */
+  force: boolean;
+}
+
+export type CompleteResult =
+  | ({ kind: "completion" } & Omit<CompletionResult, "nodes"> & { nodes: PanelNode[] })
+  /** No request was made: the folder's cache is not built yet, or it is not trusted/indexed. */
+  | { kind: "notReady"; reason: string };
+
+export interface RebuildParams {
+  /** Absolute folder paths; empty = every folder. */
+  roots: string[];
+}
+
+export interface RebuildResult {
+  folders: { root: string; files: number; nodes: number; ms: number; error?: string }[];
+}
+
+export interface RenamedPath {
+  from: string;
+  to: string;
+}
+
+/** Paths are absolute. One notification per debounced batch of file-system events. */
+export interface FilesChangedParams {
+  root: string;
+  changed: string[];
+  added: string[];
+  deleted: string[];
+  renamed: RenamedPath[];
+}
+
+export namespace HefRequests {
+  /** Completes at the cursor; $/cancelRequest reaches native decoding. */
+  export const complete = new RequestType<CompleteParams, CompleteResult, void>("hef/complete");
+  /** Rebuilds the caches of some or all folders from scratch (chunk vectors reused); cancellable. */
+  export const rebuild = new RequestType<RebuildParams, RebuildResult, void>("hef/rebuild");
+  /** The current status (also pushed with HefNotifications.status). */
+  export const status = new RequestType<void, SidecarStatus, void>("hef/status");
+}
+
+export namespace HefNotifications {
+  /** Client to sidecar: a batch of file changes in one folder; the sidecar refreshes only those files' nodes. */
+  export const filesChanged = new NotificationType<FilesChangedParams>("hef/filesChanged");
+  /** Sidecar to client: the status changed (indexing progress, ready, failure). */
+  export const status = new NotificationType<SidecarStatus>("hef/status");
+}

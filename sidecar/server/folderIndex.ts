@@ -1,0 +1,186 @@
+import { relative, sep } from "node:path";
+import type { HefCache, Phase, RunReport } from "../cache/hefCache";
+import type { CompletionEngine, RepositoryOptions } from "../completion/types";
+import type { CompleteParams, CompleteResult, FolderState, FolderStatus, RebuildResult } from "../protocol";
+
+export type FolderRebuild = RebuildResult["folders"][number];
+
+/** One line, whatever was thrown. */
+export function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0]!.trim() || "unknown error";
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === "AbortError";
+}
+
+/**
+ * The cache of one workspace folder and everything that changes it. Index runs (the first sync,
+ * refreshes, rebuilds) run one at a time; file changes that arrive while one runs are gathered
+ * into the single next refresh, so a branch switch costs one run, not one per batch.
+ * Completions are served from the current cache meanwhile; a rebuild swaps in its new cache only
+ * once it is complete and saved.
+ */
+export class FolderIndex {
+  private state: FolderState = "waiting";
+  private progress: FolderStatus["progress"];
+  private error: string | undefined;
+  private cache: HefCache | undefined;
+  private indexed = false;
+  private runs: Promise<unknown> = Promise.resolve();
+  private running: AbortController | undefined;
+  private readonly pending = new Set<string>();
+  private refreshQueued = false;
+  private closed = false;
+
+  constructor(
+    readonly root: string,
+    private readonly engine: CompletionEngine,
+    private readonly repository: Omit<RepositoryOptions, "rebuild">,
+    /** Called whenever status() would answer something else; the server throttles it. */
+    private readonly changed: (urgent: boolean) => void,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  status(): FolderStatus {
+    const stats = this.cache?.stats;
+    return {
+      root: this.root,
+      state: this.state,
+      ...(this.progress ? { progress: this.progress } : {}),
+      files: stats?.files ?? 0,
+      nodes: stats?.nodes ?? 0,
+      nodesPerLevel: stats?.nodesPerLevel ?? { chunk: 0, file: 0, module: 0, repo: 0 },
+      ...(this.error ? { error: this.error } : {}),
+    };
+  }
+
+  /** Opens the persisted cache and brings it up to date with the disk (the first index when there is none). */
+  index(): Promise<void> {
+    return this.exclusive(async (signal) => {
+      try {
+        this.cache = await this.engine.openRepository(this.root, this.repository);
+        const report = await this.run((progress) => this.cache!.sync(progress, signal));
+        this.indexed = true;
+        this.log(`${this.root}: indexed ${report.files} files, ${report.nodes} nodes (${report.changedFiles} changed) in ${report.ms} ms`);
+        await this.cache.save();
+        this.settle();
+      } catch (error) {
+        this.settle(error);
+      }
+    });
+  }
+
+  /** Paths (absolute) of changed, added, deleted or renamed files; refreshed in the next run. */
+  filesChanged(paths: readonly string[]): void {
+    for (const path of paths) this.pending.add(path);
+    if (this.refreshQueued || this.pending.size === 0 || this.closed) return;
+    this.refreshQueued = true;
+    void this.exclusive(async (signal) => {
+      this.refreshQueued = false;
+      const paths = [...this.pending];
+      this.pending.clear();
+      const cache = this.cache;
+      if (!cache) return;
+      try {
+        const report = await this.run((progress) => cache.refresh(paths, progress, signal));
+        this.log(`refreshed ${report.changedFiles} files of ${this.root} (${paths.length} reported) in ${report.ms} ms`);
+        await cache.save();
+        this.settle();
+      } catch (error) {
+        this.settle(error);
+      }
+    });
+  }
+
+  /** Builds the cache anew (chunk vectors are reused); the signal cancels it and keeps the old cache. */
+  rebuild(signal: AbortSignal): Promise<FolderRebuild> {
+    // A rebuild redoes whatever runs now: a first index or a refresh need not finish first.
+    this.running?.abort();
+    return this.exclusive(async (own) => {
+      const both = AbortSignal.any([signal, own]);
+      const started = performance.now();
+      try {
+        both.throwIfAborted();
+        const fresh = await this.engine.openRepository(this.root, { ...this.repository, rebuild: true });
+        const report = await this.run((progress) => fresh.sync(progress, both));
+        await fresh.save();
+        this.cache = fresh;
+        this.indexed = true;
+        this.log(`${this.root}: rebuilt, ${report.files} files, ${report.nodes} nodes in ${report.ms} ms`);
+        this.settle();
+        return { root: this.root, files: report.files, nodes: report.nodes, ms: Math.round(performance.now() - started) };
+      } catch (error) {
+        this.settle(error);
+        const stats = this.cache?.stats;
+        return { root: this.root, files: stats?.files ?? 0, nodes: stats?.nodes ?? 0, ms: Math.round(performance.now() - started), error: isAbort(error) ? "cancelled" : oneLine(error) };
+      }
+    });
+  }
+
+  async complete(params: CompleteParams, signal: AbortSignal): Promise<CompleteResult> {
+    if (!this.cache || (!this.indexed && !params.force)) {
+      const reason = this.state === "failed" ? `${this.root}: ${this.error}` : `${this.root} is being indexed for the first time`;
+      return { kind: "notReady", reason };
+    }
+    const result = await this.engine.complete(this.cache, {
+      path: relative(this.root, params.path).split(sep).join("/"),
+      prefix: params.prefix,
+      suffix: params.suffix,
+      mode: params.mode,
+      k: params.k,
+      maxTokens: params.maxTokens,
+      singleLine: params.singleLine,
+      signal,
+    });
+    return { kind: "completion", ...result, nodes: result.nodes.map((node) => ({ ...node, root: this.root })) };
+  }
+
+  /** Stops what runs, waits for it, and persists what is done. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.pending.clear();
+    this.running?.abort();
+    await this.runs;
+    await this.cache?.save().catch((error: unknown) => this.log(`${this.root}: saving failed: ${oneLine(error)}`));
+  }
+
+  private exclusive<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const next = this.runs.then(async () => {
+      const controller = new AbortController();
+      if (this.closed) controller.abort();
+      this.running = controller;
+      try {
+        return await run(controller.signal);
+      } finally {
+        this.running = undefined;
+      }
+    });
+    this.runs = next.catch(() => undefined);
+    return next;
+  }
+
+  private async run(work: (progress: (phase: Phase, done: number, total: number) => void) => Promise<RunReport>): Promise<RunReport> {
+    this.state = "indexing";
+    this.changed(true);
+    return work((phase, done, total) => {
+      this.progress = { phase, done, total };
+      this.changed(false);
+    });
+  }
+
+  /** Back to rest after a run: ready when there is a usable cache, failed (with the reason) otherwise. */
+  private settle(error?: unknown): void {
+    this.progress = undefined;
+    if (error === undefined) this.error = undefined;
+    else if (isAbort(error)) this.log(`${this.root}: cancelled`);
+    else {
+      this.error = oneLine(error);
+      this.log(`${this.root}: ${this.error}`);
+    }
+    // A failed refresh leaves the last good cache serving: the folder stays ready, with the error shown.
+    this.state = this.indexed ? "ready" : error !== undefined && !isAbort(error) ? "failed" : "waiting";
+    this.changed(true);
+  }
+}

@@ -1,0 +1,159 @@
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  LSPErrorCodes,
+  ResponseError,
+  type CancellationToken,
+  type Connection,
+  type WorkspaceFolder,
+} from "vscode-languageserver";
+import { defaultCacheDir } from "../cache/cacheLocation";
+import type { CompletionEngine } from "../completion/types";
+import { HefNotifications, HefRequests, type SidecarOptions, type SidecarStatus } from "../protocol";
+import { folderExcludes } from "./excludes";
+import { FolderIndex, oneLine } from "./folderIndex";
+import { throttle } from "./throttle";
+
+export interface EngineOptions {
+  embedderPath?: string;
+  generatorPath?: string;
+  adapterPath?: string;
+  backend: "auto" | "cpu";
+  log?: (message: string) => void;
+}
+
+export type LoadEngine = (options: EngineOptions) => Promise<CompletionEngine>;
+
+/** Progress notifications at most this often; state changes go out at once. */
+const STATUS_INTERVAL_MS = 250;
+
+function signalOf(token: CancellationToken): AbortSignal {
+  const controller = new AbortController();
+  if (token.isCancellationRequested) controller.abort();
+  else token.onCancellationRequested(() => controller.abort());
+  return controller.signal;
+}
+
+function cancelled(): ResponseError<void> {
+  return new ResponseError(LSPErrorCodes.RequestCancelled, "cancelled");
+}
+
+function rootOf(folder: WorkspaceFolder): string {
+  return resolve(fileURLToPath(folder.uri));
+}
+
+/**
+ * HEF's language server: loads the models once, keeps one cache per workspace folder, indexes
+ * them one after another in the background, and answers the requests of sidecar/protocol.ts.
+ * A folder that fails is reported in its status; the others go on.
+ */
+export function startServer(connection: Connection, loadEngine: LoadEngine): void {
+  const folders = new Map<string, FolderIndex>();
+  const log = (line: string) => connection.console.info(line);
+  let options: SidecarOptions = { backend: "auto", exclude: [] };
+  let engine: CompletionEngine | undefined;
+  let engineError: string | undefined;
+  let initialFolders: string[] = [];
+  let folderEvents = false;
+  /** First indexes run one folder at a time: they share the embedder. */
+  let indexing: Promise<void> = Promise.resolve();
+
+  const snapshot = (): SidecarStatus => ({
+    backend: engine?.backend ?? (engineError ? "none" : "loading"),
+    models: engine?.models ?? { embedder: "", generator: "", adapter: "" },
+    folders: [...folders.values()].map((folder) => folder.status()),
+  });
+  const publish = throttle(() => void connection.sendNotification(HefNotifications.status, snapshot()), STATUS_INTERVAL_MS);
+  const changed = (urgent: boolean) => (urgent ? publish.flush() : publish());
+
+  const addFolder = (root: string) => {
+    if (!engine || folders.has(root)) return;
+    const cacheDir = defaultCacheDir(root, options.cacheDir ? { ...process.env, HEF_CACHE_HOME: options.cacheDir } : process.env);
+    const folder = new FolderIndex(root, engine, { cacheDir, exclude: folderExcludes(options.exclude), log }, changed, log);
+    folders.set(root, folder);
+    indexing = indexing.then(() => folder.index());
+  };
+
+  const removeFolder = async (root: string) => {
+    const folder = folders.get(root);
+    if (!folder) return;
+    folders.delete(root);
+    publish.flush();
+    await folder.close();
+  };
+
+  connection.onInitialize((params) => {
+    // The pid lets a user (and the real-editor tests) find this process in the log.
+    log(`sidecar pid ${process.pid}`);
+    options = { ...options, ...(params.initializationOptions as Partial<SidecarOptions> | undefined) };
+    initialFolders = (params.workspaceFolders ?? []).map(rootOf);
+    folderEvents = params.capabilities.workspace?.workspaceFolders === true;
+    return {
+      capabilities: { workspace: { workspaceFolders: { supported: true, changeNotifications: true } } },
+      serverInfo: { name: "hef-sidecar" },
+    };
+  });
+
+  connection.onInitialized(async () => {
+    if (folderEvents) {
+      connection.workspace.onDidChangeWorkspaceFolders(async (event) => {
+        for (const folder of event.removed) await removeFolder(rootOf(folder));
+        for (const folder of event.added) addFolder(rootOf(folder));
+        publish.flush();
+      });
+    }
+    publish.flush();
+    try {
+      const { embedderPath, generatorPath, adapterPath, backend } = options;
+      engine = await loadEngine({ embedderPath, generatorPath, adapterPath, backend, log });
+      log(`sidecar ready: ${engine.backend}, embedder ${engine.models.embedder}, generator ${engine.models.generator}`);
+      for (const root of initialFolders) addFolder(root);
+    } catch (error) {
+      engineError = `loading the models failed: ${oneLine(error)}`;
+      connection.console.error(engineError);
+    }
+    publish.flush();
+  });
+
+  connection.onRequest(HefRequests.status, snapshot);
+
+  connection.onNotification(HefNotifications.filesChanged, (params) => {
+    const folder = folders.get(resolve(params.root));
+    if (!folder) return log(`files changed in ${params.root}, which is not a workspace folder`);
+    folder.filesChanged([...params.changed, ...params.added, ...params.deleted, ...params.renamed.flatMap((r) => [r.from, r.to])]);
+  });
+
+  connection.onRequest(HefRequests.complete, async (params, token) => {
+    if (!engine) return { kind: "notReady", reason: engineError ?? "the models are loading" };
+    const folder = folders.get(resolve(params.root));
+    if (!folder) return { kind: "notReady", reason: `${params.root} is not a workspace folder` };
+    const signal = signalOf(token);
+    try {
+      return await folder.complete(params, signal);
+    } catch (error) {
+      if (signal.aborted) throw cancelled();
+      throw new ResponseError(LSPErrorCodes.RequestFailed, `completion failed: ${oneLine(error)}`);
+    }
+  });
+
+  connection.onRequest(HefRequests.rebuild, async (params, token) => {
+    if (!engine) throw new ResponseError(LSPErrorCodes.RequestFailed, engineError ?? "the models are still loading");
+    const roots = params.roots.length > 0 ? params.roots.map((root) => resolve(root)) : [...folders.keys()];
+    const signal = signalOf(token);
+    const results = [];
+    for (const root of roots) {
+      const folder = folders.get(root);
+      results.push(folder ? await folder.rebuild(signal) : { root, files: 0, nodes: 0, ms: 0, error: "not a workspace folder" });
+    }
+    if (signal.aborted) throw cancelled();
+    return { folders: results };
+  });
+
+  connection.onShutdown(async () => {
+    publish.cancel();
+    await Promise.all([...folders.keys()].map(removeFolder));
+    await engine?.dispose();
+  });
+
+  connection.listen();
+}

@@ -1,0 +1,181 @@
+// A stand-in for the parts of the VS Code API that the inline completion provider and the nodes
+// panel use, recording what they register and show, and a loader that hands it to extension code.
+import Module, { createRequire } from "node:module";
+import { posix } from "node:path";
+import type { CompleteParams, CompleteResult, PanelNode, SidecarStatus } from "../../sidecar/protocol";
+import type { CompletionEvent, HefServices, SidecarState } from "../../extension/services";
+import type { HefSettings } from "../../extension/settings";
+
+export class FakeUri {
+  constructor(readonly scheme: string, readonly path: string) {}
+  static file(path: string) {
+    return new FakeUri("file", path);
+  }
+  static joinPath(base: FakeUri, ...segments: string[]) {
+    return new FakeUri(base.scheme, posix.join(base.path, ...segments));
+  }
+  get fsPath() {
+    return this.path;
+  }
+  toString() {
+    return `${this.scheme}://${this.path}`;
+  }
+}
+
+export class FakeRange {
+  readonly start: { line: number; character: number };
+  readonly end: { line: number; character: number };
+  constructor(startLine: number, startCharacter: number, endLine: number, endCharacter: number) {
+    this.start = { line: startLine, character: startCharacter };
+    this.end = { line: endLine, character: endCharacter };
+  }
+}
+
+export class Emitter<T> {
+  private listeners: ((value: T) => void)[] = [];
+  event = (listener: (value: T) => void) => {
+    this.listeners.push(listener);
+    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+  };
+  fire(value: T) {
+    for (const listener of this.listeners) listener(value);
+  }
+}
+
+export function fakeVscode() {
+  const registered = {
+    commands: new Map<string, (...args: unknown[]) => unknown>(),
+    inlineProviders: [] as { selector: unknown; provider: unknown }[],
+    webviewProviders: new Map<string, unknown>(),
+  };
+  const shown = {
+    executed: [] as { command: string; args: unknown[] }[],
+    documents: [] as { uri: FakeUri; options: { selection: FakeRange; preview: boolean } }[],
+    warnings: [] as string[],
+  };
+  const documentChanges = new Emitter<unknown>();
+  const api = {
+    Uri: FakeUri,
+    Range: FakeRange,
+    InlineCompletionItem: class {
+      constructor(readonly insertText: string, readonly range: FakeRange) {}
+    },
+    InlineCompletionTriggerKind: { Invoke: 0, Automatic: 1 },
+    workspace: {
+      isTrusted: true,
+      folders: [FakeUri.file("/repo")],
+      getWorkspaceFolder(uri: FakeUri) {
+        const folder = api.workspace.folders.find((f) => uri.path.startsWith(`${f.path}/`));
+        return folder && { uri: folder };
+      },
+      onDidChangeTextDocument: documentChanges.event,
+    },
+    window: {
+      activeTextEditor: undefined as { document: unknown } | undefined,
+      registerWebviewViewProvider: (id: string, provider: unknown) => (registered.webviewProviders.set(id, provider), { dispose() {} }),
+      showTextDocument: async (uri: FakeUri, options: { selection: FakeRange; preview: boolean }) => void shown.documents.push({ uri, options }),
+      showWarningMessage: async (message: string) => void shown.warnings.push(message),
+    },
+    languages: {
+      registerInlineCompletionItemProvider: (selector: unknown, provider: unknown) => (registered.inlineProviders.push({ selector, provider }), { dispose() {} }),
+    },
+    commands: {
+      registerCommand: (id: string, run: (...args: unknown[]) => unknown) => (registered.commands.set(id, run), { dispose() {} }),
+      executeCommand: async (command: string, ...args: unknown[]) => void shown.executed.push({ command, args }),
+    },
+  };
+  return { api, registered, shown, documentChanges };
+}
+
+/** Requires a TypeScript module of the extension with `vscode` resolved to the stand-in. */
+export function loadWithVscode<T>(path: string, api: unknown): T {
+  const load = (Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown })._load;
+  (Module as unknown as { _load: unknown })._load = (request: string, ...rest: unknown[]) => (request === "vscode" ? api : load(request, ...rest));
+  try {
+    return createRequire(import.meta.url)(path) as T;
+  } finally {
+    (Module as unknown as { _load: unknown })._load = load;
+  }
+}
+
+export const DEFAULT_SETTINGS: HefSettings = {
+  enable: true,
+  models: {},
+  backend: "auto",
+  mode: "hef",
+  k: 32,
+  debounceMs: 10,
+  maxTokens: 64,
+  multiline: false,
+  enabledLanguages: ["*"],
+  exclude: [],
+};
+
+/** Services whose sidecar answers from a script and records what it was asked. */
+export function fakeServices(answer: (params: CompleteParams) => CompleteResult) {
+  const requests: { params: CompleteParams; token: unknown }[] = [];
+  const reported: CompletionEvent[] = [];
+  const latencies: number[] = [];
+  const logs: string[] = [];
+  const completions = new Emitter<CompletionEvent>();
+  const settingsChanges = new Emitter<HefSettings>();
+  const state = { settings: { ...DEFAULT_SETTINGS }, sidecar: "running" as SidecarState, status: undefined as SidecarStatus | undefined };
+  const services: HefServices = {
+    client: {
+      get state() {
+        return state.sidecar;
+      },
+      onDidChangeState: new Emitter<SidecarState>().event as never,
+      get status() {
+        return state.status;
+      },
+      onDidChangeStatus: new Emitter<SidecarStatus>().event as never,
+      complete: async (params, token) => (requests.push({ params, token }), answer(params)),
+    },
+    settings: () => state.settings,
+    onDidChangeSettings: settingsChanges.event as never,
+    setLastLatency: (ms) => void latencies.push(ms),
+    reportCompletion: (event) => (reported.push(event), completions.fire(event)),
+    onCompletion: completions.event as never,
+    log: { warn: (line: string) => void logs.push(line) } as never,
+  };
+  return { services, state, requests, reported, latencies, logs, settingsChanges };
+}
+
+/** A completion as the sidecar would return it, with the given text and nodes. */
+export function completionResult(text: string, overrides: Partial<Extract<CompleteResult, { kind: "completion" }>> = {}): CompleteResult {
+  return {
+    kind: "completion",
+    text,
+    mode: "hef",
+    stopReason: "eog",
+    promptTokens: 120,
+    pseudoTokens: 32,
+    contextTokens: 2400,
+    entityTokens: 0,
+    reused: 100,
+    decoded: 20,
+    generatedTokens: 6,
+    nodes: [],
+    timings: { queryEmbed: 4, search: 1, projection: 2, prefill: 30, decode: 60, total: 97 },
+    ...overrides,
+  };
+}
+
+const node = (level: PanelNode["level"], path: string, spans: PanelNode["spans"], score: number): PanelNode => ({
+  id: `${level}:${path}`,
+  level,
+  partial: false,
+  root: "/repo",
+  path,
+  spans,
+  score,
+});
+
+/** One node of each level, as the sidecar lists them for the panel. */
+export const NODES: PanelNode[] = [
+  node("chunk", "shop/cart.py", [{ path: "shop/cart.py", startLine: 30, endLine: 48 }], 0.91),
+  node("file", "shop/tax.py", [{ path: "shop/tax.py", startLine: 1, endLine: 60 }], 0.8),
+  node("module", "shop", [{ path: "shop/cart.py", startLine: 1, endLine: 90 }, { path: "shop/util" }], 0.7),
+  node("repo", "", [{ path: "shop" }], 0.5),
+];

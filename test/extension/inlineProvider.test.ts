@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { beforeEach, describe, test } from "node:test";
+import type * as provider from "../../extension/completion/provider";
+import type { CompleteParams, CompleteResult } from "../../sidecar/protocol";
+import { completionResult, fakeServices, fakeVscode, FakeUri, loadWithVscode } from "./fakeVscode";
+
+const fake = fakeVscode();
+const { registerInlineCompletions, COMPLETE_NOW } = loadWithVscode<typeof provider>("../../extension/completion/provider.ts", fake.api);
+
+type Items = { insertText: string; range: { start: { line: number; character: number }; end: { line: number; character: number } } }[];
+type Provide = (document: unknown, position: unknown, context: unknown, token: unknown) => Promise<Items>;
+
+/** A document whose text is `before` + `after`, with the cursor between them. */
+function at(before: string, after = "", languageId = "python", path = "/repo/shop/cart.py") {
+  const text = before + after;
+  const lines = before.split("\n");
+  const document = {
+    uri: FakeUri.file(path),
+    languageId,
+    getText: () => text,
+    offsetAt: (p: { line: number; character: number }) => text.split("\n").slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character,
+  };
+  return { document, position: { line: lines.length - 1, character: lines.at(-1)!.length } };
+}
+
+function token() {
+  const listeners: (() => void)[] = [];
+  return {
+    isCancellationRequested: false,
+    onCancellationRequested: (listener: () => void) => (listeners.push(listener), { dispose() {} }),
+    cancel() {
+      this.isCancellationRequested = true;
+      for (const listener of listeners) listener();
+    },
+  };
+}
+
+const automatic = { triggerKind: fake.api.InlineCompletionTriggerKind.Automatic };
+const invoke = { triggerKind: fake.api.InlineCompletionTriggerKind.Invoke };
+
+let sidecar: ReturnType<typeof fakeServices>;
+let answer: (params: CompleteParams) => CompleteResult;
+let provide: Provide;
+
+function ask(before: string, after = "", context = automatic, cancel = token()) {
+  const { document, position } = at(before, after);
+  return provide(document, position, context, cancel);
+}
+
+beforeEach(() => {
+  answer = () => completionResult("total += price");
+  sidecar = fakeServices((params) => answer(params));
+  fake.registered.inlineProviders.length = 0;
+  fake.api.workspace.isTrusted = true;
+  registerInlineCompletions({ subscriptions: [] } as never, sidecar.services);
+  provide = (...args) => (fake.registered.inlineProviders[0]!.provider as { provideInlineCompletionItems: Provide }).provideInlineCompletionItems(...args);
+});
+
+describe("the inline completion provider", () => {
+  test("is registered for files and asks the sidecar with the settings, the text around the cursor and VS Code's token", async () => {
+    assert.deepEqual(fake.registered.inlineProviders[0]!.selector, { scheme: "file" });
+    const cancel = token();
+    const items = await ask("for price in prices:\n    ", "\nreturn total\n", automatic, cancel);
+    assert.equal(sidecar.requests.length, 1);
+    assert.equal(sidecar.requests[0]!.token, cancel);
+    assert.deepEqual(sidecar.requests[0]!.params, {
+      root: "/repo",
+      path: "/repo/shop/cart.py",
+      prefix: "for price in prices:\n    ",
+      suffix: "\nreturn total\n",
+      mode: "hef",
+      k: 32,
+      maxTokens: 64,
+      singleLine: true,
+      force: false,
+    });
+    // The item replaces the line up to the cursor, so VS Code can split it by word and line.
+    assert.deepEqual(items.map((i) => [i.insertText, i.range.start, i.range.end]), [
+      ["    total += price", { line: 1, character: 0 }, { line: 1, character: 4 }],
+    ]);
+  });
+
+  test("asks for several lines when hef.multiline is on", async () => {
+    sidecar.state.settings = { ...sidecar.state.settings, multiline: true, maxTokens: 256 };
+    await ask("def f():\n");
+    assert.equal(sidecar.requests[0]!.params.singleLine, false);
+    assert.equal(sidecar.requests[0]!.params.maxTokens, 256);
+  });
+
+  test("reports each result to the panel and its latency to the status bar", async () => {
+    await ask("x = ");
+    assert.equal(sidecar.reported.length, 1);
+    assert.equal(sidecar.reported[0]!.params.prefix, "x = ");
+    assert.equal(sidecar.reported[0]!.result.kind, "completion");
+    assert.deepEqual(sidecar.latencies, [sidecar.reported[0]!.latencyMs]);
+  });
+
+  test("serves what the user types through, and backspace-and-retype, without asking again", async () => {
+    await ask("    ");
+    assert.deepEqual((await ask("    tot")).map((i) => i.insertText), ["    total += price"]);
+    assert.deepEqual((await ask("    ")).map((i) => i.insertText), ["    total += price"]);
+    assert.equal(sidecar.requests.length, 1);
+    await ask("    tox");
+    assert.equal(sidecar.requests.length, 2);
+  });
+
+  test("asks again after a settings change", async () => {
+    await ask("x = ");
+    sidecar.settingsChanges.fire(sidecar.state.settings);
+    await ask("x = ");
+    assert.equal(sidecar.requests.length, 2);
+  });
+
+  test("returns nothing, having asked nothing, when cancelled during the debounce", async () => {
+    const cancel = token();
+    const pending = ask("x = ", "", automatic, cancel);
+    cancel.cancel();
+    assert.deepEqual(await pending, []);
+    assert.equal(sidecar.requests.length, 0);
+  });
+
+  test("returns nothing when VS Code cancels while the sidecar works", async () => {
+    const cancel = token();
+    answer = () => (cancel.cancel(), completionResult("late"));
+    assert.deepEqual(await ask("x = ", "", automatic, cancel), []);
+  });
+
+  test("asks nothing when disabled, untrusted, in a language left out, outside a folder or with the sidecar down", async () => {
+    sidecar.state.settings = { ...sidecar.state.settings, enable: false };
+    assert.deepEqual(await ask("x = "), []);
+    sidecar.state.settings = { ...sidecar.state.settings, enable: true, enabledLanguages: ["typescript"] };
+    assert.deepEqual(await ask("x = "), []);
+    sidecar.state.settings = { ...sidecar.state.settings, enabledLanguages: ["python"] };
+    fake.api.workspace.isTrusted = false;
+    assert.deepEqual(await ask("x = "), []);
+    fake.api.workspace.isTrusted = true;
+    const { document, position } = at("x = ", "", "python", "/elsewhere/a.py");
+    assert.deepEqual(await provide(document, position, automatic, token()), []);
+    sidecar.state.sidecar = "stopped";
+    assert.deepEqual(await ask("x = "), []);
+    assert.equal(sidecar.requests.length, 0);
+  });
+
+  test("while the folder is first indexed it asks only when forced, and then with force", async () => {
+    sidecar.state.status = {
+      backend: "CPU",
+      models: { embedder: "e", generator: "g", adapter: "a" },
+      folders: [{ root: "/repo", state: "indexing", files: 0, nodes: 0, nodesPerLevel: { chunk: 0, file: 0, module: 0, repo: 0 } }],
+    };
+    assert.deepEqual(await ask("x = "), []);
+    assert.equal(sidecar.requests.length, 0);
+    await ask("x = ", "", invoke);
+    assert.equal(sidecar.requests[0]!.params.force, true);
+  });
+
+  test("shows nothing for a notReady answer or a blank completion, and still reports the first", async () => {
+    answer = () => ({ kind: "notReady", reason: "the cache of /repo is being built" });
+    assert.deepEqual(await ask("x = "), []);
+    answer = () => completionResult("  \n");
+    assert.deepEqual(await ask("y = "), []);
+    assert.deepEqual(sidecar.reported.map((e) => e.result.kind), ["notReady", "completion"]);
+    assert.deepEqual(sidecar.latencies.length, 1);
+  });
+
+  test("logs a failed request", async () => {
+    answer = () => {
+      throw new Error("sidecar crashed");
+    };
+    assert.deepEqual(await ask("x = "), []);
+    assert.deepEqual(sidecar.logs, ["completion failed: sidecar crashed"]);
+  });
+
+  test("hef.completeNow triggers VS Code's inline suggestion, which reaches the provider as an explicit request", async () => {
+    fake.shown.executed.length = 0;
+    await fake.registered.commands.get(COMPLETE_NOW)!();
+    assert.deepEqual(fake.shown.executed, [{ command: "editor.action.inlineSuggest.trigger", args: [] }]);
+  });
+});

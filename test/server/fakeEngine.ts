@@ -1,0 +1,90 @@
+import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { HefCache } from "../../sidecar/cache/hefCache";
+import type { CompletionEngine, CompletionRequest, CompletionResult } from "../../sidecar/completion/types";
+import type { Embedder } from "../../sidecar/models/embedder";
+
+/** A deterministic embedder that needs no model: hashes of the text, optionally slow per input. */
+export function hashEmbedder(delay: { ms: number }): Embedder {
+  const dim = 16;
+  const vector = (text: string) => {
+    const bytes = createHash("sha256").update(text).digest();
+    return Float32Array.from({ length: dim }, (_, i) => bytes[i]! / 255 - 0.5);
+  };
+  return {
+    id: "hash-16",
+    name: "hash embedder",
+    dim,
+    maxTokens: 256,
+    countTokens: (text) => Math.ceil(text.length / 4),
+    async embed(texts, onEmbedded) {
+      const vectors: Float32Array[] = [];
+      for (const text of texts) {
+        if (delay.ms > 0) await sleep(delay.ms);
+        vectors.push(vector(text));
+        onEmbedded?.(vectors.length);
+      }
+      return vectors;
+    },
+    embedQuery: async (prefix) => vector(prefix),
+    dispose: async () => undefined,
+  };
+}
+
+/**
+ * The CompletionEngine the server sees, with the real HefCache on a hash embedder. It records what
+ * the server asks of it; `complete` waits until cancelled when `hold` is set.
+ */
+export class FakeEngine implements CompletionEngine {
+  readonly backend = "CPU";
+  readonly models = { embedder: "hash", generator: "fake", adapter: "none" };
+  readonly delay = { ms: 0 };
+  readonly refreshes: string[][] = [];
+  readonly opened: { root: string; rebuild: boolean }[] = [];
+  readonly completeSignals: AbortSignal[] = [];
+  hold = false;
+  disposed = false;
+  private readonly embedder = hashEmbedder(this.delay);
+
+  async openRepository(root: string, options: { cacheDir: string; exclude?: readonly string[]; rebuild?: boolean; log?: (m: string) => void }): Promise<HefCache> {
+    this.opened.push({ root, rebuild: options.rebuild ?? false });
+    const cache = await HefCache.open({
+      root,
+      cacheDir: options.cacheDir,
+      embedder: this.embedder,
+      rebuild: options.rebuild,
+      discovery: { exclude: [...(options.exclude ?? [])] },
+      log: options.log,
+    });
+    const refresh = cache.refresh.bind(cache);
+    cache.refresh = (paths, progress, signal) => (this.refreshes.push([...paths]), refresh(paths, progress, signal));
+    return cache;
+  }
+
+  async complete(cache: HefCache, request: CompletionRequest): Promise<CompletionResult> {
+    this.completeSignals.push(request.signal!);
+    if (this.hold) {
+      await new Promise((_, reject) => request.signal!.addEventListener("abort", () => reject(request.signal!.reason), { once: true }));
+    }
+    const nodes = await cache.query(request.prefix, request.k);
+    const timings = { queryEmbed: 0, search: 0, projection: 0, prefill: 0, decode: 0, total: 0 };
+    return {
+      text: `completion of ${request.path}`,
+      mode: request.mode,
+      stopReason: "eog",
+      promptTokens: 1,
+      pseudoTokens: nodes.length,
+      contextTokens: 0,
+      entityTokens: 0,
+      reused: 0,
+      decoded: 1,
+      generatedTokens: 1,
+      nodes,
+      timings,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+  }
+}

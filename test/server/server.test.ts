@@ -1,0 +1,218 @@
+import assert from "node:assert/strict";
+import { appendFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { pathToFileURL } from "node:url";
+import { after, describe, test } from "node:test";
+import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
+import { createConnection, ProposedFeatures } from "vscode-languageserver/node.js";
+import { InitializeRequest, InitializedNotification, LSPErrorCodes, ResponseError, ShutdownRequest } from "vscode-languageserver-protocol";
+import { HefNotifications, HefRequests, type CompleteParams, type SidecarStatus } from "../../sidecar/protocol";
+import { startServer } from "../../sidecar/server/server";
+import { copyOfRepo, tempDir } from "../helpers/repos";
+import { FakeEngine } from "./fakeEngine";
+
+interface Session {
+  client: MessageConnection;
+  engine: FakeEngine;
+  statuses: SidecarStatus[];
+  logs: string[];
+  /** Resolves with the first status pushed (from the `from`th on) that satisfies `ok`. */
+  until(ok: (status: SidecarStatus) => boolean, from?: number): Promise<SidecarStatus>;
+  shutdown(): Promise<void>;
+}
+
+/** The real server module on an in-memory connection, with a fake engine over the real HefCache. */
+async function serve(roots: string[], engine = new FakeEngine(), cacheDir = tempDir("hef-server-cache-")): Promise<Session> {
+  const up = new PassThrough();
+  const down = new PassThrough();
+  startServer(createConnection(ProposedFeatures.all, up, down), async () => engine);
+  const client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
+  const statuses: SidecarStatus[] = [];
+  const logs: string[] = [];
+  const waiters: (() => void)[] = [];
+  client.onNotification(HefNotifications.status, (status) => {
+    statuses.push(status);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  client.onNotification("window/logMessage", (message: { message: string }) => logs.push(message.message));
+  client.listen();
+  let isDown = false;
+  const shutdown = async () => {
+    if (isDown) return;
+    isDown = true;
+    await client.sendRequest(ShutdownRequest.type);
+    client.dispose();
+  };
+  after(shutdown);
+  await client.sendRequest(InitializeRequest.type, {
+    processId: null,
+    rootUri: null,
+    capabilities: { workspace: { workspaceFolders: true } },
+    workspaceFolders: roots.map((root) => ({ uri: pathToFileURL(root).href, name: root })),
+    initializationOptions: { backend: "cpu", exclude: [], cacheDir },
+  });
+  await client.sendNotification(InitializedNotification.type, {});
+  const until = async (ok: (status: SidecarStatus) => boolean, from = 0) => {
+    for (;;) {
+      const found = statuses.slice(from).find(ok);
+      if (found) return found;
+      await new Promise<void>((wake) => waiters.push(wake));
+    }
+  };
+  return { client, engine, statuses, logs, until, shutdown };
+}
+
+const folderState = (status: SidecarStatus, root: string) => status.folders.find((f) => f.root === root)?.state;
+const ready = (...roots: string[]) => (status: SidecarStatus) => roots.every((root) => folderState(status, root) === "ready");
+
+function completeParams(root: string, overrides: Partial<CompleteParams> = {}): CompleteParams {
+  return {
+    root,
+    path: join(root, "shop/cart.py"),
+    prefix: "def total(cart):\n    ",
+    suffix: "",
+    mode: "hef",
+    k: 4,
+    maxTokens: 16,
+    singleLine: true,
+    force: false,
+    ...overrides,
+  };
+}
+
+describe("the sidecar language server (fake engine, real cache)", () => {
+  test("indexes every workspace folder and reports progress until ready", async () => {
+    const [a, b] = [copyOfRepo("samples/shop"), copyOfRepo("samples/shop")];
+    const engine = new FakeEngine();
+    engine.delay.ms = 10;
+    const session = await serve([a, b], engine);
+    const done = await session.until(ready(a, b));
+    for (const folder of done.folders) {
+      assert.equal(folder.files, 10);
+      assert.ok(folder.nodes > 10);
+    }
+    assert.equal(done.backend, "CPU");
+    assert.ok(session.statuses.some((s) => s.folders.some((f) => f.state === "indexing" && f.progress)), "progress was pushed");
+    const asked = await session.client.sendRequest(HefRequests.status, undefined);
+    assert.deepEqual(asked.folders.map((f) => f.state), ["ready", "ready"]);
+    assert.ok(session.logs.some((line) => line.startsWith("sidecar ready")));
+  });
+
+  test("answers notReady during the first index unless forced, then completes with the folder's nodes", async () => {
+    const root = copyOfRepo("samples/shop");
+    const engine = new FakeEngine();
+    engine.delay.ms = 20;
+    const session = await serve([root], engine);
+    await session.until((s) => s.folders[0]?.state === "indexing");
+    const early = await session.client.sendRequest(HefRequests.complete, completeParams(root));
+    assert.equal(early.kind, "notReady");
+    engine.delay.ms = 0;
+    await session.until(ready(root));
+    const result = await session.client.sendRequest(HefRequests.complete, completeParams(root));
+    assert.equal(result.kind, "completion");
+    if (result.kind !== "completion") return;
+    assert.equal(result.text, "completion of shop/cart.py");
+    assert.ok(result.nodes.length > 0 && result.nodes.every((node) => node.root === root));
+  });
+
+  test("a burst of file changes during a run becomes exactly one refresh with every path", async () => {
+    const root = copyOfRepo("samples/shop");
+    const engine = new FakeEngine();
+    engine.delay.ms = 20;
+    const session = await serve([root], engine);
+    await session.until((s) => s.folders[0]?.state === "indexing");
+    const edited = ["shop/cart.py", "shop/pricing/tax.py", "shop/inventory/stock.py"].map((p) => join(root, p));
+    for (const path of edited) {
+      appendFileSync(path, "\n# edited\n");
+      await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [path], added: [], deleted: [], renamed: [] });
+    }
+    engine.delay.ms = 0;
+    await session.until(ready(root));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const final = await session.client.sendRequest(HefRequests.status, undefined);
+    assert.equal(final.folders[0]?.state, "ready");
+    assert.deepEqual(engine.refreshes, [edited]);
+  });
+
+  test("renames are refreshed by both names", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    const from = join(root, "shop/pricing/tax.py");
+    const to = join(root, "shop/pricing/taxes.py");
+    writeFileSync(to, "def vat(amount):\n    return amount * 0.2\n");
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [], deleted: [], renamed: [{ from, to }] });
+    while (session.engine.refreshes.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(session.engine.refreshes, [[from, to]]);
+  });
+
+  test("a cancelled rebuild keeps the old cache serving", async () => {
+    const root = copyOfRepo("samples/shop");
+    const engine = new FakeEngine();
+    const session = await serve([root], engine);
+    const before = await session.until(ready(root));
+    engine.delay.ms = 50;
+    const source = new CancellationTokenSource();
+    const mark = session.statuses.length;
+    const rebuild = session.client.sendRequest(HefRequests.rebuild, { roots: [] }, source.token);
+    await session.until((s) => s.folders[0]?.state === "indexing", mark);
+    source.cancel();
+    await assert.rejects(rebuild, (error: unknown) => error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled);
+    engine.delay.ms = 0;
+    const after = await session.client.sendRequest(HefRequests.status, undefined);
+    assert.equal(after.folders[0]?.state, "ready");
+    assert.equal(after.folders[0]?.nodes, before.folders[0]?.nodes);
+    assert.deepEqual(engine.opened.map((o) => o.rebuild), [false, true]);
+    assert.equal((await session.client.sendRequest(HefRequests.complete, completeParams(root))).kind, "completion");
+  });
+
+  test("a rebuild that runs to the end swaps in the new cache", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    const result = await session.client.sendRequest(HefRequests.rebuild, { roots: [root] });
+    assert.equal(result.folders.length, 1);
+    assert.equal(result.folders[0]?.files, 10);
+    assert.equal(result.folders[0]?.error, undefined);
+  });
+
+  test("cancelling a completion aborts the engine's signal", async () => {
+    const root = copyOfRepo("samples/shop");
+    const engine = new FakeEngine();
+    const session = await serve([root], engine);
+    await session.until(ready(root));
+    engine.hold = true;
+    const source = new CancellationTokenSource();
+    const request = session.client.sendRequest(HefRequests.complete, completeParams(root), source.token);
+    while (engine.completeSignals.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    source.cancel();
+    await assert.rejects(request, (error: unknown) => error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled);
+    assert.equal(engine.completeSignals[0]?.aborted, true);
+  });
+
+  test("a folder that fails does not stop the others", async () => {
+    const good = copyOfRepo("samples/shop");
+    const missing = join(tempDir(), "gone");
+    const session = await serve([missing, good]);
+    const status = await session.until((s) => folderState(s, missing) === "failed" && folderState(s, good) === "ready");
+    const failed = status.folders.find((f) => f.root === missing)!;
+    assert.match(failed.error!, /no such directory/);
+    assert.doesNotMatch(failed.error!, /\n/);
+    assert.equal((await session.client.sendRequest(HefRequests.complete, completeParams(good))).kind, "completion");
+    const refused = await session.client.sendRequest(HefRequests.complete, completeParams(missing));
+    assert.equal(refused.kind, "notReady");
+  });
+
+  test("saves on shutdown; the next sidecar reopens the persisted cache and reads nothing again", async () => {
+    const root = copyOfRepo("samples/shop");
+    const cacheDir = tempDir("hef-server-cache-");
+    const first = await serve([root], new FakeEngine(), cacheDir);
+    await first.until(ready(root));
+    await first.shutdown();
+    assert.equal(first.engine.disposed, true);
+    const second = await serve([root], new FakeEngine(), cacheDir);
+    await second.until(ready(root));
+    assert.ok(second.logs.some((line) => line.includes("indexed 10 files") && line.includes("(0 changed)")), second.logs.join("\n"));
+  });
+});
