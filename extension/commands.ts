@@ -1,5 +1,6 @@
 import * as vscode from "vscode";
 import { NODES_VIEW } from "./panel/nodesView";
+import type { ModelDownloads } from "./modelDownload";
 import type { SidecarClient } from "./sidecarClient";
 import { selectModels } from "./selectModels";
 import { SECTION, type HefSettings } from "./settings";
@@ -16,11 +17,10 @@ export interface CommandContext {
   client: SidecarClient;
   settings: () => HefSettings;
   log: vscode.LogOutputChannel;
-  /** Where downloaded models go. */
-  modelsDir: string;
+  downloads: ModelDownloads;
 }
 
-export function registerCommands({ client, settings, log, modelsDir }: CommandContext): vscode.Disposable[] {
+export function registerCommands({ client, settings, log, downloads }: CommandContext): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand(COMMANDS.rebuild, () => rebuild(client, log)),
     vscode.commands.registerCommand(COMMANDS.toggle, async () => {
@@ -28,7 +28,7 @@ export function registerCommands({ client, settings, log, modelsDir }: CommandCo
       await vscode.workspace.getConfiguration(SECTION).update("enable", enable, vscode.ConfigurationTarget.Global);
       void vscode.window.showInformationMessage(`HEF: inline completions ${enable ? "on" : "off"}.`);
     }),
-    vscode.commands.registerCommand(COMMANDS.selectModels, () => selectModels(settings(), modelsDir, log)),
+    vscode.commands.registerCommand(COMMANDS.selectModels, () => selectModels(settings(), downloads, log)),
     vscode.commands.registerCommand(COMMANDS.showNodes, () => vscode.commands.executeCommand(`${NODES_VIEW}.focus`)),
     vscode.commands.registerCommand(COMMANDS.showLog, () => log.show()),
   ];

@@ -10,10 +10,15 @@ import { SidecarClient } from "./sidecarClient";
 import { StatusBar } from "./statusBar";
 import { FolderWatchers } from "./watcher";
 
+let running: SidecarClient | undefined;
+
 export function activate(context: vscode.ExtensionContext): HefServices {
   const log = vscode.window.createOutputChannel("HEF", { log: true });
   const settings = (): HefSettings => readSettings(vscode.workspace.getConfiguration(SECTION));
+  /** The settings as of the last change event: a restart is due only when those the sidecar loads at start differ. */
+  let applied = settings();
   const client = new SidecarClient(context.asAbsolutePath("dist/sidecar.mjs"), () => sidecarOptions(settings()), log);
+  running = client;
   const status = new StatusBar(() => ({ state: client.state, status: client.status, enabled: settings().enable }), COMMANDS.showLog);
   const completions = new vscode.EventEmitter<CompletionEvent>();
   const settingsChanged = new vscode.EventEmitter<HefSettings>();
@@ -44,15 +49,21 @@ export function activate(context: vscode.ExtensionContext): HefServices {
     completions,
     settingsChanged,
     watchers,
-    ...registerCommands({ client, settings, log, modelsDir: vscode.Uri.joinPath(context.globalStorageUri, "models").fsPath }),
+    ...registerCommands({
+      client,
+      settings,
+      log,
+      downloads: { cli: context.asAbsolutePath("dist/hef.mjs"), directory: vscode.Uri.joinPath(context.globalStorageUri, "models").fsPath },
+    }),
     vscode.workspace.onDidGrantWorkspaceTrust(start),
     client.onDidChangeState(() => status.update()),
     client.onDidChangeStatus(() => status.update()),
     vscode.workspace.onDidChangeWorkspaceFolders(() => vscode.workspace.isTrusted && void watchers.watch(settings().exclude)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration(SECTION)) return;
-      const current = settings();
-      if (needsRestart(event) && vscode.workspace.isTrusted) {
+      const previous = applied;
+      const current = (applied = settings());
+      if (needsRestart(previous, current) && vscode.workspace.isTrusted) {
         log.info("settings changed: restarting the sidecar");
         void client.restart();
         void watchers.watch(current.exclude, true);
@@ -66,4 +77,7 @@ export function activate(context: vscode.ExtensionContext): HefServices {
   return services;
 }
 
-export function deactivate(): void {}
+/** Waits for the sidecar to save its caches and exit. */
+export function deactivate(): Promise<void> | undefined {
+  return running?.stop();
+}

@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
 import * as vscode from "vscode";
-import { downloadModel } from "./modelDownload";
+import { downloadModel, type ModelDownloads } from "./modelDownload";
 import { SECTION, type HefSettings } from "./settings";
 
 type Role = keyof HefSettings["models"];
@@ -8,9 +7,9 @@ const ROLES: readonly Role[] = ["embedder", "generator", "adapter"];
 
 /**
  * "HEF: Select models": for one of the three models, a local .gguf file, a model URI downloaded
- * into `modelsDir`, or the embedded default. Writing the setting restarts the sidecar.
+ * by `hef download`, or the embedded default. A setting whose effective value changes restarts the sidecar.
  */
-export async function selectModels(settings: HefSettings, modelsDir: string, log: vscode.LogOutputChannel): Promise<void> {
+export async function selectModels(settings: HefSettings, downloads: ModelDownloads, log: vscode.LogOutputChannel): Promise<void> {
   const role = await vscode.window.showQuickPick(
     ROLES.map((r) => ({ label: r, description: settings.models[r] ?? "embedded default", role: r })),
     { title: "HEF: which model?" },
@@ -33,15 +32,15 @@ export async function selectModels(settings: HefSettings, modelsDir: string, log
   } else if (source.source === "uri") {
     const uri = await vscode.window.showInputBox({ title: `HEF: ${role.role} model URI`, placeHolder: "hf:owner/repo/file.gguf" });
     if (!uri?.trim()) return;
-    path = await download(uri.trim(), modelsDir, log);
+    path = await download(uri.trim(), downloads, log);
     if (!path) return;
   }
-  await vscode.workspace.getConfiguration(SECTION).update(`models.${role.role}`, path ?? "", vscode.ConfigurationTarget.Global);
+  // The default is no value at all: a blank one would stay in the user's settings file for nothing.
+  await vscode.workspace.getConfiguration(SECTION).update(`models.${role.role}`, path, vscode.ConfigurationTarget.Global);
   log.info(`${role.role} model set to ${path ?? "the embedded default"}`);
 }
 
-async function download(uri: string, modelsDir: string, log: vscode.LogOutputChannel): Promise<string | undefined> {
-  mkdirSync(modelsDir, { recursive: true });
+async function download(uri: string, downloads: ModelDownloads, log: vscode.LogOutputChannel): Promise<string | undefined> {
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `HEF: downloading ${uri}`, cancellable: true },
     async (progress, token) => {
@@ -50,16 +49,21 @@ async function download(uri: string, modelsDir: string, log: vscode.LogOutputCha
       let reported = 0;
       try {
         return await downloadModel(uri, {
-          directory: modelsDir,
+          ...downloads,
           signal: controller.signal,
           onProgress: (done, total) => {
             const percent = total > 0 ? Math.floor((100 * done) / total) : 0;
-            progress.report({ message: `${(done / 2 ** 20).toFixed(0)} MiB`, increment: percent - reported });
+            const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+            progress.report({ message: `${mib(done)} of ${mib(total)} MiB`, increment: percent - reported });
             reported = percent;
           },
         });
       } catch (error) {
-        const message = (error as Error).message;
+        if (controller.signal.aborted) {
+          log.info(`downloading ${uri} cancelled`);
+          return undefined;
+        }
+        const message = `${(error as Error).message}; pick a local .gguf file instead`;
         log.error(message);
         void vscode.window.showErrorMessage(`HEF: ${message}`);
         return undefined;

@@ -30,7 +30,7 @@ export interface ConfigurationReader {
 }
 
 /** Settings whose change restarts the sidecar (keys relative to SECTION). */
-export const RESTART_KEYS: readonly string[] = ["models", "backend", "exclude"];
+export const RESTART_KEYS = ["models", "backend", "exclude"] as const satisfies readonly (keyof HefSettings)[];
 
 const MODES: readonly CompletionMode[] = ["hef", "rag", "none"];
 
@@ -67,9 +67,13 @@ export function readSettings(config: ConfigurationReader): HefSettings {
   };
 }
 
-/** Whether a configuration change touches a setting that only a sidecar restart applies. */
-export function needsRestart(change: { affectsConfiguration(section: string): boolean }): boolean {
-  return RESTART_KEYS.some((key) => change.affectsConfiguration(`${SECTION}.${key}`));
+/**
+ * Whether the settings only a sidecar restart applies differ. Effective values are compared, not
+ * the keys a change event touched: writing a blank model path where none was set, or a user value
+ * that a workspace value overrides, changes nothing the sidecar would load.
+ */
+export function needsRestart(before: HefSettings, after: HefSettings): boolean {
+  return RESTART_KEYS.some((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
 }
 
 export function sidecarOptions(settings: HefSettings): SidecarOptions {

@@ -106,7 +106,11 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
       if (this.client === client) this.crashed();
       return;
     }
-    if (this.client !== client) return;
+    if (this.client !== client) {
+      // Stopped or restarted while it was starting: this process belongs to nobody now.
+      await client.stop().catch(() => undefined);
+      return;
+    }
     this.setState("running");
     this.log.info("sidecar started");
     this.stableTimer = setTimeout(() => (this.crashes = 0), STABLE_MS);
@@ -119,7 +123,8 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
     this.client = undefined;
     this.lastStatus = undefined;
     this.setState("stopped");
-    if (client?.isRunning()) await client.stop().catch((error: Error) => this.log.warn(`stopping the sidecar: ${error.message}`));
+    // Also a client that is still starting: left alone it would index the same caches as its successor.
+    if (client) await client.stop().catch((error: Error) => this.log.warn(`stopping the sidecar: ${error.message}`));
   }
 
   /** Applies settings that are fixed at start (models, backend, excludes). */

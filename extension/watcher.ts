@@ -1,11 +1,13 @@
 import { relative } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import * as vscode from "vscode";
-import { createPathFilter } from "../sidecar/cache/pathFilter";
+import { createPathFilter, normalizeRel } from "../sidecar/cache/pathFilter";
 import type { FilesChangedParams } from "../sidecar/protocol";
 import { folderExcludes } from "../sidecar/server/excludes";
 import { DebouncedChanges, type FileEvent } from "./changeBatch";
 
+/** Excluded directories walked all the same, for the ignore file they hold (.git/info/exclude). */
+const IGNORE_FILE_DIRS = new Set([".git", ".git/info"]);
 
 /** Watches one workspace folder and sends its changes, debounced, as hef/filesChanged. */
 export async function watchFolder(
@@ -16,25 +18,45 @@ export async function watchFolder(
 ): Promise<vscode.Disposable> {
   // Exactly what the folder's cache ignores, or the watcher reports files never indexed (or misses indexed ones).
   const filter = await createPathFilter(root, { exclude: folderExcludes(exclude) });
-  const changes = new DebouncedChanges(root, send);
-  const watcher: FSWatcher = watch(root, {
-    ignoreInitial: true,
-    ignored: (path, stats) => {
-      const rel = relative(root, path);
-      if (rel === "" || filter.isIgnoreFile(rel)) return false;
-      // Without stats chokidar asks again once it knows; until then only the ignore rules can tell.
-      if (!stats) return filter.isIgnored(rel, false);
-      return stats.isDirectory() ? filter.isIgnored(rel, true) : !filter.accepts(rel);
-    },
+  let rulesChanged = false;
+  const changes = new DebouncedChanges(root, (params) => {
+    if (rulesChanged) {
+      rulesChanged = false;
+      // Chokidar chose the directories to watch when it walked the tree: only a new walk watches
+      // those the new rules un-ignore. Once per batch, as a branch switch may touch many ignore files.
+      void watcher.close();
+      watcher = start();
+    }
+    send(params);
   });
   const record = (event: FileEvent) => (path: string) => {
-    if (filter.isIgnoreFile(relative(root, path))) filter.invalidate();
-    else changes.record(event, path);
+    if (filter.isIgnoreFile(relative(root, path))) {
+      filter.invalidate();
+      rulesChanged = true;
+    }
+    // The sidecar gets ignore files too: it re-reads the rules and syncs the whole folder.
+    changes.record(event, path);
   };
-  watcher.on("add", record("add")).on("change", record("change")).on("unlink", record("unlink"));
-  watcher.on("error", (error) => log.warn(`watching ${root}: ${(error as Error).message}`));
+  const start = (): FSWatcher =>
+    watch(root, {
+      ignoreInitial: true,
+      ignored: (path, stats) => {
+        const rel = relative(root, path);
+        if (rel === "" || filter.isIgnoreFile(rel) || IGNORE_FILE_DIRS.has(normalizeRel(rel) ?? "")) return false;
+        // Without stats chokidar asks again once it knows; until then only the ignore rules can tell.
+        if (!stats) return filter.isIgnored(rel, false);
+        return stats.isDirectory() ? filter.isIgnored(rel, true) : !filter.accepts(rel);
+      },
+    })
+      .on("add", record("add"))
+      .on("change", record("change"))
+      .on("unlink", record("unlink"))
+      .on("error", (error) => log.warn(`watching ${root}: ${(error as Error).message}`));
+  let watcher = start();
   return {
     dispose: () => {
+      // A watcher going away needs no new walk, whatever its last batch holds.
+      rulesChanged = false;
       changes.flush();
       void watcher.close();
     },

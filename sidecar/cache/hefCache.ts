@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, sep } from "node:path";
 import { CacheStore, FORMAT_VERSION, type CacheIdentity } from "./cacheStore";
 import { contentHash, type Chunk } from "./chunking/chunk";
 import { createChunker, type Chunker } from "./chunking/chunker";
-import { listSourceFiles, readSourceFile, type SkippedFile } from "./discovery";
+import { readSourceFile, walkSourceFiles, type SkippedFile } from "./discovery";
 import { createPathFilter, type DiscoveryOptions, type PathFilter } from "./pathFilter";
 import { MeanFuser, type Fuser } from "./fuser";
 import {
@@ -192,19 +192,28 @@ export class HefCache {
 
   /** Brings the cache in line with the files on disk: the whole tree is read, only changes are redone. */
   sync(progress?: Progress, signal?: AbortSignal): Promise<RunReport> {
-    return this.serialised(async () => {
-      const onDisk = await listSourceFiles(this.root, this.options.discovery);
-      const known = [...this.hierarchy.files.keys()];
-      return this.apply([...new Set([...onDisk, ...known])], progress, signal);
-    });
+    return this.serialised(() => this.syncAll(progress, signal));
   }
 
   /**
    * Refreshes the given paths (absolute or relative to the root): changed, added, deleted or
    * renamed (pass both names) files. Directories are not expanded; the watcher reports files.
+   * A changed .gitignore or .git/info/exclude makes it a sync: any file may have been ignored or
+   * un-ignored, and only a walk of the whole tree tells which.
    */
   refresh(paths: readonly string[], progress?: Progress, signal?: AbortSignal): Promise<RunReport> {
-    return this.serialised(() => this.apply(paths.map((p) => this.relativePath(p)).filter((p) => p !== undefined), progress, signal));
+    const changed = paths.map((p) => this.relativePath(p)).filter((p) => p !== undefined);
+    return this.serialised(() =>
+      changed.some((path) => this.filter.isIgnoreFile(path)) ? this.syncAll(progress, signal) : this.apply(changed, progress, signal),
+    );
+  }
+
+  private async syncAll(progress?: Progress, signal?: AbortSignal): Promise<RunReport> {
+    // The ignore files are part of what is on disk: read them again too.
+    this.filter.invalidate();
+    const { files: onDisk } = await walkSourceFiles(this.root, this.options.discovery, this.filter);
+    const known = [...this.hierarchy.files.keys()];
+    return this.apply([...new Set([...onDisk, ...known])], progress, signal);
   }
 
   private relativePath(path: string): string | undefined {

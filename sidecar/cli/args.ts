@@ -28,6 +28,8 @@ export const OPTIONS = {
   "no-fim": { type: "boolean" },
   entities: { type: "boolean" },
   "rag-budget": { type: "string" },
+  dir: { type: "string" },
+  timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 

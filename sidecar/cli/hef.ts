@@ -5,9 +5,11 @@ import { HefCache, type RunReport } from "../cache/hefCache";
 import type { RetrievedNode } from "../cache/retrieval";
 import { ensureDefaultModel } from "../models/defaultModels";
 import { LlamaEmbedder } from "../models/embedder";
+import { checkAdapter, readAdapter } from "../generation/adapter";
 import { learnedFuserOf } from "../generation/learnedFuser";
 import { backendOf, directory, modelPaths, parse, positiveInt, UsageError, type Values } from "./args";
-import { runComplete } from "./complete";
+import { runComplete, splitAtLine } from "./complete";
+import { runDownload } from "./download";
 import { runEvalCommand } from "./eval";
 import { syncWithProgress } from "./progressBar";
 
@@ -18,6 +20,10 @@ const USAGE = `Usage:
                                                               complete at the start of line n
   hef eval <tasks.jsonl> --repos <dir> [--mode hef,rag,none] [--k 32] [--json]
                                                               RepoEval-style line completion: EM, ES, latency per mode
+  hef download <uri> --dir <dir> [--timeout 30] [--json]
+                                                              download a model (hf:owner/repo/file.gguf or an https URL)
+                                                              into <dir> and print its path; --json: {"downloaded","total"}
+                                                              progress lines, then {"path"}
 
 Options:
   --embedder <gguf>     embedding model (default: the embedded tiny model, which gives only lexical vectors)
@@ -34,20 +40,29 @@ Options:
   --no-fim              (complete) prefix only, even when the generator has fill-in-the-middle tokens
   --entities            (complete, eval) append names of user-defined entities (up to 64 tokens)
   --rag-budget <n>      (complete) rag mode's raw-context token budget (default 4096)
+  --dir <dir>           (download) where the model goes
+  --timeout <s>         (download) give up when no byte arrives for this long (default 30)
 `;
+
+/** What each command's one positional argument is. */
+const OPERANDS: Record<string, string> = { index: "directory", query: "directory", complete: "directory", eval: "task file", download: "model URI" };
 
 async function openCache(dir: string, values: Values): Promise<HefCache> {
   const root = directory(dir);
   const backend = backendOf(values);
   const { embedderPath, adapterPath } = modelPaths(values);
   const embedder = await LlamaEmbedder.load(embedderPath ?? (await ensureDefaultModel("tiny-embed")), { backend });
+  const adapter = adapterPath ? await readAdapter(adapterPath) : undefined;
+  // The adapter's b by default: the cache is then the one `hef complete` and the extension use.
+  const b = positiveInt(values.b, "b", adapter?.b ?? 8);
+  if (adapter) checkAdapter(adapter, { embedder: { name: embedder.name, id: embedder.id, dim: embedder.dim }, ...(adapter.fuser ? { b } : {}) });
   const fuser = adapterPath ? await learnedFuserOf(adapterPath, backend) : undefined;
   return HefCache.open({
     root,
     cacheDir: values["cache-dir"] ? resolve(values["cache-dir"]) : defaultCacheDir(root),
     embedder,
     ...(fuser ? { fuser } : {}),
-    b: positiveInt(values.b, "b", 8),
+    b,
     rebuild: values.rebuild ?? false,
     ...(values.exclude ? { discovery: { exclude: values.exclude } } : {}),
   });
@@ -87,7 +102,9 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  if (!dir || extra.length > 0) throw new UsageError(`${command} takes one ${command === "eval" ? "task file" : "directory"}`);
+  const operand = OPERANDS[command];
+  if (!operand) throw new UsageError(`unknown command "${command}"`);
+  if (!dir || extra.length > 0) throw new UsageError(`${command} takes one ${operand}`);
   if (command === "index") {
     const cache = await openCache(dir, values);
     const report = await syncWithProgress(cache);
@@ -100,11 +117,7 @@ async function main(argv: string[]): Promise<void> {
     if (!values.file || !values.line) throw new UsageError("query needs --file <path> and --line <n>");
     const line = positiveInt(values.line, "line", 1);
     const k = positiveInt(values.k, "k", 32);
-    const file = resolve(dir, values.file);
-    const text = readFileSync(file, "utf8");
-    const lines = text.split("\n");
-    if (line > lines.length + 1) throw new UsageError(`${values.file} has ${lines.length} lines, --line ${line} is past its end`);
-    const prefix = lines.slice(0, line - 1).map((l) => `${l}\n`).join("");
+    const { prefix } = splitAtLine(readFileSync(resolve(dir, values.file), "utf8"), line, values.file);
     const cache = await openCache(dir, values);
     await syncWithProgress(cache);
     await cache.save();
@@ -116,7 +129,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === "complete") return runComplete(dir, values);
   if (command === "eval") return runEvalCommand(dir, values);
-  throw new UsageError(`unknown command "${command}"`);
+  return runDownload(dir, values);
 }
 
 main(process.argv.slice(2)).then(

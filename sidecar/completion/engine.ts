@@ -47,7 +47,7 @@ function readTextFile(path: string): string | undefined {
 const DEFAULT_MAX_TOKENS = { singleLine: 64, multiLine: 256 } as const;
 
 /** The native encoder as the query window needs it: callers add the special tokens. */
-function incremental(encoder: NativeEncoder): IncrementalEncoder {
+function asIncrementalEncoder(encoder: NativeEncoder): IncrementalEncoder {
   const { addBos, addEos, tokens } = encoder.info;
   return {
     tokenize: (text) => encoder.tokenize(text),
@@ -104,7 +104,7 @@ class HefEngine implements CompletionEngine {
 
     if (request.mode !== "none" && !aborted(request.signal)) {
       let t = performance.now();
-      const query = await embedQuery(incremental(this.queryEncoder), request.prefix, this.embedder.maxTokens);
+      const query = await embedQuery(asIncrementalEncoder(this.queryEncoder), request.prefix, this.embedder.maxTokens);
       timings.queryEmbed = performance.now() - t;
       t = performance.now();
       const chunksOnly = request.mode === "rag" ? (node: HNode) => node.level === "chunk" : undefined;
@@ -187,6 +187,12 @@ class HefEngine implements CompletionEngine {
     });
   }
 
+  async resetCaches(): Promise<void> {
+    this.pseudo.clear();
+    await this.generator.resetCache();
+    await this.queryEncoder.resetCache();
+  }
+
   async dispose(): Promise<void> {
     await this.generator.dispose();
     await this.queryEncoder.dispose();
@@ -220,7 +226,6 @@ export async function loadEngine(options: EngineOptions = {}): Promise<Completio
       embedder: { name: embedder.name, id: embedder.id, dim: embedder.dim },
       generator: { name: basename(generatorPath), id: fingerprintFile(generatorPath), dim: generator.info.nEmbdInp },
       ...(fuser ? { fuserDim: fuser.hiddenDim } : {}),
-      b: adapter.b,
     });
     warnings.forEach(log);
     const queryEncoder = await NativeEncoder.load(embedderPath, { purpose: "embedder", gpuLayers, threads: defaultThreads(statSync(embedderPath).size) });

@@ -58,6 +58,10 @@ export class PseudoTokenCache {
     return out;
   }
 
+  clear(): void {
+    this.cache.clear();
+  }
+
   private remember(id: string, vector: Float32Array): void {
     this.cache.set(id, vector);
     if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value!);

@@ -86,5 +86,7 @@ export interface CompletionEngine {
   openRepository(root: string, options: RepositoryOptions): Promise<HefCache>;
   /** Completes at the cursor described by the request, in that repository. */
   complete(cache: HefCache, request: CompletionRequest): Promise<CompletionResult>;
+  /** Forgets what the next request could reuse (KV caches, projected pseudo-tokens): the next one runs cold. */
+  resetCaches(): Promise<void>;
   dispose(): Promise<void>;
 }

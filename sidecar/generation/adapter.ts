@@ -108,11 +108,12 @@ export async function readAdapter(path: string): Promise<AdapterInfo> {
 
 export interface LoadedModels {
   embedder: ModelIdentity;
-  generator: ModelIdentity;
+  /** Absent where no generator is loaded (commands that only build caches). */
+  generator?: ModelIdentity;
   /** The fuser transformer's hidden size, when a learned fuser is loaded. */
   fuserDim?: number;
-  /** The cache's branching factor. */
-  b: number;
+  /** The cache's branching factor, when the caller chose one (the engine takes the adapter's). */
+  b?: number;
 }
 
 /**
@@ -126,6 +127,7 @@ export function checkAdapter(adapter: AdapterInfo, models: LoadedModels): { warn
   const compare = (role: "embedder" | "generator", dimName: string): void => {
     const want = adapter[role];
     const have = models[role];
+    if (!have) return;
     if (want.dim !== have.dim) problems.push(`${role} ${dimName} is ${have.dim} (${have.name}), the adapter was made for ${want.dim} (${want.name})`);
     else if (want.id && want.id !== have.id) warnings.push(`${adapter.path}: made for ${role} ${want.name} (${want.id.slice(0, 12)}), loaded ${have.name} (${have.id.slice(0, 12)})`);
   };
@@ -134,7 +136,7 @@ export function checkAdapter(adapter: AdapterInfo, models: LoadedModels): { warn
   if (adapter.fuser && models.fuserDim !== undefined && adapter.fuser.dim !== models.fuserDim) {
     problems.push(`fuser d_f is ${models.fuserDim} (${adapter.fuser.modelPath}), the adapter was made for ${adapter.fuser.dim}`);
   }
-  if (adapter.b !== models.b) problems.push(`branching factor b is ${models.b}, the adapter's fuser was trained with b=${adapter.b}`);
+  if (models.b !== undefined && adapter.b !== models.b) problems.push(`branching factor b is ${models.b}, the adapter's fuser was trained with b=${adapter.b}`);
   if (problems.length > 0) throw new AdapterError(adapter.path, problems.join("; "));
   return { warnings };
 }

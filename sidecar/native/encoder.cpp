@@ -82,6 +82,7 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
                            InstanceMethod("detokenize", &Encoder::Detokenize),
                            InstanceMethod("embedTokens", &Encoder::EmbedTokens),
                            InstanceMethod("lastHidden", &Encoder::LastHidden),
+                           InstanceMethod("resetCache", &Encoder::ResetCache),
                            InstanceMethod("dispose", &Encoder::Dispose),
                        });
   }
@@ -387,6 +388,19 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
           *out = lastStates(*inputs, *lengths);
         },
         [out](Napi::Env env) -> Napi::Value { return toFloat32Array(env, *out); });
+    return queueWorker(worker, Value());
+  }
+
+  // resetCache() -> Promise<void>: the next embedTokens decodes everything (cold-latency measurements).
+  Napi::Value ResetCache(const Napi::CallbackInfo& info) {
+    checkUsable(info.Env());
+    auto* worker = new FnWorker(
+        info.Env(),
+        [this]() {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (!disposed_) forgetCache();
+        },
+        [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
     return queueWorker(worker, Value());
   }
 

@@ -81,6 +81,7 @@ export interface RawEncoder {
   detokenize(tokens: Int32Array | readonly number[], removeSpecial: boolean, unparseSpecial: boolean): string;
   embedTokens(tokens: Int32Array): Promise<EmbedResult>;
   lastHidden(inputs: Float32Array, lengths: Int32Array): Promise<Float32Array>;
+  resetCache(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -138,6 +139,12 @@ export class NativeEncoder {
   async lastHidden(inputs: Float32Array, lengths: Int32Array | readonly number[]): Promise<Float32Array> {
     this.check();
     return this.raw.lastHidden(inputs.slice(), Int32Array.from(lengths));
+  }
+
+  /** Forgets the cached positions: the next embedTokens decodes its whole input. */
+  resetCache(): Promise<void> {
+    this.check();
+    return this.raw.resetCache();
   }
 
   async dispose(): Promise<void> {

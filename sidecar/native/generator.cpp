@@ -447,8 +447,12 @@ class Generator : public Napi::ObjectWrap<Generator> {
             result->generated.push_back(best);
             size_t before = text.size();
             text += tokenPiece(vocab_, best);
-            if (maxStop > 0) {
+            // Stops count only after the first non-blank character: a line completion right
+            // after `def f():` starts with a newline that must not end it empty.
+            size_t content = text.find_first_not_of(" \t\r\n");
+            if (maxStop > 0 && content != std::string::npos) {
               size_t from = before >= maxStop - 1 ? before - (maxStop - 1) : 0;
+              from = std::max(from, content);
               size_t cut = std::string::npos;
               for (const auto& s : *stops) {
                 size_t at = text.find(s, from);

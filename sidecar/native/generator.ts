@@ -79,7 +79,10 @@ export interface EvaluateResult {
 export interface GenerateRequest extends EvaluateRequest {
   /** Default 128. */
   maxTokens?: number;
-  /** Text-level stop strings; the first one found ends the output and is cut from it. */
+  /**
+   * Text-level stop strings; the first one found after the output's first non-blank character
+   * ends the output and is cut from it (leading blank lines never stop it).
+   */
   stop?: readonly string[];
   /** Stop after the token that passes this many ms since the request started executing (prefill included); 0 = none. */
   timeLimitMs?: number;

@@ -56,12 +56,18 @@ describe("completion engine", () => {
   });
 
   test("a reused KV cache completes exactly as a cold one", async () => {
+    await engine.complete(cache, request);
     const warm = await engine.complete(cache, request);
+    assert.ok(warm.reused > 0, "the second request reuses the first one's KV cache");
     const fresh = await loadEngine({ backend: "cpu", log: () => undefined });
     try {
       const cold = await fresh.complete(cache, request);
       assert.equal(warm.text, cold.text);
       assert.equal(cold.reused, 0);
+      await engine.resetCaches();
+      const reset = await engine.complete(cache, request);
+      assert.equal(reset.reused, 0, "resetCaches makes the next request cold");
+      assert.equal(reset.text, cold.text);
     } finally {
       await fresh.dispose();
     }

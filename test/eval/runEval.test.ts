@@ -51,6 +51,7 @@ function fakeEngine(predictions: Record<string, string>, seen: { path: string; o
         timings: { queryEmbed: 0, search: 0, projection: 0, prefill: 1, decode: 1, total: 10 * (Object.keys(predictions).indexOf(truth) + 1) },
       };
     },
+    resetCaches: async () => undefined,
     dispose: async () => undefined,
   };
 }

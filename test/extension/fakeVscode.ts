@@ -1,5 +1,6 @@
-// A stand-in for the parts of the VS Code API that the inline completion provider and the nodes
-// panel use, recording what they register and show, and a loader that hands it to extension code.
+// A stand-in for the parts of the VS Code API that the inline completion provider, the nodes panel
+// and the commands use, recording what they register, show and write, and a loader that hands it
+// to extension code.
 import Module, { createRequire } from "node:module";
 import { posix } from "node:path";
 import type { CompleteParams, CompleteResult, PanelNode, SidecarStatus } from "../../sidecar/protocol";
@@ -52,7 +53,14 @@ export function fakeVscode() {
     executed: [] as { command: string; args: unknown[] }[],
     documents: [] as { uri: FakeUri; options: { selection: FakeRange; preview: boolean } }[],
     warnings: [] as string[],
+    errors: [] as string[],
+    progress: [] as { message?: string; increment?: number }[],
   };
+  /** What the user answers: quick picks by label, in order; the input box; the file dialog. */
+  const answers = { quickPicks: [] as string[], input: undefined as string | undefined, file: undefined as string | undefined };
+  const settingsWritten: { key: string; value: unknown; target: number }[] = [];
+  /** Presses Cancel on the progress notification shown now. */
+  let cancelProgress = () => {};
   const documentChanges = new Emitter<unknown>();
   const api = {
     Uri: FakeUri,
@@ -61,6 +69,8 @@ export function fakeVscode() {
       constructor(readonly insertText: string, readonly range: FakeRange) {}
     },
     InlineCompletionTriggerKind: { Invoke: 0, Automatic: 1 },
+    ProgressLocation: { Notification: 15 },
+    ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
     workspace: {
       isTrusted: true,
       folders: [FakeUri.file("/repo")],
@@ -69,12 +79,31 @@ export function fakeVscode() {
         return folder && { uri: folder };
       },
       onDidChangeTextDocument: documentChanges.event,
+      getConfiguration: () => ({
+        update: async (key: string, value: unknown, target: number) => void settingsWritten.push({ key, value, target }),
+      }),
     },
     window: {
       activeTextEditor: undefined as { document: unknown } | undefined,
       registerWebviewViewProvider: (id: string, provider: unknown) => (registered.webviewProviders.set(id, provider), { dispose() {} }),
       showTextDocument: async (uri: FakeUri, options: { selection: FakeRange; preview: boolean }) => void shown.documents.push({ uri, options }),
       showWarningMessage: async (message: string) => void shown.warnings.push(message),
+      showErrorMessage: async (message: string) => void shown.errors.push(message),
+      showQuickPick: async <T extends { label: string }>(items: T[]) => {
+        const label = answers.quickPicks.shift();
+        return items.find((item) => item.label === label);
+      },
+      showInputBox: async () => answers.input,
+      showOpenDialog: async () => (answers.file === undefined ? undefined : [FakeUri.file(answers.file)]),
+      withProgress: async <T>(_options: unknown, task: (progress: unknown, token: unknown) => Promise<T>) => {
+        const cancelled = new Emitter<void>();
+        const token = { isCancellationRequested: false, onCancellationRequested: cancelled.event };
+        cancelProgress = () => {
+          token.isCancellationRequested = true;
+          cancelled.fire();
+        };
+        return task({ report: (step: { message?: string; increment?: number }) => void shown.progress.push(step) }, token);
+      },
     },
     languages: {
       registerInlineCompletionItemProvider: (selector: unknown, provider: unknown) => (registered.inlineProviders.push({ selector, provider }), { dispose() {} }),
@@ -84,7 +113,7 @@ export function fakeVscode() {
       executeCommand: async (command: string, ...args: unknown[]) => void shown.executed.push({ command, args }),
     },
   };
-  return { api, registered, shown, documentChanges };
+  return { api, registered, shown, documentChanges, answers, settingsWritten, cancelProgress: () => cancelProgress() };
 }
 
 /** Requires a TypeScript module of the extension with `vscode` resolved to the stand-in. */

@@ -4,7 +4,6 @@ import { describe, test } from "node:test";
 import { needsRestart, readSettings, RESTART_KEYS } from "../../extension/settings";
 
 const reader = (values: Record<string, unknown>) => ({ get: <T>(key: string) => values[key] as T | undefined });
-const changeOf = (...keys: string[]) => ({ affectsConfiguration: (section: string) => keys.some((k) => k === section || k.startsWith(`${section}.`)) });
 
 describe("settings", () => {
   test("defaults match the manifest's", () => {
@@ -24,10 +23,25 @@ describe("settings", () => {
   });
 
   test("models, backend and excludes restart the sidecar; the rest applies live", () => {
-    for (const key of ["hef.models.embedder", "hef.models.adapter", "hef.backend", "hef.exclude"]) assert.equal(needsRestart(changeOf(key)), true, key);
-    for (const key of ["hef.mode", "hef.k", "hef.debounceMs", "hef.maxTokens", "hef.multiline", "hef.enabledLanguages", "hef.enable"]) {
-      assert.equal(needsRestart(changeOf(key)), false, key);
-    }
+    const before = readSettings(reader({}));
+    const changes: Record<string, unknown>[] = [
+      { "models.embedder": "/m/e.gguf" },
+      { "models.adapter": "/m/a.bin" },
+      { backend: "cpu" },
+      { exclude: ["gen/"] },
+    ];
+    for (const change of changes) assert.equal(needsRestart(before, readSettings(reader(change))), true, JSON.stringify(change));
+    const live = { mode: "rag", k: 8, debounceMs: 50, maxTokens: 16, multiline: true, enabledLanguages: ["python"], enable: false };
+    assert.equal(needsRestart(before, readSettings(reader(live))), false);
+  });
+
+  test("only a change of the effective value restarts: a blank model path is the default it replaces", () => {
+    const unset = readSettings(reader({}));
+    assert.equal(needsRestart(unset, readSettings(reader({ "models.embedder": "" }))), false);
+    assert.equal(needsRestart(unset, readSettings(reader({ exclude: [] }))), false);
+    const chosen = readSettings(reader({ "models.embedder": "/m/e.gguf" }));
+    assert.equal(needsRestart(chosen, unset), true, "back to the embedded default");
+    assert.equal(needsRestart(chosen, readSettings(reader({ "models.embedder": "/m/e.gguf" }))), false);
   });
 
   test("the manifest says which settings restart the sidecar", () => {

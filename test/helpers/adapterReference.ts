@@ -2,7 +2,7 @@
 // float64 reference of the maps the native Adapter computes, with an exact erf-based GELU.
 import { ADAPTER_ARCHITECTURE, ADAPTER_VERSION, AdapterKey, AdapterTensor } from "../../sidecar/generation/adapterFormat";
 import { GgmlType } from "../../sidecar/models/gguf/ggmlTypes";
-import { gguf } from "../../sidecar/models/gguf/metadata";
+import { gguf, type GgufValue } from "../../sidecar/models/gguf/metadata";
 import { floatArray } from "../../sidecar/models/gguf/tensorData";
 import { type GgufTensor, writeGguf } from "../../sidecar/models/gguf/writer";
 import { Prng } from "../../sidecar/models/prng";
@@ -100,7 +100,12 @@ export function adapterTensors(w: AdapterWeights): GgufTensor[] {
   return out;
 }
 
-export async function writeAdapterFile(path: string, w: AdapterWeights, tensors: GgufTensor[] = adapterTensors(w)): Promise<void> {
+export async function writeAdapterFile(
+  path: string,
+  w: AdapterWeights,
+  tensors: GgufTensor[] = adapterTensors(w),
+  extraMetadata: Record<string, GgufValue> = {},
+): Promise<void> {
   const metadata = {
     "general.architecture": gguf.str(ADAPTER_ARCHITECTURE),
     [AdapterKey.version]: gguf.u32(ADAPTER_VERSION),
@@ -108,6 +113,7 @@ export async function writeAdapterFile(path: string, w: AdapterWeights, tensors:
     [AdapterKey.generatorDim]: gguf.u32(w.dG),
     [AdapterKey.projectorHidden]: gguf.u32(w.hidden),
     [AdapterKey.fuserModel]: gguf.str(""),
+    ...extraMetadata,
   };
   await writeGguf(path, { metadata, tensors }, { fsync: false });
 }

@@ -15,7 +15,7 @@ import { type ModelSpec, PoolingType, modelSpec } from "../../sidecar/models/mod
 import { Prng } from "../../sidecar/models/prng";
 import { NativeEncoder } from "../../sidecar/native/encoder";
 import { buildNativeAddon } from "../helpers/nativeBuild";
-import { loadQwen2Reference } from "../helpers/qwen2Reference";
+import { FUSER_SPEC, loadQwen2Reference } from "../helpers/qwen2Reference";
 
 const skip = buildNativeAddon();
 const dir = mkdtempSync(join(tmpdir(), "hef-encoder-test-"));
@@ -29,8 +29,6 @@ const RANDOM_EMBEDDERS: Record<string, ModelSpec> = {
   "random-last": { ...modelSpec("tiny-embed"), layers: 2, ffn: 64, weights: "random", weightStd: 0.05, quant: "f32", pooling: PoolingType.LAST },
 };
 
-/** The fuser transformer of the tests: a tiny Qwen2 with F32 weights, so the float64 reference can read them. */
-const FUSER_SPEC: ModelSpec = { ...modelSpec("tiny-generator"), hidden: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffn: 128, quant: "f32", weightStd: 0.1 };
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);

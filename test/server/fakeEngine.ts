@@ -84,6 +84,8 @@ export class FakeEngine implements CompletionEngine {
     };
   }
 
+  async resetCaches(): Promise<void> {}
+
   async dispose(): Promise<void> {
     this.disposed = true;
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { appendFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { after, describe, test } from "node:test";
@@ -145,6 +145,42 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [], deleted: [], renamed: [{ from, to }] });
     while (session.engine.refreshes.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(session.engine.refreshes, [[from, to]]);
+  });
+
+  test("a batch with a .gitignore or .git/info/exclude drops newly ignored files and brings back un-ignored ones", { timeout: 30_000 }, async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    const pricingNodes = async () => {
+      const result = await session.client.sendRequest(HefRequests.complete, completeParams(root, { k: 256 }));
+      assert.equal(result.kind, "completion");
+      return result.kind === "completion" ? result.nodes.filter((node) => node.path.startsWith("shop/pricing")).length : 0;
+    };
+    assert.ok((await pricingNodes()) > 0);
+    const settled = async (files: number) => {
+      const mark = session.statuses.length;
+      return session.until((s) => s.folders[0]?.state === "ready" && s.folders[0].files === files, mark);
+    };
+
+    const gitignore = join(root, ".gitignore");
+    writeFileSync(gitignore, "shop/pricing/\n");
+    let done = settled(7);
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [gitignore], deleted: [], renamed: [] });
+    await done;
+    assert.equal(await pricingNodes(), 0);
+
+    rmSync(gitignore);
+    done = settled(10);
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [], deleted: [gitignore], renamed: [] });
+    await done;
+    assert.ok((await pricingNodes()) > 0);
+
+    const exclude = join(root, ".git/info/exclude");
+    mkdirSync(dirname(exclude), { recursive: true });
+    writeFileSync(exclude, "tests/\n");
+    done = settled(9);
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [exclude], added: [], deleted: [], renamed: [] });
+    await done;
   });
 
   test("a cancelled rebuild keeps the old cache serving", async () => {
