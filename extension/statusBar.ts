@@ -15,6 +15,7 @@ export function describeStatus(state: SidecarState, status: SidecarStatus | unde
       ? { text: "$(circle-slash) HEF", tooltip: `HEF: the sidecar is not running${off}. Click for the log.` }
       : { text: "$(sync~spin) HEF", tooltip: `HEF: the sidecar is starting${off}` };
   }
+  if (status.error) return { text: "$(error) HEF: models failed to load", tooltip: `HEF: ${status.error}${off}\nClick for the log.` };
   const indexing = status.folders.filter((folder) => folder.state === "indexing" || folder.state === "waiting");
   const failed = status.folders.filter((folder) => folder.state === "failed");
   const nodes = status.folders.reduce((sum, folder) => sum + folder.nodes, 0);

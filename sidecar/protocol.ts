@@ -41,6 +41,11 @@ export interface SidecarStatus {
   backend: string;
   models: { embedder: string; generator: string; adapter: string };
   folders: FolderStatus[];
+  /**
+   * Why the sidecar can complete nothing at all, in one line: set when loading the models failed
+   * (backend is then "none"). A single folder's failure is in its FolderStatus instead.
+   */
+  error?: string;
 }
 
 /** A retrieved node as the panel lists it; the path is relative to `root`. */

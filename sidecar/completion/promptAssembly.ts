@@ -174,7 +174,7 @@ function fitEntityLine(tokenize: Tokenize, path: string, names: readonly string[
 
 /**
  * The prefix's stable tail window, tokenized. A window that tokenizes to more than the budget (dense code) is
- * shrunk in proportion and tried again; the last resort is cutting tokens, which moves with every keystroke.
+ * shrunk in proportion and tried again; the last resort is a token cut that moves in steps (tailTokens).
  */
 function prefixTokens(tokenize: Tokenize, prefix: string, budget: number): Int32Array {
   let maxChars = budget * CHARS_PER_TOKEN;

@@ -3,7 +3,7 @@
 // the embedder computed for the previous request could be reused. Here the window starts at a
 // position that only moves in steps (stableTail for characters, a quantized cut for tokens), so
 // consecutive requests share a token prefix and the native encoder decodes only what is new.
-import { stableTail } from "./window";
+import { stableTail, tailTokens } from "./window";
 
 /** What the query encoder needs of the native encoder (sidecar/native/encoder.ts). */
 export interface IncrementalEncoder {
@@ -16,8 +16,6 @@ export interface IncrementalEncoder {
 const CHARS_PER_TOKEN = 4;
 /** The window's character start moves in steps of this many characters. */
 const CHAR_STEP = 256;
-/** When the window still has too many tokens, it loses them from the front in multiples of this. */
-const TOKEN_STEP = 64;
 
 export interface QueryEmbedding {
   vector: Float32Array;
@@ -34,7 +32,7 @@ export function queryWindow(encoder: Pick<IncrementalEncoder, "tokenize" | "spec
   const budget = maxTokens - head.length - tail.length;
   const start = stableTail(prefix, maxTokens * CHARS_PER_TOKEN, CHAR_STEP);
   let body = encoder.tokenize(prefix.slice(start));
-  if (body.length > budget) body = body.subarray(Math.ceil((body.length - budget) / TOKEN_STEP) * TOKEN_STEP);
+  body = tailTokens(body, budget);
   if (body.length === 0 && head.length === 0 && tail.length === 0) body = encoder.tokenize(" ");
   return Int32Array.from([...head, ...body, ...tail]);
 }

@@ -35,9 +35,18 @@ export function stableHead(text: string, maxChars: number): number {
   return newline === -1 ? maxChars : newline + 1;
 }
 
-/** The last `max` tokens: the hard cut when a character window still tokenizes to too many. */
-export function tailTokens(tokens: Int32Array, max: number): Int32Array {
-  return tokens.length <= max ? tokens : tokens.subarray(tokens.length - Math.max(max, 0));
+/** Tokens dropped from the front of an over-long window come in multiples of this. */
+export const TOKEN_STEP = 64;
+
+/**
+ * At most `max` tokens from the end, cut at a multiple of `step` from the front: the last resort when
+ * a character window still tokenizes to too many. A plain "last max tokens" would start one token
+ * later after every keystroke; this start stays put until `step` more tokens were typed.
+ */
+export function tailTokens(tokens: Int32Array, max: number, step = TOKEN_STEP): Int32Array {
+  if (tokens.length <= max) return tokens;
+  const limit = Math.max(max, 0);
+  return tokens.subarray(Math.min(tokens.length - limit + ((step - ((tokens.length - limit) % step)) % step), tokens.length));
 }
 
 /** The first `max` tokens. */

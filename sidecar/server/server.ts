@@ -53,7 +53,12 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
   let options: SidecarOptions = { backend: "auto", exclude: [] };
   let engine: CompletionEngine | undefined;
   let engineError: string | undefined;
-  let initialFolders: string[] = [];
+  /**
+   * The workspace folders as the client last described them. Folder events can arrive while the
+   * models load, before any folder can be opened; the folders opened once the engine is ready are
+   * these, not the ones the client started with.
+   */
+  const wanted = new Set<string>();
   let folderEvents = false;
   /** First indexes run one folder at a time: they share the embedder. */
   let indexing: Promise<void> = Promise.resolve();
@@ -62,16 +67,21 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
     backend: engine?.backend ?? (engineError ? "none" : "loading"),
     models: engine?.models ?? { embedder: "", generator: "", adapter: "" },
     folders: [...folders.values()].map((folder) => folder.status()),
+    ...(engineError ? { error: engineError } : {}),
   });
   const publish = throttle(() => void connection.sendNotification(HefNotifications.status, snapshot()), STATUS_INTERVAL_MS);
   const changed = (urgent: boolean) => (urgent ? publish.flush() : publish());
 
-  const addFolder = (root: string) => {
-    if (!engine || folders.has(root)) return;
-    const cacheDir = defaultCacheDir(root, options.cacheDir ? { ...process.env, HEF_CACHE_HOME: options.cacheDir } : process.env);
-    const folder = new FolderIndex(root, engine, { cacheDir, exclude: folderExcludes(options.exclude), log }, changed, log);
-    folders.set(root, folder);
-    indexing = indexing.then(() => folder.index());
+  /** Opens the wanted folders not open yet; until the engine is ready there is nothing to open them with. */
+  const openWanted = () => {
+    if (!engine) return;
+    for (const root of wanted) {
+      if (folders.has(root)) continue;
+      const cacheDir = defaultCacheDir(root, options.cacheDir ? { ...process.env, HEF_CACHE_HOME: options.cacheDir } : process.env);
+      const folder = new FolderIndex(root, engine, { cacheDir, exclude: folderExcludes(options.exclude), log }, changed, log);
+      folders.set(root, folder);
+      indexing = indexing.then(() => folder.index());
+    }
   };
 
   const removeFolder = async (root: string) => {
@@ -86,7 +96,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
     // The pid lets a user (and the real-editor tests) find this process in the log.
     log(`sidecar pid ${process.pid}`);
     options = { ...options, ...(params.initializationOptions as Partial<SidecarOptions> | undefined) };
-    initialFolders = (params.workspaceFolders ?? []).map(rootOf);
+    for (const folder of params.workspaceFolders ?? []) wanted.add(rootOf(folder));
     folderEvents = params.capabilities.workspace?.workspaceFolders === true;
     return {
       capabilities: { workspace: { workspaceFolders: { supported: true, changeNotifications: true } } },
@@ -97,8 +107,13 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
   connection.onInitialized(async () => {
     if (folderEvents) {
       connection.workspace.onDidChangeWorkspaceFolders(async (event) => {
-        for (const folder of event.removed) await removeFolder(rootOf(folder));
-        for (const folder of event.added) addFolder(rootOf(folder));
+        const removed = event.removed.map(rootOf);
+        // Before the first await, so that the engine becoming ready or a later event meanwhile sees the new set.
+        for (const root of removed) wanted.delete(root);
+        for (const folder of event.added) wanted.add(rootOf(folder));
+        for (const root of removed) await removeFolder(root);
+        // The wanted set, not this event's additions: a later event may have re-added a folder closed above.
+        openWanted();
         publish.flush();
       });
     }
@@ -107,7 +122,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
       const { embedderPath, generatorPath, adapterPath, backend } = options;
       engine = await loadEngine({ embedderPath, generatorPath, adapterPath, backend, log });
       log(`sidecar ready: ${engine.backend}, embedder ${engine.models.embedder}, generator ${engine.models.generator}`);
-      for (const root of initialFolders) addFolder(root);
+      openWanted();
     } catch (error) {
       engineError = `loading the models failed: ${oneLine(error)}`;
       connection.console.error(engineError);

@@ -71,9 +71,13 @@ describe("stableHead", () => {
 describe("token cuts", () => {
   it("keep the last or first tokens", () => {
     const tokens = Int32Array.from([1, 2, 3, 4, 5]);
-    assert.deepEqual([...tailTokens(tokens, 2)], [4, 5]);
+    assert.deepEqual([...tailTokens(tokens, 2, 1)], [4, 5]);
+    assert.deepEqual([...tailTokens(tokens, 2, 2)], [5]);
     assert.deepEqual([...tailTokens(tokens, 9)], [1, 2, 3, 4, 5]);
     assert.deepEqual([...headTokens(tokens, 2)], [1, 2]);
     assert.deepEqual([...tailTokens(tokens, 0)], []);
+    // The cut moves only once per step of tokens appended.
+    const starts = new Set(Array.from({ length: 64 }, (_, n) => tailTokens(Int32Array.from({ length: 577 + n }, (_, i) => i), 512)[0]));
+    assert.equal(starts.size, 1);
   });
 });

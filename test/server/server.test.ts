@@ -6,9 +6,9 @@ import { pathToFileURL } from "node:url";
 import { after, describe, test } from "node:test";
 import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import { createConnection, ProposedFeatures } from "vscode-languageserver/node.js";
-import { InitializeRequest, InitializedNotification, LSPErrorCodes, ResponseError, ShutdownRequest } from "vscode-languageserver-protocol";
+import { DidChangeWorkspaceFoldersNotification, InitializeRequest, InitializedNotification, LSPErrorCodes, ResponseError, ShutdownRequest } from "vscode-languageserver-protocol";
 import { HefNotifications, HefRequests, type CompleteParams, type SidecarStatus } from "../../sidecar/protocol";
-import { startServer } from "../../sidecar/server/server";
+import { startServer, type LoadEngine } from "../../sidecar/server/server";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 import { FakeEngine } from "./fakeEngine";
 
@@ -22,11 +22,14 @@ interface Session {
   shutdown(): Promise<void>;
 }
 
-/** The real server module on an in-memory connection, with a fake engine over the real HefCache. */
-async function serve(roots: string[], engine = new FakeEngine(), cacheDir = tempDir("hef-server-cache-")): Promise<Session> {
+/**
+ * The real server module on an in-memory connection, with a fake engine over the real HefCache;
+ * `load` stands in for loading the models (to delay or fail it).
+ */
+async function serve(roots: string[], engine = new FakeEngine(), cacheDir = tempDir("hef-server-cache-"), load: LoadEngine = async () => engine): Promise<Session> {
   const up = new PassThrough();
   const down = new PassThrough();
-  startServer(createConnection(ProposedFeatures.all, up, down), async () => engine);
+  startServer(createConnection(ProposedFeatures.all, up, down), load);
   const client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
   const statuses: SidecarStatus[] = [];
   const logs: string[] = [];
@@ -49,7 +52,7 @@ async function serve(roots: string[], engine = new FakeEngine(), cacheDir = temp
     processId: null,
     rootUri: null,
     capabilities: { workspace: { workspaceFolders: true } },
-    workspaceFolders: roots.map((root) => ({ uri: pathToFileURL(root).href, name: root })),
+    workspaceFolders: roots.map(workspaceFolder),
     initializationOptions: { backend: "cpu", exclude: [], cacheDir },
   });
   await client.sendNotification(InitializedNotification.type, {});
@@ -63,6 +66,7 @@ async function serve(roots: string[], engine = new FakeEngine(), cacheDir = temp
   return { client, engine, statuses, logs, until, shutdown };
 }
 
+const workspaceFolder = (root: string) => ({ uri: pathToFileURL(root).href, name: root });
 const folderState = (status: SidecarStatus, root: string) => status.folders.find((f) => f.root === root)?.state;
 const ready = (...roots: string[]) => (status: SidecarStatus) => roots.every((root) => folderState(status, root) === "ready");
 
@@ -238,6 +242,37 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.equal((await session.client.sendRequest(HefRequests.complete, completeParams(good))).kind, "completion");
     const refused = await session.client.sendRequest(HefRequests.complete, completeParams(missing));
     assert.equal(refused.kind, "notReady");
+  });
+
+  test("folders added and removed while the models load: once ready, exactly the wanted folders are open", async () => {
+    const [a, b, c, d] = [1, 2, 3, 4].map(() => copyOfRepo("samples/shop"));
+    const engine = new FakeEngine();
+    let loaded!: () => void;
+    const loading = new Promise<void>((resolve) => (loaded = resolve));
+    const session = await serve([a!, b!], engine, undefined, async () => (await loading, engine));
+    const change = (added: string[], removed: string[]) =>
+      session.client.sendNotification(DidChangeWorkspaceFoldersNotification.type, { event: { added: added.map(workspaceFolder), removed: removed.map(workspaceFolder) } });
+    await change([c!, d!], [b!]);
+    await change([], [d!]);
+    // A request answered means the notifications before it were handled.
+    assert.equal((await session.client.sendRequest(HefRequests.status, undefined)).backend, "loading");
+    loaded();
+    const settled = await session.until((s) => s.folders.length > 0 && s.folders.every((f) => f.state === "ready"));
+    assert.deepEqual(settled.folders.map((f) => f.root).sort(), [a!, c!].sort());
+    assert.deepEqual(engine.opened.map((o) => o.root).sort(), [a!, c!].sort());
+  });
+
+  test("models that fail to load: the status says why, in one line", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root], new FakeEngine(), undefined, async () => {
+      throw new Error("no GGUF at /models/embedder.gguf\n    at load (loader.ts:1:1)");
+    });
+    const failed = await session.until((s) => s.backend === "none");
+    assert.equal(failed.error, "loading the models failed: no GGUF at /models/embedder.gguf");
+    assert.deepEqual(failed.folders, []);
+    assert.equal((await session.client.sendRequest(HefRequests.status, undefined)).error, failed.error);
+    const refused = await session.client.sendRequest(HefRequests.complete, completeParams(root));
+    assert.deepEqual(refused, { kind: "notReady", reason: failed.error });
   });
 
   test("saves on shutdown; the next sidecar reopens the persisted cache and reads nothing again", async () => {

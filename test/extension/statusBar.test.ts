@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type * as statusBar from "../../extension/statusBar";
+import type { SidecarStatus } from "../../sidecar/protocol";
+import { fakeVscode, loadWithVscode } from "./fakeVscode";
+
+const fake = fakeVscode();
+const item = { name: "", text: "", tooltip: "", command: "", show() {}, dispose() {} };
+const api = { ...fake.api, StatusBarAlignment: { Left: 1, Right: 2 }, window: { ...fake.api.window, createStatusBarItem: () => item } };
+const { describeStatus, StatusBar } = loadWithVscode<typeof statusBar>("../../extension/statusBar.ts", api);
+
+const failedLoad: SidecarStatus = {
+  backend: "none",
+  models: { embedder: "", generator: "", adapter: "" },
+  folders: [],
+  error: "loading the models failed: no GGUF at /models/embedder.gguf",
+};
+
+describe("the status bar", () => {
+  test("models that failed to load show an error and the reason, not a healthy node count", () => {
+    const view = describeStatus("running", failedLoad, true, undefined);
+    assert.equal(view.text, "$(error) HEF: models failed to load");
+    assert.match(view.tooltip, /loading the models failed: no GGUF at \/models\/embedder\.gguf/);
+    assert.match(view.tooltip, /Click for the log/);
+  });
+
+  test("a healthy sidecar still shows its node count and backend", () => {
+    const ready: SidecarStatus = {
+      backend: "CPU",
+      models: { embedder: "e", generator: "g", adapter: "a" },
+      folders: [{ root: "/repo", state: "ready", files: 3, nodes: 12, nodesPerLevel: { chunk: 8, file: 3, module: 0, repo: 1 } }],
+    };
+    assert.equal(describeStatus("running", ready, true, 41.6).text, "$(check) HEF 12 nodes · CPU · 42 ms");
+  });
+
+  test("clicking the item after a failed load shows the log", () => {
+    const bar = new StatusBar(() => ({ state: "running", status: failedLoad, enabled: true }), "hef.showLog");
+    assert.equal(item.command, "hef.showLog");
+    assert.equal(item.text, "$(error) HEF: models failed to load");
+    bar.dispose();
+  });
+});
