@@ -9,19 +9,13 @@ import {
 } from "vscode-languageserver";
 import { defaultCacheDir } from "../cache/cacheLocation";
 import type { CompletionEngine } from "../completion/types";
+import type { EngineOptions } from "../completion/engine";
 import { HefNotifications, HefRequests, type SidecarOptions, type SidecarStatus } from "../protocol";
 import { folderExcludes } from "./excludes";
 import { FolderIndex, oneLine } from "./folderIndex";
 import { throttle } from "./throttle";
 
-export interface EngineOptions {
-  embedderPath?: string;
-  generatorPath?: string;
-  adapterPath?: string;
-  backend: "auto" | "cpu";
-  log?: (message: string) => void;
-}
-
+/** engine.ts's loadEngine, or a stand-in in tests. */
 export type LoadEngine = (options: EngineOptions) => Promise<CompletionEngine>;
 
 /** Progress notifications at most this often; state changes go out at once. */
