@@ -56,7 +56,7 @@ async function openCache(dir: string, values: Values): Promise<HefCache> {
   // The adapter's b by default: the cache is then the one `hef complete` and the extension use.
   const b = positiveInt(values.b, "b", adapter?.b ?? 8);
   if (adapter) checkAdapter(adapter, { embedder: { name: embedder.name, id: embedder.id, dim: embedder.dim }, ...(adapter.fuser ? { b } : {}) });
-  const fuser = adapterPath ? await learnedFuserOf(adapterPath, backend) : undefined;
+  const fuser = adapter ? await learnedFuserOf(adapter, backend) : undefined;
   return HefCache.open({
     root,
     cacheDir: values["cache-dir"] ? resolve(values["cache-dir"]) : defaultCacheDir(root),

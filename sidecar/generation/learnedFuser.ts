@@ -6,7 +6,7 @@ import { fingerprintFile } from "../models/embedder";
 import type { Backend } from "../models/llamaRuntime";
 import { AdapterOps } from "../native/adapterOps";
 import { NativeEncoder } from "../native/encoder";
-import { type AdapterInfo, readAdapter } from "./adapter";
+import type { AdapterInfo } from "./adapter";
 
 /** Groups per native call: enough to fill llama.cpp batches, few enough to bound the buffers. */
 const GROUPS_PER_CALL = 64;
@@ -71,9 +71,8 @@ export class LearnedFuser implements Fuser {
 }
 
 /** The learned fuser of an adapter file, or undefined when the adapter fuses by the mean: for commands that only build caches. */
-export async function learnedFuserOf(adapterPath: string, backend: Backend): Promise<LearnedFuser | undefined> {
-  const adapter = await readAdapter(adapterPath);
+export async function learnedFuserOf(adapter: AdapterInfo, backend: Backend): Promise<LearnedFuser | undefined> {
   if (!adapter.fuser) return undefined;
-  const ops = await AdapterOps.load(adapterPath, { backend: backend === "cpu" ? "cpu" : "gpu" });
+  const ops = await AdapterOps.load(adapter.path, { backend: backend === "cpu" ? "cpu" : "gpu" });
   return LearnedFuser.load(adapter, ops, { gpuLayers: backend === "cpu" ? 0 : -1 });
 }

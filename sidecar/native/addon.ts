@@ -1,8 +1,9 @@
 // Loading the native addon (hef_generator.node, built by `node scripts/build-native.mjs` against
 // node-llama-cpp's own prebuilt llama.cpp libraries) once per process, for every wrapper over it.
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { defaultThreads } from "../models/llamaRuntime";
 import { findPackageRoot } from "../models/packageRoot";
 import type { RawAdapter, RawAdapterLoadOptions } from "./adapterOps";
 import type { RawEncoder, RawEncoderLoadOptions } from "./encoder";
@@ -42,6 +43,26 @@ export function loadNativeAddon(): NativeAddon {
     throw new NativeAddonError(`cannot load ${path}: ${(error as Error).message}; rebuild with ${NATIVE_BUILD_COMMAND}`);
   }
   return addon;
+}
+
+/** The model and context options every handle's native load takes (the C++ ContextOptions). */
+export interface ContextLoadOptions {
+  threads?: number;
+  gpuLayers?: number;
+  contextSize?: number;
+  batchSize?: number;
+  backendDir?: string;
+}
+
+/** Defaults shared by every handle: threads by model size, every layer on the GPU, 2,048 positions, batches of 512. */
+export function contextDefaults(modelPath: string, options: ContextLoadOptions): Required<Omit<ContextLoadOptions, "backendDir">> & Pick<ContextLoadOptions, "backendDir"> {
+  return {
+    threads: options.threads ?? defaultThreads(statSync(modelPath).size),
+    gpuLayers: options.gpuLayers ?? -1,
+    contextSize: options.contextSize ?? 2048,
+    batchSize: options.batchSize ?? 512,
+    ...(options.backendDir ? { backendDir: options.backendDir } : {}),
+  };
 }
 
 /** Special token ids as the addon reports them, -1 meaning none, without the absent ones. */

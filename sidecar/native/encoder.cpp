@@ -25,16 +25,11 @@
 namespace hef {
 namespace {
 
-struct EncoderOptions {
-  int threads = 0;
-  int gpuLayers = -1;
-  int contextSize = 2048;
-  int batchSize = 512;
+struct EncoderOptions : ContextOptions {
   int maxSequences = 1;
   // F32 K/V cache and no flash attention (whose CPU kernel rounds through F16): exact enough to
   // compare with a float64 reference (1e-6 instead of 1e-3); F16 and the backend's choice otherwise.
   bool f32Cache = false;
-  std::string backendDir;
 };
 
 const char* poolingName(enum llama_pooling_type type) {
@@ -101,11 +96,10 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
     pooling_ = modelPooling(model_, arch);
     causal_ = causalAttention(model_, arch);
 
-    llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = static_cast<uint32_t>(std::max(1, options.contextSize));
-    int batch = std::min(std::max(1, options.batchSize), static_cast<int>(cp.n_ctx));
-    cp.n_batch = static_cast<uint32_t>(batch);
-    cp.n_ubatch = static_cast<uint32_t>(batch);
+    ContextOptions sizes = options;
+    // At least one position: the encoder has no use for the model's training context.
+    sizes.contextSize = std::max(1, options.contextSize);
+    llama_context_params cp = contextParams(sizes);
     cp.n_seq_max = static_cast<uint32_t>(std::max(1, options.maxSequences));
     // One pool of cells for all sequences: embedTokens' single sequence may use the whole context.
     cp.kv_unified = true;
@@ -116,18 +110,7 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
       cp.type_v = GGML_TYPE_F32;
       cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
     }
-    if (options.threads > 0) {
-      cp.n_threads = options.threads;
-      cp.n_threads_batch = options.threads;
-    }
-    cp.no_perf = true;
-    try {
-      ctx_ = createContext(model_, cp, path);
-    } catch (...) {
-      llama_model_free(model_);
-      model_ = nullptr;
-      throw;
-    }
+    ctx_ = createContext(model_, cp, path);
     nCtx_ = static_cast<int>(llama_n_ctx(ctx_));
     nBatch_ = static_cast<int>(std::min(llama_n_batch(ctx_), llama_n_ubatch(ctx_)));
     nSeqMax_ = static_cast<int>(llama_n_seq_max(ctx_));
@@ -427,13 +410,9 @@ Napi::Value loadEncoder(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>().Utf8Value();
   Napi::Value o = info.Length() > 1 ? info[1] : env.Undefined();
   EncoderOptions options;
-  options.threads = intOption(o, "threads", options.threads);
-  options.gpuLayers = intOption(o, "gpuLayers", options.gpuLayers);
-  options.contextSize = intOption(o, "contextSize", options.contextSize);
-  options.batchSize = intOption(o, "batchSize", options.batchSize);
+  static_cast<ContextOptions&>(options) = readContextOptions(o);
   options.maxSequences = intOption(o, "maxSequences", options.maxSequences);
   options.f32Cache = boolOption(o, "f32Cache", options.f32Cache);
-  options.backendDir = stringOption(o, "backendDir");
   return loadOnWorker<Encoder>(env, env.GetInstanceData<AddonData>()->encoder,
                                [path, options](Encoder* e) { e->loadNative(path, options); });
 }

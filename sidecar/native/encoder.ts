@@ -4,10 +4,8 @@
 //    embedTokens decodes only what follows the prefix the previous call left in the KV cache;
 //  - the learned fuser's transformer (paper 3.3): lastHidden runs many short sequences of input
 //    vectors at once and returns each one's state at its last position.
-import { statSync } from "node:fs";
-import { defaultThreads } from "../models/llamaRuntime";
 import { inspectModelFile } from "../models/modelFile";
-import { loadNativeAddon, presentTokens } from "./addon";
+import { contextDefaults, loadNativeAddon, presentTokens } from "./addon";
 import type { SpecialTokens } from "./generator";
 
 export interface EncoderLoadOptions {
@@ -103,13 +101,9 @@ export class NativeEncoder {
     const purpose = options.purpose ?? "embedder";
     const file = await inspectModelFile(modelPath, purpose === "embedder" ? "embedder" : "generator");
     const raw = await loadNativeAddon().loadEncoder(modelPath, {
-      threads: options.threads ?? defaultThreads(statSync(modelPath).size),
-      gpuLayers: options.gpuLayers ?? -1,
-      contextSize: options.contextSize ?? 2048,
-      batchSize: options.batchSize ?? 512,
+      ...contextDefaults(modelPath, options),
       maxSequences: options.maxSequences ?? (purpose === "embedder" ? 1 : 64),
       f32Cache: options.f32Cache ?? false,
-      ...(options.backendDir ? { backendDir: options.backendDir } : {}),
     });
     const rawInfo = raw.info();
     return new NativeEncoder(raw, { ...rawInfo, path: modelPath, architecture: file.architecture, tokens: presentTokens(rawInfo.tokens) });

@@ -22,14 +22,6 @@
 namespace hef {
 namespace {
 
-struct GeneratorOptions {
-  int threads = 0;
-  int gpuLayers = -1;
-  int contextSize = 2048;
-  int batchSize = 512;
-  std::string backendDir;
-};
-
 struct EvalOutcome {
   int reused = 0;
   int decoded = 0;
@@ -74,34 +66,18 @@ class Generator : public Napi::ObjectWrap<Generator> {
   ~Generator() override { freeAll(); }
 
   // Runs on a worker thread: loads model and context.
-  void loadNative(const std::string& path, const GeneratorOptions& options) {
+  void loadNative(const std::string& path, const ContextOptions& options) {
     ensureBackends(options.backendDir);
     model_ = loadModel(path, options.gpuLayers);
     vocab_ = llama_model_get_vocab(model_);
     nEmbd_ = llama_model_n_embd_inp(model_);
     nVocab_ = llama_vocab_n_tokens(vocab_);
 
-    llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = static_cast<uint32_t>(std::max(0, options.contextSize));
-    int batch = std::max(1, options.batchSize);
-    if (options.contextSize > 0) batch = std::min(batch, options.contextSize);
-    cp.n_batch = static_cast<uint32_t>(batch);
-    cp.n_ubatch = static_cast<uint32_t>(batch);
+    llama_context_params cp = contextParams(options);
     cp.n_seq_max = 1;
-    if (options.threads > 0) {
-      cp.n_threads = options.threads;
-      cp.n_threads_batch = options.threads;
-    }
-    cp.no_perf = true;
     cp.abort_callback = &Generator::abortCallback;
     cp.abort_callback_data = this;
-    try {
-      ctx_ = createContext(model_, cp, path);
-    } catch (...) {
-      llama_model_free(model_);
-      model_ = nullptr;
-      throw;
-    }
+    ctx_ = createContext(model_, cp, path);
     nCtx_ = static_cast<int>(llama_n_ctx(ctx_));
     nBatch_ = static_cast<int>(std::min(llama_n_batch(ctx_), llama_n_ubatch(ctx_)));
     threads_ = llama_n_threads(ctx_);
@@ -567,12 +543,7 @@ Napi::Value loadGenerator(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "load(modelPath, options)");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   Napi::Value o = info.Length() > 1 ? info[1] : env.Undefined();
-  GeneratorOptions options;
-  options.threads = intOption(o, "threads", options.threads);
-  options.gpuLayers = intOption(o, "gpuLayers", options.gpuLayers);
-  options.contextSize = intOption(o, "contextSize", options.contextSize);
-  options.batchSize = intOption(o, "batchSize", options.batchSize);
-  options.backendDir = stringOption(o, "backendDir");
+  ContextOptions options = readContextOptions(o);
   return loadOnWorker<Generator>(env, env.GetInstanceData<AddonData>()->generator,
                                  [path, options](Generator* g) { g->loadNative(path, options); });
 }

@@ -1,10 +1,8 @@
 // TypeScript side of the addon's Generator (sidecar/native/generator.cpp): a llama.cpp code
 // generator whose prompt may start with pseudo-tokens (vectors of n_embd floats fed in place of
 // token embeddings), with the KV cache kept between requests.
-import { statSync } from "node:fs";
-import { defaultThreads } from "../models/llamaRuntime";
 import { inspectModelFile } from "../models/modelFile";
-import { loadNativeAddon, presentTokens } from "./addon";
+import { contextDefaults, loadNativeAddon, presentTokens } from "./addon";
 
 export { NATIVE_BUILD_COMMAND, NativeAddonError, type NativeAddon, loadNativeAddon, nativeAddonPath } from "./addon";
 
@@ -174,13 +172,7 @@ export class NativeGenerator {
   static async load(modelPath: string, options: GeneratorLoadOptions = {}): Promise<NativeGenerator> {
     const file = await inspectModelFile(modelPath, "generator");
     const native = loadNativeAddon();
-    const raw = await native.load(modelPath, {
-      threads: options.threads ?? defaultThreads(statSync(modelPath).size),
-      gpuLayers: options.gpuLayers ?? -1,
-      contextSize: options.contextSize ?? 2048,
-      batchSize: options.batchSize ?? 512,
-      ...(options.backendDir ? { backendDir: options.backendDir } : {}),
-    });
+    const raw = await native.load(modelPath, contextDefaults(modelPath, options));
     const rawInfo = raw.info();
     return new NativeGenerator(raw, { ...rawInfo, path: modelPath, architecture: file.architecture, tokens: presentTokens(rawInfo.tokens) });
   }

@@ -17,9 +17,39 @@ llama_model* loadModel(const std::string& path, int gpuLayers) {
   return model;
 }
 
-llama_context* createContext(llama_model* model, const llama_context_params& params, const std::string& path) {
+ContextOptions readContextOptions(const Napi::Value& options, ContextOptions defaults) {
+  ContextOptions o = defaults;
+  o.threads = intOption(options, "threads", o.threads);
+  o.gpuLayers = intOption(options, "gpuLayers", o.gpuLayers);
+  o.contextSize = intOption(options, "contextSize", o.contextSize);
+  o.batchSize = intOption(options, "batchSize", o.batchSize);
+  o.backendDir = stringOption(options, "backendDir");
+  return o;
+}
+
+llama_context_params contextParams(const ContextOptions& options) {
+  llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = static_cast<uint32_t>(std::max(0, options.contextSize));
+  int batch = std::max(1, options.batchSize);
+  if (options.contextSize > 0) batch = std::min(batch, options.contextSize);
+  cp.n_batch = static_cast<uint32_t>(batch);
+  cp.n_ubatch = static_cast<uint32_t>(batch);
+  if (options.threads > 0) {
+    cp.n_threads = options.threads;
+    cp.n_threads_batch = options.threads;
+  }
+  cp.no_perf = true;
+  return cp;
+}
+
+llama_context* createContext(llama_model*& model, const llama_context_params& params, const std::string& path) {
   llama_context* ctx = llama_init_from_model(model, params);
-  if (!ctx) throw std::runtime_error(withLlamaReason("failed to create a llama.cpp context for " + path));
+  if (!ctx) {
+    std::string message = withLlamaReason("failed to create a llama.cpp context for " + path);
+    llama_model_free(model);
+    model = nullptr;
+    throw std::runtime_error(message);
+  }
   return ctx;
 }
 

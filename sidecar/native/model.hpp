@@ -11,10 +11,27 @@
 
 namespace hef {
 
+// What every handle's load(path, options) takes for its model and context.
+struct ContextOptions {
+  int threads = 0;
+  int gpuLayers = -1;
+  // KV cache positions; 0 = the model's training context.
+  int contextSize = 2048;
+  int batchSize = 512;
+  std::string backendDir;
+};
+
+// Reads the ContextOptions fields of a JS options object over `defaults`.
+ContextOptions readContextOptions(const Napi::Value& options, ContextOptions defaults = {});
+
+// Context size, batch (at most the context), threads; the caller adds what its handle needs.
+llama_context_params contextParams(const ContextOptions& options);
+
 // Throws with llama.cpp's reason when the file does not load.
 llama_model* loadModel(const std::string& path, int gpuLayers);
-// Throws with llama.cpp's reason; the caller still owns (and frees) `model`.
-llama_context* createContext(llama_model* model, const llama_context_params& params, const std::string& path);
+// Throws with llama.cpp's reason after freeing `model` and setting it to null: a handle whose
+// context fails keeps nothing to free twice.
+llama_context* createContext(llama_model*& model, const llama_context_params& params, const std::string& path);
 
 // A GGUF metadata value as text, "" when absent.
 std::string modelMeta(const llama_model* model, const std::string& key);

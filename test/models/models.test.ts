@@ -13,6 +13,7 @@ import { GgmlType, ggmlTypeName } from "../../sidecar/models/gguf/ggmlTypes";
 import { MODEL_SPECS, PoolingType, SHAPED_MODEL_NAMES, modelSpec, modelTensorShapes, parameterCount } from "../../sidecar/models/modelSpecs";
 import { findPackageRoot } from "../../sidecar/models/packageRoot";
 import { tensorType, useMoreBits } from "../../sidecar/models/quantMix";
+import { cosine } from "../helpers/vectors";
 
 const root = findPackageRoot();
 const dir = mkdtempSync(join(tmpdir(), "hef-models-test-"));
@@ -29,18 +30,6 @@ after(async () => {
 
 const sha256 = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
 type Metadata = Record<string, Record<string, unknown>>;
-
-function cosine(a: readonly number[], b: readonly number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 async function load(path: string): Promise<LlamaModel> {
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });

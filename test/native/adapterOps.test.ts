@@ -20,17 +20,11 @@ import {
   writeAdapterFile,
 } from "../helpers/adapterReference";
 import { buildNativeAddon } from "../helpers/nativeBuild";
+import { maxAbsDiff } from "../helpers/vectors";
 
 const skip = buildNativeAddon();
 const dir = mkdtempSync(join(tmpdir(), "hef-adapter-test-"));
 const SIZES = { d: 48, hidden: 96, dG: 40, dF: 32 };
-
-function maxAbsDiff(a: Float32Array, b: Float64Array): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  return max;
-}
 
 function randomRows(rows: number, dim: number, seed: string, std = 1): Float32Array {
   const prng = new Prng(seed);

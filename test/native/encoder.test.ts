@@ -16,6 +16,7 @@ import { Prng } from "../../sidecar/models/prng";
 import { NativeEncoder } from "../../sidecar/native/encoder";
 import { buildNativeAddon } from "../helpers/nativeBuild";
 import { FUSER_SPEC, loadQwen2Reference } from "../helpers/qwen2Reference";
+import { cosine, maxAbsDiff } from "../helpers/vectors";
 
 const skip = buildNativeAddon();
 const dir = mkdtempSync(join(tmpdir(), "hef-encoder-test-"));
@@ -28,26 +29,6 @@ const RANDOM_EMBEDDERS: Record<string, ModelSpec> = {
   "random-mean": { ...modelSpec("tiny-embed"), layers: 2, ffn: 64, weights: "random", weightStd: 0.05, quant: "f32" },
   "random-last": { ...modelSpec("tiny-embed"), layers: 2, ffn: 64, weights: "random", weightStd: 0.05, quant: "f32", pooling: PoolingType.LAST },
 };
-
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  return max;
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 function randomRows(rows: number, dim: number, seed: string): Float32Array {
   const prng = new Prng(seed);

@@ -12,6 +12,7 @@ import { ModelFileError } from "../../sidecar/models/modelFile";
 import { Prng } from "../../sidecar/models/prng";
 import { type EvaluateRequest, NativeGenerator } from "../../sidecar/native/generator";
 import { buildNativeAddon } from "../helpers/nativeBuild";
+import { maxAbsDiff } from "../helpers/vectors";
 
 const skip = buildNativeAddon();
 
@@ -24,13 +25,6 @@ let cold: NativeGenerator;
 
 const CODE = "def add(a, b):\n    return a + b\n\nclass Cart:\n    def total(self):\n        return sum(item.price for item in self.items)\n";
 const MORE = "\n    def count(self):\n        return len(self.items)\n";
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  return max;
-}
 
 function argmax(a: Float32Array): number {
   let best = 0;
