@@ -172,14 +172,15 @@ def write_generator(
     description: str = "",
     fim_layouts: tuple[str, ...] = ("psm", "spm"),
 ) -> None:
-    """A Qwen2ForCausalLM with tied embeddings (no output.weight: llama.cpp then reuses token_embd)."""
-    state = {k: v for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    """A Qwen2ForCausalLM; with tied embeddings there is no output.weight and llama.cpp reuses token_embd."""
+    tied = model.config.tie_word_embeddings
+    state = {k: v for k, v in model.state_dict().items() if not (tied and k == "lm_head.weight")}
     _write_transformer(
         path,
         "qwen2",
         shape_of(model.config),
         state.items(),
-        tokenizer.gguf_vocab(),
+        tokenizer.gguf_vocab(model.config.vocab_size),
         _special_ids(tokenizer),
         weights=weights,
         name=name,
@@ -204,7 +205,7 @@ def write_embedder(
         "qwen3",
         embedder.shape,
         state.items(),
-        tokenizer.gguf_vocab(),
+        tokenizer.gguf_vocab(embedder.transformer.config.vocab_size),
         _special_ids(tokenizer),
         weights=weights,
         name=name,

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
 # llama.cpp's LLAMA_VOCAB_PRE_TYPE_QWEN2 expression (src/llama-vocab.cpp), the one GGUF
 # "tokenizer.ggml.pre" = "qwen2" selects; the case-insensitive group is spelled out as llama.cpp does.
@@ -72,7 +72,9 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: int = 
         show_progress=False,
     )
     tokenizer.train_from_iterator(texts, trainer=trainer)
-    tokenizer.add_special_tokens([text for text, _ in SPECIAL_TOKENS])
+    for text, control in SPECIAL_TOKENS:  # one at a time: ids follow this order
+        token = AddedToken(text, special=control, normalized=False)
+        tokenizer.add_special_tokens([token]) if control else tokenizer.add_tokens([token])
     # Text that happens to contain "<|endoftext|>" is code, not a control token: llama.cpp
     # tokenizes it as text too (parse_special false), and so must training.
     tokenizer.encode_special_tokens = True
@@ -137,17 +139,19 @@ class CodeTokenizer:
     def decode(self, ids: Iterable[int]) -> str:
         return self.tokenizer.decode(list(ids), skip_special_tokens=False)
 
-    def gguf_vocab(self) -> GgufVocab:
-        """Tokens by id, their llama token types, and the merges, as GGUF's tokenizer.ggml.* keys hold them."""
+    def gguf_vocab(self, size: int | None = None) -> GgufVocab:
+        """Tokens by id, their llama token types and the merges, as GGUF's tokenizer.ggml.* keys hold them;
+        ids up to `size` (a model's embedding rows) that no token has are filled as llama.cpp's converter does."""
         model = json.loads(self.tokenizer.to_str())["model"]
-        by_id: dict[int, str] = {token_id: token for token, token_id in model["vocab"].items()}
-        special = dict(SPECIAL_TOKENS)
-        for added in self.tokenizer.get_added_tokens_decoder().values():
-            by_id[self.special(added.content)] = added.content
-        if sorted(by_id) != list(range(len(by_id))):
-            raise ValueError("token ids are not contiguous from 0")
-        tokens = [by_id[i] for i in range(len(by_id))]
-        types = [(CONTROL if special[t] else USER_DEFINED) if t in special else NORMAL for t in tokens]
+        by_id: dict[int, tuple[str, int]] = {token_id: (token, NORMAL) for token, token_id in model["vocab"].items()}
+        for token_id, added in self.tokenizer.get_added_tokens_decoder().items():
+            by_id[token_id] = (added.content, CONTROL if added.special else USER_DEFINED)
+        total = max(size or 0, max(by_id) + 1)
+        tokens, types = [], []
+        for i in range(total):
+            token, kind = by_id.get(i, (f"[PAD{i}]", UNUSED))
+            tokens.append(token)
+            types.append(kind)
         merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
         return GgufVocab(tokens, types, merges)
 
@@ -156,6 +160,7 @@ class CodeTokenizer:
 NORMAL = 1
 CONTROL = 3
 USER_DEFINED = 4
+UNUSED = 5
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,157 @@
+"""The hierarchy of one exported repository as differentiable tensors: chunk vectors at the leaves, every
+parent fused from its children by the fuser, lowest first (paper Algorithm 1, lines 5-13), then
+retrieval of the top K nodes of any level and their order as pseudo-tokens (Algorithm 2, lines 2-3),
+with the two rules the sidecar applies (sidecar/cache/retrieval.ts selectHits, and
+sidecar/completion/pseudoTokens.ts pseudoTokenOrder)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .exports import Node, RepoExport, TaskView
+
+FuseFn = Callable[[Tensor, Tensor], Tensor]  # (children [G, L, d], lengths [G]) -> parents [G, d]
+
+
+@dataclass(frozen=True)
+class Layer:
+    parents: Tensor  # [G] rows written
+    children: Tensor  # [G, L] rows read (padded with row 0)
+    lengths: Tensor  # [G]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to compute the rows of some nodes: leaves copied from chunk vectors, parents fused in height order."""
+
+    nodes: tuple[Node, ...]
+    first_row: int
+    leaf_rows: Tensor
+    leaf_chunks: Tensor
+    layers: tuple[Layer, ...]
+
+    @property
+    def rows(self) -> int:
+        return len(self.nodes)
+
+
+def make_plan(nodes: Sequence[Node], known: dict[str, int], first_row: int) -> tuple[Plan, dict[str, int]]:
+    """Rows first_row.. for `nodes` (children before parents); children are found among `known` or these nodes."""
+    row_of = dict(known)
+    for i, node in enumerate(nodes):
+        row_of[node.id] = first_row + i
+    leaves = [(row_of[n.id], n.chunk) for n in nodes if n.level == "chunk"]
+    layers: list[Layer] = []
+    parents = [n for n in nodes if n.level != "chunk"]
+    for height in sorted({n.height for n in parents}):
+        group = [n for n in parents if n.height == height]
+        width = max(len(n.children) for n in group)
+        children = torch.zeros(len(group), width, dtype=torch.long)
+        for g, node in enumerate(group):
+            children[g, : len(node.children)] = torch.tensor([row_of[c] for c in node.children])
+        layers.append(Layer(torch.tensor([row_of[n.id] for n in group]), children, torch.tensor([len(n.children) for n in group])))
+    leaf_rows = torch.tensor([r for r, _ in leaves], dtype=torch.long)
+    leaf_chunks = torch.tensor([c for _, c in leaves], dtype=torch.long)
+    return Plan(tuple(nodes), first_row, leaf_rows, leaf_chunks, tuple(layers)), row_of
+
+
+def fuse_plan(plan: Plan, chunk_vectors: Tensor, fuse: FuseFn, below: Tensor | None = None) -> Tensor:
+    """The table of rows [0, first_row + rows): `below` (rows computed before) then this plan's rows."""
+    device = chunk_vectors.device
+    d = chunk_vectors.shape[1]
+    own = torch.zeros(plan.rows, d, device=device, dtype=chunk_vectors.dtype)
+    own = own.index_copy(0, plan.leaf_rows.to(device) - plan.first_row, chunk_vectors[plan.leaf_chunks.to(device)])
+    table = own if below is None else torch.cat([below, own])
+    for layer in plan.layers:
+        children = table[layer.children.to(device)]
+        parents = fuse(children, layer.lengths.to(device)).to(table.dtype)
+        table = table.index_copy(0, layer.parents.to(device), parents)
+    return table
+
+
+@dataclass
+class RepoTree:
+    """A repository's hierarchy plan, and per task the plan of the nodes its view adds."""
+
+    export: RepoExport
+    base: Plan
+    row_of: dict[str, int]
+    chunk_vectors: Tensor
+
+    @staticmethod
+    def of(export: RepoExport, device: torch.device) -> RepoTree:
+        base, row_of = make_plan(export.nodes, {}, 0)
+        return RepoTree(export, base, row_of, torch.from_numpy(export.chunk_vectors).to(device))
+
+    def fuse(self, fuse: FuseFn) -> Tensor:
+        return fuse_plan(self.base, self.chunk_vectors, fuse)
+
+    def repo_row(self) -> int:
+        node = self.export.repo_node
+        if node is None:
+            raise ValueError(f"{self.export.name}: no repository node (empty export)")
+        return self.row_of[node.id]
+
+    def view(self, task: TaskView, base_table: Tensor, fuse: FuseFn) -> tuple[Tensor, list[Node], list[int]]:
+        """The task's table (base rows, then its added rows) and the nodes it can retrieve with their rows."""
+        plan, row_of = make_plan(task.added, self.row_of, base_table.shape[0])
+        table = fuse_plan(plan, self.chunk_vectors, fuse, below=base_table)
+        nodes = [n for n in self.export.nodes if n.id not in task.removed] + list(task.added)
+        return table, nodes, [row_of[n.id] for n in nodes]
+
+
+    def chunks_in_view(self, task: TaskView) -> tuple[list[Node], Tensor]:
+        """The chunk nodes the task's view holds and their vectors: what rag mode retrieves from."""
+        nodes = [n for n in self.export.nodes if n.level == "chunk" and n.id not in task.removed]
+        nodes += [n for n in task.added if n.level == "chunk"]
+        rows = torch.tensor([n.chunk for n in nodes], dtype=torch.long, device=self.chunk_vectors.device)
+        return nodes, self.chunk_vectors[rows]
+
+
+SAME_SCORE = 1e-4
+LEVEL_ORDER = {"repo": 0, "module": 1, "file": 2, "chunk": 3}
+
+
+def retrieve(query: Tensor, table: Tensor, nodes: Sequence[Node], rows: Sequence[int], k: int) -> list[tuple[Node, int, float]]:
+    """Top k by cosine, a single-child parent dropped when its child scored the same (retrieval.ts selectHits)."""
+    if not nodes:
+        return []
+    candidates = table[torch.tensor(rows, device=table.device)]
+    scores = F.cosine_similarity(candidates.float(), query.float()[None], dim=-1)
+    order = torch.argsort(scores, descending=True)[: 2 * k + 8].tolist()
+    hit_scores = {nodes[i].id: float(scores[i]) for i in order}
+    by_id = {n.id: n for n in nodes}
+    chosen: list[tuple[Node, int, float]] = []
+    for i in order:
+        if len(chosen) == k:
+            break
+        node = nodes[i]
+        if not _repeats_only_child(node, hit_scores[node.id], hit_scores, by_id):
+            chosen.append((node, rows[i], hit_scores[node.id]))
+    return chosen
+
+
+def _repeats_only_child(node: Node, score: float, scores: dict[str, float], by_id: dict[str, Node]) -> bool:
+    current: Node | None = node
+    while current is not None and len(current.children) == 1:
+        child = current.children[0]
+        if child in scores and abs(scores[child] - score) < SAME_SCORE:
+            return True
+        current = by_id.get(child)
+    return False
+
+
+def pseudo_token_order(hits: Sequence[tuple[Node, int, float]]) -> list[tuple[Node, int, float]]:
+    """Coarse to fine, then path, first line and id: the order the sidecar feeds pseudo-tokens in."""
+
+    def key(hit: tuple[Node, int, float]) -> tuple[int, str, int, str]:
+        node = hit[0]
+        first = node.spans[0].start_line if node.spans and node.spans[0].start_line is not None else 0
+        return (LEVEL_ORDER[node.level], node.path, first, node.id)
+
+    return sorted(hits, key=key)

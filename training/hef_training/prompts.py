@@ -1,0 +1,83 @@
+"""The generator's token layouts, as the sidecar assembles them (sidecar/completion/promptAssembly.ts):
+
+    PSM  <|fim_prefix|> prefix <|fim_suffix|> suffix <|fim_middle|> | middle <|endoftext|>
+    SPM  <|fim_prefix|><|fim_suffix|> suffix <|fim_middle|> prefix | middle <|endoftext|>
+    rag  (<|file_sep|>path\\n text)* <|file_sep|>path\\n, then one of the above
+
+Pseudo-tokens come before all of it. SPM (the FIM paper's suffix-prefix-middle variant) puts the
+prefix right before the middle: typing at the cursor only appends to the prompt, so the sidecar keeps
+the suffix in its KV cache. Windows are cut at line boundaries like the sidecar's stable windows:
+at most 1,024 prefix tokens from the end, 256 suffix tokens from the start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .tokenizer import CodeTokenizer
+
+Layout = Literal["psm", "spm"]
+CHARS_PER_TOKEN = 4
+PREFIX_BUDGET = 1024
+SUFFIX_BUDGET = 256
+
+
+def prefix_window(tokenizer: CodeTokenizer, prefix: str, budget: int = PREFIX_BUDGET) -> list[int]:
+    """The last lines of the prefix that fit the budget: a character window starting at a line, shrunk in
+    proportion while it tokenizes to too many (as the sidecar's prefixTokens does), then cut by tokens."""
+    max_chars = budget * CHARS_PER_TOKEN
+    ids: list[int] = []
+    for _ in range(3):
+        text = prefix[-max_chars:]
+        if len(text) < len(prefix):
+            newline = text.find("\n")
+            text = text[newline + 1 :] if 0 <= newline < len(text) - 1 else text
+        ids = tokenizer.encode(text)
+        if len(ids) <= budget:
+            return ids
+        max_chars = max(2, int(max_chars * budget * 0.9 / len(ids)))
+    return ids[-budget:]
+
+
+def suffix_window(tokenizer: CodeTokenizer, suffix: str, budget: int = SUFFIX_BUDGET) -> list[int]:
+    text = suffix
+    if len(text) > budget * CHARS_PER_TOKEN:
+        text = text[: budget * CHARS_PER_TOKEN]
+        newline = text.rfind("\n")
+        text = text[: newline + 1] if newline > 0 else text
+    return tokenizer.encode(text)[:budget]
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """Token ids, and from which index on the loss counts (the middle and its end)."""
+
+    ids: list[int]
+    target_from: int
+
+
+def fim_sequence(tokenizer: CodeTokenizer, prefix: list[int], suffix: list[int], middle: list[int], layout: Layout, context: list[int] | None = None) -> Sequence:
+    head = list(context or [])
+    if layout == "psm":
+        head += [tokenizer.fim_prefix, *prefix, tokenizer.fim_suffix, *suffix, tokenizer.fim_middle]
+    else:
+        head += [tokenizer.fim_prefix, tokenizer.fim_suffix, *suffix, tokenizer.fim_middle, *prefix]
+    return Sequence(head + middle + [tokenizer.eos], len(head))
+
+
+def rag_context(tokenizer: CodeTokenizer, path: str, snippets: list[tuple[str, str]], budget: int) -> list[int]:
+    """Retrieved (path, text) pairs, most relevant first, as rag mode injects them: taken while they
+    fit whole, emitted most relevant last (nearest the prefix), then the current file's separator."""
+    trailer = [tokenizer.file_sep, *tokenizer.encode(f"{path}\n")]
+    left = budget - len(trailer)
+    chosen: list[list[int]] = []
+    for snippet_path, text in snippets:
+        body = text if text.endswith("\n") else f"{text}\n"
+        piece = [tokenizer.file_sep, *tokenizer.encode(f"{snippet_path}\n{body}")]
+        if len(piece) > left:
+            continue
+        chosen.append(piece)
+        left -= len(piece)
+    if not chosen:
+        return []
+    return [t for piece in reversed(chosen) for t in piece] + trailer

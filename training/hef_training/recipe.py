@@ -1,0 +1,366 @@
+"""The whole recipe, from raw repositories to the files the sidecar loads, one step after another. Every
+step leaves its result under the output folder and is skipped when that result is there, and every
+training stage resumes from its checkpoint, so `hef train` run again after a crash (or a SIGKILL)
+continues where it stopped.
+
+    0 tokenizer            (skipped with a user's generator: its tokenizer is used)
+    1 generator            pre-training from scratch (skipped with a user's generator)
+    - tasks, export        `hef tasks` and `hef export` through the sidecar's own CLI
+    2 embedder             contrastive (skipped with a user's embedder GGUF, which stays frozen)
+    3 fuser                contrastive InfoNCE on repository vectors
+    4 warmup               projector by reconstruction
+    - uwl                  utility-weighted likelihood filter of the line examples
+    5 separate, 6 e2e      the paper's two regimes, each from the warmed-up state
+    - models               GGUFs and adapter: models/ (the last regime), models/<regime>/ (each)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .config import RecipeConfig, as_dict
+from .examples import LineExample, line_examples, query_pairs
+from .exports import RepoExport, load_exports
+from .gguf_files import ModelIdentity, fingerprint_file, write_adapter, write_embedder, write_fuser_transformer, write_generator
+from .hierarchy import RepoTree
+from .lm_data import TokenWindows, build_stream, repo_files
+from .modeling import Embedder, Fuser, Projector, new_generator, parameter_count
+from .runtime import Device, StageReport, run_stage, seed_everything, setup_device
+from .stages.embedder import embedder_stage
+from .stages.fuser import fuser_stage
+from .stages.hef import HefData, e2e_stage, separate_stage, warmup_stage
+from .stages.pretrain import pretrain_stage
+from .tokenizer import CodeTokenizer, sample_texts, train_tokenizer
+from .user_models import load_user_generator
+from .uwl import uwl_filter
+
+
+class RecipeError(RuntimeError):
+    pass
+
+
+@dataclass
+class TrainInputs:
+    repos: list[Path]
+    out: Path
+    config: RecipeConfig
+    generator: Path | None = None  # the user's, fine-tuned instead of trained from scratch
+    embedder: Path | None = None  # the user's embedding GGUF, frozen
+    device: str = "auto"
+    # The sidecar's CLI as a command prefix (node + script); hef train passes its own.
+    hef_cli: list[str] = field(default_factory=list)
+    progress: bool = True
+
+
+def default_hef_cli() -> list[str]:
+    if os.environ.get("HEF_CLI"):
+        return list(json.loads(os.environ["HEF_CLI"]))
+    root = Path(__file__).resolve().parents[2]
+    return [os.environ.get("HEF_NODE", "node"), str(root / "bin" / "hef.mjs")]
+
+
+def _set_trainable(modules: list[nn.Module], trainable: list[nn.Module]) -> None:
+    for module in modules:
+        module.requires_grad_(any(module is t for t in trainable))
+
+
+class Recipe:
+    def __init__(self, inputs: TrainInputs) -> None:
+        self.inputs = inputs
+        self.config = inputs.config
+        self.out = inputs.out
+        self.device: Device = setup_device(inputs.device)
+        self.record: dict[str, Any] = {"stages": {}}
+        self.state = self.out / "state"
+        self.started = time.monotonic()
+
+    # ---- bookkeeping -------------------------------------------------------------------------
+
+    def say(self, message: str) -> None:
+        if self.inputs.progress and self.device.main:
+            print(f"hef train: {message}", flush=True)
+
+    def save_record(self) -> None:
+        if not self.device.main:
+            return
+        path = self.out / "recipe.json"
+        previous = json.loads(path.read_text()) if path.exists() else {}
+        stages = {**previous.get("stages", {}), **self.record["stages"]}
+        record = {**previous, **self.record, "stages": stages}
+        record["seconds_this_run"] = round(time.monotonic() - self.started, 1)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, indent=2, default=str))
+        tmp.replace(path)
+
+    def stage(self, stage, name: str) -> StageReport:
+        report = run_stage(stage, self.device, self.out, self.config.checkpoint_every_s, self.inputs.progress)
+        self.record["stages"][name] = dataclasses.asdict(report)
+        self.save_record()
+        self.say(f"{name}: loss {report.first_loss:.3f} -> {report.last_loss:.3f} in {report.seconds:.0f} s, {report.tokens_per_s:,.0f} tokens/s {report.diagnostics or ''}")
+        return report
+
+    def save_module(self, name: str, module: nn.Module) -> None:
+        if self.device.main:
+            path = self.state / f"{name}.pt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            torch.save(module.state_dict(), tmp)
+            tmp.replace(path)
+
+    def load_module(self, name: str, module: nn.Module) -> bool:
+        path = self.state / f"{name}.pt"
+        if not path.exists():
+            return False
+        module.load_state_dict(torch.load(path, map_location=self.device.device, weights_only=True))
+        return True
+
+    def hef(self, *args: str) -> dict[str, Any]:
+        command = [*self.inputs.hef_cli, *args, "--json"]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RecipeError(f"hef {args[0]} failed (exit {result.returncode}): {result.stderr.strip()}")
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    # ---- steps -------------------------------------------------------------------------------
+
+    def link_repos(self) -> Path:
+        """One folder holding every repository by name: how `hef tasks` and `hef export` take them."""
+        folder = self.out / "repos"
+        folder.mkdir(parents=True, exist_ok=True)
+        names: dict[str, Path] = {}
+        for repo in self.inputs.repos:
+            repo = repo.resolve()
+            if not repo.is_dir():
+                raise RecipeError(f"{repo}: not a directory")
+            name = repo.name
+            n = 2
+            while name in names and names[name] != repo:
+                name, n = f"{repo.name}-{n}", n + 1
+            names[name] = repo
+        for existing in folder.iterdir():
+            if existing.name not in names:
+                existing.unlink() if existing.is_symlink() else shutil.rmtree(existing)
+        for name, repo in names.items():
+            link = folder / name
+            if link.is_symlink() and link.resolve() == repo:
+                continue
+            if link.is_symlink():
+                link.unlink()
+            link.symlink_to(repo, target_is_directory=True)
+        self.record["repos"] = {name: str(path) for name, path in names.items()}
+        return folder
+
+    def tokenizer(self) -> CodeTokenizer:
+        path = self.out / "tokenizer.json"
+        if path.exists():
+            return CodeTokenizer.load(path)
+        self.say("training the tokenizer")
+        files = [f for repo in self.inputs.repos for f in repo_files(repo)]
+        random.Random(self.config.seed).shuffle(files)
+        tokenizer = CodeTokenizer(train_tokenizer(sample_texts(files, self.config.tokenizer.sample_bytes), self.config.tokenizer.vocab_size))
+        tokenizer.save(path)
+        return tokenizer
+
+    def generator(self, tokenizer: CodeTokenizer) -> nn.Module:
+        config = self.config.generator
+        seed_everything(self.config.seed)
+        model = new_generator(config.shape, tokenizer.vocab_size, tokenizer.eos).to(self.device.device)
+        if self.load_module("generator", model):
+            return model
+        stream = self.out / "data" / "lm-stream.npy"
+        if not stream.exists():
+            self.say("tokenizing the corpus")
+            tokens = build_stream(self.inputs.repos, tokenizer, dataclasses.replace(config.data, seed=self.config.seed), stream)
+            self.record["lm_stream_tokens"] = tokens
+        self.say(f"pre-training the generator ({parameter_count(model) / 1e6:.2f}M parameters)")
+        windows = TokenWindows(stream, config.data.seq_len, self.config.seed)
+        self.stage(pretrain_stage(model, windows, config.optim, self.device), "generator")
+        self.save_module("generator", model)
+        return model
+
+    def tasks(self, repos: Path) -> Path:
+        path = self.out / "tasks.jsonl"
+        if not path.exists():
+            regime = self.config.regime
+            summary = self.hef("tasks", str(repos), "--out", str(path), "--per-repo", str(regime.tasks_per_repo), "--per-file", str(regime.tasks_per_file), "--seed", str(self.config.seed))
+            self.record["tasks"] = summary
+        return path
+
+    def export(self, repos: Path, tasks: Path, embedder: Path, name: str) -> list[RepoExport]:
+        folder = self.out / "exports" / name
+        done = folder / "done.json"
+        if not done.exists() or json.loads(done.read_text()).get("embedder") != fingerprint_file(embedder):
+            self.say(f"exporting the repositories' chunks and hierarchy ({name} embedder)")
+            summary = self.hef("export", str(repos), "--out", str(folder), "--tasks", str(tasks), "--embedder", str(embedder), "--b", str(self.config.regime.b))
+            done.write_text(json.dumps({"embedder": fingerprint_file(embedder), "summary": summary}))
+        return load_exports(folder)
+
+    def embedder(self, tokenizer: CodeTokenizer, repos: Path, tasks: Path) -> Path:
+        """The embedder GGUF the index is built with: the user's, or one trained here."""
+        if self.inputs.embedder is not None:
+            return self.inputs.embedder
+        models = self.out / "models"
+        models.mkdir(parents=True, exist_ok=True)
+        final = models / "embedder.gguf"
+        config = self.config.embedder
+        seed_everything(self.config.seed + 2)
+        embedder = Embedder(config.shape, tokenizer.vocab_size).to(self.device.device)
+        if not self.load_module("embedder", embedder):
+            # Chunks are cut by the embedder's tokenizer alone: an untrained embedder with the final
+            # tokenizer gives the chunks the trained one will index.
+            initial = models / "embedder-initial.gguf"
+            write_embedder(initial, embedder, tokenizer, weights="f32")
+            pairs = query_pairs(self.export(repos, tasks, initial, "initial"), tokenizer, config.max_tokens)
+            random.Random(self.config.seed).shuffle(pairs)
+            held = pairs[: min(64, len(pairs) // 10)]
+            self.say(f"training the embedder on {len(pairs) - len(held)} query/chunk pairs ({sum(p.cross_file for p in pairs)} cross-file)")
+            self.stage(embedder_stage(embedder, pairs[len(held) :], held, config.optim, config.temperature, self.device, self.config.seed), "embedder")
+            self.save_module("embedder", embedder)
+        if not final.exists():
+            write_embedder(final, embedder, tokenizer, weights=self.config.weights, name="HEF embedder", description=f"Trained by hef train (preset {self.config.preset}).")
+        return final
+
+    def fuser(self, trees: list[RepoTree], d: int) -> Fuser:
+        config = self.config.fuser
+        seed_everything(self.config.seed + 3)
+        fuser = Fuser(d, config.shape).to(self.device.device)
+        if not self.load_module("fuser", fuser):
+            self.say("contrastive fuser pre-training")
+            self.stage(fuser_stage(fuser, trees, config.optim, config.temperature, config.levels, self.device, self.config.seed), "fuser")
+            self.save_module("fuser", fuser)
+        return fuser
+
+    def warmup(self, generator: nn.Module, trees: list[RepoTree], tokenizer: CodeTokenizer, d: int, d_g: int) -> Projector:
+        config = self.config.projector
+        seed_everything(self.config.seed + 4)
+        projector = Projector(d, config.hidden, d_g).to(self.device.device)
+        if not self.load_module("projector", projector):
+            self.say("projector warm-up by reconstruction")
+            _set_trainable([generator, projector], [projector])
+            self.stage(warmup_stage(generator, projector, trees, tokenizer, config.reconstruct_tokens, config.optim, self.device, self.config.seed), "warmup")
+            self.save_module("projector", projector)
+        return projector
+
+    def examples(self, generator: nn.Module, data: HefData, exports: list[RepoExport]) -> tuple[list[LineExample], list[LineExample]]:
+        examples = line_examples(exports, data.tokenizer, seed=self.config.seed)
+        random.Random(self.config.seed).shuffle(examples)
+        held = examples[: min(self.config.regime.diagnostic_examples, len(examples) // 10)]
+        train = examples[len(held) :]
+        self.say(f"UWL over {len(train)} line examples")
+        kept, _, report = uwl_filter(generator, data, train, self.config.regime.uwl_threshold, self.config.regime.uwl_context_tokens)
+        self.record["uwl"] = dataclasses.asdict(report)
+        self.save_record()
+        self.say(f"UWL kept {report.kept} of {report.total} examples (sigmoid(delta) >= {report.threshold})")
+        return kept, held
+
+    # ---- the whole recipe --------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        config = self.config
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.record |= {"config": as_dict(config), "hardware": hardware(self.device)}
+        seed_everything(config.seed)
+        repos = self.link_repos()
+        if self.inputs.generator is not None:
+            generator, tokenizer = load_user_generator(self.inputs.generator)
+            generator.to(self.device.device)
+            self.record["generator"] = str(self.inputs.generator)
+        else:
+            tokenizer = self.tokenizer()
+            generator = self.generator(tokenizer)
+        tasks = self.tasks(repos)
+        embedder_path = self.embedder(tokenizer, repos, tasks)
+        exports = self.export(repos, tasks, embedder_path, "final")
+        if not exports:
+            raise RecipeError("no repository was exported")
+        d = exports[0].dim
+        d_g = generator.config.hidden_size
+        trees = [RepoTree.of(e, self.device.device) for e in exports]
+        fuser = self.fuser(trees, d)
+        _set_trainable([generator, fuser], [])
+        projector = self.warmup(generator, trees, tokenizer, d, d_g)
+        data = HefData(tokenizer, trees, config.regime.k)
+        kept, held = self.examples(generator, data, exports)
+        initial = {name: {k: v.detach().clone() for k, v in m.state_dict().items()} for name, m in (("generator", generator), ("fuser", fuser), ("projector", projector))}
+        outputs: dict[str, dict[str, str]] = {}
+        for regime in config.regime.regimes:
+            for name, module in (("generator", generator), ("fuser", fuser), ("projector", projector)):
+                module.load_state_dict(initial[name])
+            self.run_regime(regime, generator, fuser, projector, data, kept, held)
+            outputs[regime] = self.write_models(regime, tokenizer, generator, fuser, projector, embedder_path, d)
+        self.record["models"] = outputs
+        self.record["hours"] = round((time.monotonic() - self.started) / 3600, 3)
+        self.save_record()
+        return self.record
+
+    def run_regime(self, regime: str, generator: nn.Module, fuser: Fuser, projector: Projector, data: HefData, kept: list[LineExample], held: list[LineExample]) -> None:
+        config = self.config.regime
+        names = {"generator": f"{regime}/generator", "fuser": f"{regime}/fuser", "projector": f"{regime}/projector"}
+        if all(self.load_module(names[n], m) for n, m in (("generator", generator), ("fuser", fuser), ("projector", projector))):
+            return
+        seed_everything(self.config.seed + 5)
+        if regime == "separate":
+            self.say("separate regime: projector and generator, fuser frozen")
+            _set_trainable([generator, fuser, projector], [generator, projector])
+            stage = separate_stage(generator, projector, fuser, data, kept, held, config.separate, config.generator_lr_scale, config.diagnose_every, self.device, self.config.seed)
+        elif regime == "e2e":
+            self.say("end-to-end regime: fuser, projector and generator")
+            _set_trainable([generator, fuser, projector], [generator, fuser, projector])
+            stage = e2e_stage(generator, projector, fuser, data, kept, held, config.e2e, config.generator_lr_scale, config.diagnose_every, self.device, self.config.seed)
+        else:
+            raise RecipeError(f"unknown regime {regime!r} (separate, e2e)")
+        self.stage(stage, regime)
+        for name, module in (("generator", generator), ("fuser", fuser), ("projector", projector)):
+            self.save_module(names[name], module)
+
+    def write_models(self, regime: str, tokenizer: CodeTokenizer, generator: nn.Module, fuser: Fuser, projector: Projector, embedder: Path, d: int) -> dict[str, str]:
+        """The regime's files; the last regime's also at the top of models/, the sidecar's default layout."""
+        folder = self.out / "models" / regime
+        folder.mkdir(parents=True, exist_ok=True)
+        weights = self.config.weights
+        description = f"Trained by hef train (preset {self.config.preset}, {regime} regime)."
+        write_generator(folder / "generator.gguf", generator, tokenizer, weights=weights, name="HEF generator", description=description)
+        write_fuser_transformer(folder / "fuser.gguf", fuser, weights="f32")
+        write_adapter(
+            folder / "adapter.gguf",
+            projector,
+            embedder=ModelIdentity(embedder.name, fingerprint_file(embedder), d),
+            generator=ModelIdentity("generator.gguf", fingerprint_file(folder / "generator.gguf"), generator.config.hidden_size),
+            k=self.config.regime.k,
+            b=self.config.regime.b,
+            fuser=fuser,
+            fuser_model=folder / "fuser.gguf",
+            name=f"HEF adapter ({regime})",
+        )
+        files = {"generator": folder / "generator.gguf", "fuser": folder / "fuser.gguf", "adapter": folder / "adapter.gguf", "embedder": embedder}
+        if regime == self.config.regime.regimes[-1]:
+            top = self.out / "models"
+            for name in ("generator.gguf", "fuser.gguf", "adapter.gguf"):
+                shutil.copyfile(folder / name, top / name)
+        return {name: str(path) for name, path in files.items()}
+
+
+def hardware(device: Device) -> dict[str, Any]:
+    info: dict[str, Any] = {"platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__, "device": str(device.device), "world": device.world}
+    if device.cuda:
+        info["gpu"] = torch.cuda.get_device_name(device.device)
+    return info
+
+
+def train(inputs: TrainInputs) -> dict[str, Any]:
+    if not inputs.hef_cli:
+        inputs.hef_cli = default_hef_cli()
+    return Recipe(inputs).run()

@@ -1,0 +1,78 @@
+"""The optimisation loop: the schedule, and a run SIGKILLed mid-stage resumes to the same weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from hef_training.runtime import Optim
+
+TRAIN_SCRIPT = """
+import sys, time, torch
+from pathlib import Path
+from hef_training.runtime import Optim, Stage, StepResult, run_stage, setup_device
+out = Path(sys.argv[1]); slow = float(sys.argv[2])
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.Linear(16, 1))
+target = torch.nn.Linear(8, 1)
+def batch(step, index):
+    g = torch.Generator().manual_seed(step * 100 + index)
+    return torch.randn(4, 8, generator=g)
+def loss(x):
+    time.sleep(slow)
+    return StepResult(((model(x) - target(x).detach()) ** 2).mean(), x.shape[0])
+stage = Stage("toy", {"model": model}, [(list(model.parameters()), 1.0)], Optim(steps=40, lr=1e-2, warmup=5, batch=8, micro_batch=4), batch, loss)
+report = run_stage(stage, setup_device("cpu"), out, checkpoint_every_s=0.0, progress=False)
+torch.save(model.state_dict(), out / "final.pt")
+print(report.resumed_from)
+"""
+
+
+def run_toy(out: Path, slow: float) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", TRAIN_SCRIPT, str(out), str(slow)], stdout=subprocess.PIPE, text=True)
+
+
+def test_warmup_then_cosine_decay() -> None:
+    optim = Optim(steps=100, lr=1.0, warmup=10, min_lr_ratio=0.1)
+    assert optim.lr_at(0) == pytest.approx(0.1)
+    assert optim.lr_at(9) == pytest.approx(1.0)
+    assert optim.lr_at(10) == pytest.approx(1.0)
+    assert optim.lr_at(55) == pytest.approx(0.55)
+    assert optim.lr_at(100) == pytest.approx(0.1)
+    assert Optim(steps=1, lr=1.0, batch=32, micro_batch=8).accumulation(world=2) == 2
+
+
+def test_sigkill_mid_stage_resumes_to_the_same_weights(tmp_path: Path) -> None:
+    clean = tmp_path / "clean"
+    assert run_toy(clean, 0.0).wait(timeout=120) == 0
+
+    killed = tmp_path / "killed"
+    process = run_toy(killed, 0.05)
+    checkpoint = killed / "checkpoints" / "toy.pt"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not checkpoint.exists():
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    step = torch.load(checkpoint, weights_only=False)["step"]
+    assert 0 < step < 40, step
+
+    resumed = run_toy(killed, 0.0)
+    out, _ = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0
+    assert int(out.strip()) >= step
+    for key, value in torch.load(clean / "final.pt").items():
+        assert torch.equal(value, torch.load(killed / "final.pt")[key]), key
+    log = [json.loads(line) for line in (killed / "logs" / "toy.jsonl").read_text().splitlines()]
+    assert any(r.get("event") == "resume" for r in log)
+    assert log[-1]["event"] == "done" and log[-1]["steps"] == 40
