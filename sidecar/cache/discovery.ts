@@ -159,14 +159,14 @@ export async function readSourceFile(root: string, relPath: string, options: Dis
   } catch (error) {
     return { ok: false, reason: "unreadable", detail: errorCode(error) };
   }
-  if (buffer.length > maxBytes) return { ok: false, reason: "too-large", detail: `${buffer.length} bytes > ${maxBytes}` };
-  return decodeSource(buffer);
+  return decodeSource(buffer, maxBytes);
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** The content rules of readSourceFile on bytes already read. */
-export function decodeSource(buffer: Uint8Array): ReadResult {
+/** The content rules of readSourceFile (size, binary, UTF-8, a leading BOM removed) on bytes already read. */
+export function decodeSource(buffer: Uint8Array, maxBytes = DEFAULT_MAX_FILE_BYTES): ReadResult {
+  if (buffer.length > maxBytes) return { ok: false, reason: "too-large", detail: `${buffer.length} bytes > ${maxBytes}` };
   const head = buffer.subarray(0, 8192);
   const nul = head.indexOf(0);
   if (nul !== -1) return { ok: false, reason: "binary", detail: `NUL byte at offset ${nul}` };

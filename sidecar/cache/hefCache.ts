@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, sep } from "node:path";
 import { CacheStore, FORMAT_VERSION, type CacheIdentity } from "./cacheStore";
 import { contentHash, type Chunk } from "./chunking/chunk";
 import { createChunker, type Chunker } from "./chunking/chunker";
-import { readSourceFile, walkSourceFiles, type SkippedFile } from "./discovery";
+import { decodeSource, readSourceFile, walkSourceFiles, type ReadResult, type SkippedFile } from "./discovery";
 import { createPathFilter, type DiscoveryOptions, type PathFilter } from "./pathFilter";
 import { MeanFuser, type Fuser } from "./fuser";
 import {
@@ -14,6 +14,7 @@ import {
   type FileEntry,
   type HNode,
   type Hierarchy,
+  type HierarchyUpdate,
   type Level,
 } from "./hierarchy";
 import { NodeIndex, type StorageType } from "./nodeIndex";
@@ -66,9 +67,25 @@ export interface RunReport {
   ms: number;
 }
 
-interface PendingFile {
-  entry: FileEntry;
+/** A file's content for a run: what was read, or null where the file is gone. */
+type Reader = (path: string) => Promise<ReadResult | null>;
+
+interface Prepared {
+  changes: Map<string, FileEntry | null>;
+  /** The chunks of the changed files, with their text; the embedding cache holds their vectors. */
   chunks: Chunk[];
+  skipped: SkippedFile[];
+  /** Chunks embedded now; the others' vectors were cached. */
+  embedded: number;
+}
+
+/** The cache as it would be with one file changed: see HefCache.preview. */
+export interface Preview {
+  update: HierarchyUpdate;
+  /** The file's chunks with their text (none when the file is unchanged, ignored, unreadable or deleted). */
+  chunks: Chunk[];
+  /** The embedding of each chunk, as the cache stores it. */
+  vectors: Float32Array[];
 }
 
 /**
@@ -230,67 +247,7 @@ export class HefCache {
 
   private async apply(paths: readonly string[], progress?: Progress, signal?: AbortSignal): Promise<RunReport> {
     const started = performance.now();
-    const { embedder, log } = this.options;
-    const changes = new Map<string, FileEntry | null>();
-    const pending: PendingFile[] = [];
-    const skipped: SkippedFile[] = [];
-    const unique = [...new Set(paths)];
-    for (const [i, path] of unique.entries()) {
-      progress?.("reading", i + 1, unique.length);
-      const indexed = this.hierarchy.files.get(path);
-      if (this.filter.isIgnored(path, false) || !this.filter.isSourcePath(path)) {
-        if (indexed) changes.set(path, null);
-        continue;
-      }
-      const read = await readSourceFile(this.root, path, this.options.discovery);
-      if (!read.ok) {
-        if (!existsSync(join(this.root, path))) {
-          if (indexed) changes.set(path, null);
-        } else {
-          // The version already indexed stays: a file caught mid-write or turned binary loses nothing.
-          skipped.push({ path, reason: read.reason, detail: read.detail });
-          log(`skipped ${path}: ${read.reason}${read.detail ? ` (${read.detail})` : ""}`);
-        }
-        continue;
-      }
-      const hash = contentHash(read.text);
-      if (indexed?.entry.hash === hash) continue;
-      const { chunks } = this.chunker.chunkFile(path, read.text, (text) => embedder.countTokens(text), {
-        maxTokens: embedder.maxTokens,
-      });
-      const entry: FileEntry = {
-        path,
-        hash,
-        chunks: chunks.map(({ hash, startLine, endLine, startByte, endByte, tokens }) => ({ hash, startLine, endLine, startByte, endByte, tokens })),
-      };
-      pending.push({ entry, chunks });
-      changes.set(path, entry);
-    }
-
-    const toEmbed = new Map<string, string>();
-    let chunkCount = 0;
-    for (const { chunks } of pending) {
-      for (const chunk of chunks) {
-        chunkCount++;
-        if (!this.embeddings.has(chunk.hash)) toEmbed.set(chunk.hash, chunk.text);
-      }
-    }
-    const hashes = [...toEmbed.keys()];
-    let embedded = 0;
-    let checkpoint = performance.now();
-    for (const hash of hashes) {
-      signal?.throwIfAborted();
-      const [vector] = await embedder.embed([toEmbed.get(hash)!]);
-      this.embeddings.set(hash, vector!);
-      embedded++;
-      progress?.("embedding", embedded, hashes.length);
-      if (performance.now() - checkpoint >= (this.options.checkpointMs ?? 30_000) && embedded < hashes.length) {
-        // Only vectors are checkpointed: they are keyed by content, valid whatever state the hierarchy is in.
-        this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings);
-        checkpoint = performance.now();
-      }
-    }
-
+    const { changes, chunks, skipped, embedded } = await this.prepare(paths, (path) => this.readFromDisk(path), progress, signal);
     signal?.throwIfAborted();
     const update = updateHierarchy(this.hierarchy, changes);
     const fused = await this.fuseMissing(update.added, progress);
@@ -311,11 +268,93 @@ export class HefCache {
       skipped,
       changedFiles: changes.size,
       embedded,
-      reused: chunkCount - embedded,
+      reused: chunks.length - embedded,
       fused: fused.size,
       removed: update.removed.length,
       ms: Math.round(performance.now() - started),
     };
+  }
+
+  /** A file as the index reads it; null when it is gone (a file that exists but cannot be read is skipped, not removed). */
+  private async readFromDisk(path: string): Promise<ReadResult | null> {
+    const read = await readSourceFile(this.root, path, this.options.discovery);
+    return read.ok || existsSync(join(this.root, path)) ? read : null;
+  }
+
+  /**
+   * Reads, chunks and embeds the given paths: the part of a run that changes nothing a query sees.
+   * New vectors go into the embedding cache, which is keyed by content: holding more is never wrong,
+   * and the next save drops what no file uses.
+   */
+  private async prepare(paths: readonly string[], read: Reader, progress?: Progress, signal?: AbortSignal): Promise<Prepared> {
+    const { embedder, log } = this.options;
+    const changes = new Map<string, FileEntry | null>();
+    const chunks: Chunk[] = [];
+    const skipped: SkippedFile[] = [];
+    const unique = [...new Set(paths)];
+    for (const [i, path] of unique.entries()) {
+      progress?.("reading", i + 1, unique.length);
+      const indexed = this.hierarchy.files.get(path);
+      if (this.filter.isIgnored(path, false) || !this.filter.isSourcePath(path)) {
+        if (indexed) changes.set(path, null);
+        continue;
+      }
+      const source = await read(path);
+      if (source === null) {
+        if (indexed) changes.set(path, null);
+        continue;
+      }
+      if (!source.ok) {
+        // The version already indexed stays: a file caught mid-write or turned binary loses nothing.
+        skipped.push({ path, reason: source.reason, detail: source.detail });
+        log(`skipped ${path}: ${source.reason}${source.detail ? ` (${source.detail})` : ""}`);
+        continue;
+      }
+      const hash = contentHash(source.text);
+      if (indexed?.entry.hash === hash) continue;
+      const chunked = this.chunker.chunkFile(path, source.text, (text) => embedder.countTokens(text), { maxTokens: embedder.maxTokens }).chunks;
+      changes.set(path, {
+        path,
+        hash,
+        chunks: chunked.map(({ hash, startLine, endLine, startByte, endByte, tokens }) => ({ hash, startLine, endLine, startByte, endByte, tokens })),
+      });
+      chunks.push(...chunked);
+    }
+
+    const toEmbed = new Map<string, string>();
+    for (const chunk of chunks) if (!this.embeddings.has(chunk.hash)) toEmbed.set(chunk.hash, chunk.text);
+    let embedded = 0;
+    let checkpoint = performance.now();
+    for (const [hash, text] of toEmbed) {
+      signal?.throwIfAborted();
+      const [vector] = await embedder.embed([text]);
+      this.embeddings.set(hash, vector!);
+      embedded++;
+      progress?.("embedding", embedded, toEmbed.size);
+      if (performance.now() - checkpoint >= (this.options.checkpointMs ?? 30_000) && embedded < toEmbed.size) {
+        // Only vectors are checkpointed: they are keyed by content, valid whatever state the hierarchy is in.
+        this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings);
+        checkpoint = performance.now();
+      }
+    }
+    return { changes, chunks, skipped, embedded };
+  }
+
+  /**
+   * What the hierarchy would become if the file at `path` (absolute or relative to the root) held
+   * `text` (null: if it were deleted), without changing the cache: the view `hef eval` indexes for
+   * a task whose target file is cut at the cursor, for many tasks without writing a file. The text
+   * passes the rules a file read from disk passes; an ignored path changes nothing, as on disk.
+   */
+  preview(path: string, text: string | null): Promise<Preview> {
+    const rel = this.relativePath(path);
+    if (rel === undefined) return Promise.reject(new Error(`${path} is not inside ${this.root}`));
+    const maxBytes = this.options.discovery?.maxFileBytes;
+    const read: Reader = async () => (text === null ? null : decodeSource(Buffer.from(text), maxBytes));
+    return this.serialised(async () => {
+      const { changes, chunks } = await this.prepare([rel], read);
+      return { update: updateHierarchy(this.hierarchy, changes), chunks, vectors: chunks.map((chunk) => this.embeddings.get(chunk.hash)!) };
+    });
   }
 
   private counts(): Pick<RunReport, "files" | "chunks" | "nodes" | "nodesPerLevel"> {
@@ -384,7 +423,7 @@ export class HefCache {
   save(): Promise<void> {
     return this.serialised(async () => {
       if (!this.dirty) return;
-      const files = [...this.hierarchy.files.values()].map((tree) => tree.entry);
+      const files = this.indexedFiles();
       const live = new Set(files.flatMap((file) => file.chunks.map((chunk) => chunk.hash)));
       // Embeddings are written first and the generation switched after: a process killed in
       // between still finds every vector the previous generation needs.
@@ -399,6 +438,11 @@ export class HefCache {
       this.persistedHashes = live;
       this.dirty = false;
     });
+  }
+
+  /** The indexed files: each one's content hash and chunk spans (the chunks' text is in the files). */
+  indexedFiles(): FileEntry[] {
+    return [...this.hierarchy.files.values()].map((tree) => tree.entry);
   }
 
   /** Every node, for tests and tools that inspect the hierarchy. */

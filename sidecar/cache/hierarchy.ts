@@ -144,16 +144,24 @@ function lineRange(path: string, children: HNode[]): NodeSpan {
   return { path, startLine: first.startLine, endLine: last.endLine };
 }
 
-export function buildFileTree(entry: FileEntry, b: number): FileTree | undefined {
-  if (entry.chunks.length === 0) return undefined;
-  const nodes: HNode[] = [];
+/** The ids of a file's chunk nodes, in the order of its chunks. */
+export function chunkNodeIds(entry: FileEntry): string[] {
   const seen = new Map<string, number>();
-  const chunkNodes = entry.chunks.map((chunk): HNode => {
+  return entry.chunks.map((chunk) => {
     // Equal text twice in one file: the occurrence number keeps the two nodes apart.
     const occurrence = seen.get(chunk.hash) ?? 0;
     seen.set(chunk.hash, occurrence + 1);
+    return nodeId("chunk", entry.path, chunk.hash, String(occurrence));
+  });
+}
+
+export function buildFileTree(entry: FileEntry, b: number): FileTree | undefined {
+  if (entry.chunks.length === 0) return undefined;
+  const nodes: HNode[] = [];
+  const ids = chunkNodeIds(entry);
+  const chunkNodes = entry.chunks.map((chunk, i): HNode => {
     const node: HNode = {
-      id: nodeId("chunk", entry.path, chunk.hash, String(occurrence)),
+      id: ids[i]!,
       level: "chunk",
       partial: false,
       path: entry.path,

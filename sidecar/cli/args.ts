@@ -1,7 +1,8 @@
 // The CLI's options, shared by every command, and the checks that turn them into typed values.
-import { statSync } from "node:fs";
-import { resolve } from "node:path";
+import { readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { DiscoveryOptions } from "../cache/pathFilter";
 import { COMPLETION_MODES, type CompletionMode } from "../completion/types";
 import type { Backend } from "../models/llamaRuntime";
 
@@ -30,6 +31,12 @@ export const OPTIONS = {
   "rag-budget": { type: "string" },
   dir: { type: "string" },
   timeout: { type: "string" },
+  out: { type: "string" },
+  tasks: { type: "string" },
+  "per-repo": { type: "string" },
+  "per-file": { type: "string" },
+  seed: { type: "string" },
+  "cross-file": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -43,6 +50,13 @@ export function positiveInt(value: string | undefined, name: string, fallback: n
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+export function nonNegativeInt(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got "${value}"`);
   return n;
 }
 
@@ -70,6 +84,21 @@ export function directory(dir: string): string {
   const root = resolve(dir);
   if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${dir}: not a directory`);
   return root;
+}
+
+/**
+ * The repositories under a directory, as `hef eval --repos` reads it: each subdirectory (or link
+ * to one) is a repository named by its folder; hidden ones (.git) are none. Sorted by name.
+ */
+export function repositories(reposDir: string): string[] {
+  return readdirSync(reposDir)
+    .filter((name) => !name.startsWith(".") && statSync(join(reposDir, name), { throwIfNoEntry: false })?.isDirectory())
+    .sort();
+}
+
+/** What --exclude makes of discovery, the same for every command that reads a repository. */
+export function discoveryOf(values: Values): DiscoveryOptions {
+  return values.exclude ? { exclude: values.exclude } : {};
 }
 
 /** Model and adapter paths as given (resolved), undefined = the embedded defaults. */

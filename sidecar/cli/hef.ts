@@ -7,11 +7,13 @@ import { ensureDefaultModel } from "../models/defaultModels";
 import { LlamaEmbedder } from "../models/embedder";
 import { checkAdapter, readAdapter } from "../generation/adapter";
 import { learnedFuserOf } from "../generation/learnedFuser";
-import { backendOf, directory, modelPaths, parse, positiveInt, UsageError, type Values } from "./args";
+import { backendOf, directory, discoveryOf, modelPaths, parse, positiveInt, UsageError, type Values } from "./args";
 import { runComplete, splitAtLine } from "./complete";
 import { runDownload } from "./download";
 import { runEvalCommand } from "./eval";
+import { runExport } from "./export";
 import { syncWithProgress } from "./progressBar";
+import { runTasks } from "./tasks";
 
 const USAGE = `Usage:
   hef index <dir> [--json] [--rebuild]                        build or refresh the cache of <dir>
@@ -24,12 +26,19 @@ const USAGE = `Usage:
                                                               download a model (hf:owner/repo/file.gguf or an https URL)
                                                               into <dir> and print its path; --json: {"downloaded","total"}
                                                               progress lines, then {"path"}
+  hef tasks <repos-dir> --out <tasks.jsonl> [--per-repo 200] [--per-file 10] [--seed 0] [--cross-file] [--json]
+                                                              line-completion tasks (RepoEval format) from each repository
+                                                              (subdirectory) of <repos-dir>, for eval and export
+  hef export <repos-dir> --out <dir> [--tasks <tasks.jsonl>] [--b 8] [--json]
+                                                              training export: each repository's chunks, vectors and
+                                                              hierarchy, and each task's view and query vector, in <dir>/<repo>/
 
 Options:
   --embedder <gguf>     embedding model (default: the embedded tiny model, which gives only lexical vectors)
   --generator <gguf>    code generator (default: the embedded tiny model, which gives random text)
   --adapter <file>      HEF adapter: projector and learned fuser (default: an untrained one for the tiny models)
-  --cache-dir <dir>     where the cache lives (default: under ~/.cache/hef-code, or $HEF_CACHE_HOME)
+  --cache-dir <dir>     where the cache lives (default: under ~/.cache/hef-code, or $HEF_CACHE_HOME;
+                        export: <dir>/<repo>, default <out>/.cache/<repo>)
   --backend auto|cpu    run models on the best GPU found, or on the CPU only (default auto)
   --exclude <glob>      gitignore-style pattern to leave out, in addition to .gitignore (repeatable)
   --b <n>               branching factor: children fused per parent (default 8)
@@ -42,10 +51,24 @@ Options:
   --rag-budget <n>      (complete) rag mode's raw-context token budget (default 4096)
   --dir <dir>           (download) where the model goes
   --timeout <s>         (download) give up when no byte arrives for this long (default 30)
+  --out <path>          (tasks) the task file to write; (export) the folder to write
+  --per-repo <n>        (tasks) tasks per repository at most (default 200)
+  --per-file <n>        (tasks) tasks per file at most (default 10)
+  --seed <n>            (tasks) seed of the sampling: the same seed and files give the same tasks (default 0)
+  --cross-file          (tasks) only lines using a name that another file of the repository defines
+  --tasks <file>        (export) tasks whose views and query vectors are exported
 `;
 
 /** What each command's one positional argument is. */
-const OPERANDS: Record<string, string> = { index: "directory", query: "directory", complete: "directory", eval: "task file", download: "model URI" };
+const OPERANDS: Record<string, string> = {
+  index: "directory",
+  query: "directory",
+  complete: "directory",
+  eval: "task file",
+  download: "model URI",
+  tasks: "repositories directory",
+  export: "repositories directory",
+};
 
 async function openCache(dir: string, values: Values): Promise<HefCache> {
   const root = directory(dir);
@@ -64,7 +87,7 @@ async function openCache(dir: string, values: Values): Promise<HefCache> {
     ...(fuser ? { fuser } : {}),
     b,
     rebuild: values.rebuild ?? false,
-    ...(values.exclude ? { discovery: { exclude: values.exclude } } : {}),
+    discovery: discoveryOf(values),
   });
 }
 
@@ -129,6 +152,8 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === "complete") return runComplete(dir, values);
   if (command === "eval") return runEvalCommand(dir, values);
+  if (command === "tasks") return runTasks(dir, values);
+  if (command === "export") return runExport(dir, values);
   return runDownload(dir, values);
 }
 

@@ -1,7 +1,7 @@
 import type { HefCache, Phase, RunReport } from "../cache/hefCache";
 
 /** A one-line progress bar on a terminal's stderr; silent when stderr is not a terminal. */
-export function progressBar(stream: NodeJS.WriteStream = process.stderr): { update: (phase: Phase | "completing", done: number, total: number) => void; end: () => void } {
+export function progressBar(stream: NodeJS.WriteStream = process.stderr): { update: (phase: Phase | "completing" | "tasks", done: number, total: number) => void; end: () => void } {
   if (!stream.isTTY) return { update: () => undefined, end: () => undefined };
   let last = 0;
   let shown = false;

@@ -17,7 +17,7 @@ import { NativeGenerator } from "../native/generator";
 import { createLanguageSupport, EntityIndex, type LanguageSupport, rankEntities, selectEntities } from "./entities";
 import { postProcess } from "./filters";
 import { assemblePrompt, type Tokenize } from "./promptAssembly";
-import { embedQuery, type IncrementalEncoder } from "./queryEncoder";
+import { asIncrementalEncoder, embedQuery } from "./queryEncoder";
 import { PseudoTokenCache, pseudoTokenOrder } from "./pseudoTokens";
 import { readSnippets } from "./snippets";
 import type { CompletionEngine, CompletionRequest, CompletionResult, RepositoryOptions, StageTimings } from "./types";
@@ -46,14 +46,9 @@ function readTextFile(path: string): string | undefined {
 
 const DEFAULT_MAX_TOKENS = { singleLine: 64, multiLine: 256 } as const;
 
-/** The native encoder as the query window needs it: callers add the special tokens. */
-function asIncrementalEncoder(encoder: NativeEncoder): IncrementalEncoder {
-  const { addBos, addEos, tokens } = encoder.info;
-  return {
-    tokenize: (text) => encoder.tokenize(text),
-    specialTokens: { addBos, addEos, ...(tokens.bos !== undefined ? { bos: tokens.bos } : {}), ...(tokens.eos !== undefined ? { eos: tokens.eos } : {}) },
-    embedTokens: (tokens) => encoder.embedTokens(tokens),
-  };
+/** The embedder GGUF on the addon's encoder, which embeds query windows incrementally (queryEncoder.ts). */
+export function loadQueryEncoder(embedderPath: string, backend: Backend): Promise<NativeEncoder> {
+  return NativeEncoder.load(embedderPath, { purpose: "embedder", gpuLayers: backend === "cpu" ? 0 : -1, threads: defaultThreads(statSync(embedderPath).size) });
 }
 
 function aborted(signal: AbortSignal | undefined): boolean {
@@ -228,7 +223,7 @@ export async function loadEngine(options: EngineOptions = {}): Promise<Completio
       ...(fuser ? { fuserDim: fuser.hiddenDim } : {}),
     });
     warnings.forEach(log);
-    const queryEncoder = await NativeEncoder.load(embedderPath, { purpose: "embedder", gpuLayers, threads: defaultThreads(statSync(embedderPath).size) });
+    const queryEncoder = await loadQueryEncoder(embedderPath, backend);
     loaded.push(queryEncoder);
     const llama = await llamaRuntime(backend);
     return new HefEngine(

@@ -3,6 +3,7 @@
 // the embedder computed for the previous request could be reused. Here the window starts at a
 // position that only moves in steps (stableTail for characters, a quantized cut for tokens), so
 // consecutive requests share a token prefix and the native encoder decodes only what is new.
+import type { NativeEncoder } from "../native/encoder";
 import { stableTail, tailTokens } from "./window";
 
 /** What the query encoder needs of the native encoder (sidecar/native/encoder.ts). */
@@ -10,6 +11,16 @@ export interface IncrementalEncoder {
   tokenize(text: string): Int32Array;
   readonly specialTokens: { bos?: number; eos?: number; addBos: boolean; addEos: boolean };
   embedTokens(tokens: Int32Array): Promise<{ vector: Float32Array; reused: number; decoded: number }>;
+}
+
+/** The native encoder as the query window needs it: callers add the special tokens. */
+export function asIncrementalEncoder(encoder: NativeEncoder): IncrementalEncoder {
+  const { addBos, addEos, tokens } = encoder.info;
+  return {
+    tokenize: (text) => encoder.tokenize(text),
+    specialTokens: { addBos, addEos, ...(tokens.bos !== undefined ? { bos: tokens.bos } : {}), ...(tokens.eos !== undefined ? { eos: tokens.eos } : {}) },
+    embedTokens: (tokens) => encoder.embedTokens(tokens),
+  };
 }
 
 /** Characters per token at most, for the character window that is tokenized (code averages 3-4). */

@@ -1,0 +1,66 @@
+// `hef tasks <repos-dir> --out <tasks.jsonl>`: line-completion tasks in the RepoEval format from the
+// repositories' own files (taskBuilder.ts), on exactly the files the index reads, for `hef eval`
+// and `hef export`.
+import { join, resolve } from "node:path";
+import { readSourceFile, walkSourceFiles } from "../cache/discovery";
+import type { DiscoveryOptions } from "../cache/pathFilter";
+import { createLanguageSupport, extractEntities, type LanguageSupport } from "../completion/entities";
+import { buildRepoTasks, type RepoFile } from "../eval/taskBuilder";
+import { writeFileAtomic } from "../util/atomicWrite";
+import { directory, discoveryOf, nonNegativeInt, positiveInt, repositories, UsageError, type Values } from "./args";
+
+interface RepoCount {
+  repo: string;
+  files: number;
+  candidates: number;
+  tasks: number;
+}
+
+/** The files the index would hold, with their text as it reads them; unreadable ones are left out as it leaves them out. */
+async function readRepository(root: string, discovery: DiscoveryOptions): Promise<RepoFile[]> {
+  const files: RepoFile[] = [];
+  for (const path of (await walkSourceFiles(root, discovery)).files) {
+    const read = await readSourceFile(root, path, discovery);
+    if (read.ok) files.push({ path, text: read.text });
+  }
+  return files;
+}
+
+/** The names each file with a grammar defines. */
+function definitionsOf(files: readonly RepoFile[], support: LanguageSupport): Map<string, string[]> {
+  const parsed = files.filter((file) => support.parserFor(file.path) !== undefined);
+  return new Map(parsed.map((file) => [file.path, extractEntities(file.path, file.text, support).map((entity) => entity.name)]));
+}
+
+function formatCounts(counts: readonly RepoCount[], total: number): string {
+  const header = ["repo", "files", "candidates", "tasks"];
+  const rows = [...counts.map((c) => [c.repo, String(c.files), String(c.candidates), String(c.tasks)]), ["total", "", "", String(total)]];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n");
+}
+
+export async function runTasks(reposArg: string, values: Values): Promise<void> {
+  if (!values.out) throw new UsageError("tasks needs --out <tasks.jsonl>");
+  const reposDir = directory(reposArg);
+  const options = {
+    seed: nonNegativeInt(values.seed, "seed", 0),
+    perFile: positiveInt(values["per-file"], "per-file", 10),
+    perRepo: positiveInt(values["per-repo"], "per-repo", 200),
+  };
+  const discovery = discoveryOf(values);
+  const support = values["cross-file"] ? await createLanguageSupport() : undefined;
+  const counts: RepoCount[] = [];
+  const lines: string[] = [];
+  try {
+    for (const repo of repositories(reposDir)) {
+      const files = await readRepository(join(reposDir, repo), discovery);
+      const built = buildRepoTasks(repo, files, { ...options, ...(support ? { definitions: definitionsOf(files, support) } : {}) });
+      counts.push({ repo, files: built.files, candidates: built.candidates, tasks: built.tasks.length });
+      for (const task of built.tasks) lines.push(`${JSON.stringify(task)}\n`);
+    }
+  } finally {
+    support?.dispose();
+  }
+  writeFileAtomic(resolve(values.out), lines.join(""));
+  process.stdout.write(values.json ? `${JSON.stringify({ repos: counts, tasks: lines.length })}\n` : `${formatCounts(counts, lines.length)}\n`);
+}
