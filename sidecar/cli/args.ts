@@ -37,6 +37,8 @@ export const OPTIONS = {
   "per-file": { type: "string" },
   seed: { type: "string" },
   "cross-file": { type: "boolean" },
+  preset: { type: "string" },
+  set: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;
 

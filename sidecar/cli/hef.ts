@@ -14,6 +14,7 @@ import { runEvalCommand } from "./eval";
 import { runExport } from "./export";
 import { syncWithProgress } from "./progressBar";
 import { runTasks } from "./tasks";
+import { runTrain } from "./train";
 
 const USAGE = `Usage:
   hef index <dir> [--json] [--rebuild]                        build or refresh the cache of <dir>
@@ -32,6 +33,10 @@ const USAGE = `Usage:
   hef export <repos-dir> --out <dir> [--tasks <tasks.jsonl>] [--b 8] [--json]
                                                               training export: each repository's chunks, vectors and
                                                               hierarchy, and each task's view and query vector, in <dir>/<repo>/
+  hef train --repos <dir> [<dir> ...] --out <dir> [--preset smoke|cpu|gpu] [--generator <gguf|dir>] [--embedder <gguf>]
+            [--set key=value ...] [--seed n] [--backend auto|cpu]
+                                                              train the models and adapter on repositories (needs
+                                                              \`npm run setup:training\`); writes <out>/models/; resumes
 
 Options:
   --embedder <gguf>     embedding model (default: the embedded tiny model, which gives only lexical vectors)
@@ -57,6 +62,8 @@ Options:
   --seed <n>            (tasks) seed of the sampling: the same seed and files give the same tasks (default 0)
   --cross-file          (tasks) only lines using a name that another file of the repository defines
   --tasks <file>        (export) tasks whose views and query vectors are exported
+  --preset <name>       (train) smoke (minutes, tiny), cpu (hours, the embedded defaults) or gpu (a lent GPU)
+  --set <key=value>     (train) override a setting of the preset, e.g. generator.optim.steps=2000 (repeatable)
 `;
 
 /** What each command's one positional argument is. */
@@ -125,6 +132,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  if (command === "train") return runTrain(values, positionals.slice(1));
   const operand = OPERANDS[command];
   if (!operand) throw new UsageError(`unknown command "${command}"`);
   if (!dir || extra.length > 0) throw new UsageError(`${command} takes one ${operand}`);

@@ -65,6 +65,11 @@ class RegimeConfig:
     uwl_context_tokens: int = 1024
     tasks_per_repo: int = 400
     tasks_per_file: int = 20
+    # The retrieval stages (tasks, exports, fuser onwards) use at most this many repositories (0 = all),
+    # drawn by seed among those with at least 3 source files and at most repo_max_bytes of them:
+    # exporting means embedding every chunk, and the pre-training corpus may hold thousands.
+    max_repos: int = 0
+    repo_max_bytes: int = 400_000
     # Learning-rate scale of the generator against the adapter's (it is already trained).
     generator_lr_scale: float = 0.3
     separate: Optim = field(default_factory=lambda: Optim(steps=800, lr=5e-4, warmup=50, batch=32, micro_batch=8, weight_decay=0.01))
@@ -134,7 +139,37 @@ def gpu() -> RecipeConfig:
     return base
 
 
-PRESETS = {"smoke": smoke, "cpu": RecipeConfig, "gpu": gpu}
+def cpu() -> RecipeConfig:
+    """What two CPU cores train in a few hours: the embedded default models (README "Trained default models")."""
+    return RecipeConfig(
+        preset="cpu",
+        tokenizer=TokenizerConfig(vocab_size=8192, sample_bytes=32_000_000),
+        generator=GeneratorConfig(
+            # Trained at 2,048 positions: the sidecar's prompts (pseudo-tokens, 1,024 prefix and 256 suffix
+            # tokens) fit, and attention at that length costs little at this width (measured).
+            shape=TransformerShape(256, 4, 8, 2, 768, max_positions=4096),
+            data=LmDataConfig(seq_len=2048),
+            optim=Optim(steps=600, lr=2e-3, warmup=40, batch=8, micro_batch=4, weight_decay=0.1),
+        ),
+        embedder=EmbedderConfig(
+            shape=TransformerShape(256, 2, 4, 2, 512, max_positions=1024),
+            optim=Optim(steps=300, lr=1e-3, warmup=30, batch=64, micro_batch=32, weight_decay=0.01),
+        ),
+        fuser=FuserConfig(optim=Optim(steps=300, lr=1e-3, warmup=30, batch=16, micro_batch=16, weight_decay=0.01)),
+        projector=ProjectorConfig(hidden=512, optim=Optim(steps=300, lr=1e-3, warmup=30, batch=32, micro_batch=16, weight_decay=0.0)),
+        regime=RegimeConfig(
+            max_repos=120,
+            tasks_per_repo=100,
+            tasks_per_file=10,
+            separate=Optim(steps=100, lr=5e-4, warmup=10, batch=16, micro_batch=4, weight_decay=0.01),
+            e2e=Optim(steps=150, lr=5e-4, warmup=10, batch=16, micro_batch=4, weight_decay=0.01),
+            diagnose_every=50,
+            diagnostic_examples=32,
+        ),
+    )
+
+
+PRESETS = {"smoke": smoke, "cpu": cpu, "gpu": gpu}
 
 
 def preset(name: str) -> RecipeConfig:

@@ -143,6 +143,8 @@ def load_export(directory: str | Path) -> RepoExport:
 
 
 def load_exports(directory: str | Path) -> list[RepoExport]:
-    """Every repository folder of an export, in name order."""
+    """Every repository folder of an export, in name order. Folders a killed export left beside them
+    (<repo>.tmp-*, <repo>.old-*) hold a manifest too, but not one naming the folder: they are skipped."""
     directory = Path(directory)
-    return [load_export(d) for d in sorted(directory.iterdir()) if (d / "manifest.json").exists()]
+    exports = [load_export(d) for d in sorted(directory.iterdir()) if (d / "manifest.json").exists()]
+    return [e for e, d in zip(exports, sorted(d for d in directory.iterdir() if (d / "manifest.json").exists())) if e.name == d.name]

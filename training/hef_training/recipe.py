@@ -137,14 +137,11 @@ class Recipe:
     # ---- steps -------------------------------------------------------------------------------
 
     def link_repos(self) -> Path:
-        """One folder holding every repository by name: how `hef tasks` and `hef export` take them."""
+        """One folder holding the retrieval stages' repositories by name: how `hef tasks` and `hef export` take them."""
         folder = self.out / "repos"
         folder.mkdir(parents=True, exist_ok=True)
         names: dict[str, Path] = {}
-        for repo in self.inputs.repos:
-            repo = repo.resolve()
-            if not repo.is_dir():
-                raise RecipeError(f"{repo}: not a directory")
+        for repo in self.retrieval_repos():
             name = repo.name
             n = 2
             while name in names and names[name] != repo:
@@ -160,8 +157,25 @@ class Recipe:
             if link.is_symlink():
                 link.unlink()
             link.symlink_to(repo, target_is_directory=True)
-        self.record["repos"] = {name: str(path) for name, path in names.items()}
+        self.record["retrieval_repos"] = {name: str(path) for name, path in names.items()}
         return folder
+
+    def retrieval_repos(self) -> list[Path]:
+        repos = [r.resolve() for r in self.inputs.repos]
+        for repo in repos:
+            if not repo.is_dir():
+                raise RecipeError(f"{repo}: not a directory")
+        limit = self.config.regime.max_repos
+        if not limit or len(repos) <= limit:
+            return repos
+
+        def fits(repo: Path) -> bool:
+            files = repo_files(repo)
+            return len(files) >= 3 and sum(f.stat().st_size for f in files) <= self.config.regime.repo_max_bytes
+
+        candidates = [r for r in repos if fits(r)]
+        random.Random(self.config.seed).shuffle(candidates)
+        return sorted(candidates[:limit])
 
     def tokenizer(self) -> CodeTokenizer:
         path = self.out / "tokenizer.json"
@@ -225,9 +239,9 @@ class Recipe:
             write_embedder(initial, embedder, tokenizer, weights="f32")
             pairs = query_pairs(self.export(repos, tasks, initial, "initial"), tokenizer, config.max_tokens)
             random.Random(self.config.seed).shuffle(pairs)
-            held = pairs[: min(64, len(pairs) // 10)]
-            self.say(f"training the embedder on {len(pairs) - len(held)} query/chunk pairs ({sum(p.cross_file for p in pairs)} cross-file)")
-            self.stage(embedder_stage(embedder, pairs[len(held) :], held, config.optim, config.temperature, self.device, self.config.seed), "embedder")
+            held, train = pairs[: min(64, len(pairs) // 10)], pairs[min(64, len(pairs) // 10) :]
+            self.say(f"training the embedder on {len(train)} query/chunk pairs ({sum(p.cross_file for p in train)} cross-file)")
+            self.stage(embedder_stage(embedder, train, held, config.optim, config.temperature, self.device, self.config.seed), "embedder")
             self.save_module("embedder", embedder)
         if not final.exists():
             write_embedder(final, embedder, tokenizer, weights=self.config.weights, name="HEF embedder", description=f"Trained by hef train (preset {self.config.preset}).")
@@ -273,6 +287,7 @@ class Recipe:
         self.out.mkdir(parents=True, exist_ok=True)
         self.record |= {"config": as_dict(config), "hardware": hardware(self.device)}
         seed_everything(config.seed)
+        self.record["repos"] = len(self.inputs.repos)
         repos = self.link_repos()
         if self.inputs.generator is not None:
             generator, tokenizer = load_user_generator(self.inputs.generator)
