@@ -38,6 +38,7 @@ export const OPTIONS = {
   seed: { type: "string" },
   "cross-file": { type: "boolean" },
   preset: { type: "string" },
+  until: { type: "string" },
   set: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;

@@ -34,7 +34,7 @@ const USAGE = `Usage:
                                                               training export: each repository's chunks, vectors and
                                                               hierarchy, and each task's view and query vector, in <dir>/<repo>/
   hef train --repos <dir> [<dir> ...] --out <dir> [--preset smoke|cpu|gpu] [--generator <gguf|dir>] [--embedder <gguf>]
-            [--set key=value ...] [--seed n] [--backend auto|cpu]
+            [--set key=value ...] [--seed n] [--backend auto|cpu] [--until <step>]
                                                               train the models and adapter on repositories (needs
                                                               \`npm run setup:training\`); writes <out>/models/; resumes
 
@@ -64,6 +64,8 @@ Options:
   --tasks <file>        (export) tasks whose views and query vectors are exported
   --preset <name>       (train) smoke (minutes, tiny), cpu (hours, the embedded defaults) or gpu (a lent GPU)
   --set <key=value>     (train) override a setting of the preset, e.g. generator.optim.steps=2000 (repeatable)
+  --until <step>        (train) stop after tokenizer, generator, embedder, fuser, warmup, uwl, separate or e2e;
+                        the same command without it continues from there
 `;
 
 /** What each command's one positional argument is. */

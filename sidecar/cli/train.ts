@@ -36,6 +36,7 @@ export function trainArguments(values: Values, extra: readonly string[]): string
   if (values.generator) args.push("--generator", resolve(values.generator));
   if (values.embedder) args.push("--embedder", resolve(values.embedder));
   if (values.seed !== undefined) args.push("--seed", values.seed);
+  if (values.until !== undefined) args.push("--until", values.until);
   for (const assignment of values.set ?? []) args.push("--set", assignment);
   if (values.json) args.push("--quiet");
   return args;

@@ -1,7 +1,7 @@
 """`python -m hef_training train ...`: the recipe from the command line (`hef train` runs this).
 
     python -m hef_training train --repos DIR [DIR ...] --out DIR [--preset smoke|cpu|gpu]
-        [--generator GGUF|DIR] [--embedder GGUF] [--set key=value ...] [--device auto|cpu] [--quiet]
+        [--generator GGUF|DIR] [--embedder GGUF] [--set key=value ...] [--device auto|cpu] [--until STEP] [--quiet]
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .config import override, preset
-from .recipe import RecipeError, TrainInputs, train
+from .recipe import STEPS, RecipeError, TrainInputs, train
 from .user_models import UserModelError
 
 
@@ -28,6 +28,7 @@ def main(argv: list[str]) -> int:
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting, e.g. generator.optim.steps=2000")
     t.add_argument("--seed", type=int)
     t.add_argument("--device", default="auto", choices=("auto", "cpu"))
+    t.add_argument("--until", choices=STEPS, help="stop after this step; run again without it to continue")
     t.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     config = preset(args.preset)
@@ -35,9 +36,9 @@ def main(argv: list[str]) -> int:
         override(config, assignment)
     if args.seed is not None:
         config.seed = args.seed
-    inputs = TrainInputs(repos=args.repos, out=args.out, config=config, generator=args.generator, embedder=args.embedder, device=args.device, progress=not args.quiet)
+    inputs = TrainInputs(repos=args.repos, out=args.out, config=config, generator=args.generator, embedder=args.embedder, device=args.device, progress=not args.quiet, until=args.until)
     record = train(inputs)
-    print(json.dumps({"out": str(args.out), "models": record.get("models", {}), "hours": record.get("hours")}))
+    print(json.dumps({"out": str(args.out), "stoppedAfter": record.get("stopped_after"), "models": record.get("models", {}), "hours": record.get("hours")}))
     return 0
 
 

@@ -52,6 +52,13 @@ class RecipeError(RuntimeError):
     pass
 
 
+STEPS = ("tokenizer", "generator", "embedder", "fuser", "warmup", "uwl", "separate", "e2e")
+
+
+class _Reached(Exception):
+    """Raised after the step --until names: the recipe stops there, and a later run continues."""
+
+
 @dataclass
 class TrainInputs:
     repos: list[Path]
@@ -63,6 +70,8 @@ class TrainInputs:
     # The sidecar's CLI as a command prefix (node + script); hef train passes its own.
     hef_cli: list[str] = field(default_factory=list)
     progress: bool = True
+    # Stop after this step (one of STEPS): each stage as its own command.
+    until: str | None = None
 
 
 def default_hef_cli() -> list[str]:
@@ -111,6 +120,11 @@ class Recipe:
         self.save_record()
         self.say(f"{name}: loss {report.first_loss:.3f} -> {report.last_loss:.3f} in {report.seconds:.0f} s, {report.tokens_per_s:,.0f} tokens/s {report.diagnostics or ''}")
         return report
+
+    def reached(self, step: str) -> None:
+        if self.inputs.until == step:
+            self.record["stopped_after"] = step
+            raise _Reached(step)
 
     def save_module(self, name: str, module: nn.Module) -> None:
         if self.device.main:
@@ -269,13 +283,23 @@ class Recipe:
         return projector
 
     def examples(self, generator: nn.Module, data: HefData, exports: list[RepoExport]) -> tuple[list[LineExample], list[LineExample]]:
+        """Line examples that pass UWL (decided once, kept in uwl.json), and held-out ones for diagnostics."""
         examples = line_examples(exports, data.tokenizer, seed=self.config.seed)
         random.Random(self.config.seed).shuffle(examples)
         held = examples[: min(self.config.regime.diagnostic_examples, len(examples) // 10)]
         train = examples[len(held) :]
+        key = lambda e: f"{exports[e.repo].name}/{exports[e.repo].tasks[e.task].task_id}"  # noqa: E731
+        path = self.out / "uwl.json"
+        if path.exists():
+            saved = json.loads(path.read_text())
+            kept_ids = set(saved["kept"])
+            self.record["uwl"] = saved["report"]
+            return [e for e in train if key(e) in kept_ids], held
         self.say(f"UWL over {len(train)} line examples")
         kept, _, report = uwl_filter(generator, data, train, self.config.regime.uwl_threshold, self.config.regime.uwl_context_tokens)
         self.record["uwl"] = dataclasses.asdict(report)
+        if self.device.main:
+            path.write_text(json.dumps({"report": self.record["uwl"], "kept": [key(e) for e in kept]}))
         self.save_record()
         self.say(f"UWL kept {report.kept} of {report.total} examples (sigmoid(delta) >= {report.threshold})")
         return kept, held
@@ -283,11 +307,21 @@ class Recipe:
     # ---- the whole recipe --------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        config = self.config
+        if self.inputs.until is not None and self.inputs.until not in STEPS:
+            raise RecipeError(f"--until must name a step: {', '.join(STEPS)}")
         self.out.mkdir(parents=True, exist_ok=True)
-        self.record |= {"config": as_dict(config), "hardware": hardware(self.device)}
+        self.record |= {"config": as_dict(self.config), "hardware": hardware(self.device), "repos": len(self.inputs.repos), "stopped_after": None}
+        try:
+            self.run_steps()
+        except _Reached:
+            pass
+        self.record["hours"] = round((time.monotonic() - self.started) / 3600, 3)
+        self.save_record()
+        return self.record
+
+    def run_steps(self) -> None:
+        config = self.config
         seed_everything(config.seed)
-        self.record["repos"] = len(self.inputs.repos)
         repos = self.link_repos()
         if self.inputs.generator is not None:
             generator, tokenizer = load_user_generator(self.inputs.generator)
@@ -295,9 +329,12 @@ class Recipe:
             self.record["generator"] = str(self.inputs.generator)
         else:
             tokenizer = self.tokenizer()
+            self.reached("tokenizer")
             generator = self.generator(tokenizer)
+        self.reached("generator")
         tasks = self.tasks(repos)
         embedder_path = self.embedder(tokenizer, repos, tasks)
+        self.reached("embedder")
         exports = self.export(repos, tasks, embedder_path, "final")
         if not exports:
             raise RecipeError("no repository was exported")
@@ -305,10 +342,13 @@ class Recipe:
         d_g = generator.config.hidden_size
         trees = [RepoTree.of(e, self.device.device) for e in exports]
         fuser = self.fuser(trees, d)
+        self.reached("fuser")
         _set_trainable([generator, fuser], [])
         projector = self.warmup(generator, trees, tokenizer, d, d_g)
+        self.reached("warmup")
         data = HefData(tokenizer, trees, config.regime.k)
         kept, held = self.examples(generator, data, exports)
+        self.reached("uwl")
         initial = {name: {k: v.detach().clone() for k, v in m.state_dict().items()} for name, m in (("generator", generator), ("fuser", fuser), ("projector", projector))}
         outputs: dict[str, dict[str, str]] = {}
         for regime in config.regime.regimes:
@@ -316,10 +356,8 @@ class Recipe:
                 module.load_state_dict(initial[name])
             self.run_regime(regime, generator, fuser, projector, data, kept, held)
             outputs[regime] = self.write_models(regime, tokenizer, generator, fuser, projector, embedder_path, d)
-        self.record["models"] = outputs
-        self.record["hours"] = round((time.monotonic() - self.started) / 3600, 3)
-        self.save_record()
-        return self.record
+            self.record["models"] = outputs
+            self.reached(regime)
 
     def run_regime(self, regime: str, generator: nn.Module, fuser: Fuser, projector: Projector, data: HefData, kept: list[LineExample], held: list[LineExample]) -> None:
         config = self.config.regime

@@ -250,6 +250,10 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
                 extra[key] = extra.get(key, 0.0) + value / accumulate
         if device.world > 1:
             _sync_gradients(trainable, device.world)
+            # The log reports the loss of the whole step, every rank's micro-batches, as one process would.
+            reduced = torch.tensor([total_loss], device=device.device)
+            dist.all_reduce(reduced)
+            total_loss = reduced.item() / device.world
         grad_norm = torch.nn.utils.clip_grad_norm_(trainable, stage.optim.clip).item() if stage.optim.clip > 0 else 0.0
         optimizer.step()
         loss_value = total_loss

@@ -76,3 +76,47 @@ def test_sigkill_mid_stage_resumes_to_the_same_weights(tmp_path: Path) -> None:
     log = [json.loads(line) for line in (killed / "logs" / "toy.jsonl").read_text().splitlines()]
     assert any(r.get("event") == "resume" for r in log)
     assert log[-1]["event"] == "done" and log[-1]["steps"] == 40
+
+
+DDP_SCRIPT = """
+import os, sys, torch
+from pathlib import Path
+from hef_training.runtime import Optim, Stage, StepResult, run_stage, setup_device
+out = Path(sys.argv[1])
+device = setup_device("cpu")
+torch.manual_seed(0)
+model = torch.nn.Linear(8, 1)
+def batch(step, index):
+    g = torch.Generator().manual_seed(step * 100 + index)
+    return torch.randn(4, 8, generator=g)
+def loss(x):
+    return StepResult(((model(x) - x.sum(1, keepdim=True)) ** 2).mean(), x.shape[0])
+stage = Stage("ddp", {"model": model}, [(list(model.parameters()), 1.0)], Optim(steps=30, lr=5e-2, batch=8, micro_batch=4), batch, loss)
+report = run_stage(stage, device, out, progress=False)
+torch.save(model.state_dict(), out / f"final-{device.rank}.pt")
+if device.main:
+    print(device.world, report.first_loss, report.last_loss)
+"""
+
+
+def test_torchrun_data_parallel_ranks_stay_identical(tmp_path: Path) -> None:
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT)
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533", str(script), str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    world, first, last = result.stdout.split("\n")[0].split()
+    assert world == "2" and float(last) < float(first)
+    rank0, rank1 = torch.load(tmp_path / "final-0.pt"), torch.load(tmp_path / "final-1.pt")
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    # Two ranks with one micro-batch each train as one process accumulating both.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    alone_out = subprocess.run([sys.executable, str(script), str(alone)], check=True, capture_output=True, text=True, timeout=300).stdout.split()
+    assert float(alone_out[1]) == pytest.approx(float(first)) and float(alone_out[2]) == pytest.approx(float(last), rel=1e-4)
+    single = torch.load(alone / "final-0.pt")
+    assert all(torch.allclose(rank0[k], single[k], atol=1e-5) for k in rank0)
+    # Each rank took one of the two micro-batches per step; only rank 0 logs.
+    assert len([line for line in (tmp_path / "logs" / "ddp.jsonl").read_text().splitlines() if '"step"' in line and '"loss"' in line]) == 30
