@@ -149,7 +149,7 @@ def cpu() -> RecipeConfig:
             # tokens) fit, and attention at that length costs little at this width (measured).
             shape=TransformerShape(256, 4, 8, 2, 768, max_positions=4096),
             data=LmDataConfig(seq_len=2048),
-            optim=Optim(steps=600, lr=2e-3, warmup=40, batch=8, micro_batch=4, weight_decay=0.1),
+            optim=Optim(steps=600, lr=1e-3, warmup=50, batch=8, micro_batch=4, weight_decay=0.1),
         ),
         embedder=EmbedderConfig(
             shape=TransformerShape(256, 2, 4, 2, 512, max_positions=1024),
