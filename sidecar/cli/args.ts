@@ -39,6 +39,7 @@ export const OPTIONS = {
   "cross-file": { type: "boolean" },
   preset: { type: "string" },
   until: { type: "string" },
+  ablation: { type: "string" },
   set: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;

@@ -5,16 +5,23 @@ import { join, resolve } from "node:path";
 import { loadEngine } from "../completion/engine";
 import { COMPLETION_MODES } from "../completion/types";
 import type { ModeSummary } from "../eval/metrics";
-import { runEval } from "../eval/runEval";
+import { ABLATIONS, type Ablation, runEval } from "../eval/runEval";
 import { parseTasks } from "../eval/tasks";
 import { backendOf, directory, modelPaths, modesOf, optionalPositiveInt, UsageError, type Values } from "./args";
 import { progressBar } from "./progressBar";
 
 function formatSummaries(summaries: readonly ModeSummary[]): string {
-  const rows = summaries.map((s) =>
-    [s.mode, String(s.count), (100 * s.exactMatch).toFixed(1), (100 * s.editSimilarity).toFixed(1), s.latency.p50.toFixed(0), s.latency.p95.toFixed(0)],
-  );
-  const header = ["mode", "n", "EM %", "ES %", "p50 ms", "p95 ms"];
+  const rows = summaries.map((s) => [
+    s.mode,
+    String(s.count),
+    (100 * s.exactMatch).toFixed(1),
+    (100 * s.editSimilarity).toFixed(1),
+    (100 * s.identifierMatch).toFixed(1),
+    s.latency.p50.toFixed(0),
+    s.latency.p95.toFixed(0),
+    s.inputTokens.toFixed(0),
+  ]);
+  const header = ["mode", "n", "EM %", "ES %", "ID EM %", "p50 ms", "p95 ms", "tokens"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n");
 }
@@ -27,6 +34,8 @@ export async function runEvalCommand(tasksFile: string, values: Values): Promise
   if (tasks.length === 0) throw new UsageError(`${tasksFile}: no tasks`);
   const modes = modesOf(values, COMPLETION_MODES);
   const k = optionalPositiveInt(values.k, "k");
+  const ablation = values.ablation as Ablation | undefined;
+  if (ablation !== undefined && !ABLATIONS.includes(ablation)) throw new UsageError(`--ablation must be one of ${ABLATIONS.join(", ")}, got "${ablation}"`);
   const engine = await loadEngine({ ...modelPaths(values), backend: backendOf(values) });
   const workDir = mkdtempSync(join(tmpdir(), "hef-eval-"));
   const bar = progressBar();
@@ -39,6 +48,7 @@ export async function runEvalCommand(tasksFile: string, values: Values): Promise
       workDir,
       entities: values.entities ?? false,
       ...(k !== undefined ? { k } : {}),
+      ...(ablation !== undefined ? { ablation } : {}),
       progress: (done, total) => bar.update("completing", done, total),
     });
     bar.end();

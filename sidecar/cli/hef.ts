@@ -21,7 +21,7 @@ const USAGE = `Usage:
   hef query <dir> --file <path> --line <n> [--k 32] [--json]   nodes retrieved for a cursor at the start of line n
   hef complete <dir> --file <path> --line <n> [--mode hef|rag|none] [--json]
                                                               complete at the start of line n
-  hef eval <tasks.jsonl> --repos <dir> [--mode hef,rag,none] [--k 32] [--json]
+  hef eval <tasks.jsonl> --repos <dir> [--mode hef,rag,none] [--k 32] [--ablation shuffled|zeroed|foreign] [--json]
                                                               RepoEval-style line completion: EM, ES, latency per mode
   hef download <uri> --dir <dir> [--timeout 30] [--json]
                                                               download a model (hf:owner/repo/file.gguf or an https URL)
@@ -53,6 +53,8 @@ Options:
   --multiline           (complete) do not stop at the end of the line
   --no-fim              (complete) prefix only, even when the generator has fill-in-the-middle tokens
   --entities            (complete, eval) append names of user-defined entities (up to 64 tokens)
+  --ablation <how>      (eval) replace the context: another task's retrieval (shuffled), zero pseudo-tokens
+                        (zeroed), or another repository's nodes for the same query (foreign)
   --rag-budget <n>      (complete) rag mode's raw-context token budget (default 4096)
   --dir <dir>           (download) where the model goes
   --timeout <s>         (download) give up when no byte arrives for this long (default 30)

@@ -97,13 +97,14 @@ class HefEngine implements CompletionEngine {
     let nodes: RetrievedNode[] = [];
     let pseudo: Float32Array | undefined;
 
+    const source = request.retrieval?.cache ?? cache;
     if (request.mode !== "none" && !aborted(request.signal)) {
       let t = performance.now();
-      const query = await embedQuery(asIncrementalEncoder(this.queryEncoder), request.prefix, this.embedder.maxTokens);
+      const query = await embedQuery(asIncrementalEncoder(this.queryEncoder), request.retrieval?.prefix ?? request.prefix, this.embedder.maxTokens);
       timings.queryEmbed = performance.now() - t;
       t = performance.now();
       const chunksOnly = request.mode === "rag" ? (node: HNode) => node.level === "chunk" : undefined;
-      nodes = cache.search(query.vector, k, chunksOnly);
+      nodes = source.search(query.vector, k, chunksOnly);
       timings.search = performance.now() - t;
     }
     if (request.mode === "hef" && nodes.length > 0 && !aborted(request.signal)) {
@@ -111,8 +112,9 @@ class HefEngine implements CompletionEngine {
       nodes = pseudoTokenOrder(nodes);
       pseudo = await this.pseudo.pseudoTokens(
         nodes.map((node) => node.id),
-        (id) => cache.nodeVector(id),
+        (id) => source.nodeVector(id),
       );
+      if (request.zeroPseudoTokens) pseudo = new Float32Array(pseudo.length);
       timings.projection = performance.now() - t;
     }
 
@@ -122,9 +124,9 @@ class HefEngine implements CompletionEngine {
       suffix: request.suffix,
       mode: request.mode,
       fim: request.fim ?? true,
-      ...(request.mode === "rag" ? { snippets: readSnippets(cache.root, nodes) } : {}),
+      ...(request.mode === "rag" ? { snippets: readSnippets(source.root, nodes) } : {}),
       ...(request.ragBudget !== undefined ? { ragBudget: request.ragBudget } : {}),
-      ...(request.entities ? { entities: await this.entityNames(cache, request, nodes) } : {}),
+      ...(request.entities ? { entities: await this.entityNames(source, request, nodes) } : {}),
     });
 
     const fixed = request.fixedLength ?? false;
@@ -146,7 +148,7 @@ class HefEngine implements CompletionEngine {
       stopReason: generated.stopReason,
       promptTokens: prompt.promptTokens,
       pseudoTokens: pseudo ? nodes.length : 0,
-      contextTokens: request.mode === "hef" ? cache.sourceTokens(nodes.map((node) => node.id)) : prompt.contextTokens,
+      contextTokens: request.mode === "hef" ? source.sourceTokens(nodes.map((node) => node.id)) : prompt.contextTokens,
       entityTokens: prompt.entityTokens,
       reused: generated.reused,
       decoded: generated.decoded,

@@ -32,6 +32,13 @@ export interface CompletionRequest {
   ragBudget?: number;
   /** Generate exactly maxTokens tokens, ignoring end-of-generation and stops (benchmarks). */
   fixedLength?: boolean;
+  /**
+   * Ablations (hef eval --ablation): retrieve from another repository's cache and/or with another cursor's
+   * prefix instead of this request's own (default: the cache completed in, the request's prefix).
+   */
+  retrieval?: { cache?: HefCache; prefix?: string };
+  /** Ablation: every pseudo-token a zero vector; the generator gets K positions that carry nothing. */
+  zeroPseudoTokens?: boolean;
   signal?: AbortSignal;
 }
 

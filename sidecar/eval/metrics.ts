@@ -14,6 +14,11 @@
  * fuzz.ratio (an insertion/deletion-only ratio, 2 * matches / (|a| + |b|)) on the same strings; the
  * normalised Levenshtein form is used here, so ES values are close to but not identical with RepoCoder's.
  *
+ * Identifier exact match (ID EM, as CrossCodeEval reports it): 1 when the identifiers of the compared lines
+ * (names matching [A-Za-z_][A-Za-z0-9_]*, Python and JavaScript/TypeScript keywords left out), in order, are the
+ * same in prediction and ground truth; it forgives spacing and punctuation and asks for the right names, which is
+ * what repository context is for.
+ *
  * Latency percentiles are nearest-rank: the p-th percentile of n sorted values is the value at rank
  * ceil(p / 100 * n) (1-based).
  */
@@ -38,6 +43,29 @@ export function editSimilarity(prediction: string, groundTruth: string): number 
   const b = [...lines.groundTruth.join("\n")];
   const longest = Math.max(a.length, b.length);
   return longest === 0 ? 1 : 1 - levenshtein(a, b) / longest;
+}
+
+const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_]*/g;
+const KEYWORDS = new Set(
+  (
+    "False None True and as assert async await break class continue def del elif else except finally for from global if import in is " +
+    "lambda nonlocal not or pass raise return try while with yield case match self " +
+    "const let var function new this typeof instanceof void delete throw catch switch default do extends super static " +
+    "export interface type enum implements public private protected readonly null undefined true false of"
+  ).split(" "),
+);
+
+/** The names in a text, in order, keywords left out. */
+export function identifiers(text: string): string[] {
+  return (text.match(IDENTIFIER) ?? []).filter((name) => !KEYWORDS.has(name));
+}
+
+export function identifierMatch(prediction: string, groundTruth: string): boolean {
+  const lines = comparedLines(prediction, groundTruth);
+  if (lines.prediction.length !== lines.groundTruth.length) return false;
+  const a = identifiers(lines.prediction.join("\n"));
+  const b = identifiers(lines.groundTruth.join("\n"));
+  return a.length === b.length && a.every((name, i) => name === b[i]);
 }
 
 /** Edit distance with unit costs, over sequences (pass [...string] for code points). */
@@ -82,6 +110,8 @@ export interface ScoredCompletion {
   prediction: string;
   groundTruth: string;
   latencyMs: number;
+  /** Tokens the generator was given: prompt tokens plus pseudo-tokens. */
+  inputTokens: number;
 }
 
 export interface ModeSummary {
@@ -90,7 +120,10 @@ export interface ModeSummary {
   /** Means over the completions, in [0, 1]. */
   exactMatch: number;
   editSimilarity: number;
+  identifierMatch: number;
   latency: LatencySummary;
+  /** Mean tokens the generator was given (prompt plus pseudo-tokens). */
+  inputTokens: number;
 }
 
 /** Per-mode EM, ES and latency, modes in order of first appearance. */
@@ -106,7 +139,9 @@ export function aggregateByMode(results: readonly ScoredCompletion[]): ModeSumma
     count: rows.length,
     exactMatch: mean(rows.map((r) => (exactMatch(r.prediction, r.groundTruth) ? 1 : 0))),
     editSimilarity: mean(rows.map((r) => editSimilarity(r.prediction, r.groundTruth))),
+    identifierMatch: mean(rows.map((r) => (identifierMatch(r.prediction, r.groundTruth) ? 1 : 0))),
     latency: summarize(rows.map((r) => r.latencyMs)),
+    inputTokens: mean(rows.map((r) => r.inputTokens)),
   }));
 }
 

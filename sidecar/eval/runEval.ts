@@ -3,7 +3,8 @@
 // its content before the cursor (the target's future must not be retrievable).
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CompletionEngine, CompletionMode } from "../completion/types";
+import type { HefCache } from "../cache/hefCache";
+import type { CompletionEngine, CompletionMode, CompletionRequest } from "../completion/types";
 import { aggregateByMode, editSimilarity, exactMatch, type ModeSummary, type ScoredCompletion } from "./metrics";
 import { futureExcluded, groupByRepo, type LineTask } from "./tasks";
 
@@ -17,9 +18,18 @@ export interface EvalOptions {
   /** A scratch directory: repositories are copied here, so the originals are never written. */
   workDir: string;
   entities?: boolean;
+  /**
+   * What the context is replaced with, to see what it contributes: the retrieval of another task of the same
+   * repository (shuffled), pseudo-tokens of zeros (zeroed, hef only), or the nodes another repository gives for
+   * the task's own query (foreign: the paper's harmful retrieval, Table 5).
+   */
+  ablation?: Ablation;
   progress?: (done: number, total: number) => void;
   log?: (message: string) => void;
 }
+
+export const ABLATIONS = ["shuffled", "zeroed", "foreign"] as const;
+export type Ablation = (typeof ABLATIONS)[number];
 
 export interface TaskResult extends ScoredCompletion {
   taskId: string;
@@ -28,20 +38,29 @@ export interface TaskResult extends ScoredCompletion {
 }
 
 export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSummary[]; results: TaskResult[] }> {
-  const { engine, modes } = options;
+  const { engine, modes, ablation } = options;
   const results: TaskResult[] = [];
   const total = options.tasks.length * modes.length;
-  for (const [repo, tasks] of groupByRepo(options.tasks)) {
-    const source = join(options.reposDir, repo);
+  const groups = [...groupByRepo(options.tasks)];
+  if (ablation === "foreign" && groups.length < 2) throw new Error("the foreign ablation needs tasks from at least 2 repositories");
+  // Every repository is indexed before the first task: the foreign ablation retrieves from another one.
+  const caches = new Map<string, HefCache>();
+  for (const [repo] of groups) {
     const work = join(options.workDir, "repos", repo);
-    cpSync(source, work, { recursive: true, filter: (path) => !path.split(/[\\/]/).includes(".git") });
+    cpSync(join(options.reposDir, repo), work, { recursive: true, filter: (path) => !path.split(/[\\/]/).includes(".git") });
     const cache = await engine.openRepository(work, {
       cacheDir: join(options.workDir, "caches", repo),
       ...(options.log ? { log: options.log } : {}),
     });
     await cache.sync();
+    caches.set(repo, cache);
+  }
+  for (const [g, [repo, tasks]] of groups.entries()) {
+    const source = join(options.reposDir, repo);
+    const work = join(options.workDir, "repos", repo);
+    const cache = caches.get(repo)!;
     let previous: string | undefined;
-    for (const task of tasks) {
+    for (const [t, task] of tasks.entries()) {
       const original = readFileSync(join(source, task.path), "utf8");
       if (previous !== undefined && previous !== task.path) {
         writeFileSync(join(work, previous), readFileSync(join(source, previous)));
@@ -49,6 +68,14 @@ export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSu
       writeFileSync(join(work, task.path), futureExcluded(original, task.lineNo));
       await cache.refresh(previous !== undefined && previous !== task.path ? [previous, task.path] : [task.path]);
       previous = task.path;
+      const ablated: Pick<CompletionRequest, "retrieval" | "zeroPseudoTokens"> =
+        ablation === "shuffled"
+          ? { retrieval: { prefix: tasks[(t + 1) % tasks.length]!.prompt } }
+          : ablation === "foreign"
+            ? { retrieval: { cache: caches.get(groups[(g + 1) % groups.length]![0])! } }
+            : ablation === "zeroed"
+              ? { zeroPseudoTokens: true }
+              : {};
       for (const mode of modes) {
         const result = await engine.complete(cache, {
           path: task.path,
@@ -58,6 +85,7 @@ export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSu
           ...(options.k !== undefined ? { k: options.k } : {}),
           singleLine: true,
           entities: options.entities ?? false,
+          ...ablated,
         });
         results.push({
           taskId: task.taskId,
@@ -65,6 +93,7 @@ export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSu
           prediction: result.text,
           groundTruth: task.groundTruth,
           latencyMs: result.timings.total,
+          inputTokens: result.promptTokens + result.pseudoTokens,
           exactMatch: exactMatch(result.text, task.groundTruth),
           editSimilarity: editSimilarity(result.text, task.groundTruth),
         });

@@ -72,8 +72,8 @@ describe("hef eval", () => {
     const out = hef(["eval", file, "--repos", repos, "--mode", "hef,none"], { HEF_CACHE_HOME: cacheHome });
     assert.equal(out.code, 0, out.stderr);
     const rows = out.stdout.trim().split("\n");
-    assert.match(rows[0]!, /^mode\s+n\s+EM %\s+ES %\s+p50 ms\s+p95 ms$/);
-    assert.match(rows[1]!, /^hef\s+3\s+\d+\.\d\s+\d+\.\d\s+\d+\s+\d+$/);
+    assert.match(rows[0]!, /^mode\s+n\s+EM %\s+ES %\s+ID EM %\s+p50 ms\s+p95 ms\s+tokens$/);
+    assert.match(rows[1]!, /^hef\s+3\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\s+\d+\s+\d+\s+\d+$/);
     assert.match(rows[2]!, /^none\s+3\s/);
     const json = JSON.parse(hef(["eval", file, "--repos", repos, "--mode", "none", "--json"], { HEF_CACHE_HOME: cacheHome }).stdout);
     assert.equal(json.results.length, 3);

@@ -16,6 +16,8 @@ let request: CompletionRequest;
 // Made at the top level: tempDir's clean-up registered inside before() would run right after it.
 const root = copyOfRepo("samples/shop");
 const cacheDir = tempDir("hef-engine-cache-");
+const otherRoot = copyOfRepo("node_modules/vscode-jsonrpc/lib/common");
+const otherCacheDir = tempDir("hef-engine-other-cache-");
 
 before(async () => {
   engine = await loadEngine({ backend: "cpu", log: () => undefined });
@@ -71,6 +73,20 @@ describe("completion engine", () => {
     } finally {
       await fresh.dispose();
     }
+  });
+
+  test("ablations: nodes from another repository's cache, another cursor's query, zero pseudo-tokens", async () => {
+    const other = await engine.openRepository(otherRoot, { cacheDir: otherCacheDir });
+    await other.sync();
+    const own = await engine.complete(cache, { ...request, k: 4 });
+    const foreign = await engine.complete(cache, { ...request, k: 4, retrieval: { cache: other } });
+    assert.ok(foreign.nodes.every((node) => other.node(node.id) !== undefined && cache.node(node.id) === undefined), "the other repository's nodes");
+    const elsewhere = await engine.complete(cache, { ...request, k: 4, retrieval: { prefix: "from decimal import Decimal\n" } });
+    assert.notDeepEqual(elsewhere.nodes.map((n) => n.id), own.nodes.map((n) => n.id));
+    const zeroed = await engine.complete(cache, { ...request, k: 4, zeroPseudoTokens: true });
+    assert.deepEqual(zeroed.nodes.map((n) => n.id), own.nodes.map((n) => n.id));
+    assert.equal(zeroed.pseudoTokens, 4);
+    assert.notEqual(zeroed.decoded, 0, "zero vectors are not the cached projections: the prompt is decoded again");
   });
 
   test("rag injects chunk text up to its budget; none retrieves nothing", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { aggregateByMode, comparedLines, editSimilarity, exactMatch, levenshtein, summarize } from "../../sidecar/eval/metrics";
+import { aggregateByMode, comparedLines, editSimilarity, exactMatch, identifierMatch, identifiers, levenshtein, summarize } from "../../sidecar/eval/metrics";
 
 const lev = (a: string, b: string) => levenshtein([...a], [...b]);
 
@@ -64,15 +64,26 @@ describe("summarize", () => {
 });
 
 describe("aggregateByMode", () => {
-  it("averages EM and ES and summarizes latency per mode", () => {
+  it("averages EM, ES, ID EM and input tokens and summarizes latency per mode", () => {
     const rows = aggregateByMode([
-      { mode: "hef", prediction: "a", groundTruth: "a", latencyMs: 10 },
-      { mode: "rag", prediction: "b", groundTruth: "a", latencyMs: 30 },
-      { mode: "hef", prediction: "ab", groundTruth: "ac", latencyMs: 20 },
+      { mode: "hef", prediction: "a", groundTruth: "a", latencyMs: 10, inputTokens: 100 },
+      { mode: "rag", prediction: "b", groundTruth: "a", latencyMs: 30, inputTokens: 4000 },
+      { mode: "hef", prediction: "ab", groundTruth: "ac", latencyMs: 20, inputTokens: 140 },
     ]);
-    assert.deepEqual(rows.map((r) => [r.mode, r.count, r.exactMatch, r.editSimilarity, r.latency.p50]), [
-      ["hef", 2, 0.5, (1 + 0.5) / 2, 10],
-      ["rag", 1, 0, 0, 30],
+    assert.deepEqual(rows.map((r) => [r.mode, r.count, r.exactMatch, r.editSimilarity, r.identifierMatch, r.latency.p50, r.inputTokens]), [
+      ["hef", 2, 0.5, (1 + 0.5) / 2, 0.5, 10, 120],
+      ["rag", 1, 0, 0, 0, 30, 4000],
     ]);
+  });
+});
+
+describe("identifier exact match", () => {
+  it("compares the names in order, keywords, spacing and punctuation aside", () => {
+    assert.deepEqual(identifiers("return self.total(cart.items, tax=0.2)"), ["total", "cart", "items", "tax"]);
+    assert.equal(identifierMatch("return total( cart.items )", "return total(cart.items)"), true);
+    assert.equal(identifierMatch("return total(cart.item)", "return total(cart.items)"), false);
+    assert.equal(identifierMatch("x = load(path)\ny = 2", "x = load(path)\n"), true); // only the compared lines
+    assert.equal(identifierMatch("x = load(path)", "x = load(path)\ny = 2"), false); // too few lines
+    assert.equal(identifierMatch("", ""), true);
   });
 });

@@ -14,7 +14,7 @@ const MOD = "def add(a, b):\n    return a + b\n\ny = 2\nx = compute(y)\n";
 const OTHER = "import mod\nprint(x)\n";
 
 /** Answers from a table keyed by ground truth, and records what the index could see at each request. */
-function fakeEngine(predictions: Record<string, string>, seen: { path: string; onDisk: string; other: string; refreshed: string[] }[]): CompletionEngine {
+function fakeEngine(predictions: Record<string, string>, seen: { path: string; onDisk: string; other: string; refreshed: string[] }[], requests: CompletionRequest[] = []): CompletionEngine {
   let refreshed: string[] = [];
   return {
     backend: "CPU",
@@ -29,6 +29,7 @@ function fakeEngine(predictions: Record<string, string>, seen: { path: string; o
       } as unknown as HefCache;
     },
     async complete(cache, request: CompletionRequest): Promise<CompletionResult> {
+      requests.push(request);
       seen.push({
         path: request.path,
         onDisk: readFileSync(join(cache.root, request.path), "utf8"),
@@ -100,5 +101,31 @@ describe("hef eval harness", () => {
     assert.equal(seen[2]!.other, MOD, "the previous target is restored");
     assert.deepEqual(seen[2]!.refreshed, ["pkg/mod.py", "main.py"]);
     assert.equal(readFileSync(join(repos, "repoA", "pkg", "mod.py"), "utf8"), MOD, "the original repository is never written");
+  });
+
+  test("ablations hand each request another task's query, zero pseudo-tokens, or another repository's cache", async () => {
+    const repos = tempDir("hef-eval-ablation-repos-");
+    for (const repo of ["repoA", "repoB"]) {
+      mkdirSync(join(repos, repo, "pkg"), { recursive: true });
+      writeFileSync(join(repos, repo, "pkg", "mod.py"), MOD);
+      writeFileSync(join(repos, repo, "main.py"), OTHER);
+    }
+    const tasks = parseTasks(
+      ["repoA/1", "repoA/2", "repoB/1"]
+        .map((id, i) => ({ prompt: `y = 2\nt${i + 1}`, groundtruth: "x", metadata: { task_id: id, fpath: `${id.split("/")[0]}/pkg/mod.py`, line_no: 4 } }))
+        .map((t) => JSON.stringify(t))
+        .join("\n"),
+    );
+    const run = async (ablation: "shuffled" | "zeroed" | "foreign") => {
+      const requests: CompletionRequest[] = [];
+      await runEval({ engine: fakeEngine({ t1: "x", t2: "x", t3: "x" }, [], requests), tasks, reposDir: repos, modes: ["hef"], workDir: tempDir("hef-eval-ablation-work-"), ablation });
+      return requests;
+    };
+    const shuffled = await run("shuffled");
+    assert.deepEqual(shuffled.map((r) => r.retrieval?.prefix), ["y = 2\nt2", "y = 2\nt1", "y = 2\nt3"], "the next task of the same repository, wrapping round");
+    assert.ok((await run("zeroed")).every((r) => r.zeroPseudoTokens === true && r.retrieval === undefined));
+    const foreign = await run("foreign");
+    assert.deepEqual(foreign.map((r) => r.retrieval?.cache?.root.split(/[\\/]/).at(-1)), ["repoB", "repoB", "repoA"]);
+    await assert.rejects(runEval({ engine: fakeEngine({}, []), tasks: tasks.slice(0, 2), reposDir: repos, modes: ["hef"], workDir: tempDir("hef-eval-ablation-work-"), ablation: "foreign" }), /at least 2 repositories/);
   });
 });
