@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { readSourceFile, walkSourceFiles } from "../cache/discovery";
 import type { DiscoveryOptions } from "../cache/pathFilter";
 import { createLanguageSupport, extractEntities, type LanguageSupport } from "../completion/entities";
-import { buildRepoTasks, type RepoFile } from "../eval/taskBuilder";
+import { API_KINDS, buildRepoTasks, type RepoFile } from "../eval/taskBuilder";
 import { writeFileAtomic } from "../util/atomicWrite";
 import { directory, discoveryOf, nonNegativeInt, positiveInt, repositories, UsageError, type Values } from "./args";
 
@@ -29,7 +29,42 @@ async function readRepository(root: string, discovery: DiscoveryOptions): Promis
 /** The names each file with a grammar defines. */
 function definitionsOf(files: readonly RepoFile[], support: LanguageSupport): Map<string, string[]> {
   const parsed = files.filter((file) => support.parserFor(file.path) !== undefined);
-  return new Map(parsed.map((file) => [file.path, extractEntities(file.path, file.text, support).map((entity) => entity.name)]));
+  return new Map(parsed.map((file) => [file.path, extractEntities(file.path, file.text, support).filter((e) => API_KINDS.has(e.kind)).map((e) => e.name)]));
+}
+
+/** String literals that span lines (docstrings, template strings): no code to complete inside them. */
+const STRING_TYPES = new Set(["string", "template_string", "raw_string_literal", "interpreted_string_literal", "text_block"]);
+
+/** 0-based lines of each file with a grammar that lie inside a string literal after its first line. */
+function proseLinesOf(files: readonly RepoFile[], support: LanguageSupport): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  for (const file of files) {
+    const parser = support.parserFor(file.path)?.parser;
+    const tree = parser?.parse(file.text);
+    if (!tree) continue;
+    const lines = new Set<number>();
+    const cursor = tree.walk();
+    try {
+      for (let more = true; more; ) {
+        const node = cursor.currentNode;
+        const multiline = node.endPosition.row > node.startPosition.row;
+        if (multiline && STRING_TYPES.has(node.type)) {
+          for (let row = node.startPosition.row + 1; row <= node.endPosition.row; row++) lines.add(row);
+        }
+        if (multiline && !STRING_TYPES.has(node.type) && cursor.gotoFirstChild()) continue;
+        while (!cursor.gotoNextSibling()) {
+          if (!cursor.gotoParent()) {
+            more = false;
+            break;
+          }
+        }
+      }
+    } finally {
+      tree.delete();
+    }
+    out.set(file.path, lines);
+  }
+  return out;
 }
 
 function formatCounts(counts: readonly RepoCount[], total: number): string {
@@ -54,7 +89,7 @@ export async function runTasks(reposArg: string, values: Values): Promise<void> 
   try {
     for (const repo of repositories(reposDir)) {
       const files = await readRepository(join(reposDir, repo), discovery);
-      const built = buildRepoTasks(repo, files, { ...options, ...(support ? { definitions: definitionsOf(files, support) } : {}) });
+      const built = buildRepoTasks(repo, files, { ...options, ...(support ? { definitions: definitionsOf(files, support), prose: proseLinesOf(files, support) } : {}) });
       counts.push({ repo, files: built.files, candidates: built.candidates, tasks: built.tasks.length });
       for (const task of built.tasks) lines.push(`${JSON.stringify(task)}\n`);
     }

@@ -12,12 +12,18 @@
  *  - it is not made of closing brackets and punctuation alone (`)`, `});`, `]),`).
  * With cross-file selection it must also use a name (an identifier) that another file of the
  * repository defines and its own file does not, as RepoEval's line tasks favour cross-file API use.
+ * Only API definitions count (API_KINDS): a local variable or attribute called `name` in another file
+ * does not make every `name` in this one a cross-file use; and lines inside a string literal (a
+ * docstring's prose) are not code to complete.
  */
+import type { EntityKind } from "../completion/entities";
 import { lineComment } from "../completion/promptAssembly";
 import { Prng } from "../models/prng";
 import { futureExcluded } from "./tasks";
 
 export const MIN_PREFIX_LINES = 3;
+/** The definitions a cross-file task may use: a repository's API, not its local variables and attributes. */
+export const API_KINDS: ReadonlySet<EntityKind> = new Set(["class", "interface", "type", "enum", "namespace", "function", "method", "constant"]);
 export const MIN_CHARS = 4;
 export const MAX_CHARS = 200;
 
@@ -52,6 +58,8 @@ export interface TaskOptions {
    * missing here (no grammar) gives no cross-file task: what it defines itself is unknown.
    */
   definitions?: ReadonlyMap<string, readonly string[]>;
+  /** 0-based lines inside string literals, by path (docstrings): left out of cross-file selection. */
+  prose?: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
 export interface RepoTasks {
@@ -119,13 +127,15 @@ export function spreadSample<T>(groups: readonly (readonly T[])[], keys: readonl
 
 /** The tasks of one repository: its files (sorted by path, as discovery lists them) sampled by the options. */
 export function buildRepoTasks(repo: string, files: readonly RepoFile[], options: TaskOptions = {}): RepoTasks {
-  const { seed = 0, perFile = 10, perRepo = 200, definitions } = options;
+  const { seed = 0, perFile = 10, perRepo = 200, definitions, prose } = options;
   const repository = new Set([...(definitions?.values() ?? [])].flat());
   const lines = files.map((file) => fileLines(file.text));
   const perFileCandidates = files.map((file, fileIndex) => {
     if (definitions && !definitions.has(file.path)) return [];
     const own = new Set(definitions?.get(file.path) ?? []);
+    const inString = prose?.get(file.path);
     return candidateLines(file.path, lines[fileIndex]!)
+      .filter((lineNo) => !inString?.has(lineNo))
       .map((lineNo) => ({ fileIndex, lineNo, names: definitions ? crossFileNames(lines[fileIndex]![lineNo]!, own, repository) : [] }))
       .filter((candidate) => !definitions || candidate.names.length > 0);
   });

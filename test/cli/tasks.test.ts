@@ -80,6 +80,9 @@ describe("hef tasks", () => {
       assert.ok(names.length > 0);
       for (const name of names) assert.ok(task.groundTruth.includes(name), `${name} in ${task.groundTruth}`);
       assert.ok(task.path.endsWith(".py"), "files without a grammar give no cross-file tasks");
+      const lines = readFileSync(join(repos, task.repo, task.path), "utf8").split("\n").slice(0, task.lineNo);
+      const quotes = lines.join("\n").split('"""').length - 1;
+      assert.equal(quotes % 2, 0, `${task.taskId}: not inside a docstring`);
     }
     assert.ok(tasks.some((t) => (t.metadata.names as string[]).includes("Cart") && t.path !== "shop/cart.py"));
   });

@@ -75,6 +75,18 @@ describe("cross-file selection", () => {
       ],
     );
   });
+
+  test("lines inside a string literal (a docstring's prose) are not cross-file targets", () => {
+    const files: RepoFile[] = [
+      { path: "a.py", text: "def compute_total(cart):\n    return 1\n" },
+      { path: "b.py", text: 'import a\n\n\ndef f():\n    """\n    calls compute_total on it\n    """\n    return compute_total(cart)\n' },
+    ];
+    const definitions = new Map([["a.py", ["compute_total"]], ["b.py", ["f"]]]);
+    const all = buildRepoTasks("r", files, { definitions });
+    assert.deepEqual(all.tasks.map((t) => t.metadata.line_no), [5, 7]);
+    const code = buildRepoTasks("r", files, { definitions, prose: new Map([["b.py", new Set([5, 6])]]) });
+    assert.deepEqual(code.tasks.map((t) => t.metadata.line_no), [7]);
+  });
 });
 
 function manyFiles(count: number, linesEach: number): RepoFile[] {

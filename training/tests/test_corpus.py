@@ -564,6 +564,11 @@ def test_held_out_packages(tmp_path: Path) -> None:
     out2 = tmp_path / "out2"
     build_corpus(CorpusConfig(sources=[("npm", nm)], out_dir=out2, held_out=("evals__repo",)))
     assert manifest_packages(out2) == ["kept"]
+    # The evaluation repositories themselves: only the named packages, by the same rules.
+    out3 = tmp_path / "out3"
+    build_corpus(CorpusConfig(sources=[("npm", nm), ("wheels", wheels)], out_dir=out3, only=("@evals/repo", "eval.pkg")))
+    assert manifest_packages(out3) == ["eval-pkg", "evals__repo"]
+    assert left_out(out3) == {"kept": "not-selected"}
 
 
 def test_budget_and_limits(tmp_path: Path) -> None:

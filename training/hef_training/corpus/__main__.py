@@ -84,6 +84,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--out", required=True, type=Path, help="output directory (replaced atomically)")
     ap.add_argument("--held-out", default="", help="comma-separated package names to exclude (evaluation repositories)")
+    ap.add_argument("--only", default="", help="comma-separated package names: keep only these (the evaluation repositories themselves)")
     ap.add_argument("--max-bytes", type=parse_size, default=None, help="total byte budget for kept files")
     ap.add_argument("--max-package-bytes", type=parse_size, default=None)
     ap.add_argument("--max-files-per-package", type=int, default=None)
@@ -121,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out_dir=args.out,
         languages=tuple(x for x in args.languages.split(",") if x.strip()),
         held_out=tuple(x.strip() for x in args.held_out.split(",") if x.strip()),
+        only=tuple(x.strip() for x in args.only.split(",") if x.strip()),
         limits=CorpusLimits(args.max_files_per_package, args.max_package_bytes, args.max_bytes),
         tokenizer=args.tokenizer,
     )

@@ -49,6 +49,8 @@ class CorpusConfig:
     out_dir: Path
     languages: tuple[str, ...] = ALL_LANGUAGES
     held_out: tuple[str, ...] = ()  # evaluation repositories, by package name
+    # When given, only these packages are kept (how the evaluation repositories themselves are built).
+    only: tuple[str, ...] = ()
     limits: CorpusLimits = field(default_factory=CorpusLimits)
     tokenizer: Path | None = None  # tokenizer.json for the manifest's token counts
 
@@ -100,7 +102,7 @@ class _LeftOut:
     name: str
     version: str
     source: str
-    reason: str  # held-out | licence | duplicate-package | bad-metadata | editable | no-sources | budget
+    reason: str  # held-out | not-selected | licence | duplicate-package | bad-metadata | editable | no-sources | budget
     detail: str
 
 
@@ -115,6 +117,7 @@ def _state_for(config: CorpusConfig, specs: list[SourceSpec], languages: tuple[s
             "sources": [[s.kind, str(s.path)] for s in specs],
             "languages": list(languages),
             "held_out": sorted({match_key(h) for h in config.held_out if h.strip()}),
+            "only": sorted({match_key(h) for h in config.only if h.strip()}),
             "limits": asdict(config.limits),
             "max_file_bytes": MAX_FILE_BYTES,
             "tokenizer_sha256": file_sha256(config.tokenizer) if config.tokenizer else None,
@@ -189,6 +192,7 @@ class _Build:
         self.specs = specs
         self.languages = frozenset(languages)
         self.held_out = {match_key(h) for h in config.held_out if h.strip()}
+        self.only = {match_key(h) for h in config.only if h.strip()}
         self.on_progress = on_progress
         self.counter = TokenCounter(config.tokenizer) if config.tokenizer else None
         self.seen_hashes: set[bytes] = set()
@@ -219,6 +223,9 @@ class _Build:
     def _package(self, pkg: Package, repos: Path, taken: dict[str, tuple[str, str]]) -> None:
         if match_key(pkg.name) in self.held_out or match_key(pkg.key) in self.held_out:
             self._leave(pkg, "held-out", "named in held_out")
+            return
+        if self.only and match_key(pkg.name) not in self.only and match_key(pkg.key) not in self.only:
+            self._leave(pkg, "not-selected", "not named in only")
             return
         if pkg.key in taken:
             ecosystem, origin = taken[pkg.key]
