@@ -24,6 +24,8 @@ export interface EvalOptions {
    * the task's own query (foreign: the paper's harmful retrieval, Table 5).
    */
   ablation?: Ablation;
+  /** Each request cold (engine.resetCaches() before it): latency as the first request at a cursor pays it. */
+  cold?: boolean;
   progress?: (done: number, total: number) => void;
   log?: (message: string) => void;
 }
@@ -77,6 +79,7 @@ export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSu
               ? { zeroPseudoTokens: true }
               : {};
       for (const mode of modes) {
+        if (options.cold) await engine.resetCaches();
         const result = await engine.complete(cache, {
           path: task.path,
           prefix: task.prompt,

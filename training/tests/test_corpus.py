@@ -564,11 +564,20 @@ def test_held_out_packages(tmp_path: Path) -> None:
     out2 = tmp_path / "out2"
     build_corpus(CorpusConfig(sources=[("npm", nm)], out_dir=out2, held_out=("evals__repo",)))
     assert manifest_packages(out2) == ["kept"]
+    # A copy of a held-out file inside another package is left out too.
+    (nm / "copier").mkdir()
+    (nm / "copier/package.json").write_text(json.dumps({"name": "copier", "version": "1.0.0", "license": "MIT"}))
+    (nm / "copier/vendored_eval.js").write_text("module.exports = 'eval';\n")
+    (nm / "copier/own.js").write_text("module.exports = 'own';\n")
+    out4 = tmp_path / "out4"
+    build_corpus(CorpusConfig(sources=[("npm", nm)], out_dir=out4, held_out=("@evals/repo",)))
+    assert sorted(p.name for p in (out4 / "repos/copier").iterdir()) == ["own.js"]
+    assert json.loads((out4 / "corpus-report.json").read_text())["files_skipped"]["held-out-copy"] == 1
     # The evaluation repositories themselves: only the named packages, by the same rules.
     out3 = tmp_path / "out3"
     build_corpus(CorpusConfig(sources=[("npm", nm), ("wheels", wheels)], out_dir=out3, only=("@evals/repo", "eval.pkg")))
     assert manifest_packages(out3) == ["eval-pkg", "evals__repo"]
-    assert left_out(out3) == {"kept": "not-selected"}
+    assert left_out(out3) == {"kept": "not-selected", "copier": "not-selected"}
 
 
 def test_budget_and_limits(tmp_path: Path) -> None:

@@ -196,6 +196,9 @@ class _Build:
         self.on_progress = on_progress
         self.counter = TokenCounter(config.tokenizer) if config.tokenizer else None
         self.seen_hashes: set[bytes] = set()
+        # Contents of the held-out packages' files: a copy of one inside another package (cytoolz ships
+        # toolz's compatibility.py) is evaluation code too, and is left out like the package itself.
+        self.held_hashes: set[bytes] = set()
         self.kept: list[_Kept] = []
         self.left_out: list[_LeftOut] = []
         self.skipped: Counter[str] = Counter()
@@ -208,6 +211,8 @@ class _Build:
         repos = root / REPOS_DIR
         repos.mkdir()
         taken: dict[str, tuple[str, str]] = {}  # key -> (ecosystem, origin) of kept packages
+        if self.held_out:
+            self._collect_held_out()
         for index, spec in enumerate(self.specs, start=1):
             for pkg in discover(spec):
                 self.packages_seen += 1
@@ -216,6 +221,24 @@ class _Build:
                         Progress(index, len(self.specs), spec.label, pkg.key, self.packages_seen, len(self.kept), self.total_files, self.total_bytes)
                     )
                 self._package(pkg, repos, taken)
+
+    def _collect_held_out(self) -> None:
+        rules = FileRules(extensions_for(self.languages))
+        for spec in self.specs:
+            for pkg in discover(spec):
+                if match_key(pkg.name) not in self.held_out and match_key(pkg.key) not in self.held_out:
+                    continue
+                if pkg.problem is None:
+                    pkg.load()
+                if pkg.problem is not None:
+                    continue
+                with closing(pkg.files(rules)) as candidates:
+                    for cand in candidates:
+                        if cand.skip is None and cand.read is not None:
+                            try:
+                                self.held_hashes.add(hashlib.sha256(cand.read(rules.max_file_bytes + 1)).digest())
+                            except (OSError, ValueError, EOFError, RuntimeError, zipfile.BadZipFile):
+                                continue
 
     def _leave(self, pkg: Package, reason: str, detail: str = "") -> None:
         self.left_out.append(_LeftOut(pkg.key, pkg.name, pkg.version, pkg.origin, reason, detail))
@@ -288,6 +311,9 @@ class _Build:
                     local_skips[reason] += 1
                     continue
                 digest = hashlib.sha256(data).digest()
+                if digest in self.held_hashes:
+                    local_skips["held-out-copy"] += 1
+                    continue
                 if digest in self.seen_hashes:
                     local_skips["duplicate"] += 1
                     continue

@@ -1,0 +1,142 @@
+// npm run bench:quality — the quality table HEF exists for: `hef eval` on line-completion tasks from
+// held-out repositories (code no model saw in training, checked against the training corpora by
+// package name and by file content), for none, rag, hef and hef with entity pre-parsing with the same
+// generator; then the paper's ablations: the pseudo-token budget K (Figure 3), separate against
+// end-to-end training (Table 2), pseudo-tokens shuffled or zeroed, and harmful retrieval (Table 5).
+// Every request is cold (nothing reused from the previous task), so latencies compare what a first
+// request at a cursor costs.
+//
+//   npm run bench:quality -- --models DIR --repos DIR --tasks FILE [--corpus DIR ...] [--limit N] [--out FILE]
+//
+// --models holds generator.gguf, embedder.gguf, adapter.gguf (and separate/ with the separate regime's);
+// --repos the held-out repositories, --tasks their tasks (`hef tasks --cross-file`).
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { loadEngine } from "../sidecar/completion/engine";
+import type { CompletionEngine, CompletionMode } from "../sidecar/completion/types";
+import type { ModeSummary } from "../sidecar/eval/metrics";
+import { type Ablation, runEval } from "../sidecar/eval/runEval";
+import { type LineTask, parseTasks } from "../sidecar/eval/tasks";
+
+const { values } = parseArgs({
+  options: {
+    models: { type: "string" },
+    repos: { type: "string" },
+    tasks: { type: "string" },
+    corpus: { type: "string", multiple: true },
+    limit: { type: "string" },
+    out: { type: "string" },
+    ks: { type: "string", default: "1,4,8,16,32,64" },
+  },
+});
+if (!values.models || !values.repos || !values.tasks) {
+  process.stderr.write("usage: bench:quality -- --models DIR --repos DIR --tasks FILE [--corpus DIR ...] [--limit N] [--out FILE]\n");
+  process.exit(2);
+}
+const modelsDir = resolve(values.models);
+const reposDir = resolve(values.repos);
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? filesUnder(path) : entry.isFile() ? [path] : [];
+  });
+}
+
+const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+/**
+ * No held-out repository is in a training corpus by name; files of theirs that a training corpus holds
+ * a copy of (a package vendoring another's module) are listed, and no task may target them.
+ */
+function checkHeldOut(repos: readonly string[], corpora: readonly string[]): { corpora: number; files: number; shared: string[] } {
+  const held = new Map<string, string>();
+  for (const repo of repos) for (const file of filesUnder(join(reposDir, repo))) held.set(sha256(file), `${repo}/${relative(join(reposDir, repo), file)}`);
+  const shared = new Set<string>();
+  for (const corpus of corpora) {
+    const names = readFileSync(join(corpus, "corpus-manifest.tsv"), "utf8").split("\n").slice(1).map((row) => row.split("\t")[0]);
+    const clash = repos.filter((repo) => names.includes(repo));
+    if (clash.length > 0) throw new Error(`${corpus} trained on held-out repositories: ${clash.join(", ")}`);
+    for (const file of filesUnder(join(corpus, "repos"))) {
+      const copy = statSync(file).size > 0 ? held.get(sha256(file)) : undefined;
+      if (copy) shared.add(copy);
+    }
+  }
+  return { corpora: corpora.length, files: held.size, shared: [...shared].sort() };
+}
+
+interface Row {
+  name: string;
+  summary: ModeSummary;
+}
+
+async function evaluate(engine: CompletionEngine, workDir: string, tasks: readonly LineTask[], name: string, modes: CompletionMode[], extra: { k?: number; entities?: boolean; ablation?: Ablation } = {}): Promise<Row[]> {
+  const started = performance.now();
+  const { summaries } = await runEval({ engine, tasks, reposDir, modes, workDir, cold: true, ...extra, ...(process.stderr.isTTY ? { progress: (done: number, total: number) => process.stderr.write(`\r${name}: ${done}/${total}\x1b[K`) } : {}) });
+  process.stderr.write(`${process.stderr.isTTY ? "\r" : ""}${name || modes.join(", ")}: ${tasks.length} tasks x ${modes.length} modes in ${((performance.now() - started) / 1000).toFixed(0)} s\x1b[K\n`);
+  return summaries.map((summary) => ({ name: modes.length > 1 ? `${summary.mode}${name ? ` ${name}` : ""}` : name || summary.mode, summary }));
+}
+
+function table(rows: readonly Row[]): string {
+  const header = "| configuration | n | EM % | ES % | ID EM % | p50 ms | p95 ms | tokens |";
+  const lines = rows.map(({ name, summary: s }) =>
+    `| ${name} | ${s.count} | ${(100 * s.exactMatch).toFixed(1)} | ${(100 * s.editSimilarity).toFixed(1)} | ${(100 * s.identifierMatch).toFixed(1)} | ${s.latency.p50.toFixed(0)} | ${s.latency.p95.toFixed(0)} | ${s.inputTokens.toFixed(0)} |`,
+  );
+  return [header, "|---|---|---|---|---|---|---|---|", ...lines].join("\n");
+}
+
+async function withEngine<T>(models: string, run: (engine: CompletionEngine, workDir: string) => Promise<T>): Promise<T> {
+  const engine = await loadEngine({ generatorPath: join(models, "generator.gguf"), embedderPath: join(modelsDir, "embedder.gguf"), adapterPath: join(models, "adapter.gguf"), backend: "cpu", log: () => undefined });
+  const workDir = mkdtempSync(join(tmpdir(), "hef-quality-"));
+  try {
+    return await run(engine, workDir);
+  } finally {
+    await engine.dispose();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+const allTasks = parseTasks(readFileSync(resolve(values.tasks), "utf8"));
+const repos = [...new Set(allTasks.map((t) => t.repo))];
+const heldOut = checkHeldOut(repos, (values.corpus ?? []).map((c) => resolve(c)));
+const usable = allTasks.filter((t) => !heldOut.shared.includes(`${t.repo}/${t.path}`));
+const limit = values.limit ? Number(values.limit) : usable.length;
+// An even share of every repository when limited, so that no repository dominates.
+const tasks = repos.flatMap((repo) => usable.filter((t) => t.repo === repo).slice(0, Math.ceil(limit / repos.length)));
+process.stderr.write(
+  `held out: ${repos.join(", ")} (${heldOut.files} files), in none of ${heldOut.corpora} training corpora by name; ` +
+    `${heldOut.shared.length} of their files also in training (${heldOut.shared.join(", ") || "none"}): ${allTasks.length - usable.length} tasks on them dropped\n`,
+);
+
+const main = await withEngine(modelsDir, async (engine, workDir) => [
+  ...(await evaluate(engine, workDir, tasks, "", ["none", "rag", "hef"])),
+  ...(await evaluate(engine, workDir, tasks, "hef + entities", ["hef"], { entities: true })),
+]);
+const ks = await withEngine(modelsDir, async (engine, workDir) => {
+  const rows: Row[] = [];
+  for (const k of values.ks!.split(",").map(Number)) rows.push(...(await evaluate(engine, workDir, tasks, `hef K=${k}`, ["hef"], { k })));
+  return rows;
+});
+const ablations = await withEngine(modelsDir, async (engine, workDir) => [
+  ...(await evaluate(engine, workDir, tasks, "hef, pseudo-tokens shuffled across tasks", ["hef"], { ablation: "shuffled" })),
+  ...(await evaluate(engine, workDir, tasks, "hef, pseudo-tokens zeroed", ["hef"], { ablation: "zeroed" })),
+  ...(await evaluate(engine, workDir, tasks, "another repository's nodes", ["hef", "rag"], { ablation: "foreign" })),
+]);
+const separateDir = join(modelsDir, "separate");
+const regimes = existsSync(join(separateDir, "adapter.gguf"))
+  ? await withEngine(separateDir, async (engine, workDir) => evaluate(engine, workDir, tasks, "hef, separate regime", ["hef"]))
+  : [];
+
+const report = [
+  `## Line completion on held-out repositories (${repos.join(", ")}; ${tasks.length} tasks)`,
+  table(main),
+  "### Pseudo-token budget K",
+  table(ks),
+  "### Ablations",
+  table([...regimes, ...ablations]),
+].join("\n\n");
+process.stdout.write(`${report}\n`);
+if (values.out) writeFileSync(resolve(values.out), JSON.stringify({ repos, tasks: tasks.length, heldOut, main, ks, regimes, ablations }, null, 2));
