@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .prompts import CHARS_PER_TOKEN, fim_sequence
+from .prompts import CHARS_PER_TOKEN, fim_layout
 from .tokenizer import CodeTokenizer
 
 SOURCE_SUFFIXES = (".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".mts", ".cts")
@@ -50,9 +50,13 @@ def pieces(text: str, max_chars: int) -> Iterator[str]:
         start = end
 
 
-def fim_document(tokenizer: CodeTokenizer, text: str, rng: random.Random, config: LmDataConfig) -> list[int]:
+# A document before tokenization: texts, and special token ids between them.
+Document = list[int | str]
+
+
+def fim_document(tokenizer: CodeTokenizer, text: str, rng: random.Random, config: LmDataConfig) -> Document:
     if rng.random() >= config.fim_rate or len(text) < 16:
-        return tokenizer.encode(text) + [tokenizer.eos]
+        return [text, tokenizer.eos]
     if rng.random() < config.line_middle_share and text.count("\n") >= 3:
         lines = text.splitlines(keepends=True)
         start = rng.randrange(1, len(lines))
@@ -64,39 +68,61 @@ def fim_document(tokenizer: CodeTokenizer, text: str, rng: random.Random, config
         a, b = sorted(rng.randrange(len(text) + 1) for _ in range(2))
         prefix, middle, suffix = text[:a], text[a:b], text[b:]
     layout = "spm" if rng.random() < config.spm_share else "psm"
-    sequence = fim_sequence(tokenizer, tokenizer.encode(prefix), tokenizer.encode(suffix), tokenizer.encode(middle), layout)
-    return sequence.ids
+    return fim_layout(tokenizer, prefix, suffix, middle, layout)[0]
 
 
-def repo_document(tokenizer: CodeTokenizer, repo: Path, files: list[Path], rng: random.Random, max_chars: int) -> list[int]:
+def repo_document(tokenizer: CodeTokenizer, repo: Path, files: list[Path], rng: random.Random, max_chars: int) -> Document:
     chosen = rng.sample(files, min(len(files), rng.randint(2, 6)))
-    parts: list[int] = []
+    parts: Document = []
     used = 0
     for path in chosen:
         text = path.read_text(encoding="utf-8", errors="replace")[: max_chars // 2]
-        header = f"{path.relative_to(repo).as_posix()}\n"
-        parts += [tokenizer.file_sep, *tokenizer.encode(header + text)]
+        parts += [tokenizer.file_sep, f"{path.relative_to(repo).as_posix()}\n{text}"]
         used += len(text)
         if used >= max_chars:
             break
     return parts + [tokenizer.eos]
 
 
-def build_stream(repos: list[Path], tokenizer: CodeTokenizer, config: LmDataConfig, out: Path) -> int:
-    """Writes the token stream to `out` (.npy) and returns its length. Deterministic for a seed."""
+def documents(repos: list[Path], tokenizer: CodeTokenizer, config: LmDataConfig) -> Iterator[Document]:
     rng = random.Random(config.seed)
     max_chars = int(config.seq_len * CHARS_PER_TOKEN * 0.8)
-    ids: list[int] = []
     for repo in repos:
         files = repo_files(repo)
         for path in files:
             text = path.read_text(encoding="utf-8", errors="replace")
             for piece in pieces(text, max_chars):
-                ids += fim_document(tokenizer, piece, rng, config)
+                yield fim_document(tokenizer, piece, rng, config)
             if len(files) > 1 and rng.random() < config.repo_share:
-                ids += repo_document(tokenizer, repo, files, rng, max_chars * 2)
-        if config.max_tokens and len(ids) >= config.max_tokens:
-            break
+                yield repo_document(tokenizer, repo, files, rng, max_chars * 2)
+
+
+def tokenize_documents(tokenizer: CodeTokenizer, docs: list[Document]) -> list[int]:
+    """All texts of many documents in one encode_batch call: the tokenizer's threads do the work."""
+    texts = [part for doc in docs for part in doc if isinstance(part, str)]
+    encoded = iter(tokenizer.encode_batch(texts))
+    ids: list[int] = []
+    for doc in docs:
+        for part in doc:
+            if isinstance(part, int):
+                ids.append(part)
+            else:
+                ids += next(encoded)
+    return ids
+
+
+def build_stream(repos: list[Path], tokenizer: CodeTokenizer, config: LmDataConfig, out: Path, batch: int = 4096) -> int:
+    """Writes the token stream to `out` (.npy) and returns its length. Deterministic for a seed."""
+    ids: list[int] = []
+    pending: list[Document] = []
+    for doc in documents(repos, tokenizer, config):
+        pending.append(doc)
+        if len(pending) == batch:
+            ids += tokenize_documents(tokenizer, pending)
+            pending = []
+            if config.max_tokens and len(ids) >= config.max_tokens:
+                break
+    ids += tokenize_documents(tokenizer, pending)
     if config.max_tokens:
         ids = ids[: config.max_tokens]
     dtype = np.uint16 if tokenizer.vocab_size <= 65536 else np.int32

@@ -12,11 +12,12 @@ at most 1,024 prefix tokens from the end, 256 suffix tokens from the start."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from .tokenizer import CodeTokenizer
 
 Layout = Literal["psm", "spm"]
+P = TypeVar("P")
 CHARS_PER_TOKEN = 4
 PREFIX_BUDGET = 1024
 SUFFIX_BUDGET = 256
@@ -56,13 +57,28 @@ class Sequence:
     target_from: int
 
 
-def fim_sequence(tokenizer: CodeTokenizer, prefix: list[int], suffix: list[int], middle: list[int], layout: Layout, context: list[int] | None = None) -> Sequence:
-    head = list(context or [])
+def fim_layout(tokenizer: CodeTokenizer, prefix: P, suffix: P, middle: P, layout: Layout) -> tuple[list[int | P], int]:
+    """The pieces in the layout's order (special token ids among them) and the index of the middle piece:
+    one definition of the layouts, for token lists (prompts) and for texts still to tokenize (lm_data)."""
     if layout == "psm":
-        head += [tokenizer.fim_prefix, *prefix, tokenizer.fim_suffix, *suffix, tokenizer.fim_middle]
+        head: list[int | P] = [tokenizer.fim_prefix, prefix, tokenizer.fim_suffix, suffix, tokenizer.fim_middle]
     else:
-        head += [tokenizer.fim_prefix, tokenizer.fim_suffix, *suffix, tokenizer.fim_middle, *prefix]
-    return Sequence(head + middle + [tokenizer.eos], len(head))
+        head = [tokenizer.fim_prefix, tokenizer.fim_suffix, suffix, tokenizer.fim_middle, prefix]
+    return [*head, middle, tokenizer.eos], len(head)
+
+
+def fim_sequence(tokenizer: CodeTokenizer, prefix: list[int], suffix: list[int], middle: list[int], layout: Layout, context: list[int] | None = None) -> Sequence:
+    pieces, middle_at = fim_layout(tokenizer, prefix, suffix, middle, layout)
+    ids = list(context or [])
+    target_from = 0
+    for i, piece in enumerate(pieces):
+        if i == middle_at:
+            target_from = len(ids)
+        if isinstance(piece, int):
+            ids.append(piece)
+        else:
+            ids += piece
+    return Sequence(ids, target_from)
 
 
 def rag_context(tokenizer: CodeTokenizer, path: str, snippets: list[tuple[str, str]], budget: int) -> list[int]:

@@ -68,6 +68,9 @@ class Optim:
     betas: tuple[float, float] = (0.9, 0.999)
     clip: float = 1.0
     min_lr_ratio: float = 0.1
+    # A time budget (0 = none): after a few steps the stage measures its pace and ends at the step that
+    # fits, so one script sizes itself to a machine it never ran on. The schedule follows the new end.
+    seconds: float = 0.0
 
     def accumulation(self, world: int) -> int:
         return max(1, self.batch // (self.micro_batch * world))
@@ -184,6 +187,9 @@ class StageReport:
     diagnostics: dict[str, float]
 
 
+CALIBRATION_STEPS = 6
+
+
 def _sync_gradients(params: Sequence[nn.Parameter], world: int) -> None:
     # Gradients are averaged by hand rather than through DistributedDataParallel: a stage trains
     # several modules (fuser, projector, generator) with frozen parts in between, and one all-reduce
@@ -210,6 +216,7 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"])
         start, history = state["step"], state["history"]
+        stage.optim.steps = history.get("steps", stage.optim.steps)
         log.write(event="resume", stage=stage.name, step=start)
     accumulate = stage.optim.accumulation(device.world)
     bar = Progress(stage.name, stage.optim.steps, enabled=progress and device.main)
@@ -231,7 +238,9 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
 
     for module in stage.modules.values():
         module.train()
-    for step in range(start, stage.optim.steps):
+    calibration_began = time.monotonic()
+    step = start
+    while step < stage.optim.steps:
         lr = stage.optim.lr_at(step)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["scale"]
@@ -269,9 +278,22 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
         bar.update(step + 1, loss_value, tokens_per_s, elapsed, start, force=step + 1 == stage.optim.steps)
         if stage.diagnose and stage.diagnose_every and (step + 1) % stage.diagnose_every == 0 and step + 1 < stage.optim.steps:
             diagnostics = run_diagnostics(stage, log, step + 1)
+        if stage.optim.seconds > 0 and "steps" not in history and step + 1 - start == CALIBRATION_STEPS:
+            # The first step pays for warm-up (allocations, kernel choice): the pace is taken after it.
+            pace = (time.monotonic() - calibration_began) / (CALIBRATION_STEPS - 1)
+            fit = step + 1 + int((stage.optim.seconds - (time.monotonic() - began)) / pace)
+            if device.world > 1:  # every rank must stop at the same step: rank 0's pace decides
+                agreed = torch.tensor([fit], device=device.device)
+                dist.broadcast(agreed, 0)
+                fit = int(agreed.item())
+            history["steps"] = stage.optim.steps = max(step + 1, min(stage.optim.steps, fit))
+            log.write(event="steps", stage=stage.name, steps=stage.optim.steps, seconds_per_step=round(pace, 4), budget_s=stage.optim.seconds)
+        if step + 1 - start == 1:
+            calibration_began = time.monotonic()
         if time.monotonic() - last_save >= checkpoint_every_s and step + 1 < stage.optim.steps:
             save(step + 1)
             last_save = time.monotonic()
+        step += 1
     bar.end()
     if stage.diagnose:
         diagnostics = run_diagnostics(stage, log, stage.optim.steps)

@@ -52,21 +52,21 @@ class UwlReport:
     mean_delta: float
 
 
-def uwl_filter(reference: PreTrainedModel, data: HefData, examples: list[LineExample], threshold: float, context_tokens: int) -> tuple[list[LineExample], list[float], UwlReport]:
+def uwl_filter(reference: PreTrainedModel, data: HefData, examples: list[LineExample], threshold: float, context_tokens: int, batch: int = 16) -> tuple[list[LineExample], list[float], UwlReport]:
     reference.eval()
     cutoff = math.log(threshold / (1 - threshold))  # sigmoid(delta) >= threshold  <=>  delta >= logit(threshold)
-    kept: list[LineExample] = []
     deltas: list[float] = []
-    totals: Counter[str] = Counter()
-    passed: Counter[str] = Counter()
-    for example in examples:
-        context = example_context(data, example, context_tokens)
-        delta = uwl_deltas(reference, data.tokenizer, example.prefix, example.suffix, example.gold, [context])[0] if context else 0.0
-        deltas.append(delta)
-        name = data.trees[example.repo].export.name
-        totals[name] += 1
-        if delta >= cutoff:
-            kept.append(example)
-            passed[name] += 1
+    for start in range(0, len(examples), batch):
+        chunk = examples[start : start + batch]
+        contexts = [example_context(data, e, context_tokens) for e in chunk]
+        # Both sequences of every example in one forward pass; an example without context gains nothing.
+        sequences = [fim_sequence(data.tokenizer, e.prefix, e.suffix, e.gold, "psm", context=c) for e, c in zip(chunk, contexts)]
+        sequences += [fim_sequence(data.tokenizer, e.prefix, e.suffix, e.gold, "psm") for e in chunk]
+        with torch.no_grad():
+            nll, _ = completion_losses(reference, sequences, [None] * len(sequences))
+        deltas += [float(nll[len(chunk) + i] - nll[i]) if contexts[i] else 0.0 for i in range(len(chunk))]
+    kept = [e for e, d in zip(examples, deltas) if d >= cutoff]
+    totals = Counter(data.trees[e.repo].export.name for e in examples)
+    passed = Counter(data.trees[e.repo].export.name for e in kept)
     report = UwlReport(threshold, len(kept), len(examples), {n: (passed[n], totals[n]) for n in sorted(totals)}, sum(deltas) / max(1, len(deltas)))
     return kept, deltas, report

@@ -120,3 +120,22 @@ def test_torchrun_data_parallel_ranks_stay_identical(tmp_path: Path) -> None:
     assert all(torch.allclose(rank0[k], single[k], atol=1e-5) for k in rank0)
     # Each rank took one of the two micro-batches per step; only rank 0 logs.
     assert len([line for line in (tmp_path / "logs" / "ddp.jsonl").read_text().splitlines() if '"step"' in line and '"loss"' in line]) == 30
+
+
+def test_a_time_budget_ends_the_stage_at_the_step_that_fits(tmp_path: Path) -> None:
+    from hef_training.runtime import Stage, StepResult, run_stage, setup_device
+
+    model = torch.nn.Linear(4, 1)
+
+    def loss(x: torch.Tensor) -> StepResult:
+        time.sleep(0.05)
+        return StepResult((model(x) ** 2).mean(), 1)
+
+    optim = Optim(steps=1000, lr=1e-2, batch=2, micro_batch=1, seconds=1.5)
+    stage = Stage("budget", {"model": model}, [(list(model.parameters()), 1.0)], optim, lambda step, i: torch.ones(2, 4), loss)
+    report = run_stage(stage, setup_device("cpu"), tmp_path, progress=False)
+    assert 8 <= report.steps <= 16, report.steps  # 0.1 s a step in 1.5 s
+    assert report.seconds < 3.0
+    events = [json.loads(line) for line in (tmp_path / "logs" / "budget.jsonl").read_text().splitlines()]
+    assert [e["steps"] for e in events if e.get("event") == "steps"] == [report.steps]
+    assert optim.lr_at(report.steps - 1) < 0.2 * optim.lr, "the schedule decays to the new end"

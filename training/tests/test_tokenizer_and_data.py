@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from hef_training.config import override, smoke
-from hef_training.lm_data import LmDataConfig, build_stream, fim_document, pieces, repo_files
+from hef_training.lm_data import LmDataConfig, build_stream, fim_document, pieces, repo_files, tokenize_documents
 from hef_training.prompts import fim_sequence, prefix_window, rag_context, suffix_window
 from hef_training.tokenizer import SPECIAL_TOKENS, CodeTokenizer, train_tokenizer
 
@@ -61,7 +61,7 @@ def test_pieces_and_fim_documents() -> None:
     rng = random.Random(1)
     layouts = set()
     for _ in range(20):
-        ids = fim_document(t, parts[0], rng, config)
+        ids = tokenize_documents(t, [fim_document(t, parts[0], rng, config)])
         assert ids[0] == t.fim_prefix and ids[-1] == t.eos and t.fim_middle in ids
         layouts.add("spm" if ids[1] == t.fim_suffix else "psm")
     assert layouts == {"psm", "spm"}
