@@ -4,13 +4,14 @@
 # archive), trains every stage with the gpu preset's time budgets, exports, and leaves the models,
 # the recipe record and the logs in $OUT as pieces of at most 15 MiB (collect.sh puts them together).
 #
-#   device run, carrying training/device/carry:  bash training/device/run.sh [preset]
+#   device run, carrying training/device/carry:  bash training/device/run.sh [preset [hef train options...]]
 #
 # Held out of the corpus: the evaluation repositories of the quality table (README "Quality").
 set -euo pipefail
 export PYTHONUNBUFFERED=1
 root=$(pwd)
 preset=${1:-gpu}
+shift || true
 carry=$root/training/device/carry
 work=${HEF_DEVICE_WORK:-/tmp/hef-device}
 out=${OUT:?the device tool sets OUT}
@@ -38,7 +39,7 @@ mkdir -p "$work/corpus-js" && tar -C "$work/corpus-js" -xJf "$carry/js-corpus.ta
 stamp "corpus: $(cat "$work"/corpus-*/corpus-manifest.tsv | grep -vc '^package')" packages
 
 status=0
-"$python" -m hef_training train --repos "$work"/corpus-*/repos/* --out "$work/run" --preset "$preset" || status=$?
+"$python" -m hef_training train --repos "$work"/corpus-*/repos/* --out "$work/run" --preset "$preset" "$@" || status=$?
 stamp "training exited with $status"
 
 for c in "$work"/corpus-*; do cp "$c/corpus-manifest.tsv" "$work/run/$(basename "$c")-manifest.tsv"; done
