@@ -19,8 +19,8 @@ export interface EvalOptions {
   workDir: string;
   entities?: boolean;
   /**
-   * What the context is replaced with, to see what it contributes: the retrieval of another task of the same
-   * repository (shuffled), pseudo-tokens of zeros (zeroed, hef only), or the nodes another repository gives for
+   * What the context is replaced with, to see what it contributes: the retrieval of a task in another file of
+   * the same repository (shuffled), pseudo-tokens of zeros (zeroed, hef only), or the nodes another repository gives for
    * the task's own query (foreign: the paper's harmful retrieval, Table 5).
    */
   ablation?: Ablation;
@@ -37,6 +37,18 @@ export interface TaskResult extends ScoredCompletion {
   taskId: string;
   exactMatch: boolean;
   editSimilarity: number;
+}
+
+/**
+ * The prompt of the next task in another file (wrapping round): the next task of the same file would
+ * hold the current target line in its prompt, and a query built from it would know the answer.
+ */
+function otherFilePrompt(tasks: readonly LineTask[], t: number): string {
+  for (let step = 1; step < tasks.length; step++) {
+    const other = tasks[(t + step) % tasks.length]!;
+    if (other.path !== tasks[t]!.path) return other.prompt;
+  }
+  throw new Error(`the shuffled ablation needs tasks in at least 2 files of ${tasks[t]!.repo}`);
 }
 
 export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSummary[]; results: TaskResult[] }> {
@@ -72,7 +84,7 @@ export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSu
       previous = task.path;
       const ablated: Pick<CompletionRequest, "retrieval" | "zeroPseudoTokens"> =
         ablation === "shuffled"
-          ? { retrieval: { prefix: tasks[(t + 1) % tasks.length]!.prompt } }
+          ? { retrieval: { prefix: otherFilePrompt(tasks, t) } }
           : ablation === "foreign"
             ? { retrieval: { cache: caches.get(groups[(g + 1) % groups.length]![0])! } }
             : ablation === "zeroed"

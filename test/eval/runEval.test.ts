@@ -111,21 +111,28 @@ describe("hef eval harness", () => {
       writeFileSync(join(repos, repo, "main.py"), OTHER);
     }
     const tasks = parseTasks(
-      ["repoA/1", "repoA/2", "repoB/1"]
-        .map((id, i) => ({ prompt: `y = 2\nt${i + 1}`, groundtruth: "x", metadata: { task_id: id, fpath: `${id.split("/")[0]}/pkg/mod.py`, line_no: 4 } }))
+      [
+        ["repoA/1", "pkg/mod.py"],
+        ["repoA/2", "pkg/mod.py"],
+        ["repoA/3", "main.py"],
+        ["repoB/1", "pkg/mod.py"],
+        ["repoB/2", "main.py"],
+      ]
+        .map(([id, path], i) => ({ prompt: `y = 2\nt${i + 1}`, groundtruth: "x", metadata: { task_id: id, fpath: `${id!.split("/")[0]}/${path}`, line_no: 1 } }))
         .map((t) => JSON.stringify(t))
         .join("\n"),
     );
     const run = async (ablation: "shuffled" | "zeroed" | "foreign") => {
       const requests: CompletionRequest[] = [];
-      await runEval({ engine: fakeEngine({ t1: "x", t2: "x", t3: "x" }, [], requests), tasks, reposDir: repos, modes: ["hef"], workDir: tempDir("hef-eval-ablation-work-"), ablation });
+      await runEval({ engine: fakeEngine({ t1: "x", t2: "x", t3: "x", t4: "x", t5: "x" }, [], requests), tasks, reposDir: repos, modes: ["hef"], workDir: tempDir("hef-eval-ablation-work-"), ablation });
       return requests;
     };
     const shuffled = await run("shuffled");
-    assert.deepEqual(shuffled.map((r) => r.retrieval?.prefix), ["y = 2\nt2", "y = 2\nt1", "y = 2\nt3"], "the next task of the same repository, wrapping round");
+    // The next task in another file of the same repository, wrapping round: never the same file's next task.
+    assert.deepEqual(shuffled.map((r) => r.retrieval?.prefix), ["y = 2\nt3", "y = 2\nt3", "y = 2\nt1", "y = 2\nt5", "y = 2\nt4"]);
     assert.ok((await run("zeroed")).every((r) => r.zeroPseudoTokens === true && r.retrieval === undefined));
     const foreign = await run("foreign");
-    assert.deepEqual(foreign.map((r) => r.retrieval?.cache?.root.split(/[\\/]/).at(-1)), ["repoB", "repoB", "repoA"]);
-    await assert.rejects(runEval({ engine: fakeEngine({}, []), tasks: tasks.slice(0, 2), reposDir: repos, modes: ["hef"], workDir: tempDir("hef-eval-ablation-work-"), ablation: "foreign" }), /at least 2 repositories/);
+    assert.deepEqual(foreign.map((r) => r.retrieval?.cache?.root.split(/[\\/]/).at(-1)), ["repoB", "repoB", "repoB", "repoA", "repoA"]);
+    await assert.rejects(runEval({ engine: fakeEngine({}, []), tasks: tasks.slice(0, 3), reposDir: repos, modes: ["hef"], workDir: tempDir("hef-eval-ablation-work-"), ablation: "foreign" }), /at least 2 repositories/);
   });
 });

@@ -5,7 +5,7 @@ parts=${1:?folder with result.tar.xz.part-*}
 dest=${2:?where the run goes}
 mkdir -p "$dest"
 cat "$parts"/result.tar.xz.part-* | xz -dc | tar -C "$dest" -xf -
-# The last regime's files at the top of models/, as hef train leaves them.
-last=$(ls -d "$dest"/models/e2e "$dest"/models/separate 2>/dev/null | head -1)
-cp "$last"/*.gguf "$dest/models/"
+# The last regime's files at the top of models/, as hef train leaves them (the recipe names the order).
+last=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["config"]["regime"]["regimes"][-1])' "$dest/recipe.json")
+cp "$dest/models/$last"/*.gguf "$dest/models/"
 ls -l "$dest" "$dest/models"

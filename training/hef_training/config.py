@@ -60,6 +60,8 @@ class RegimeConfig:
     k: int = 32
     b: int = 8
     regimes: tuple[str, ...] = ("separate", "e2e")
+    # Share of line examples in the suffix-prefix-middle layout (the sidecar assembles prefix-suffix-middle).
+    spm_share: float = 0.5
     # UWL (paper 3.7): keep an example when sigmoid(log p(y|x,c) - log p(y|x)) >= threshold.
     uwl_threshold: float = 0.55
     uwl_context_tokens: int = 1024
@@ -135,7 +137,8 @@ def gpu() -> RecipeConfig:
         generator=GeneratorConfig(
             # 20M parameters: both regimes' generators (Q8_0) come back within the device tool's 64 MiB.
             shape=TransformerShape(384, 8, 6, 2, 1152, max_positions=4096),
-            data=LmDataConfig(seq_len=2048),
+            # 150M tokens: more than three minutes of the GPU reads, tokenized in well under a minute.
+            data=LmDataConfig(seq_len=2048, max_tokens=150_000_000),
             optim=Optim(steps=20_000, lr=1e-3, warmup=100, batch=64, micro_batch=32, weight_decay=0.1, seconds=180),
         ),
         embedder=EmbedderConfig(
@@ -146,7 +149,7 @@ def gpu() -> RecipeConfig:
         fuser=FuserConfig(optim=Optim(steps=5_000, lr=1e-3, warmup=50, batch=32, micro_batch=32, weight_decay=0.01, seconds=25)),
         projector=ProjectorConfig(hidden=1024, optim=Optim(steps=5_000, lr=1e-3, warmup=50, batch=64, micro_batch=64, weight_decay=0.0, seconds=20)),
         regime=RegimeConfig(
-            max_repos=150,
+            max_repos=100,
             tasks_per_repo=60,
             tasks_per_file=8,
             separate=Optim(steps=5_000, lr=3e-4, warmup=20, batch=32, micro_batch=16, weight_decay=0.01, seconds=35),
@@ -174,7 +177,8 @@ def cpu() -> RecipeConfig:
             shape=TransformerShape(256, 2, 4, 2, 512, max_positions=1024),
             optim=Optim(steps=200, lr=1e-3, warmup=20, batch=64, micro_batch=32, weight_decay=0.01),
         ),
-        fuser=FuserConfig(optim=Optim(steps=200, lr=1e-3, warmup=20, batch=16, micro_batch=16, weight_decay=0.01)),
+        # File vectors trained too: retrieval returns file nodes only where they sit near the queries' space.
+        fuser=FuserConfig(levels=("repo", "file"), optim=Optim(steps=200, lr=1e-3, warmup=20, batch=16, micro_batch=16, weight_decay=0.01)),
         projector=ProjectorConfig(hidden=512, optim=Optim(steps=200, lr=1e-3, warmup=20, batch=32, micro_batch=16, weight_decay=0.0)),
         regime=RegimeConfig(
             max_repos=100,

@@ -13,9 +13,10 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from .exports import RepoExport, TaskView
-from .prompts import CHARS_PER_TOKEN, prefix_window, suffix_window
+from .prompts import CHARS_PER_TOKEN, prefix_window, suffix_window, tail_text
 from .tokenizer import CodeTokenizer
 
 
@@ -27,12 +28,18 @@ class LineExample:
     prefix: list[int]
     suffix: list[int]
     gold: list[int]
-    gold_text: str
-    prefix_text: str
 
 
-def _split(text: str, line_no: int, lines: int) -> tuple[str, str, str]:
-    parts = text.splitlines(keepends=True)
+def read_source(path: Path) -> str:
+    """A file as the sidecar reads it: UTF-8, a byte order mark dropped, line ends as they are."""
+    text = path.read_bytes().decode("utf-8")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def split_at_line(text: str, line_no: int, lines: int) -> tuple[str, str, str]:
+    """Text before 0-based line line_no, the next `lines` lines, the rest; lines end at "\n" alone, as
+    the sidecar counts them (futureExcluded), so the prefix is exactly what the task's index view holds."""
+    parts = re.split(r"(?<=\n)", text)
     prefix = "".join(parts[:line_no])
     gold = "".join(parts[line_no : line_no + lines])
     if gold and not gold.endswith("\n"):
@@ -55,25 +62,14 @@ def line_examples(
         texts: dict[str, str] = {}
         for t, task in enumerate(export.tasks):
             if task.path not in texts:
-                texts[task.path] = (export.root / task.path).read_text(encoding="utf-8")
+                texts[task.path] = read_source(export.root / task.path)
             lines = rng.choice((2, 3)) if rng.random() < multi_line_share else 1
-            prefix, gold, suffix = _split(texts[task.path], task.line_no, lines)
+            prefix, gold, suffix = split_at_line(texts[task.path], task.line_no, lines)
             if not gold.strip():
                 continue
             if rng.random() < empty_suffix_share:
                 suffix = ""
-            out.append(
-                LineExample(
-                    repo=r,
-                    task=t,
-                    path=task.path,
-                    prefix=prefix_window(tokenizer, prefix),
-                    suffix=suffix_window(tokenizer, suffix),
-                    gold=tokenizer.encode(gold),
-                    gold_text=gold,
-                    prefix_text=prefix,
-                )
-            )
+            out.append(LineExample(r, t, task.path, prefix_window(tokenizer, prefix), suffix_window(tokenizer, suffix), tokenizer.encode(gold)))
     return out
 
 
@@ -85,13 +81,6 @@ class QueryPair:
     query: list[int]
     chunk: list[int]
     cross_file: bool
-
-
-def query_text(prefix: str, max_tokens: int) -> str:
-    """The tail of the prefix a query window of max_tokens holds, starting at a line."""
-    tail = prefix[-max_tokens * CHARS_PER_TOKEN :]
-    newline = tail.find("\n")
-    return tail[newline + 1 :] if len(tail) < len(prefix) and 0 <= newline < len(tail) - 1 else tail
 
 
 def _needed_chunk(export: RepoExport, task: TaskView, gold: str, idf: dict[str, float], chunk_ids: list[Counter[str]]) -> tuple[int, bool] | None:
@@ -124,13 +113,13 @@ def query_pairs(exports: list[RepoExport], tokenizer: CodeTokenizer, max_tokens:
         texts: dict[str, str] = {}
         for task in export.tasks:
             if task.path not in texts:
-                texts[task.path] = (export.root / task.path).read_text(encoding="utf-8")
-            prefix, gold, after = _split(texts[task.path], task.line_no, 1)
+                texts[task.path] = read_source(export.root / task.path)
+            prefix, gold, after = split_at_line(texts[task.path], task.line_no, 1)
             needed = _needed_chunk(export, task, gold + "".join(after.splitlines(keepends=True)[:2]), idf, chunk_ids)
             if needed is None:
                 continue
             row, cross = needed
-            query = tokenizer.encode(query_text(prefix, max_tokens))[-max_tokens:]
+            query = tokenizer.encode(tail_text(prefix, max_tokens * CHARS_PER_TOKEN))[-max_tokens:]
             chunk = tokenizer.encode(export.chunks[row].text)[:max_tokens]
             if query and chunk:
                 pairs.append(QueryPair(query, chunk, cross))

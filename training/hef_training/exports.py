@@ -94,9 +94,11 @@ def _node(row: dict) -> Node:
     )
 
 
-def _jsonl(path: Path) -> list[dict]:
+def _jsonl(path: Path, optional: bool = False) -> list[dict]:
     if not path.exists():
-        return []
+        if optional:
+            return []
+        raise ExportError(f"{path} is missing (a damaged export: run hef export again)")
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
@@ -122,7 +124,7 @@ def load_export(directory: str | Path) -> RepoExport:
     chunks = [Chunk(r["i"], r["path"], r["startLine"], r["endLine"], r["tokens"], r["text"]) for r in _jsonl(directory / "chunks.jsonl")]
     if [c.row for c in chunks] != list(range(len(chunks))):
         raise ExportError(f"{directory}: chunk rows are not 0..{len(chunks) - 1} in order")
-    tasks_raw = _jsonl(directory / "tasks.jsonl")
+    tasks_raw = _jsonl(directory / "tasks.jsonl", optional=True)
     tasks = [
         TaskView(str(t["taskId"]), t["path"], int(t["lineNo"]), int(t["query"]), frozenset(t["removed"]), tuple(_node(n) for n in t["added"]))
         for t in tasks_raw
@@ -145,6 +147,5 @@ def load_export(directory: str | Path) -> RepoExport:
 def load_exports(directory: str | Path) -> list[RepoExport]:
     """Every repository folder of an export, in name order. Folders a killed export left beside them
     (<repo>.tmp-*, <repo>.old-*) hold a manifest too, but not one naming the folder: they are skipped."""
-    directory = Path(directory)
-    exports = [load_export(d) for d in sorted(directory.iterdir()) if (d / "manifest.json").exists()]
-    return [e for e, d in zip(exports, sorted(d for d in directory.iterdir() if (d / "manifest.json").exists())) if e.name == d.name]
+    folders = sorted(d for d in Path(directory).iterdir() if (d / "manifest.json").exists())
+    return [load_export(d) for d in folders if json.loads((d / "manifest.json").read_text(encoding="utf-8")).get("repo") == d.name]

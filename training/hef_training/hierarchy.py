@@ -104,7 +104,6 @@ class RepoTree:
         nodes = [n for n in self.export.nodes if n.id not in task.removed] + list(task.added)
         return table, nodes, [row_of[n.id] for n in nodes]
 
-
     def chunks_in_view(self, task: TaskView) -> tuple[list[Node], Tensor]:
         """The chunk nodes the task's view holds and their vectors: what rag mode retrieves from."""
         nodes = [n for n in self.export.nodes if n.level == "chunk" and n.id not in task.removed]
@@ -118,22 +117,28 @@ LEVEL_ORDER = {"repo": 0, "module": 1, "file": 2, "chunk": 3}
 
 
 def retrieve(query: Tensor, table: Tensor, nodes: Sequence[Node], rows: Sequence[int], k: int) -> list[tuple[Node, int, float]]:
-    """Top k by cosine, a single-child parent dropped when its child scored the same (retrieval.ts selectHits)."""
+    """Top k by cosine, a single-child parent dropped when its child scored the same (retrieval.ts
+    selectHits); like HefCache.search, the candidates widen until k nodes survive or none are left."""
     if not nodes:
         return []
     candidates = table[torch.tensor(rows, device=table.device)]
     scores = F.cosine_similarity(candidates.float(), query.float()[None], dim=-1)
-    order = torch.argsort(scores, descending=True)[: 2 * k + 8].tolist()
-    hit_scores = {nodes[i].id: float(scores[i]) for i in order}
+    ranked = torch.argsort(scores, descending=True).tolist()
     by_id = {n.id: n for n in nodes}
-    chosen: list[tuple[Node, int, float]] = []
-    for i in order:
-        if len(chosen) == k:
-            break
-        node = nodes[i]
-        if not _repeats_only_child(node, hit_scores[node.id], hit_scores, by_id):
-            chosen.append((node, rows[i], hit_scores[node.id]))
-    return chosen
+    wanted = 2 * k + 8
+    while True:
+        order = ranked[:wanted]
+        hit_scores = {nodes[i].id: float(scores[i]) for i in order}
+        chosen: list[tuple[Node, int, float]] = []
+        for i in order:
+            if len(chosen) == k:
+                break
+            node = nodes[i]
+            if not _repeats_only_child(node, hit_scores[node.id], hit_scores, by_id):
+                chosen.append((node, rows[i], hit_scores[node.id]))
+        if len(chosen) == k or wanted >= len(ranked):
+            return chosen
+        wanted *= 4
 
 
 def _repeats_only_child(node: Node, score: float, scores: dict[str, float], by_id: dict[str, Node]) -> bool:

@@ -113,24 +113,27 @@ def tokenize_documents(tokenizer: CodeTokenizer, docs: list[Document]) -> list[i
 
 def build_stream(repos: list[Path], tokenizer: CodeTokenizer, config: LmDataConfig, out: Path, batch: int = 4096) -> int:
     """Writes the token stream to `out` (.npy) and returns its length. Deterministic for a seed."""
-    ids: list[int] = []
+    dtype = np.uint16 if tokenizer.vocab_size <= 65536 else np.int32
+    arrays: list[np.ndarray] = []
+    total = 0
     pending: list[Document] = []
     for doc in documents(repos, tokenizer, config):
         pending.append(doc)
         if len(pending) == batch:
-            ids += tokenize_documents(tokenizer, pending)
+            arrays.append(np.asarray(tokenize_documents(tokenizer, pending), dtype=dtype))
+            total += len(arrays[-1])
             pending = []
-            if config.max_tokens and len(ids) >= config.max_tokens:
+            if config.max_tokens and total >= config.max_tokens:
                 break
-    ids += tokenize_documents(tokenizer, pending)
+    arrays.append(np.asarray(tokenize_documents(tokenizer, pending), dtype=dtype))
+    stream = np.concatenate(arrays)
     if config.max_tokens:
-        ids = ids[: config.max_tokens]
-    dtype = np.uint16 if tokenizer.vocab_size <= 65536 else np.int32
+        stream = stream[: config.max_tokens]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f"{out.stem}.tmp.npy")
-    np.save(tmp, np.asarray(ids, dtype=dtype))
+    np.save(tmp, stream)
     tmp.replace(out)
-    return len(ids)
+    return len(stream)
 
 
 class TokenWindows:

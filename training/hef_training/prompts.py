@@ -1,13 +1,14 @@
-"""The generator's token layouts, as the sidecar assembles them (sidecar/completion/promptAssembly.ts):
+"""The generator's token layouts (sidecar/completion/promptAssembly.ts assembles the same pieces):
 
     PSM  <|fim_prefix|> prefix <|fim_suffix|> suffix <|fim_middle|> | middle <|endoftext|>
     SPM  <|fim_prefix|><|fim_suffix|> suffix <|fim_middle|> prefix | middle <|endoftext|>
     rag  (<|file_sep|>path\\n text)* <|file_sep|>path\\n, then one of the above
 
-Pseudo-tokens come before all of it. SPM (the FIM paper's suffix-prefix-middle variant) puts the
-prefix right before the middle: typing at the cursor only appends to the prompt, so the sidecar keeps
-the suffix in its KV cache. Windows are cut at line boundaries like the sidecar's stable windows:
-at most 1,024 prefix tokens from the end, 256 suffix tokens from the start."""
+Pseudo-tokens come before all of it. The sidecar assembles PSM today; SPM (the FIM paper's
+suffix-prefix-middle variant) puts the prefix right before the middle, so that typing at the cursor only
+appends to the prompt and the suffix can stay in the KV cache: the generator is trained on both, for the
+sidecar to switch when it assembles SPM (the generator GGUF says so: hef.fim.spm). Windows are cut at
+line boundaries: at most 1,024 prefix tokens from the end, 256 suffix tokens from the start."""
 
 from __future__ import annotations
 
@@ -23,17 +24,23 @@ PREFIX_BUDGET = 1024
 SUFFIX_BUDGET = 256
 
 
+def tail_text(text: str, max_chars: int) -> str:
+    """The last max_chars characters, from the first line start inside them (all of text when it is shorter)."""
+    if len(text) <= max_chars:
+        return text
+    tail = text[-max_chars:]
+    newline = tail.find("\n")
+    return tail[newline + 1 :] if 0 <= newline < len(tail) - 1 else tail
+
+
 def prefix_window(tokenizer: CodeTokenizer, prefix: str, budget: int = PREFIX_BUDGET) -> list[int]:
     """The last lines of the prefix that fit the budget: a character window starting at a line, shrunk in
-    proportion while it tokenizes to too many (as the sidecar's prefixTokens does), then cut by tokens."""
+    proportion while it tokenizes to too many, then cut by tokens. Like the sidecar's prefixTokens, though
+    its window start also moves only in steps (stableTail): training sees the same kinds of windows."""
     max_chars = budget * CHARS_PER_TOKEN
     ids: list[int] = []
     for _ in range(3):
-        text = prefix[-max_chars:]
-        if len(text) < len(prefix):
-            newline = text.find("\n")
-            text = text[newline + 1 :] if 0 <= newline < len(text) - 1 else text
-        ids = tokenizer.encode(text)
+        ids = tokenizer.encode(tail_text(prefix, max_chars))
         if len(ids) <= budget:
             return ids
         max_chars = max(2, int(max_chars * budget * 0.9 / len(ids)))

@@ -17,6 +17,7 @@ continues where it stopped.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import platform
@@ -26,9 +27,11 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from .config import RecipeConfig, as_dict
@@ -138,11 +141,23 @@ class Recipe:
         path = self.state / f"{name}.pt"
         if not path.exists():
             return False
-        module.load_state_dict(torch.load(path, map_location=self.device.device, weights_only=True))
+        try:
+            module.load_state_dict(torch.load(path, map_location=self.device.device, weights_only=True))
+        except RuntimeError as error:
+            first = str(error).strip().splitlines()[-1].strip()
+            raise RecipeError(f"{path} was trained with another configuration ({first}): use another --out, or delete it to train that step again") from error
         return True
 
+    def on_main(self, work: Callable[[], None]) -> None:
+        """Files every rank reads are written once, by rank 0, while the others wait for them."""
+        if self.device.main:
+            work()
+        if self.device.world > 1:
+            dist.barrier()
+
     def hef(self, *args: str) -> dict[str, Any]:
-        command = [*self.inputs.hef_cli, *args, "--json"]
+        backend = ["--backend", "cpu"] if self.inputs.device == "cpu" and args[0] == "export" else []
+        command = [*self.inputs.hef_cli, *args, *backend, "--json"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise RecipeError(f"hef {args[0]} failed (exit {result.returncode}): {result.stderr.strip()}")
@@ -153,7 +168,6 @@ class Recipe:
     def link_repos(self) -> Path:
         """One folder holding the retrieval stages' repositories by name: how `hef tasks` and `hef export` take them."""
         folder = self.out / "repos"
-        folder.mkdir(parents=True, exist_ok=True)
         names: dict[str, Path] = {}
         for repo in self.retrieval_repos():
             name = repo.name
@@ -161,16 +175,23 @@ class Recipe:
             while name in names and names[name] != repo:
                 name, n = f"{repo.name}-{n}", n + 1
             names[name] = repo
-        for existing in folder.iterdir():
-            if existing.name not in names:
-                existing.unlink() if existing.is_symlink() else shutil.rmtree(existing)
-        for name, repo in names.items():
-            link = folder / name
-            if link.is_symlink() and link.resolve() == repo:
-                continue
-            if link.is_symlink():
-                link.unlink()
-            link.symlink_to(repo, target_is_directory=True)
+        if len(names) < 2:
+            raise RecipeError(f"the retrieval stages need at least 2 repositories of 3 or more source files, found {len(names)}: pass more --repos")
+
+        def link() -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            for existing in folder.iterdir():
+                if existing.name not in names:
+                    existing.unlink() if existing.is_symlink() else shutil.rmtree(existing)
+            for name, repo in names.items():
+                path = folder / name
+                if path.is_symlink() and path.resolve() == repo:
+                    continue
+                if path.is_symlink():
+                    path.unlink()
+                path.symlink_to(repo, target_is_directory=True)
+
+        self.on_main(link)
         self.record["retrieval_repos"] = {name: str(path) for name, path in names.items()}
         return folder
 
@@ -180,27 +201,30 @@ class Recipe:
             if not repo.is_dir():
                 raise RecipeError(f"{repo}: not a directory")
         limit = self.config.regime.max_repos
-        if not limit or len(repos) <= limit:
-            return repos
-
         def fits(repo: Path) -> bool:
             files = repo_files(repo)
-            return len(files) >= 3 and sum(f.stat().st_size for f in files) <= self.config.regime.repo_max_bytes
+            return len(files) >= 3 and (not limit or sum(f.stat().st_size for f in files) <= self.config.regime.repo_max_bytes)
 
         candidates = [r for r in repos if fits(r)]
+        if not limit or len(candidates) <= limit:
+            return candidates
         random.Random(self.config.seed).shuffle(candidates)
         return sorted(candidates[:limit])
 
     def tokenizer(self) -> CodeTokenizer:
         path = self.out / "tokenizer.json"
-        if path.exists():
-            return CodeTokenizer.load(path)
-        self.say("training the tokenizer")
-        files = [f for repo in self.inputs.repos for f in repo_files(repo)]
-        random.Random(self.config.seed).shuffle(files)
-        tokenizer = CodeTokenizer(train_tokenizer(sample_texts(files, self.config.tokenizer.sample_bytes), self.config.tokenizer.vocab_size))
-        tokenizer.save(path)
-        return tokenizer
+
+        def train() -> None:
+            self.say("training the tokenizer")
+            files = [f for repo in self.inputs.repos for f in repo_files(repo)]
+            random.Random(self.config.seed).shuffle(files)
+            tokenizer = CodeTokenizer(train_tokenizer(sample_texts(files, self.config.tokenizer.sample_bytes), self.config.tokenizer.vocab_size))
+            tokenizer.save(path.with_suffix(".tmp"))
+            path.with_suffix(".tmp").replace(path)
+
+        if not path.exists():
+            self.on_main(train)
+        return CodeTokenizer.load(path)
 
     def generator(self, tokenizer: CodeTokenizer) -> nn.Module:
         config = self.config.generator
@@ -210,9 +234,12 @@ class Recipe:
             return model
         stream = self.out / "data" / "lm-stream.npy"
         if not stream.exists():
-            self.say("tokenizing the corpus")
-            tokens = build_stream(self.inputs.repos, tokenizer, dataclasses.replace(config.data, seed=self.config.seed), stream)
-            self.record["lm_stream_tokens"] = tokens
+
+            def tokenize() -> None:
+                self.say("tokenizing the corpus")
+                self.record["lm_stream_tokens"] = build_stream(self.inputs.repos, tokenizer, dataclasses.replace(config.data, seed=self.config.seed), stream)
+
+            self.on_main(tokenize)
         self.say(f"pre-training the generator ({parameter_count(model) / 1e6:.2f}M parameters)")
         windows = TokenWindows(stream, config.data.seq_len, self.config.seed)
         self.stage(pretrain_stage(model, windows, config.optim, self.device), "generator")
@@ -220,29 +247,46 @@ class Recipe:
         return model
 
     def tasks(self, repos: Path) -> Path:
+        """Line-completion cursors, drawn again whenever what they are drawn from changed."""
         path = self.out / "tasks.jsonl"
-        if not path.exists():
-            regime = self.config.regime
-            summary = self.hef("tasks", str(repos), "--out", str(path), "--per-repo", str(regime.tasks_per_repo), "--per-file", str(regime.tasks_per_file), "--seed", str(self.config.seed))
-            self.record["tasks"] = summary
+        regime = self.config.regime
+        inputs = {"repos": self.record["retrieval_repos"], "per_repo": regime.tasks_per_repo, "per_file": regime.tasks_per_file, "seed": self.config.seed}
+        stamp = self.out / "tasks.inputs.json"
+        if not path.exists() or not stamp.exists() or json.loads(stamp.read_text()) != inputs:
+
+            def draw() -> None:
+                summary = self.hef("tasks", str(repos), "--out", str(path), "--per-repo", str(regime.tasks_per_repo), "--per-file", str(regime.tasks_per_file), "--seed", str(self.config.seed))
+                self.record["tasks"] = summary
+                stamp.write_text(json.dumps(inputs))
+
+            self.on_main(draw)
         return path
 
     def export(self, repos: Path, tasks: Path, embedder: Path, name: str) -> list[RepoExport]:
+        """The sidecar's export, made again whenever the embedder, b, the tasks or the repositories changed."""
         folder = self.out / "exports" / name
         done = folder / "done.json"
-        if not done.exists() or json.loads(done.read_text()).get("embedder") != fingerprint_file(embedder):
-            self.say(f"exporting the repositories' chunks and hierarchy ({name} embedder)")
-            summary = self.hef("export", str(repos), "--out", str(folder), "--tasks", str(tasks), "--embedder", str(embedder), "--b", str(self.config.regime.b))
-            done.write_text(json.dumps({"embedder": fingerprint_file(embedder), "summary": summary}))
-        return load_exports(folder)
+        inputs = {"embedder": fingerprint_file(embedder), "b": self.config.regime.b, "tasks": hashlib.sha256(tasks.read_bytes()).hexdigest(), "repos": self.record["retrieval_repos"]}
+        if not done.exists() or json.loads(done.read_text()).get("inputs") != inputs:
+
+            def export() -> None:
+                self.say(f"exporting the repositories' chunks and hierarchy ({name} embedder)")
+                summary = self.hef("export", str(repos), "--out", str(folder), "--tasks", str(tasks), "--embedder", str(embedder), "--b", str(self.config.regime.b))
+                done.write_text(json.dumps({"inputs": inputs, "summary": summary}))
+
+            self.on_main(export)
+        exports = load_exports(folder)
+        if any(e.b != self.config.regime.b for e in exports):
+            raise RecipeError(f"{folder}: exported with another branching factor than b={self.config.regime.b}")
+        return exports
 
     def embedder(self, tokenizer: CodeTokenizer, repos: Path, tasks: Path) -> Path:
         """The embedder GGUF the index is built with: the user's, or one trained here."""
         if self.inputs.embedder is not None:
             return self.inputs.embedder
         models = self.out / "models"
-        models.mkdir(parents=True, exist_ok=True)
         final = models / "embedder.gguf"
+        self.on_main(lambda: models.mkdir(parents=True, exist_ok=True))
         config = self.config.embedder
         seed_everything(self.config.seed + 2)
         embedder = Embedder(config.shape, tokenizer.vocab_size).to(self.device.device)
@@ -250,7 +294,7 @@ class Recipe:
             # Chunks are cut by the embedder's tokenizer alone: an untrained embedder with the final
             # tokenizer gives the chunks the trained one will index.
             initial = models / "embedder-initial.gguf"
-            write_embedder(initial, embedder, tokenizer, weights="f32")
+            self.on_main(lambda: write_embedder(initial, embedder, tokenizer, weights="f32"))
             pairs = query_pairs(self.export(repos, tasks, initial, "initial"), tokenizer, config.max_tokens)
             random.Random(self.config.seed).shuffle(pairs)
             held, train = pairs[: min(64, len(pairs) // 10)], pairs[min(64, len(pairs) // 10) :]
@@ -258,7 +302,7 @@ class Recipe:
             self.stage(embedder_stage(embedder, train, held, config.optim, config.temperature, self.device, self.config.seed), "embedder")
             self.save_module("embedder", embedder)
         if not final.exists():
-            write_embedder(final, embedder, tokenizer, weights=self.config.weights, name="HEF embedder", description=f"Trained by hef train (preset {self.config.preset}).")
+            self.on_main(lambda: write_embedder(final, embedder, tokenizer, weights=self.config.weights, name="HEF embedder", description=f"Trained by hef train (preset {self.config.preset})."))
         return final
 
     def fuser(self, trees: list[RepoTree], d: int) -> Fuser:
@@ -267,7 +311,7 @@ class Recipe:
         fuser = Fuser(d, config.shape).to(self.device.device)
         if not self.load_module("fuser", fuser):
             self.say("contrastive fuser pre-training")
-            self.stage(fuser_stage(fuser, trees, config.optim, config.temperature, config.levels, self.device, self.config.seed), "fuser")
+            self.stage(fuser_stage(fuser, trees, config.optim, config.temperature, config.levels, self.config.seed), "fuser")
             self.save_module("fuser", fuser)
         return fuser
 
@@ -278,7 +322,7 @@ class Recipe:
         if not self.load_module("projector", projector):
             self.say("projector warm-up by reconstruction")
             _set_trainable([generator, projector], [projector])
-            self.stage(warmup_stage(generator, projector, trees, tokenizer, config.reconstruct_tokens, config.optim, self.device, self.config.seed), "warmup")
+            self.stage(warmup_stage(generator, projector, trees, tokenizer, config.reconstruct_tokens, config.optim, self.config.seed), "warmup")
             self.save_module("projector", projector)
         return projector
 
@@ -290,19 +334,20 @@ class Recipe:
         train = examples[len(held) :]
         key = lambda e: f"{exports[e.repo].name}/{exports[e.repo].tasks[e.task].task_id}"  # noqa: E731
         path = self.out / "uwl.json"
-        if path.exists():
-            saved = json.loads(path.read_text())
-            kept_ids = set(saved["kept"])
-            self.record["uwl"] = saved["report"]
-            return [e for e in train if key(e) in kept_ids], held
-        self.say(f"UWL over {len(train)} line examples")
-        kept, _, report = uwl_filter(generator, data, train, self.config.regime.uwl_threshold, self.config.regime.uwl_context_tokens)
-        self.record["uwl"] = dataclasses.asdict(report)
-        if self.device.main:
-            path.write_text(json.dumps({"report": self.record["uwl"], "kept": [key(e) for e in kept]}))
+        if not path.exists():
+
+            def score() -> None:
+                self.say(f"UWL over {len(train)} line examples")
+                kept, _, report = uwl_filter(generator, data, train, self.config.regime.uwl_threshold, self.config.regime.uwl_context_tokens)
+                path.write_text(json.dumps({"report": dataclasses.asdict(report), "kept": [key(e) for e in kept]}))
+                self.say(f"UWL kept {report.kept} of {report.total} examples (sigmoid(delta) >= {report.threshold})")
+
+            self.on_main(score)
+        saved = json.loads(path.read_text())
+        self.record["uwl"] = saved["report"]
         self.save_record()
-        self.say(f"UWL kept {report.kept} of {report.total} examples (sigmoid(delta) >= {report.threshold})")
-        return kept, held
+        kept_ids = set(saved["kept"])
+        return [e for e in train if key(e) in kept_ids], held
 
     # ---- the whole recipe --------------------------------------------------------------------
 
@@ -346,7 +391,7 @@ class Recipe:
         _set_trainable([generator, fuser], [])
         projector = self.warmup(generator, trees, tokenizer, d, d_g)
         self.reached("warmup")
-        data = HefData(tokenizer, trees, config.regime.k)
+        data = HefData(tokenizer, trees, config.regime.k, config.regime.spm_share)
         kept, held = self.examples(generator, data, exports)
         self.reached("uwl")
         initial = {name: {k: v.detach().clone() for k, v in m.state_dict().items()} for name, m in (("generator", generator), ("fuser", fuser), ("projector", projector))}
@@ -355,7 +400,8 @@ class Recipe:
             for name, module in (("generator", generator), ("fuser", fuser), ("projector", projector)):
                 module.load_state_dict(initial[name])
             self.run_regime(regime, generator, fuser, projector, data, kept, held)
-            outputs[regime] = self.write_models(regime, tokenizer, generator, fuser, projector, embedder_path, d)
+            self.on_main(lambda: self.write_models(regime, tokenizer, generator, fuser, projector, embedder_path, d))
+            outputs[regime] = self.model_files(regime, embedder_path)
             self.record["models"] = outputs
             self.reached(regime)
 
@@ -368,18 +414,18 @@ class Recipe:
         if regime == "separate":
             self.say("separate regime: projector and generator, fuser frozen")
             _set_trainable([generator, fuser, projector], [generator, projector])
-            stage = separate_stage(generator, projector, fuser, data, kept, held, config.separate, config.generator_lr_scale, config.diagnose_every, self.device, self.config.seed)
+            stage = separate_stage(generator, projector, fuser, data, kept, held, config.separate, config.generator_lr_scale, config.diagnose_every, self.config.seed)
         elif regime == "e2e":
             self.say("end-to-end regime: fuser, projector and generator")
             _set_trainable([generator, fuser, projector], [generator, fuser, projector])
-            stage = e2e_stage(generator, projector, fuser, data, kept, held, config.e2e, config.generator_lr_scale, config.diagnose_every, self.device, self.config.seed)
+            stage = e2e_stage(generator, projector, fuser, data, kept, held, config.e2e, config.generator_lr_scale, config.diagnose_every, self.config.seed)
         else:
             raise RecipeError(f"unknown regime {regime!r} (separate, e2e)")
         self.stage(stage, regime)
         for name, module in (("generator", generator), ("fuser", fuser), ("projector", projector)):
             self.save_module(names[name], module)
 
-    def write_models(self, regime: str, tokenizer: CodeTokenizer, generator: nn.Module, fuser: Fuser, projector: Projector, embedder: Path, d: int) -> dict[str, str]:
+    def write_models(self, regime: str, tokenizer: CodeTokenizer, generator: nn.Module, fuser: Fuser, projector: Projector, embedder: Path, d: int) -> None:
         """The regime's files; the last regime's also at the top of models/, the sidecar's default layout."""
         folder = self.out / "models" / regime
         folder.mkdir(parents=True, exist_ok=True)
@@ -398,12 +444,14 @@ class Recipe:
             fuser_model=folder / "fuser.gguf",
             name=f"HEF adapter ({regime})",
         )
-        files = {"generator": folder / "generator.gguf", "fuser": folder / "fuser.gguf", "adapter": folder / "adapter.gguf", "embedder": embedder}
         if regime == self.config.regime.regimes[-1]:
             top = self.out / "models"
             for name in ("generator.gguf", "fuser.gguf", "adapter.gguf"):
                 shutil.copyfile(folder / name, top / name)
-        return {name: str(path) for name, path in files.items()}
+
+    def model_files(self, regime: str, embedder: Path) -> dict[str, str]:
+        folder = self.out / "models" / regime
+        return {"generator": str(folder / "generator.gguf"), "fuser": str(folder / "fuser.gguf"), "adapter": str(folder / "adapter.gguf"), "embedder": str(embedder)}
 
 
 def hardware(device: Device) -> dict[str, Any]:

@@ -195,9 +195,12 @@ def _sync_gradients(params: Sequence[nn.Parameter], world: int) -> None:
     # several modules (fuser, projector, generator) with frozen parts in between, and one all-reduce
     # per parameter after accumulation is all DDP would do here.
     for p in params:
-        if p.grad is not None:
-            dist.all_reduce(p.grad)
-            p.grad.div_(world)
+        # A parameter one rank's micro-batches never reached still takes part: every rank must call
+        # all_reduce for the same parameters in the same order, or the job hangs.
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad)
+        p.grad.div_(world)
 
 
 def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float = 300.0, progress: bool = True) -> StageReport:
@@ -217,6 +220,7 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
         torch.set_rng_state(state["rng"])
         start, history = state["step"], state["history"]
         stage.optim.steps = history.get("steps", stage.optim.steps)
+        stage.optim.warmup = history.get("warmup", stage.optim.warmup)
         log.write(event="resume", stage=stage.name, step=start)
     accumulate = stage.optim.accumulation(device.world)
     bar = Progress(stage.name, stage.optim.steps, enabled=progress and device.main)
@@ -287,6 +291,9 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
                 dist.broadcast(agreed, 0)
                 fit = int(agreed.item())
             history["steps"] = stage.optim.steps = max(step + 1, min(stage.optim.steps, fit))
+            # A warm-up longer than a tenth of the fitted stage would leave the peak rate unreached.
+            history["warmup"] = stage.optim.warmup = min(stage.optim.warmup, max(CALIBRATION_STEPS, stage.optim.steps // 10))
+            bar.total = stage.optim.steps
             log.write(event="steps", stage=stage.name, steps=stage.optim.steps, seconds_per_step=round(pace, 4), budget_s=stage.optim.seconds)
         if step + 1 - start == 1:
             calibration_began = time.monotonic()

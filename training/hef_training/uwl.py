@@ -3,8 +3,8 @@ context makes the gold completion more likely under a frozen reference model:
 
     delta = log p(y | x, c) - log p(y | x),   kept when sigmoid(delta) >= threshold (0.55).
 
-c is the raw text of the chunks retrieval finds for the example, in the form rag mode injects it, so
-the filter asks exactly "would this repository context help here"."""
+c is the raw text of the chunks retrieval finds for the example, in the form rag mode injects it (with a
+smaller budget, uwl_context_tokens), so the filter asks "would this repository context help here"."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel
 
+
 from .examples import LineExample
 from .prompts import fim_sequence, rag_context
 from .stages.hef import HefData
@@ -23,13 +24,22 @@ from .stages.pseudo import completion_losses
 from .tokenizer import CodeTokenizer
 
 
-def uwl_deltas(reference: PreTrainedModel, tokenizer: CodeTokenizer, prefix: list[int], suffix: list[int], gold: list[int], contexts: list[list[int]]) -> list[float]:
-    """log p(gold | context, prompt) - log p(gold | prompt) for each context."""
-    plain = fim_sequence(tokenizer, prefix, suffix, gold, "psm")
-    sequences = [plain] + [fim_sequence(tokenizer, prefix, suffix, gold, "psm", context=c) for c in contexts]
+@dataclass(frozen=True)
+class UwlItem:
+    prefix: list[int]
+    suffix: list[int]
+    gold: list[int]
+    context: list[int]
+
+
+def uwl_deltas(reference: PreTrainedModel, tokenizer: CodeTokenizer, items: list[UwlItem]) -> list[float]:
+    """log p(gold | context, prompt) - log p(gold | prompt) of each item, all in one forward pass; an item
+    without context gains nothing (0)."""
+    with_context = [fim_sequence(tokenizer, i.prefix, i.suffix, i.gold, "psm", context=i.context) for i in items]
+    plain = [fim_sequence(tokenizer, i.prefix, i.suffix, i.gold, "psm") for i in items]
     with torch.no_grad():
-        nll, _ = completion_losses(reference, sequences, [None] * len(sequences))
-    return [float(nll[0] - n) for n in nll[1:]]
+        nll, _ = completion_losses(reference, with_context + plain, [None] * (2 * len(items)))
+    return [float(nll[len(items) + n] - nll[n]) if item.context else 0.0 for n, item in enumerate(items)]
 
 
 def example_context(data: HefData, example: LineExample, budget: int) -> list[int]:
@@ -58,13 +68,7 @@ def uwl_filter(reference: PreTrainedModel, data: HefData, examples: list[LineExa
     deltas: list[float] = []
     for start in range(0, len(examples), batch):
         chunk = examples[start : start + batch]
-        contexts = [example_context(data, e, context_tokens) for e in chunk]
-        # Both sequences of every example in one forward pass; an example without context gains nothing.
-        sequences = [fim_sequence(data.tokenizer, e.prefix, e.suffix, e.gold, "psm", context=c) for e, c in zip(chunk, contexts)]
-        sequences += [fim_sequence(data.tokenizer, e.prefix, e.suffix, e.gold, "psm") for e in chunk]
-        with torch.no_grad():
-            nll, _ = completion_losses(reference, sequences, [None] * len(sequences))
-        deltas += [float(nll[len(chunk) + i] - nll[i]) if contexts[i] else 0.0 for i in range(len(chunk))]
+        deltas += uwl_deltas(reference, data.tokenizer, [UwlItem(e.prefix, e.suffix, e.gold, example_context(data, e, context_tokens)) for e in chunk])
     kept = [e for e, d in zip(examples, deltas) if d >= cutoff]
     totals = Counter(data.trees[e.repo].export.name for e in examples)
     passed = Counter(data.trees[e.repo].export.name for e in kept)

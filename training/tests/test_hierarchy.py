@@ -89,8 +89,11 @@ def test_a_damaged_or_foreign_export_is_refused_and_stray_folders_skipped(tmp_pa
     write_export(tmp_path / "ok.tmp-1", [chunk_row("c0", 0)], 1, 2)
     manifest = json.loads((tmp_path / "ok.tmp-1" / "manifest.json").read_text())
     (tmp_path / "ok.tmp-1" / "manifest.json").write_text(json.dumps({**manifest, "repo": "ok"}))
-    (tmp_path / "repo" / "manifest.json").write_text(json.dumps({"format": "hef-export", "version": 9}))
+    (tmp_path / "repo" / "manifest.json").write_text(json.dumps({"format": "hef-export", "version": 9, "repo": "repo"}))
     with pytest.raises(ExportError, match="v9"):
         load_exports(tmp_path)
     (tmp_path / "repo" / "manifest.json").unlink()
     assert [e.name for e in load_exports(tmp_path)] == ["ok"]
+    (tmp_path / "ok" / "nodes.jsonl").unlink()
+    with pytest.raises(ExportError, match="nodes.jsonl is missing"):
+        load_exports(tmp_path)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from hef_training.tokenizer import CodeTokenizer, train_tokenizer
-from hef_training.uwl import uwl_deltas
+from hef_training.uwl import UwlItem, uwl_deltas
 from paths import SHOP
 
 
@@ -46,6 +46,6 @@ def test_a_context_holding_the_gold_line_scores_above_one_that_does_not() -> Non
     gold = tokenizer.encode("    return sum_prices(cart.items)\n")
     helpful = tokenizer.encode("def sum_prices(items):\n    return sum(i.price for i in items)\n")
     unrelated = tokenizer.encode("class Warehouse:\n    shelves = []\n")
-    with_gold, without = uwl_deltas(model, tokenizer, prefix, [], gold, [helpful + gold, unrelated])
+    with_gold, without = uwl_deltas(model, tokenizer, [UwlItem(prefix, [], gold, helpful + gold), UwlItem(prefix, [], gold, unrelated)])
     assert with_gold > without
     assert 1 / (1 + math.exp(-with_gold)) >= 0.55 > 1 / (1 + math.exp(-without))

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ..hierarchy import RepoTree
 from ..modeling import Fuser
-from ..runtime import Device, Optim, Stage, StepResult
+from ..runtime import Optim, Stage, StepResult
 from .embedder import info_nce
 
 
@@ -19,7 +19,7 @@ def _file_rows(tree: RepoTree) -> dict[str, int]:
     return {n.path: tree.row_of[n.id] for n in tree.export.nodes if n.level == "file" and not n.partial}
 
 
-def fuser_stage(fuser: Fuser, trees: list[RepoTree], optim: Optim, temperature: float, levels: tuple[str, ...], device: Device, seed: int) -> Stage:
+def fuser_stage(fuser: Fuser, trees: list[RepoTree], optim: Optim, temperature: float, levels: tuple[str, ...], seed: int) -> Stage:
     trees = [t for t in trees if t.export.repo_node is not None and t.export.base_chunks > 0]
     if len(trees) < 2:
         raise ValueError(f"contrastive fuser training needs at least 2 non-empty repositories, found {len(trees)}")

@@ -18,10 +18,11 @@ from torch import Tensor, nn
 from transformers import PreTrainedModel
 
 from ..examples import LineExample
+from ..exports import TaskView
 from ..hierarchy import FuseFn, RepoTree, pseudo_token_order, retrieve
 from ..modeling import Fuser, Projector
 from ..prompts import Sequence, fim_sequence
-from ..runtime import Device, Optim, Stage, StepResult
+from ..runtime import Optim, Stage, StepResult
 from ..tokenizer import CodeTokenizer
 from .pseudo import mean_loss, pseudo_token_use
 
@@ -31,8 +32,11 @@ class HefData:
     tokenizer: CodeTokenizer
     trees: list[RepoTree]
     k: int
+    # Share of examples laid out suffix-prefix-middle (the rest prefix-suffix-middle, what the sidecar
+    # assembles today): the generator keeps both layouts for when the sidecar switches.
+    spm_share: float = 0.5
 
-    def task(self, example: LineExample):
+    def task(self, example: LineExample) -> TaskView:
         return self.trees[example.repo].export.tasks[example.task]
 
     def query(self, example: LineExample) -> Tensor:
@@ -47,7 +51,7 @@ class HefData:
         return table[torch.tensor([row for _, row, _ in hits], dtype=torch.long, device=table.device)]
 
     def sequence(self, example: LineExample, rng: random.Random) -> Sequence:
-        return fim_sequence(self.tokenizer, example.prefix, example.suffix, example.gold, "spm" if rng.random() < 0.5 else "psm")
+        return fim_sequence(self.tokenizer, example.prefix, example.suffix, example.gold, "spm" if rng.random() < self.spm_share else "psm")
 
 
 def frozen_retrieval(data: HefData, examples: list[LineExample], fuser: Fuser) -> list[Tensor]:
@@ -78,7 +82,7 @@ def _diagnose(generator: PreTrainedModel, data: HefData, examples: list[LineExam
     return run
 
 
-def warmup_stage(generator: PreTrainedModel, projector: Projector, trees: list[RepoTree], tokenizer: CodeTokenizer, reconstruct_tokens: int, optim: Optim, device: Device, seed: int) -> Stage:
+def warmup_stage(generator: PreTrainedModel, projector: Projector, trees: list[RepoTree], tokenizer: CodeTokenizer, reconstruct_tokens: int, optim: Optim, seed: int) -> Stage:
     chunks = [(t, row) for t, tree in enumerate(trees) for row in range(tree.export.base_chunks)]
     if not chunks:
         raise ValueError("projector warm-up needs exported chunks, found none")
@@ -106,7 +110,7 @@ def warmup_stage(generator: PreTrainedModel, projector: Projector, trees: list[R
     return Stage("warmup", {"projector": projector}, [(list(projector.parameters()), 1.0)], optim, batch, loss, diagnose)
 
 
-def separate_stage(generator: PreTrainedModel, projector: Projector, fuser: Fuser, data: HefData, examples: list[LineExample], held_out: list[LineExample], optim: Optim, generator_lr_scale: float, diagnose_every: int, device: Device, seed: int) -> Stage:
+def separate_stage(generator: PreTrainedModel, projector: Projector, fuser: Fuser, data: HefData, examples: list[LineExample], held_out: list[LineExample], optim: Optim, generator_lr_scale: float, diagnose_every: int, seed: int) -> Stage:
     if not examples:
         raise ValueError("the separate regime has no training examples (no tasks, or UWL kept none)")
     retrieved = frozen_retrieval(data, examples, fuser)
@@ -134,7 +138,7 @@ def separate_stage(generator: PreTrainedModel, projector: Projector, fuser: Fuse
     )
 
 
-def e2e_stage(generator: PreTrainedModel, projector: Projector, fuser: Fuser, data: HefData, examples: list[LineExample], held_out: list[LineExample], optim: Optim, generator_lr_scale: float, diagnose_every: int, device: Device, seed: int) -> Stage:
+def e2e_stage(generator: PreTrainedModel, projector: Projector, fuser: Fuser, data: HefData, examples: list[LineExample], held_out: list[LineExample], optim: Optim, generator_lr_scale: float, diagnose_every: int, seed: int) -> Stage:
     if not examples:
         raise ValueError("the end-to-end regime has no training examples (no tasks, or UWL kept none)")
     by_repo: dict[int, list[int]] = {}
