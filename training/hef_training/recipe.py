@@ -121,7 +121,10 @@ class Recipe:
         report = run_stage(stage, self.device, self.out, self.config.checkpoint_every_s, self.inputs.progress)
         self.record["stages"][name] = dataclasses.asdict(report)
         self.save_record()
-        self.say(f"{name}: loss {report.first_loss:.3f} -> {report.last_loss:.3f} in {report.seconds:.0f} s, {report.tokens_per_s:,.0f} tokens/s {report.diagnostics or ''}")
+        held = ""
+        if "gold_loss" in report.initial_diagnostics and "gold_loss" in report.diagnostics:
+            held = f", held-out loss {report.initial_diagnostics['gold_loss']:.3f} -> {report.diagnostics['gold_loss']:.3f}"
+        self.say(f"{name}: loss {report.first_loss:.3f} -> {report.last_loss:.3f}{held} in {report.seconds:.0f} s, {report.tokens_per_s:,.0f} tokens/s {report.diagnostics or ''}")
         return report
 
     def reached(self, step: str) -> None:

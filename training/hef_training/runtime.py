@@ -185,6 +185,9 @@ class StageReport:
     seconds: float
     tokens_per_s: float
     diagnostics: dict[str, float]
+    # The same figures before the first step: a stage's effect on a fixed held-out batch, which the
+    # per-step loss (a new random batch each step) shows only through its noise.
+    initial_diagnostics: dict[str, float]
 
 
 CALIBRATION_STEPS = 6
@@ -240,6 +243,8 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
             )
             log.write(event="checkpoint", stage=stage.name, step=step)
 
+    if stage.diagnose and start == 0:
+        history["initial_diagnostics"] = run_diagnostics(stage, log, 0)
     for module in stage.modules.values():
         module.train()
     calibration_began = time.monotonic()
@@ -317,6 +322,7 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
         seconds=round(seconds, 2),
         tokens_per_s=round(tokens_this_run / max(1e-9, time.monotonic() - run_began), 1),
         diagnostics=diagnostics,
+        initial_diagnostics=history.get("initial_diagnostics", {}),
     )
     log.write(event="done", **asdict(report))
     return report
