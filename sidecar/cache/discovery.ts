@@ -3,7 +3,7 @@
  * decision; reading applies the content rules (size, binary, UTF-8). Nothing here throws for a
  * bad file: it is skipped with a reason.
  */
-import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { createPathFilter, DEFAULT_MAX_FILE_BYTES, normalizeRel, type DiscoveryOptions, type PathFilter } from "./pathFilter";
 
@@ -147,15 +147,14 @@ export async function readSourceFile(root: string, relPath: string, options: Dis
   const abs = join(absRoot, rel);
   let buffer: Buffer;
   try {
-    const link = await lstat(abs);
-    if (link.isSymbolicLink()) {
-      const [real, realRoot] = await Promise.all([realpath(abs), realpath(absRoot)]);
-      if (!isInside(realRoot, real)) return { ok: false, reason: "symlink", detail: "resolves outside the root" };
-    }
-    const info = link.isSymbolicLink() ? await stat(abs) : link;
+    // Any component may be a link (a directory linked out of the tree, then a file under it), not only
+    // the last: the whole path is resolved, checked, and the resolved path is what is read.
+    const [real, realRoot] = await Promise.all([realpath(abs), realpath(absRoot)]);
+    if (!isInside(realRoot, real)) return { ok: false, reason: "symlink", detail: "resolves outside the root" };
+    const info = await stat(real);
     if (!info.isFile()) return { ok: false, reason: "unreadable", detail: "not a regular file" };
     if (info.size > maxBytes) return { ok: false, reason: "too-large", detail: `${info.size} bytes > ${maxBytes}` };
-    buffer = await readFile(abs);
+    buffer = await readFile(real);
   } catch (error) {
     return { ok: false, reason: "unreadable", detail: errorCode(error) };
   }

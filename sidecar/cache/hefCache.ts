@@ -275,6 +275,16 @@ export class HefCache {
     };
   }
 
+  /**
+   * A file's current text under the index's reading rules (a regular file that resolves inside the
+   * root, within the size limit, UTF-8); undefined when it cannot be read. What completion reads
+   * (rag's snippets, entity names) goes through here, so no path in the index leads outside the root.
+   */
+  async readText(path: string): Promise<string | undefined> {
+    const read = await readSourceFile(this.root, path, this.options.discovery);
+    return read.ok ? read.text : undefined;
+  }
+
   /** A file as the index reads it; null when it is gone (a file that exists but cannot be read is skipped, not removed). */
   private async readFromDisk(path: string): Promise<ReadResult | null> {
     const read = await readSourceFile(this.root, path, this.options.discovery);

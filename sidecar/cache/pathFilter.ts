@@ -2,7 +2,7 @@
  * Which paths of a repository count as source: gitignore files, an exclude list and an extension
  * allowlist. A standalone object, so that a file watcher applies exactly the rules of the walk.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 
@@ -143,16 +143,53 @@ export interface PathFilter {
   invalidate(): void;
 }
 
-/** "a\\b/./c/" -> "a/b/c"; "" for the root itself, undefined for a path outside it. */
+// A backslash separates path components on Windows only: on POSIX it is a character of a file name,
+// and reading `a\b.py` as `a/b.py` would follow a symlinked directory `a` out of the workspace.
+const SEPARATORS = sep === "\\" ? /[\\/]+/ : /\/+/;
+
+/** "a/./b/c/" -> "a/b/c" (and "a\b" -> "a/b" on Windows); "" for the root itself, undefined for a path outside it. */
 export function normalizeRel(relPath: string): string | undefined {
   if (isAbsolute(relPath)) return undefined;
   const parts: string[] = [];
-  for (const part of relPath.split(/[\\/]+/)) {
+  for (const part of relPath.split(SEPARATORS)) {
     if (part === "" || part === ".") continue;
     if (part === "..") return undefined;
     parts.push(part);
   }
   return parts.join("/");
+}
+
+/** Ignore files larger than this are not read (git's own are a few KiB). */
+export const MAX_IGNORE_FILE_BYTES = 256 * 1024;
+
+function realpathSafe(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * An ignore file's text when it is a regular file inside the root of at most MAX_IGNORE_FILE_BYTES;
+ * otherwise undefined. A repository controls its ignore files: a `.gitignore` linked to /dev/zero, a
+ * FIFO or a file outside the workspace must neither hang the walk, exhaust memory nor be read.
+ * Opened non-blocking, so that a FIFO returns at once, and checked on the open descriptor.
+ */
+export function readIgnoreFile(path: string, realRoot: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    const real = realpathSync(path);
+    if (real !== realRoot && !real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) return undefined;
+    fd = openSync(real, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    const info = fstatSync(fd);
+    if (!info.isFile() || info.size > MAX_IGNORE_FILE_BYTES) return undefined;
+    return readFileSync(fd, "utf8");
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function extensionOf(name: string): string {
@@ -179,12 +216,10 @@ export function createPathFilterSync(root: string, options: DiscoveryOptions = {
   const rules = new Map<string, Ignore | null>();
   const dirIgnored = new Map<string, boolean>();
 
+  let realRoot: string | undefined;
   const readRules = (file: string): string | undefined => {
-    try {
-      return readFileSync(join(absRoot, file), "utf8");
-    } catch {
-      return undefined;
-    }
+    realRoot ??= realpathSafe(absRoot);
+    return readIgnoreFile(join(absRoot, file), realRoot);
   };
 
   const rulesOf = (dir: string): Ignore | null => {

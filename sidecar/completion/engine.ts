@@ -1,7 +1,7 @@
 // The online half of HEF (paper Algorithm 2) behind one API, with the two baselines it replaces:
 // the models are loaded once and serve completions for any number of repository caches.
-import { readFileSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { statSync } from "node:fs";
+import { basename } from "node:path";
 import { HefCache } from "../cache/hefCache";
 import type { HNode } from "../cache/hierarchy";
 import type { RetrievedNode } from "../cache/retrieval";
@@ -35,14 +35,6 @@ export interface EngineOptions {
 
 /** Entities whose names occur in this much of the prefix's end are already visible to the model. */
 const ENTITY_EXCLUDE_CHARS = 4096;
-
-function readTextFile(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
-}
 
 const DEFAULT_MAX_TOKENS = { singleLine: 64, multiLine: 256 } as const;
 
@@ -124,7 +116,7 @@ class HefEngine implements CompletionEngine {
       suffix: request.suffix,
       mode: request.mode,
       fim: request.fim ?? true,
-      ...(request.mode === "rag" ? { snippets: readSnippets(source.root, nodes) } : {}),
+      ...(request.mode === "rag" ? { snippets: await readSnippets((path) => source.readText(path), nodes) } : {}),
       ...(request.ragBudget !== undefined ? { ragBudget: request.ragBudget } : {}),
       ...(request.entities ? { entities: await this.entityNames(source, request, nodes) } : {}),
     });
@@ -173,7 +165,7 @@ class HefEngine implements CompletionEngine {
     const paths = new Set(nodes.flatMap((node) => node.spans.filter((span) => span.startLine !== undefined).map((span) => span.path)));
     paths.delete(request.path);
     for (const path of paths) {
-      const text = readTextFile(join(cache.root, path));
+      const text = await cache.readText(path);
       if (text === undefined) index.remove(path);
       else index.refresh(path, text);
     }
