@@ -7,8 +7,11 @@ import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { createPathFilter, DEFAULT_MAX_FILE_BYTES, normalizeRel, type DiscoveryOptions, type PathFilter } from "./pathFilter";
 
-/** Why a file was left out. "symlink": a link that escapes the root, loops, or duplicates a listed path. */
-export type SkipReason = "binary" | "too-large" | "invalid-utf8" | "unreadable" | "symlink";
+/**
+ * Why a file was left out. "symlink": a link that escapes the root, loops, or duplicates a listed path;
+ * "failed": read, but chunking it threw (the index goes on without it).
+ */
+export type SkipReason = "binary" | "too-large" | "invalid-utf8" | "unreadable" | "symlink" | "failed";
 
 export interface SkippedFile {
   /** Repository-relative POSIX path. */
@@ -204,7 +207,7 @@ export async function discoverSourceFiles(root: string, options: DiscoveryOption
   };
   await Promise.all(Array.from({ length: 8 }, worker));
   skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const counts: Record<SkipReason, number> = { binary: 0, "too-large": 0, "invalid-utf8": 0, unreadable: 0, symlink: 0 };
+  const counts: Record<SkipReason, number> = { binary: 0, "too-large": 0, "invalid-utf8": 0, unreadable: 0, symlink: 0, failed: 0 };
   for (const s of skipped) counts[s.reason]++;
   return { files: walk.files.filter((_, i) => ok[i]), skipped, counts };
 }

@@ -21,6 +21,7 @@ import { NodeIndex, type StorageType } from "./nodeIndex";
 import { selectHits, type RetrievedNode } from "./retrieval";
 import type { VectorTable } from "./vectorTable";
 import type { Embedder } from "../models/embedder";
+import { printable } from "../util/printable";
 
 export interface HefCacheOptions {
   /** The repository to index (absolute). */
@@ -45,6 +46,10 @@ export interface HefCacheOptions {
 
 export type Phase = "reading" | "embedding" | "fusing";
 export type Progress = (phase: Phase, done: number, total: number) => void;
+
+function oneLineMessage(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
+}
 
 /** What one indexing or refresh run did. */
 export interface RunReport {
@@ -317,12 +322,21 @@ export class HefCache {
       if (!source.ok) {
         // The version already indexed stays: a file caught mid-write or turned binary loses nothing.
         skipped.push({ path, reason: source.reason, detail: source.detail });
-        log(`skipped ${path}: ${source.reason}${source.detail ? ` (${source.detail})` : ""}`);
+        log(`skipped ${printable(path)}: ${source.reason}${source.detail ? ` (${printable(source.detail)})` : ""}`);
         continue;
       }
       const hash = contentHash(source.text);
       if (indexed?.entry.hash === hash) continue;
-      const chunked = this.chunker.chunkFile(path, source.text, (text) => embedder.countTokens(text), { maxTokens: embedder.maxTokens }).chunks;
+      let chunked: Chunk[];
+      try {
+        chunked = this.chunker.chunkFile(path, source.text, (text) => embedder.countTokens(text), { maxTokens: embedder.maxTokens }).chunks;
+      } catch (error) {
+        // One file the chunker cannot handle must not stop the index; its previous version, if any, stays.
+        const detail = oneLineMessage(error);
+        skipped.push({ path, reason: "failed", detail });
+        log(`skipped ${printable(path)}: chunking failed (${printable(detail)})`);
+        continue;
+      }
       changes.set(path, {
         path,
         hash,

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  ErrorCodes,
   LSPErrorCodes,
   ResponseError,
   type CancellationToken,
@@ -14,6 +15,7 @@ import { HefNotifications, HefRequests, type SidecarOptions, type SidecarStatus 
 import { folderExcludes } from "./excludes";
 import { FolderIndex, oneLine } from "./folderIndex";
 import { throttle } from "./throttle";
+import { completeParamsProblem, filesChangedParamsProblem, rebuildParamsProblem } from "./validateParams";
 
 /** engine.ts's loadEngine, or a stand-in in tests. */
 export type LoadEngine = (options: EngineOptions) => Promise<CompletionEngine>;
@@ -26,6 +28,10 @@ function signalOf(token: CancellationToken): AbortSignal {
   if (token.isCancellationRequested) controller.abort();
   else token.onCancellationRequested(() => controller.abort());
   return controller.signal;
+}
+
+function invalidParams(method: string, problem: string): ResponseError<void> {
+  return new ResponseError(ErrorCodes.InvalidParams, `${method}: ${problem}`);
 }
 
 function cancelled(): ResponseError<void> {
@@ -127,12 +133,16 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
   connection.onRequest(HefRequests.status, snapshot);
 
   connection.onNotification(HefNotifications.filesChanged, (params) => {
+    const problem = filesChangedParamsProblem(params);
+    if (problem) return log(`ignored a ${HefNotifications.filesChanged.method} notification: ${problem}`);
     const folder = folders.get(resolve(params.root));
     if (!folder) return log(`files changed in ${params.root}, which is not a workspace folder`);
     folder.filesChanged([...params.changed, ...params.added, ...params.deleted, ...params.renamed.flatMap((r) => [r.from, r.to])]);
   });
 
   connection.onRequest(HefRequests.complete, async (params, token) => {
+    const problem = completeParamsProblem(params);
+    if (problem) throw invalidParams(HefRequests.complete.method, problem);
     if (!engine) return { kind: "notReady", reason: engineError ?? "the models are loading" };
     const folder = folders.get(resolve(params.root));
     if (!folder) return { kind: "notReady", reason: `${params.root} is not a workspace folder` };
@@ -146,6 +156,8 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
   });
 
   connection.onRequest(HefRequests.rebuild, async (params, token) => {
+    const problem = rebuildParamsProblem(params);
+    if (problem) throw invalidParams(HefRequests.rebuild.method, problem);
     if (!engine) throw new ResponseError(LSPErrorCodes.RequestFailed, engineError ?? "the models are still loading");
     const roots = params.roots.length > 0 ? params.roots.map((root) => resolve(root)) : [...folders.keys()];
     const signal = signalOf(token);

@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { after, describe, test } from "node:test";
 import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import { createConnection, ProposedFeatures } from "vscode-languageserver/node.js";
-import { DidChangeWorkspaceFoldersNotification, InitializeRequest, InitializedNotification, LSPErrorCodes, ResponseError, ShutdownRequest } from "vscode-languageserver-protocol";
+import { DidChangeWorkspaceFoldersNotification, ErrorCodes, InitializeRequest, InitializedNotification, LSPErrorCodes, ResponseError, ShutdownRequest } from "vscode-languageserver-protocol";
 import { HefNotifications, HefRequests, type CompleteParams, type SidecarStatus } from "../../sidecar/protocol";
 import { startServer, type LoadEngine } from "../../sidecar/server/server";
 import { copyOfRepo, tempDir } from "../helpers/repos";
@@ -273,6 +273,35 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.equal((await session.client.sendRequest(HefRequests.status, undefined)).error, failed.error);
     const refused = await session.client.sendRequest(HefRequests.complete, completeParams(root));
     assert.deepEqual(refused, { kind: "notReady", reason: failed.error });
+  });
+
+  test("malformed parameters are refused with InvalidParams, and the sidecar goes on serving", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    const bad: [string, unknown][] = [
+      ["k must be an integer from 1 to 1024", { k: -5 }],
+      ["k must be an integer from 1 to 1024", { k: "abc" }],
+      ["k must be an integer from 1 to 1024", { k: 1.5 }],
+      ["mode must be one of hef, rag, none", { mode: "bogus" }],
+      ["maxTokens must be an integer from 1 to 4096", { maxTokens: 1e9 }],
+      ["prefix must be a string", { prefix: null }],
+      ["force must be true or false", { force: "yes" }],
+    ];
+    for (const [message, override] of bad) {
+      await assert.rejects(
+        session.client.sendRequest(HefRequests.complete, completeParams(root, override as Partial<CompleteParams>)),
+        (error: unknown) => error instanceof ResponseError && error.code === ErrorCodes.InvalidParams && error.message === `hef/complete: ${message}`,
+      );
+    }
+    await assert.rejects(
+      session.client.sendRequest(HefRequests.rebuild, { roots: "all" } as never),
+      (error: unknown) => error instanceof ResponseError && error.code === ErrorCodes.InvalidParams && error.message === "hef/rebuild: roots must be an array of strings",
+    );
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [42] } as never);
+    const result = await session.client.sendRequest(HefRequests.complete, completeParams(root));
+    assert.equal(result.kind, "completion");
+    assert.ok(session.logs.includes("ignored a hef/filesChanged notification: changed must be an array of strings"));
   });
 
   test("saves on shutdown; the next sidecar reopens the persisted cache and reads nothing again", async () => {

@@ -106,6 +106,13 @@ function segmentsOf(src: SourceText, start: number, end: number, children: reado
   return segments;
 }
 
+/**
+ * Below this depth of the syntax tree a segment too big for the budget is cut by lines instead of along its
+ * children: the recursion would otherwise follow any nesting a file has (3,000 parentheses overflowed the
+ * stack), and code nested this deep has no structure worth keeping in its chunks.
+ */
+export const MAX_SYNTAX_DEPTH = 200;
+
 export interface SyntaxChunkInput {
   src: SourceText;
   path: string;
@@ -134,7 +141,7 @@ export function chunkSyntaxTree({ src, path, root, spec, count, budget }: Syntax
    * as packed units; other segments (a class body, a block, a long statement) hand their parts up unpacked, to be
    * packed together with the header of the unit above or the statements around them.
    */
-  const piecesOf = (seg: Segment, reserve: number): Piece[] => {
+  const piecesOf = (seg: Segment, reserve: number, depth: number): Piece[] => {
     if (seg.start >= seg.end) return [];
     if (seg.end - seg.start <= countLimit) {
       const tokens = count(text.slice(seg.start, seg.end));
@@ -144,14 +151,14 @@ export function chunkSyntaxTree({ src, path, root, spec, count, budget }: Syntax
     let parts: Piece[];
     if (main && seg.end > main.endIndex && !isBlankRange(text, main.endIndex, seg.end)) {
       // Too big with trailing comments: they become a piece of their own, the node may still fit.
-      parts = piecesOfAll([{ ...seg, end: main.endIndex }, { start: main.endIndex, end: seg.end, unit: false }], reserve);
+      parts = piecesOfAll([{ ...seg, end: main.endIndex }, { start: main.endIndex, end: seg.end, unit: false }], reserve, depth + 1);
     } else if (main && seg.leadEnd !== undefined) {
       // Too big with its doc comments: the comments go with the first part of the node.
       const lineStart = src.lineStartAt(main.startIndex);
       const cut = lineStart >= seg.leadEnd && lineStart > seg.start ? lineStart : main.startIndex;
-      parts = piecesOfAll([{ start: seg.start, end: cut, unit: false }, { start: cut, end: seg.end, main, unit: seg.unit }], reserve);
-    } else if (main && main.childCount > 0) {
-      parts = piecesOfAll(segmentsOf(src, seg.start, seg.end, main.children, spec), seg.unit ? 0 : reserve);
+      parts = piecesOfAll([{ start: seg.start, end: cut, unit: false }, { start: cut, end: seg.end, main, unit: seg.unit }], reserve, depth + 1);
+    } else if (main && main.childCount > 0 && depth < MAX_SYNTAX_DEPTH) {
+      parts = piecesOfAll(segmentsOf(src, seg.start, seg.end, main.children, spec), seg.unit ? 0 : reserve, depth + 1);
     } else {
       return splitLines(src, seg.start, seg.end, count, budget).map((p) => ({ ...p, unit: seg.unit }));
     }
@@ -165,11 +172,11 @@ export function chunkSyntaxTree({ src, path, root, spec, count, budget }: Syntax
   };
 
   /** Pieces of consecutive segments; each is told the tokens of the tiny pieces just before it (its header). */
-  const piecesOfAll = (segs: readonly Segment[], reserve: number): Piece[] => {
+  const piecesOfAll = (segs: readonly Segment[], reserve: number, depth: number): Piece[] => {
     const out: Piece[] = [];
     let tail = reserve; // tokens of the trailing run of pieces that stays below minTokens (merges forward)
     for (const seg of segs) {
-      const pieces = piecesOf(seg, tail < budget.minTokens ? tail : 0);
+      const pieces = piecesOf(seg, tail < budget.minTokens ? tail : 0, depth);
       for (const p of pieces) {
         out.push(p);
         tail = tail + p.tokens < budget.minTokens ? tail + p.tokens : p.tokens < budget.minTokens ? p.tokens : budget.minTokens;
@@ -178,7 +185,7 @@ export function chunkSyntaxTree({ src, path, root, spec, count, budget }: Syntax
     return out;
   };
 
-  const pieces = piecesOfAll(segmentsOf(src, 0, text.length, root.children, spec), 0);
+  const pieces = piecesOfAll(segmentsOf(src, 0, text.length, root.children, spec), 0, 0);
   const groups = packPieces(pieces, budget);
   return materialize(src, path, groups, count, budget);
 }
