@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { renameDurably, syncDirectory, writeFileAtomic } from "../util/atomicWrite";
@@ -30,6 +31,8 @@ export interface Manifest extends CacheIdentity {
   files: number;
   nodes: number;
   savedAt: string;
+  /** SHA-256 of index.usearch: usearch trusts its file, and damaged bytes abort the process natively. */
+  indexSha256: string;
 }
 
 export interface LoadedGeneration {
@@ -37,6 +40,8 @@ export interface LoadedGeneration {
   files: FileEntry[];
   fused: VectorTable;
   indexPath: string;
+  /** Why index.usearch must not be handed to usearch (then it is rebuilt from the stored vectors). */
+  indexProblem?: string;
 }
 
 export type LoadResult = { ok: true; generation: LoadedGeneration } | { ok: false; reason: string };
@@ -55,6 +60,42 @@ export function identityMismatch(found: CacheIdentity, wanted: CacheIdentity): s
   if (found.b !== wanted.b) return `branching factor ${found.b}, now ${wanted.b}`;
   if (found.maxChunkTokens !== wanted.maxChunkTokens) return `chunk budget ${found.maxChunkTokens}, now ${wanted.maxChunkTokens}`;
   if (found.storage !== wanted.storage) return `index storage ${found.storage}, now ${wanted.storage}`;
+  return undefined;
+}
+
+function sha256Of(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+function indexFileProblem(path: string, expected: string | undefined): string | undefined {
+  if (typeof expected !== "string") return "the manifest has no checksum of it";
+  try {
+    return sha256Of(path) === expected ? undefined : "its checksum does not match the manifest";
+  } catch (error) {
+    return `unreadable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+  }
+}
+
+const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
+
+/**
+ * What is wrong with files.json's entries, if anything: valid JSON of another shape (`[null]`,
+ * `[{"path": "x"}]`) would otherwise load and fail every later index and query.
+ */
+export function fileEntriesProblem(files: unknown): string | undefined {
+  if (!Array.isArray(files)) return "not a list";
+  for (const [i, file] of files.entries()) {
+    const entry = file as Partial<FileEntry> | null;
+    if (typeof entry !== "object" || entry === null || typeof entry.path !== "string" || typeof entry.hash !== "string" || !Array.isArray(entry.chunks)) {
+      return `entry ${i} is not {path, hash, chunks}`;
+    }
+    for (const chunk of entry.chunks as unknown[]) {
+      const c = chunk as Record<string, unknown> | null;
+      if (typeof c !== "object" || c === null || typeof c.hash !== "string" || ![c.startLine, c.endLine, c.startByte, c.endByte, c.tokens].every(isCount)) {
+        return `entry ${i} (${entry.path}) has a malformed chunk`;
+      }
+    }
+  }
   return undefined;
 }
 
@@ -97,7 +138,7 @@ export class CacheStore {
     }
   }
 
-  /** Loads the current generation if it was built with `identity`; otherwise says why not. */
+  /** Loads the current generation if it was built with `identity`; otherwise says why not (any damage means a rebuild). */
   load(identity: CacheIdentity): LoadResult {
     const name = this.currentGeneration();
     if (!name) return { ok: false, reason: "no cache yet" };
@@ -114,13 +155,16 @@ export class CacheStore {
     const mismatch = identityMismatch(manifest, identity);
     if (mismatch) return { ok: false, reason: `cache was built with ${mismatch}` };
     try {
-      const files = JSON.parse(readFileSync(join(dir, "files.json"), "utf8")) as FileEntry[];
-      if (!Array.isArray(files)) throw new Error("files.json is not a list");
+      const files: unknown = JSON.parse(readFileSync(join(dir, "files.json"), "utf8"));
+      const problem = fileEntriesProblem(files);
+      if (problem) throw new Error(`files.json: ${problem}`);
       const fused = VectorTable.parse(readFileSync(join(dir, "fused.bin")), {
         dim: identity.embedder.dim,
         keyBytes: FUSED_KEY_BYTES,
       });
-      return { ok: true, generation: { manifest, files, fused, indexPath: join(dir, "index.usearch") } };
+      const indexPath = join(dir, "index.usearch");
+      const indexProblem = indexFileProblem(indexPath, manifest.indexSha256);
+      return { ok: true, generation: { manifest, files: files as FileEntry[], fused, indexPath, ...(indexProblem ? { indexProblem } : {}) } };
     } catch (error) {
       return { ok: false, reason: `generation ${name} is damaged: ${(error as Error).message}` };
     }
@@ -131,7 +175,7 @@ export class CacheStore {
    * path it is given (usearch writes its own files).
    */
   save(
-    manifest: Omit<Manifest, "generation" | "savedAt">,
+    manifest: Omit<Manifest, "generation" | "savedAt" | "indexSha256">,
     files: FileEntry[],
     fused: VectorTable,
     writeIndex: (path: string) => void,
@@ -143,11 +187,11 @@ export class CacheStore {
     const dir = join(this.dir, name);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
-    const full: Manifest = { ...manifest, generation, savedAt: new Date().toISOString() };
     writeFileAtomic(join(dir, "files.json"), JSON.stringify(files));
     writeFileAtomic(join(dir, "fused.bin"), fused.serialize());
     const indexTemp = join(dir, "index.usearch.tmp");
     writeIndex(indexTemp);
+    const full: Manifest = { ...manifest, generation, savedAt: new Date().toISOString(), indexSha256: sha256Of(indexTemp) };
     renameDurably(indexTemp, join(dir, "index.usearch"));
     // The manifest goes last: a generation folder without one was never finished.
     writeFileAtomic(join(dir, "manifest.json"), JSON.stringify(full, null, 2));

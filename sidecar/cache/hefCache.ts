@@ -165,7 +165,7 @@ export class HefCache {
       if (loaded.reason !== "no cache yet") log(`rebuilding the cache of ${this.root}: ${loaded.reason}`);
       return;
     }
-    const { files, fused, indexPath, manifest } = loaded.generation;
+    const { files, fused, indexPath, indexProblem, manifest } = loaded.generation;
     this.persistedHashes = new Set(files.flatMap((file) => file.chunks.map((chunk) => chunk.hash)));
     if (rebuild) return;
     // A chunk whose vector is gone cannot be re-embedded without its text: leave its file out, the next sync reads it again.
@@ -180,14 +180,18 @@ export class HefCache {
     this.hierarchy = update.hierarchy;
     for (const node of update.current) this.nodes.set(node.id, node);
     this.fusedVectors.retain((id) => this.nodes.has(id));
+    let repaired = false;
     try {
+      if (indexProblem) throw new Error(indexProblem);
       this.index = NodeIndex.load(indexPath, this.identity.embedder.dim, this.identity.storage, this.nodes.size);
     } catch (error) {
       log(`index of generation ${manifest.generation} unusable (${(error as Error).message}); rebuilding it from the stored vectors`);
       this.index = new NodeIndex(this.identity.embedder.dim, this.identity.storage);
       this.index.add([...this.nodes.values()].map((node) => ({ id: node.id, vector: this.vectorOf(node) })));
+      repaired = true;
     }
-    this.dirty = missing.size > 0 || complete.length < files.length;
+    // A repaired index is saved at the next save, so that the repair is not repeated on every start.
+    this.dirty = repaired || missing.size > 0 || complete.length < files.length;
   }
 
   private vectorOf(node: HNode, pending?: ReadonlyMap<string, Float32Array>): Float32Array {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
@@ -53,6 +54,21 @@ describe("persistence", () => {
     assert.deepEqual((await cache.query(QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
   });
 
+  test("an index file of the right size but damaged bytes never reaches usearch; the repair is saved once", async () => {
+    const { root, cacheDir, expected } = await builtCache();
+    const indexPath = join(currentGeneration(cacheDir), "index.usearch");
+    // Random bytes of the same size: 9 of 15 such files aborted the process inside usearch (std::bad_alloc).
+    writeFileSync(indexPath, randomBytes(statSync(indexPath).size));
+    const logs: string[] = [];
+    const cache = await reopen(root, cacheDir, logs);
+    assert.match(logs.join("\n"), /index of generation \d+ unusable \(its checksum does not match the manifest\); rebuilding it from the stored vectors/);
+    assert.deepEqual((await cache.query(QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
+    await cache.save();
+    const again: string[] = [];
+    await reopen(root, cacheDir, again);
+    assert.deepEqual(again, [], "the repaired index was saved");
+  });
+
   test("a corrupt manifest means a rebuild that re-embeds nothing", async () => {
     const { root, cacheDir, expected } = await builtCache();
     writeFileSync(join(currentGeneration(cacheDir), "manifest.json"), "{ not json");
@@ -63,6 +79,24 @@ describe("persistence", () => {
     assert.equal(report.embedded, 0, "chunk vectors survive in the embedding cache");
     assert.ok(report.fused > 0);
     assert.deepEqual((await cache.query(QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
+  });
+
+  test("a files.json of valid JSON but the wrong shape means a rebuild with a log line, not failures forever", async () => {
+    const { root, cacheDir, expected } = await builtCache();
+    for (const [content, problem] of [
+      ['[{"path":"x"}]', /files\.json: entry 0 is not \{path, hash, chunks\}/],
+      ["[null]", /files\.json: entry 0 is not/],
+      ['[{"path":"a.js","hash":"h","chunks":[{"hash":"c","startLine":"1"}]}]', /entry 0 \(a\.js\) has a malformed chunk/],
+      ['{"files":[]}', /files\.json: not a list/],
+    ] as const) {
+      writeFileSync(join(currentGeneration(cacheDir), "files.json"), content);
+      const logs: string[] = [];
+      const cache = await reopen(root, cacheDir, logs);
+      assert.match(logs.join("\n"), problem);
+      await cache.sync();
+      assert.deepEqual((await cache.query(QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
+      await cache.save();
+    }
   });
 
   test("a cache built with another embedder is rebuilt, and says so", async () => {
