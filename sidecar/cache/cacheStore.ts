@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { renameDurably, syncDirectory, writeFileAtomic } from "../util/atomicWrite";
+import { withWriterLock } from "../util/writerLock";
 import type { FileEntry } from "./hierarchy";
 import type { StorageType } from "./nodeIndex";
 import { VectorTable } from "./vectorTable";
@@ -101,6 +102,15 @@ export function fileEntriesProblem(files: unknown): string | undefined {
 
 export class CacheStore {
   constructor(readonly dir: string) {}
+
+  /**
+   * Runs `write` as the only writer of this cache, across processes: two writers numbered the same
+   * generation and renamed each other's files away (2 of 12 concurrent `hef index` runs failed).
+   */
+  async exclusively<T>(write: () => T): Promise<T> {
+    mkdirSync(this.dir, { recursive: true });
+    return withWriterLock(join(this.dir, "write.lock"), write);
+  }
 
   private embeddingsPath(embedderId: string): string {
     return join(this.dir, "embeddings", `${embedderId.slice(0, 32)}.bin`);

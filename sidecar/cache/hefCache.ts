@@ -361,7 +361,7 @@ export class HefCache {
       progress?.("embedding", embedded, toEmbed.size);
       if (performance.now() - checkpoint >= (this.options.checkpointMs ?? 30_000) && embedded < toEmbed.size) {
         // Only vectors are checkpointed: they are keyed by content, valid whatever state the hierarchy is in.
-        this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings);
+        await this.store.exclusively(() => this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings));
         checkpoint = performance.now();
       }
     }
@@ -456,13 +456,15 @@ export class HefCache {
       // Embeddings are written first and the generation switched after: a process killed in
       // between still finds every vector the previous generation needs.
       this.embeddings.retain((hash) => live.has(hash) || this.persistedHashes.has(hash));
-      this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings);
-      this.store.save(
-        { ...this.identity, root: this.root, files: files.length, nodes: this.nodes.size },
-        files,
-        this.fusedVectors,
-        (path) => this.index.save(path),
-      );
+      await this.store.exclusively(() => {
+        this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings);
+        this.store.save(
+          { ...this.identity, root: this.root, files: files.length, nodes: this.nodes.size },
+          files,
+          this.fusedVectors,
+          (path) => this.index.save(path),
+        );
+      });
       this.persistedHashes = live;
       this.dirty = false;
     });
