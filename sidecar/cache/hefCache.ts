@@ -37,10 +37,12 @@ export interface HefCacheOptions {
   /** Ignore the persisted hierarchy and index and build them anew (chunk vectors are still reused). */
   rebuild?: boolean;
   /**
-   * While embedding, the embedding cache is written at most this often (ms), so an index run
-   * that is killed or fails resumes without embedding again what it had done. Default 30 s.
+   * While embedding, the embedding cache is written every this many ms (default 30 s) or chunks
+   * (default 2,000, whichever comes first), so an index run that is killed or fails resumes without
+   * embedding again what it had done.
    */
   checkpointMs?: number;
+  checkpointChunks?: number;
   log?: (message: string) => void;
 }
 
@@ -341,6 +343,9 @@ export class HefCache {
         log(`skipped ${printable(path)}: chunking failed (${printable(detail)})`);
         continue;
       }
+      // A file with nothing to index (empty, blank) that was not indexed before changes nothing: counting
+      // it as a change wrote a new cache generation on every run.
+      if (chunked.length === 0 && !indexed) continue;
       changes.set(path, {
         path,
         hash,
@@ -352,17 +357,18 @@ export class HefCache {
     const toEmbed = new Map<string, string>();
     for (const chunk of chunks) if (!this.embeddings.has(chunk.hash)) toEmbed.set(chunk.hash, chunk.text);
     let embedded = 0;
-    let checkpoint = performance.now();
+    let checkpoint = { at: performance.now(), embedded: 0 };
+    const { checkpointMs = 30_000, checkpointChunks = 2_000 } = this.options;
     for (const [hash, text] of toEmbed) {
       signal?.throwIfAborted();
       const [vector] = await embedder.embed([text]);
       this.embeddings.set(hash, vector!);
       embedded++;
       progress?.("embedding", embedded, toEmbed.size);
-      if (performance.now() - checkpoint >= (this.options.checkpointMs ?? 30_000) && embedded < toEmbed.size) {
-        // Only vectors are checkpointed: they are keyed by content, valid whatever state the hierarchy is in.
-        await this.store.exclusively(() => this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings));
-        checkpoint = performance.now();
+      const due = performance.now() - checkpoint.at >= checkpointMs || embedded - checkpoint.embedded >= checkpointChunks;
+      if (due && embedded < toEmbed.size) {
+        await this.checkpoint();
+        checkpoint = { at: performance.now(), embedded };
       }
     }
     return { changes, chunks, skipped, embedded };
@@ -445,6 +451,15 @@ export class HefCache {
 
   get stats(): Pick<RunReport, "files" | "chunks" | "nodes" | "nodesPerLevel"> {
     return this.counts();
+  }
+
+  /**
+   * Writes the chunk vectors embedded so far, without waiting for a running refresh: what an
+   * interrupted run (Ctrl-C, SIGTERM) keeps. Vectors are keyed by content, valid whatever state the
+   * hierarchy is in, so the next run embeds only what is left.
+   */
+  async checkpoint(): Promise<void> {
+    await this.store.exclusively(() => this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings));
   }
 
   /** Persists the cache if anything changed since the last save; waits for a running refresh. */

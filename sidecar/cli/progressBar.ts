@@ -22,12 +22,34 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): { upda
   };
 }
 
-/** Syncs a cache with a progress bar on a terminal. */
+/** A run stopped by SIGINT or SIGTERM, after the vectors embedded so far were saved. */
+export class Interrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted (${signal}): the chunks embedded so far are saved, the next run goes on from there`);
+    this.name = "Interrupted";
+  }
+}
+
+/** Syncs a cache with a progress bar on a terminal; Ctrl-C or SIGTERM keeps what was embedded. */
 export async function syncWithProgress(cache: HefCache): Promise<RunReport> {
   const bar = progressBar();
+  const stop = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received = signal;
+    stop.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
-    return await cache.sync(bar.update);
+    return await cache.sync(bar.update, stop.signal);
+  } catch (error) {
+    if (!received) throw error;
+    await cache.checkpoint();
+    throw new Interrupted(received);
   } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     bar.end();
   }
 }

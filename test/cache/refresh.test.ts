@@ -49,6 +49,19 @@ describe("incremental refresh on a real repository", () => {
     assert.equal(second.nodes, first.nodes);
   });
 
+  test("an empty file is no change on every run; emptying an indexed file removes its nodes", async () => {
+    const root = copyOfRepo();
+    writeFileSync(join(root, "empty.js"), "");
+    const cache = await indexed(root);
+    assert.equal((await cache.sync()).changedFiles, 0);
+    writeFileSync(join(root, "empty.js"), "export const filled = 1;\n");
+    assert.equal((await cache.refresh(["empty.js"])).changedFiles, 1);
+    assert.ok(cache.allNodes().some((n) => n.path === "empty.js"));
+    writeFileSync(join(root, "empty.js"), "");
+    assert.equal((await cache.refresh(["empty.js"])).changedFiles, 1);
+    assert.ok(!cache.allNodes().some((n) => n.path === "empty.js"));
+  });
+
   test("editing one function re-embeds one chunk and re-fuses only that file's ancestors", async () => {
     const root = copyOfRepo();
     const cache = await indexed(root);
