@@ -2,7 +2,8 @@
 // keystroke, on random-weight models with exactly the shapes of the paper's pipeline (generator
 // Qwen2.5-Coder-1.5B Q4_K_M, fuser Qwen2.5-Coder-0.5B, embedder Qwen3-Embedding-0.6B Q8_0), on two
 // repositories about 19x apart in nodes. "Cold" requests follow engine.resetCaches() (nothing reused);
-// "next" requests are keystrokes typed at the same place. `-- --prepare` only makes the models and indexes.
+// "next" requests are keystrokes typed at the same place. `-- --prepare` only makes the models and indexes;
+// `-- --shipped` measures the embedded default models (models/default) instead of the paper's shapes.
 import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { HefCache } from "../sidecar/cache/hefCache";
@@ -10,9 +11,10 @@ import { loadEngine } from "../sidecar/completion/engine";
 import type { CompletionEngine, CompletionMode, CompletionResult, StageTimings } from "../sidecar/completion/types";
 import { summarize } from "../sidecar/eval/metrics";
 import { writeRandomAdapter } from "../sidecar/generation/adapter";
-import { makeShapedModel } from "../sidecar/models/defaultModels";
+import { makeShapedModel } from "../sidecar/models/generatedModels";
 import { fingerprintFile } from "../sidecar/models/embedder";
 import { modelSpec } from "../sidecar/models/modelSpecs";
+import { shippedModels } from "../sidecar/models/shippedModels";
 import { benchRepo } from "./repos";
 
 const OUT = resolve("bench/out");
@@ -128,8 +130,9 @@ function printTable(header: string[], rows: string[][]): void {
 }
 
 const prepareOnly = process.argv.includes("--prepare");
+const shipped = process.argv.includes("--shipped");
 const log = (message: string) => process.stderr.write(`${message}\n`);
-const models = await prepareModels();
+const models = shipped ? shippedModels() : await prepareModels();
 const engine = await loadEngine({ ...models, log });
 log(`backend ${engine.backend}; models ${Object.values(engine.models).join(", ")}`);
 const repos = [
@@ -139,7 +142,7 @@ const repos = [
 const rows: string[][] = [];
 const p50 = new Map<string, number>();
 for (const repo of repos) {
-  const cache = await engine.openRepository(repo.root, { cacheDir: join(OUT, "caches", repo.name), log });
+  const cache = await engine.openRepository(repo.root, { cacheDir: join(OUT, shipped ? "caches-shipped" : "caches", repo.name), log });
   const started = performance.now();
   const report = await cache.sync((phase, done, total) => {
     if (done === total || done % 50 === 0) log(`${repo.name}: ${phase} ${done}/${total}`);

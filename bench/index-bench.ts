@@ -3,7 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ensureDefaultModel, makeShapedModel } from "../sidecar/models/defaultModels";
+import { makeShapedModel } from "../sidecar/models/generatedModels";
+import { shippedModels } from "../sidecar/models/shippedModels";
 import { benchRepo, type RepoName } from "./repos";
 
 interface Scenario {
@@ -16,14 +17,14 @@ interface Scenario {
 
 const models = resolve("bench/out/models");
 mkdirSync(models, { recursive: true });
-const tiny = await ensureDefaultModel("tiny-embed");
+const shipped = shippedModels().embedderPath;
 const qwen3 = join(models, "qwen3-embedding-0.6b-q8_0.gguf");
 await makeShapedModel("qwen3-embedding-0.6b", qwen3);
 
 const only = process.argv.slice(2);
 const allScenarios: Scenario[] = [
-  { repo: "small", model: tiny, label: "tiny (default)", refreshes: 40, prefill: true },
-  { repo: "large", model: tiny, label: "tiny (default)", refreshes: 60, prefill: true },
+  { repo: "small", model: shipped, label: "default (trained, Q8_0)", refreshes: 40, prefill: true },
+  { repo: "large", model: shipped, label: "default (trained, Q8_0)", refreshes: 60, prefill: true },
   { repo: "small", model: qwen3, label: "Qwen3-Emb-0.6B Q8_0 shape", refreshes: 6, prefill: true },
 ];
 const scenarios = allScenarios.filter((s) => only.length === 0 || only.some((o) => `${s.repo}:${s.label}`.includes(o)));

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { loadEngine } from "../sidecar/completion/engine";
 import type { CompletionEngine, CompletionMode } from "../sidecar/completion/types";
 import type { ModeSummary } from "../sidecar/eval/metrics";
-import { type Ablation, runEval } from "../sidecar/eval/runEval";
+import { type Ablation, runEval, type TaskResult } from "../sidecar/eval/runEval";
 import { type LineTask, parseTasks } from "../sidecar/eval/tasks";
 
 const { values } = parseArgs({
@@ -71,13 +71,49 @@ function checkHeldOut(repos: readonly string[], corpora: readonly string[]): { c
 interface Row {
   name: string;
   summary: ModeSummary;
+  results: TaskResult[];
 }
 
 async function evaluate(engine: CompletionEngine, workDir: string, tasks: readonly LineTask[], name: string, modes: CompletionMode[], extra: { k?: number; entities?: boolean; ablation?: Ablation } = {}): Promise<Row[]> {
   const started = performance.now();
-  const { summaries } = await runEval({ engine, tasks, reposDir, modes, workDir, cold: true, ...extra, ...(process.stderr.isTTY ? { progress: (done: number, total: number) => process.stderr.write(`\r${name}: ${done}/${total}\x1b[K`) } : {}) });
+  const { summaries, results } = await runEval({ engine, tasks, reposDir, modes, workDir, cold: true, ...extra, ...(process.stderr.isTTY ? { progress: (done: number, total: number) => process.stderr.write(`\r${name}: ${done}/${total}\x1b[K`) } : {}) });
   process.stderr.write(`${process.stderr.isTTY ? "\r" : ""}${name || modes.join(", ")}: ${tasks.length} tasks x ${modes.length} modes in ${((performance.now() - started) / 1000).toFixed(0)} s\x1b[K\n`);
-  return summaries.map((summary) => ({ name: modes.length > 1 ? `${summary.mode}${name ? ` ${name}` : ""}` : name || summary.mode, summary }));
+  return summaries.map((summary) => ({
+    name: modes.length > 1 ? `${summary.mode}${name ? ` ${name}` : ""}` : name || summary.mode,
+    summary,
+    results: results.filter((r) => r.mode === summary.mode),
+  }));
+}
+
+/** What kind of line the gold line is: where the error analysis looks for what each mode misses. */
+function lineKind(line: string): string {
+  const code = line.trim();
+  if (/^(from\s+\S+\s+)?import\b/.test(code)) return "import";
+  if (/^(async\s+)?def\b|^class\b/.test(code)) return "def / class";
+  if (/^@/.test(code)) return "decorator";
+  if (/^return\b/.test(code)) return "return";
+  if (/^(if|elif|while|for|with|assert)\b/.test(code)) return "condition / loop / with";
+  if (/^[\w.[\]\s,]+(:[^=]+)?\s*[-+*/|&]?=(?!=)/.test(code)) return "assignment";
+  if (/^[\w.]+\(/.test(code)) return "call statement";
+  return "other (arguments, literals, continuations)";
+}
+
+/**
+ * Exact match per kind of gold line and mode, and how often each mode's line names every cross-file
+ * name the gold line uses (the task's metadata.names): what repository context is for.
+ */
+function byKind(rows: readonly Row[], tasks: readonly LineTask[]): string {
+  const taskById = new Map(tasks.map((t) => [t.taskId, t]));
+  const kinds = [...new Set(tasks.map((t) => lineKind(t.groundTruth)))].sort();
+  const names = (r: TaskResult) => ((taskById.get(r.taskId)?.metadata.names as string[] | undefined) ?? []).every((n) => r.prediction.includes(n));
+  const header = `| gold line | n | ${rows.map((r) => `${r.name} EM %`).join(" | ")} | ${rows.map((r) => `${r.name} names %`).join(" | ")} |`;
+  const lines = kinds.map((kind) => {
+    const of = (row: Row) => row.results.filter((r) => lineKind(r.groundTruth) === kind);
+    const pct = (part: number, all: number) => (all ? ((100 * part) / all).toFixed(1) : "-");
+    const n = of(rows[0]!).length;
+    return `| ${kind} | ${n} | ${rows.map((row) => pct(of(row).filter((r) => r.exactMatch).length, n)).join(" | ")} | ${rows.map((row) => pct(of(row).filter(names).length, n)).join(" | ")} |`;
+  });
+  return [header, `|---|---|${rows.map(() => "---|").join("")}${rows.map(() => "---|").join("")}`, ...lines].join("\n");
 }
 
 function table(rows: readonly Row[]): string {
@@ -133,6 +169,8 @@ const regimes = existsSync(join(separateDir, "adapter.gguf"))
 const report = [
   `## Line completion on held-out repositories (${repos.join(", ")}; ${tasks.length} tasks)`,
   table(main),
+  "### By kind of gold line",
+  byKind(main.slice(0, 3), tasks),
   "### Pseudo-token budget K",
   table(ks),
   "### Ablations",

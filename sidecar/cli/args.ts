@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import type { DiscoveryOptions } from "../cache/pathFilter";
 import { COMPLETION_MODES, type CompletionMode } from "../completion/types";
 import type { Backend } from "../models/llamaRuntime";
+import { type ModelPaths, shippedModels } from "../models/shippedModels";
 
 /** Bad command-line use: exit status 2 and the usage text. */
 export class UsageError extends Error {}
@@ -105,11 +106,16 @@ export function discoveryOf(values: Values): DiscoveryOptions {
   return values.exclude ? { exclude: values.exclude } : {};
 }
 
-/** Model and adapter paths as given (resolved), undefined = the embedded defaults. */
+/** Model and adapter paths as given (resolved), undefined = the embedded defaults (withShippedModels). */
 export function modelPaths(values: Values): { embedderPath?: string; generatorPath?: string; adapterPath?: string } {
   return {
     ...(values.embedder ? { embedderPath: resolve(values.embedder) } : {}),
     ...(values.generator ? { generatorPath: resolve(values.generator) } : {}),
     ...(values.adapter ? { adapterPath: resolve(values.adapter) } : {}),
   };
+}
+
+/** The paths given, the embedded default models (shippedModels) for the others. */
+export function withShippedModels(paths: ReturnType<typeof modelPaths>): ModelPaths {
+  return { ...shippedModels(), ...paths };
 }

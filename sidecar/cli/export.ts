@@ -5,11 +5,10 @@ import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { asIncrementalEncoder } from "../completion/queryEncoder";
 import { loadQueryEncoder } from "../completion/engine";
 import { groupByRepo, parseTasks } from "../eval/tasks";
-import { ensureDefaultModel } from "../models/defaultModels";
 import { LlamaEmbedder } from "../models/embedder";
 import type { NativeEncoder } from "../native/encoder";
 import { exportRepository, type ExportSummary } from "../training/export";
-import { backendOf, directory, discoveryOf, modelPaths, positiveInt, repositories, UsageError, type Values } from "./args";
+import { backendOf, directory, discoveryOf, modelPaths, positiveInt, repositories, UsageError, type Values, withShippedModels } from "./args";
 import { progressBar } from "./progressBar";
 
 function isInside(dir: string, path: string): boolean {
@@ -34,7 +33,7 @@ export async function runExport(reposArg: string, values: Values): Promise<void>
   const unknown = [...(tasks?.keys() ?? [])].filter((repo) => !repos.includes(repo));
   if (unknown.length > 0) process.stderr.write(`hef: tasks of ${unknown.join(", ")} skipped: no such repository under ${reposArg}\n`);
 
-  const embedderPath = modelPaths(values).embedderPath ?? (await ensureDefaultModel("tiny-embed"));
+  const { embedderPath } = withShippedModels(modelPaths(values));
   const embedder = await LlamaEmbedder.load(embedderPath, { backend });
   let queryEncoder: NativeEncoder | undefined;
   const bar = progressBar();

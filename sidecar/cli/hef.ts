@@ -1,18 +1,20 @@
 import { readFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import { defaultCacheDir } from "../cache/cacheLocation";
 import { HefCache, type RunReport } from "../cache/hefCache";
 import type { RetrievedNode } from "../cache/retrieval";
-import { ensureDefaultModel } from "../models/defaultModels";
 import { LlamaEmbedder } from "../models/embedder";
 import { checkAdapter, readAdapter } from "../generation/adapter";
 import { learnedFuserOf } from "../generation/learnedFuser";
-import { backendOf, directory, discoveryOf, modelPaths, parse, positiveInt, UsageError, type Values } from "./args";
+import { shippedModels } from "../models/shippedModels";
+import { printable } from "../util/printable";
+import { backendOf, directory, discoveryOf, modelPaths, parse, positiveInt, UsageError, type Values, withShippedModels } from "./args";
 import { runComplete, splitAtLine } from "./complete";
 import { runDownload } from "./download";
 import { runEvalCommand } from "./eval";
 import { runExport } from "./export";
-import { syncWithProgress } from "./progressBar";
+import { Interrupted, syncWithProgress } from "./progressBar";
 import { runTasks } from "./tasks";
 import { runTrain } from "./train";
 
@@ -39,9 +41,9 @@ const USAGE = `Usage:
                                                               \`npm run setup:training\`); writes <out>/models/; resumes
 
 Options:
-  --embedder <gguf>     embedding model (default: the embedded tiny model, which gives only lexical vectors)
-  --generator <gguf>    code generator (default: the embedded tiny model, which gives random text)
-  --adapter <file>      HEF adapter: projector and learned fuser (default: an untrained one for the tiny models)
+  --embedder <gguf>     embedding model (default: the embedded one, trained by the project)
+  --generator <gguf>    code generator (default: the embedded one, trained by the project)
+  --adapter <file>      HEF adapter: projector and learned fuser (default: the embedded one, trained with them)
   --cache-dir <dir>     where the cache lives (default: under ~/.cache/hef-code, or $HEF_CACHE_HOME;
                         export: <dir>/<repo>, default <out>/.cache/<repo>)
   --backend auto|cpu    run models on the best GPU found, or on the CPU only (default auto)
@@ -84,8 +86,11 @@ const OPERANDS: Record<string, string> = {
 async function openCache(dir: string, values: Values): Promise<HefCache> {
   const root = directory(dir);
   const backend = backendOf(values);
-  const { embedderPath, adapterPath } = modelPaths(values);
-  const embedder = await LlamaEmbedder.load(embedderPath ?? (await ensureDefaultModel("tiny-embed")), { backend });
+  const given = modelPaths(values);
+  const { embedderPath } = withShippedModels(given);
+  // The shipped adapter belongs to the shipped embedder: another embedder without an adapter fuses by the mean.
+  const adapterPath = given.adapterPath ?? (given.embedderPath ? undefined : shippedModels().adapterPath);
+  const embedder = await LlamaEmbedder.load(embedderPath, { backend });
   const adapter = adapterPath ? await readAdapter(adapterPath) : undefined;
   // The adapter's b by default: the cache is then the one `hef complete` and the extension use.
   const b = positiveInt(values.b, "b", adapter?.b ?? 8);
@@ -105,7 +110,7 @@ async function openCache(dir: string, values: Values): Promise<HefCache> {
 function formatReport(report: RunReport): string {
   const levels = report.nodesPerLevel;
   const skipped = report.skipped.length
-    ? `\nskipped ${report.skipped.length}: ${report.skipped.map((s) => `${s.path} (${s.reason})`).join(", ")}`
+    ? `\nskipped ${report.skipped.length}: ${report.skipped.map((s) => `${printable(s.path)} (${s.reason})`).join(", ")}`
     : "";
   return (
     `${report.files} files, ${report.chunks} chunks, ${report.nodes} nodes ` +
@@ -120,7 +125,7 @@ function formatNodes(nodes: RetrievedNode[]): string {
     .map((node, i) => {
       const where = node.spans
         .slice(0, 3)
-        .map((s) => (s.startLine ? `${s.path}:${s.startLine}-${s.endLine}` : `${s.path}/`))
+        .map((s) => (s.startLine ? `${printable(s.path)}:${s.startLine}-${s.endLine}` : `${printable(s.path)}/`))
         .join(", ");
       const more = node.spans.length > 3 ? ` +${node.spans.length - 3}` : "";
       const level = node.partial ? `${node.level}*` : node.level;
@@ -173,7 +178,8 @@ main(process.argv.slice(2)).then(
   () => process.exit(0),
   (error: unknown) => {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    process.stderr.write(`hef: ${(error as Error).message}\n${usage ? `\n${USAGE}` : ""}`);
-    process.exit(usage ? 2 : 1);
+    process.stderr.write(`hef: ${(error as Error).message.split("\n").map(printable).join("\n")}\n${usage ? `\n${USAGE}` : ""}`);
+    // 128 + the signal's number, as a shell reports a process the signal stopped.
+    process.exit(usage ? 2 : error instanceof Interrupted ? 128 + osConstants.signals[error.signal] : 1);
   },
 );

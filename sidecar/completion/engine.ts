@@ -5,10 +5,9 @@ import { basename } from "node:path";
 import { HefCache } from "../cache/hefCache";
 import type { HNode } from "../cache/hierarchy";
 import type { RetrievedNode } from "../cache/retrieval";
-import { ensureDefaultAdapter } from "../generation/defaultAdapter";
 import { type AdapterInfo, checkAdapter, readAdapter } from "../generation/adapter";
 import { LearnedFuser } from "../generation/learnedFuser";
-import { ensureDefaultModel } from "../models/defaultModels";
+import { shippedModels } from "../models/shippedModels";
 import { type Embedder, fingerprintFile, LlamaEmbedder } from "../models/embedder";
 import { backendName, defaultThreads, llamaRuntime, type Backend } from "../models/llamaRuntime";
 import { AdapterOps } from "../native/adapterOps";
@@ -23,7 +22,7 @@ import { readSnippets } from "./snippets";
 import type { CompletionEngine, CompletionRequest, CompletionResult, RepositoryOptions, StageTimings } from "./types";
 
 export interface EngineOptions {
-  /** GGUF paths; undefined = the embedded default models (tiny, random: no useful text). */
+  /** GGUF paths; undefined = the embedded default models (models/default, trained by the project). */
   embedderPath?: string;
   generatorPath?: string;
   adapterPath?: string;
@@ -196,9 +195,10 @@ class HefEngine implements CompletionEngine {
 export async function loadEngine(options: EngineOptions = {}): Promise<CompletionEngine> {
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
   const backend = options.backend ?? "auto";
-  const embedderPath = options.embedderPath ?? (await ensureDefaultModel("tiny-embed"));
-  const generatorPath = options.generatorPath ?? (await ensureDefaultModel("tiny-generator"));
-  const adapterPath = options.adapterPath ?? (await ensureDefaultAdapter());
+  const shipped = shippedModels();
+  const embedderPath = options.embedderPath ?? shipped.embedderPath;
+  const generatorPath = options.generatorPath ?? shipped.generatorPath;
+  const adapterPath = options.adapterPath ?? shipped.adapterPath;
   const adapter = await readAdapter(adapterPath);
   const gpuLayers = backend === "cpu" ? 0 : -1;
 

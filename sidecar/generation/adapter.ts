@@ -1,5 +1,5 @@
 // Reading, checking and (until training exists) making HEF adapter files; see adapterFormat.ts.
-import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { GgmlType } from "../models/gguf/ggmlTypes";
 import { gguf, type GgufValue } from "../models/gguf/metadata";
 import { floatArray } from "../models/gguf/tensorData";
@@ -52,6 +52,20 @@ function expectedShapes(info: Omit<AdapterInfo, "path">): Map<string, number[]> 
   return shapes;
 }
 
+/**
+ * Where the fuser transformer an adapter names lies: a file in the adapter's folder (or below it), as
+ * the writers store it. An adapter is a file users pass around; the path inside it must not make the
+ * sidecar open whatever it names (/etc/passwd, a device, another user's files).
+ */
+function fuserPath(adapterPath: string, named: string): string {
+  const folder = resolve(dirname(adapterPath));
+  const path = resolve(folder, named);
+  if (isAbsolute(named) || !path.startsWith(folder + sep)) {
+    throw new AdapterError(adapterPath, `names its fuser transformer as ${JSON.stringify(named)}: it must be a file in the adapter's folder`);
+  }
+  return path;
+}
+
 /** Reads an adapter's metadata and checks that its tensors have the shapes the metadata declares. */
 export async function readAdapter(path: string): Promise<AdapterInfo> {
   const { architecture, info } = await inspectModelFile(path, "adapter").catch((error: unknown) => {
@@ -85,7 +99,7 @@ export async function readAdapter(path: string): Promise<AdapterInfo> {
             name: fuserModel,
             id: str(AdapterKey.fuserId),
             dim: num(AdapterKey.fuserDim),
-            modelPath: isAbsolute(fuserModel) ? fuserModel : resolve(dirname(path), fuserModel),
+            modelPath: fuserPath(path, fuserModel),
           },
         }
       : {}),

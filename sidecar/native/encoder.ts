@@ -99,7 +99,7 @@ export class NativeEncoder {
   /** Checks the file (ModelFileError for a missing, truncated or foreign file), then loads it. */
   static async load(modelPath: string, options: EncoderLoadOptions = {}): Promise<NativeEncoder> {
     const purpose = options.purpose ?? "embedder";
-    const file = await inspectModelFile(modelPath, purpose === "embedder" ? "embedder" : "generator");
+    const file = await inspectModelFile(modelPath, purpose === "embedder" ? "embedder" : "fuser");
     const raw = await loadNativeAddon().loadEncoder(modelPath, {
       ...contextDefaults(modelPath, options),
       maxSequences: options.maxSequences ?? (purpose === "embedder" ? 1 : 64),

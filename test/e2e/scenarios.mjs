@@ -14,6 +14,20 @@
 //   with data-testid="hef-node" (optional data-path / data-line), clicking one opens its span;
 // - inline completions from the default model in Python files.
 
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pythonDefinitions, pythonSyntaxErrors } from "./pythonSyntax.mjs";
+
+/** Names the workspace's Python files other than `except` define. */
+async function definedElsewhere(root, except) {
+  const names = new Set();
+  for (const file of readdirSync(root, { recursive: true })) {
+    if (!file.endsWith(".py") || file === except) continue;
+    for (const name of await pythonDefinitions(readFileSync(join(root, file), "utf8"))) names.add(name);
+  }
+  return names;
+}
+
 /**
  * Scenarios written ahead of the features they test, kept off until the lead switches them on by
  * taking their name out of this list (they still wait for their `requires` after that).
@@ -101,7 +115,6 @@ export const scenarios = [
       if (!ghost.trim()) throw new Error("ghost text is empty");
       log(`ghost text (${ghost.length} chars): ${JSON.stringify(ghost.slice(0, 80))}`);
       await wb.screenshot("ghost-text");
-      // The tiny default model writes gibberish: check that Tab inserted *something* after what was typed.
       await wb.press("Tab");
       await wb.press("Control+S");
       const saved = await wb.until(`${file} saved with the accepted completion`, () => {
@@ -111,6 +124,13 @@ export const scenarios = [
       });
       const tail = saved.slice(saved.lastIndexOf("def total_with_tax"));
       log(`accepted and saved: ${JSON.stringify(tail.slice(0, 120))}`);
+      // Real code, not just text: the function with its accepted body parses as Python, or it names
+      // something another file of the workspace defines.
+      const errors = await pythonSyntaxErrors(tail);
+      const body = tail.slice(typed.length);
+      const named = [...(await definedElsewhere(wb.workspace, file))].filter((name) => new RegExp(`\\b${name}\\b`).test(body));
+      log(`parses as Python: ${errors.length === 0 ? "yes" : `no (${errors.join(", ")})`}; names defined in other files: ${named.join(", ") || "none"}`);
+      if (errors.length > 0 && named.length === 0) throw new Error(`the accepted completion is not code: ${JSON.stringify(tail)}`);
     },
   },
   {

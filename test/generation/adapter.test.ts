@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { AdapterError, checkAdapter, readAdapter, writeRandomAdapter, type RandomAdapterSpec } from "../../sidecar/generation/adapter";
 import { ADAPTER_ARCHITECTURE } from "../../sidecar/generation/adapterFormat";
-import { ensureDefaultModel } from "../../sidecar/models/defaultModels";
+import { ensureTinyModel } from "../../sidecar/models/generatedModels";
 
 const dir = mkdtempSync(join(tmpdir(), "hef-adapter-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,7 +72,7 @@ describe("adapter file", () => {
     const bytes = readFileSync(join(dir, "a.gguf"));
     writeFileSync(truncated, bytes.subarray(0, bytes.length - 100));
     await assert.rejects(readAdapter(truncated), (e: Error) => e instanceof AdapterError && /truncated/.test(e.message));
-    const model = await ensureDefaultModel("tiny-generator");
+    const model = await ensureTinyModel("tiny-generator");
     await assert.rejects(readAdapter(model), (e: Error) => e instanceof AdapterError && e.message.includes(`expected "${ADAPTER_ARCHITECTURE}"`));
   });
 

@@ -1,11 +1,11 @@
-import { ensureDefaultModel } from "../../sidecar/models/defaultModels";
+import { ensureTinyModel } from "../../sidecar/models/generatedModels";
 import { LlamaEmbedder, type Embedder } from "../../sidecar/models/embedder";
 
 let shared: Promise<LlamaEmbedder> | undefined;
 
-/** The embedded default (tiny) embedder on the CPU, loaded once per test file. */
+/** The tiny test embedder (lexical vectors, made on demand) on the CPU, loaded once per test file. */
 export function tinyEmbedder(): Promise<LlamaEmbedder> {
-  shared ??= ensureDefaultModel("tiny-embed").then((path) => LlamaEmbedder.load(path, { backend: "cpu" }));
+  shared ??= ensureTinyModel("tiny-embed").then((path) => LlamaEmbedder.load(path, { backend: "cpu" }));
   return shared;
 }
 

@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { build } from "esbuild";
 import { type Llama, type LlamaModel, getLlama, readGgufFileInfo } from "node-llama-cpp";
 import { writeModel, specVocab } from "../../sidecar/models/buildModel";
-import { defaultModelPath, ensureDefaultModel, makeShapedModel, readContentVersion } from "../../sidecar/models/defaultModels";
+import { tinyModelPath, ensureTinyModel, makeShapedModel, readContentVersion } from "../../sidecar/models/generatedModels";
 import { GgmlType, ggmlTypeName } from "../../sidecar/models/gguf/ggmlTypes";
 import { MODEL_SPECS, PoolingType, SHAPED_MODEL_NAMES, modelSpec, modelTensorShapes, parameterCount } from "../../sidecar/models/modelSpecs";
 import { findPackageRoot } from "../../sidecar/models/packageRoot";
@@ -161,14 +161,14 @@ describe("tiny generator", () => {
   });
 });
 
-describe("default and shaped models", () => {
-  test("ensureDefaultModel puts the embedded default under <package root>/dist/models, once", async () => {
-    const [p1, p2] = await Promise.all([ensureDefaultModel("tiny-embed"), ensureDefaultModel("tiny-embed")]);
+describe("tiny test models and shaped models", () => {
+  test("ensureTinyModel puts a tiny test model under <package root>/dist/models, once", async () => {
+    const [p1, p2] = await Promise.all([ensureTinyModel("tiny-embed"), ensureTinyModel("tiny-embed")]);
     assert.equal(p1, join(root, "dist", "models", "tiny-embed.gguf"));
     assert.equal(p2, p1);
-    assert.equal(defaultModelPath("tiny-embed"), p1);
+    assert.equal(tinyModelPath("tiny-embed"), p1);
     assert.equal(sha256(p1), sha256(join(dir, "tiny-embed.gguf")));
-    assert.equal(await ensureDefaultModel("tiny-embed"), p1);
+    assert.equal(await ensureTinyModel("tiny-embed"), p1);
   });
 
   test("an existing file is reused only when its content-version stamp matches", async () => {
@@ -191,7 +191,7 @@ describe("default and shaped models", () => {
     mkdirSync(out, { recursive: true });
     try {
       const esmEntry = join(out, "esm-entry.ts");
-      writeFileSync(esmEntry, `import { ensureDefaultModel } from ${JSON.stringify(join(root, "sidecar/models/defaultModels"))};\nconsole.log(await ensureDefaultModel("tiny-embed"));\n`);
+      writeFileSync(esmEntry, `import { ensureTinyModel } from ${JSON.stringify(join(root, "sidecar/models/generatedModels"))};\nconsole.log(await ensureTinyModel("tiny-embed"));\n`);
       await build({ entryPoints: [esmEntry], bundle: true, platform: "node", format: "esm", outfile: join(out, "esm.mjs"), external: ["node-llama-cpp"], logLevel: "silent" });
       const cjsEntry = join(out, "cjs-entry.ts");
       writeFileSync(cjsEntry, `import { findPackageRoot } from ${JSON.stringify(join(root, "sidecar/models/packageRoot"))};\nimport { buildVocab } from ${JSON.stringify(join(root, "sidecar/models/vocab"))};\nconsole.log(findPackageRoot() + "\\n" + buildVocab().tokens.length);\n`);

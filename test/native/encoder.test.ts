@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import { writeModel } from "../../sidecar/models/buildModel";
-import { ensureDefaultModel } from "../../sidecar/models/defaultModels";
+import { ensureTinyModel } from "../../sidecar/models/generatedModels";
 import { llamaRuntime } from "../../sidecar/models/llamaRuntime";
 import { ModelFileError } from "../../sidecar/models/modelFile";
 import { type ModelSpec, PoolingType, modelSpec } from "../../sidecar/models/modelSpecs";
@@ -47,7 +47,7 @@ describe("native encoder", { skip }, () => {
   let llamaModels: LlamaModel[] = [];
 
   before(async () => {
-    paths["tiny-embed"] = await ensureDefaultModel("tiny-embed");
+    paths["tiny-embed"] = await ensureTinyModel("tiny-embed");
     for (const [name, spec] of Object.entries(RANDOM_EMBEDDERS)) {
       paths[name] = join(dir, `${name}.gguf`);
       await writeModel(spec, paths[name]!);

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ensureDefaultModel } from "../../sidecar/models/defaultModels";
+import { ensureTinyModel } from "../../sidecar/models/generatedModels";
 import { llamaRuntime } from "../../sidecar/models/llamaRuntime";
 import { ModelFileError } from "../../sidecar/models/modelFile";
 import { Prng } from "../../sidecar/models/prng";
@@ -59,7 +59,7 @@ let rowScale = 0.05;
 
 describe("native generator addon", { skip }, () => {
   before(async () => {
-    modelPath = await ensureDefaultModel("tiny-generator");
+    modelPath = await ensureTinyModel("tiny-generator");
     gen = await NativeGenerator.load(modelPath, { threads: 2, contextSize: 4096 });
     cold = await NativeGenerator.load(modelPath, { threads: 1, contextSize: 4096 });
     const rows = await gen.tokenEmbeddingRows(gen.tokenize(CODE));

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { asIncrementalEncoder, embedQuery } from "../../sidecar/completion/queryEncoder";
 import { parseTasks, type LineTask } from "../../sidecar/eval/tasks";
-import { ensureDefaultModel } from "../../sidecar/models/defaultModels";
+import { ensureTinyModel } from "../../sidecar/models/generatedModels";
 import { NativeEncoder } from "../../sidecar/native/encoder";
 import { type ChunkRow, ExportFile, type ExportManifest, type NodeRow, type TaskRow } from "../../sidecar/training/exportFormat";
 import { tinyEmbedder } from "../helpers/embedder";
@@ -67,8 +67,11 @@ function readExport(dir: string): Export {
   };
 }
 
+// The tiny test embedder: fast, and the tests below compare with it.
+const tinyEmbedderPath = await ensureTinyModel("tiny-embed");
+
 function runExport(out: string, tasksFile: string): { code: number | null; stdout: string; stderr: string } {
-  return hef(["export", repos, "--out", out, "--tasks", tasksFile, "--backend", "cpu", "--json"]);
+  return hef(["export", repos, "--out", out, "--tasks", tasksFile, "--embedder", tinyEmbedderPath, "--backend", "cpu", "--json"]);
 }
 
 /** Every file of a folder, by name. */
@@ -183,7 +186,7 @@ describe("hef export", { skip }, () => {
   });
 
   test("a task's query vector is the engine's query embedding of its prompt", async () => {
-    const encoder = await NativeEncoder.load(await ensureDefaultModel("tiny-embed"), { purpose: "embedder", gpuLayers: 0 });
+    const encoder = await NativeEncoder.load(tinyEmbedderPath, { purpose: "embedder", gpuLayers: 0 });
     try {
       for (const [i, task] of tasks.entries()) {
         const query = await embedQuery(asIncrementalEncoder(encoder), task.prompt, shop.manifest.embedder.maxTokens);

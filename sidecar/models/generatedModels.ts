@@ -1,5 +1,6 @@
-// The models this package makes for itself: the embedded tiny defaults under <package root>/dist/models/,
-// (re)written when missing or stale, and random-weight models with real shapes for benchmarks.
+// The models this package writes itself, never trained: tiny test models under <package root>/dist/models/
+// (fast fixtures for the tests, (re)written when missing or stale) and random-weight models with real
+// shapes for benchmarks. What a user runs by default are the trained models of shippedModels.ts.
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
@@ -7,10 +8,10 @@ import { CONTENT_VERSION_KEY, DEFAULT_SEED, type WriteModelResult, modelContentV
 import { type ModelName, type ShapedModelName, type TinyModelName, modelSpec, parameterCount } from "./modelSpecs";
 import { findPackageRoot } from "./packageRoot";
 
-export type DefaultModelName = TinyModelName;
+export type { TinyModelName };
 
 /** <package root>/dist/models/<name>.gguf */
-export function defaultModelPath(name: DefaultModelName): string {
+export function tinyModelPath(name: TinyModelName): string {
   return join(findPackageRoot(), "dist", "models", `${name}.gguf`);
 }
 
@@ -35,12 +36,12 @@ export async function readContentVersion(path: string): Promise<string | undefin
 const pending = new Map<string, Promise<string>>();
 
 /**
- * Absolute path of the embedded default model `name`, written first if it is missing or its
+ * Absolute path of the tiny test model `name`, written first if it is missing or its
  * content-version stamp differs from what this code would write. The write is atomic (temp file +
  * rename) and deterministic, so processes racing to create it all end with the same file.
  */
-export function ensureDefaultModel(name: DefaultModelName): Promise<string> {
-  const path = defaultModelPath(name);
+export function ensureTinyModel(name: TinyModelName): Promise<string> {
+  const path = tinyModelPath(name);
   let job = pending.get(path);
   if (!job) {
     job = (async () => {
