@@ -5,6 +5,7 @@
  */
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
+import { isInside } from "../util/paths";
 import { createPathFilter, DEFAULT_MAX_FILE_BYTES, normalizeRel, type DiscoveryOptions, type PathFilter } from "./pathFilter";
 
 /**
@@ -27,10 +28,6 @@ export type ReadResult =
 function errorCode(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
   return e?.code ?? (e?.message || String(error));
-}
-
-function isInside(realRoot: string, realPath: string): boolean {
-  return realPath === realRoot || realPath.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep);
 }
 
 function toPosix(path: string): string {

@@ -3,8 +3,9 @@
  * allowlist. A standalone object, so that a file watcher applies exactly the rules of the walk.
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from "node:fs";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
+import { isInside } from "../util/paths";
 
 export interface DiscoveryOptions {
   /**
@@ -180,7 +181,7 @@ export function readIgnoreFile(path: string, realRoot: string): string | undefin
   let fd: number | undefined;
   try {
     const real = realpathSync(path);
-    if (real !== realRoot && !real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) return undefined;
+    if (!isInside(realRoot, real)) return undefined;
     fd = openSync(real, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     const info = fstatSync(fd);
     if (!info.isFile() || info.size > MAX_IGNORE_FILE_BYTES) return undefined;

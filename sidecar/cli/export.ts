@@ -1,20 +1,16 @@
 // `hef export <repos-dir> --out <dir>`: each repository's index, and with --tasks each task's view of
 // it and query vector, in the training export format (sidecar/training/exportFormat.ts).
 import { readFileSync } from "node:fs";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { join, resolve } from "node:path";
 import { asIncrementalEncoder } from "../completion/queryEncoder";
 import { loadQueryEncoder } from "../completion/engine";
 import { groupByRepo, parseTasks } from "../eval/tasks";
 import { LlamaEmbedder } from "../models/embedder";
 import type { NativeEncoder } from "../native/encoder";
 import { exportRepository, type ExportSummary } from "../training/export";
+import { isInside } from "../util/paths";
 import { backendOf, directory, discoveryOf, modelPaths, positiveInt, repositories, UsageError, type Values, withShippedModels } from "./args";
 import { progressBar } from "./progressBar";
-
-function isInside(dir: string, path: string): boolean {
-  const rel = relative(dir, path);
-  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
-}
 
 function formatSummary(s: ExportSummary): string {
   return `${s.repo}: ${s.files} files, ${s.chunks} chunks (${s.baseChunks} indexed), ${s.nodes} nodes, ${s.tasks} tasks, ${s.ms} ms`;

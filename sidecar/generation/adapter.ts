@@ -1,11 +1,12 @@
 // Reading, checking and (until training exists) making HEF adapter files; see adapterFormat.ts.
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { GgmlType } from "../models/gguf/ggmlTypes";
 import { gguf, type GgufValue } from "../models/gguf/metadata";
 import { floatArray } from "../models/gguf/tensorData";
 import { type GgufTensor, writeGguf } from "../models/gguf/writer";
 import { inspectModelFile, ModelFileError } from "../models/modelFile";
 import { Prng } from "../models/prng";
+import { isInside } from "../util/paths";
 import { ADAPTER_ARCHITECTURE, ADAPTER_VERSION, AdapterKey, AdapterTensor } from "./adapterFormat";
 
 /** An adapter that cannot serve the loaded models; the message names the file and every mismatch. */
@@ -60,7 +61,7 @@ function expectedShapes(info: Omit<AdapterInfo, "path">): Map<string, number[]> 
 function fuserPath(adapterPath: string, named: string): string {
   const folder = resolve(dirname(adapterPath));
   const path = resolve(folder, named);
-  if (isAbsolute(named) || !path.startsWith(folder + sep)) {
+  if (isAbsolute(named) || path === folder || !isInside(folder, path)) {
     throw new AdapterError(adapterPath, `names its fuser transformer as ${JSON.stringify(named)}: it must be a file in the adapter's folder`);
   }
   return path;
