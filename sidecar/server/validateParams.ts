@@ -3,10 +3,12 @@
 // a negative k spun the search forever, a string k aborted the process inside usearch, an unknown
 // mode completed as hef without context. Pure functions over protocol.ts's parameter shapes: the first
 // problem found, or undefined.
+import { COMPLETION_MODES } from "../completion/types";
+
 /** Bounds the engine can serve: K beyond this is no longer a pseudo-token budget, nor maxTokens a completion. */
 export const LIMITS = { k: 1024, maxTokens: 4096 } as const;
 
-const MODES: ReadonlySet<string> = new Set(["hef", "rag", "none"]);
+const MODES: ReadonlySet<string> = new Set(COMPLETION_MODES);
 
 type Problem = string | undefined;
 
