@@ -22,3 +22,14 @@ export function renamedEmbedder(embedder: Embedder, id: string): Embedder {
     dispose: async () => undefined,
   };
 }
+
+/** The embedder with some of its methods replaced (to record what it is given, or to fail on a text). */
+export function overriding(embedder: LlamaEmbedder, methods: Partial<Pick<Embedder, "embed" | "countTokens">>): LlamaEmbedder {
+  return new Proxy(embedder, {
+    get(target, key, receiver) {
+      if (key in methods) return methods[key as keyof typeof methods];
+      const value = Reflect.get(target, key, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { HefCache } from "../../sidecar/cache/hefCache";
 import type { LlamaEmbedder } from "../../sidecar/models/embedder";
-import { tinyEmbedder } from "../helpers/embedder";
+import { overriding, tinyEmbedder } from "../helpers/embedder";
 import { tempDir } from "../helpers/repos";
 
 let embedder: LlamaEmbedder;
@@ -35,15 +35,10 @@ describe("one bad file does not stop the index", () => {
   test("a file whose chunking throws is skipped with the reason and logged; the rest is indexed", async () => {
     const root = workspace();
     writeFileSync(join(root, "explodes.py"), "EXPLODE = True\n");
-    const failing = new Proxy(embedder, {
-      get(target, key, receiver) {
-        if (key === "countTokens")
-          return (text: string) => {
-            if (text.includes("EXPLODE")) throw new RangeError("Maximum call stack size exceeded\n    at piecesOf (syntaxChunker.ts:140:22)");
-            return target.countTokens(text);
-          };
-        const value = Reflect.get(target, key, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
+    const failing = overriding(embedder, {
+      countTokens: (text) => {
+        if (text.includes("EXPLODE")) throw new RangeError("Maximum call stack size exceeded\n    at piecesOf (syntaxChunker.ts:140:22)");
+        return embedder.countTokens(text);
       },
     });
     const logs: string[] = [];

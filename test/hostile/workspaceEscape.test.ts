@@ -10,7 +10,7 @@ import { walkSourceFiles } from "../../sidecar/cache/discovery";
 import { HefCache } from "../../sidecar/cache/hefCache";
 const MAX_IGNORE_FILE_BYTES = 256 * 1024;
 import type { LlamaEmbedder } from "../../sidecar/models/embedder";
-import { tinyEmbedder } from "../helpers/embedder";
+import { overriding, tinyEmbedder } from "../helpers/embedder";
 import { tempDir } from "../helpers/repos";
 
 const CANARY = "CANARY_7f3a_outside_the_workspace";
@@ -22,13 +22,7 @@ before(async () => {
 
 /** The embedder, recording every text it is given: what the index read. */
 function spying(seen: string[]): LlamaEmbedder {
-  return new Proxy(embedder, {
-    get(target, key, receiver) {
-      if (key === "embed") return (texts: readonly string[], onEmbedded?: (done: number) => void) => (seen.push(...texts), target.embed(texts, onEmbedded));
-      const value = Reflect.get(target, key, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  return overriding(embedder, { embed: (texts, onEmbedded) => (seen.push(...texts), embedder.embed(texts, onEmbedded)) });
 }
 
 /** ws/ with a symlink ws/outside_dir -> outside/, where outside/secret.py holds the canary. */
