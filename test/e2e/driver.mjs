@@ -100,9 +100,19 @@ export class Workbench {
     await this.page.keyboard.press(key);
   }
 
+  /** The ghost text's decorations in the active editor. */
+  ghost() {
+    return this.editor().locator(".ghost-text-decoration, .ghost-text-decoration-preview, .ghost-text");
+  }
+
+  /** Whether ghost text shows now. */
+  async ghostVisible() {
+    return this.ghost().first().isVisible();
+  }
+
   /** Resolves with the ghost text shown in the editor (single-line decorations and multi-line view zones). */
   async ghostText(timeoutMs = 20_000) {
-    const ghost = this.editor().locator(".ghost-text-decoration, .ghost-text-decoration-preview, .ghost-text");
+    const ghost = this.ghost();
     await ghost.first().waitFor({ state: "visible", timeout: timeoutMs });
     return (await ghost.allTextContents()).join("");
   }
