@@ -21,6 +21,7 @@ import { NodeIndex, type StorageType } from "./nodeIndex";
 import { selectHits, type RetrievedNode } from "./retrieval";
 import type { VectorTable } from "./vectorTable";
 import type { Embedder } from "../models/embedder";
+import { oneLine } from "../util/errorText";
 import { printable } from "../util/printable";
 
 export interface HefCacheOptions {
@@ -48,10 +49,6 @@ export interface HefCacheOptions {
 
 export type Phase = "reading" | "embedding" | "fusing";
 export type Progress = (phase: Phase, done: number, total: number) => void;
-
-function oneLineMessage(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
-}
 
 /** What one indexing or refresh run did. */
 export interface RunReport {
@@ -338,7 +335,7 @@ export class HefCache {
         chunked = this.chunker.chunkFile(path, source.text, (text) => embedder.countTokens(text), { maxTokens: embedder.maxTokens }).chunks;
       } catch (error) {
         // One file the chunker cannot handle must not stop the index; its previous version, if any, stays.
-        const detail = oneLineMessage(error);
+        const detail = oneLine(error).slice(0, 200);
         skipped.push({ path, reason: "failed", detail });
         log(`skipped ${printable(path)}: chunking failed (${printable(detail)})`);
         continue;

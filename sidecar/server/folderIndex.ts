@@ -2,15 +2,11 @@ import { relative, sep } from "node:path";
 import type { HefCache, Phase, RunReport } from "../cache/hefCache";
 import type { CompletionEngine, RepositoryOptions } from "../completion/types";
 import type { CompleteParams, CompleteResult, FolderState, FolderStatus, RebuildResult } from "../protocol";
+import { oneLine } from "../util/errorText";
 
 export type FolderRebuild = RebuildResult["folders"][number];
 
 /** One line, whatever was thrown. */
-export function oneLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0]!.trim() || "unknown error";
-}
-
 function isAbort(error: unknown): boolean {
   return error instanceof Error && error.name === "AbortError";
 }

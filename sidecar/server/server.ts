@@ -12,8 +12,9 @@ import { defaultCacheDir } from "../cache/cacheLocation";
 import type { CompletionEngine } from "../completion/types";
 import type { EngineOptions } from "../completion/engine";
 import { HefNotifications, HefRequests, type SidecarOptions, type SidecarStatus } from "../protocol";
+import { oneLine } from "../util/errorText";
 import { folderExcludes } from "./excludes";
-import { FolderIndex, oneLine } from "./folderIndex";
+import { FolderIndex } from "./folderIndex";
 import { throttle } from "./throttle";
 import { completeParamsProblem, filesChangedParamsProblem, rebuildParamsProblem } from "./validateParams";
 
