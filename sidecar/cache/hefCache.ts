@@ -311,6 +311,8 @@ export class HefCache {
     const skipped: SkippedFile[] = [];
     const unique = [...new Set(paths)];
     for (const [i, path] of unique.entries()) {
+      // Reading a large tree takes tens of seconds: a cancelled rebuild must stop here too, not only while embedding.
+      signal?.throwIfAborted();
       progress?.("reading", i + 1, unique.length);
       const indexed = this.hierarchy.files.get(path);
       if (this.filter.isIgnored(path, false) || !this.filter.isSourcePath(path)) {

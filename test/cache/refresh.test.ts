@@ -129,4 +129,19 @@ describe("incremental refresh on a real repository", () => {
       assert.ok(allOld || allNew, "a result mixes nodes of two states");
     }
   });
+
+  test("a run cancelled while reading stops at the next file and changes nothing", async () => {
+    const root = copyOfRepo();
+    const cache = await HefCache.open({ root, cacheDir: tempDir("hef-cache-"), embedder, log: () => undefined });
+    const controller = new AbortController();
+    const phases: string[] = [];
+    const run = cache.sync((phase, done) => {
+      phases.push(phase);
+      if (phase === "reading" && done === 3) controller.abort();
+    }, controller.signal);
+    await assert.rejects(run, (error: Error) => error.name === "AbortError");
+    // The reading phase of a large tree alone took 38 s before a cancel could reach it.
+    assert.deepEqual(phases, ["reading", "reading", "reading"]);
+    assert.equal(cache.allNodes().length, 0);
+  });
 });
