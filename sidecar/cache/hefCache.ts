@@ -105,6 +105,8 @@ export class HefCache {
   /** Chunk hashes the persisted generation refers to: the embedding file keeps them until a newer generation is current. */
   private persistedHashes = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Why each skipped file was last skipped: the same file skipped for the same reason is logged once, not on every run. */
+  private readonly skipsLogged = new Map<string, string>();
 
   private constructor(
     readonly root: string,
@@ -283,6 +285,12 @@ export class HefCache {
     };
   }
 
+  private logSkip(path: string, why: string): void {
+    if (this.skipsLogged.get(path) === why) return;
+    this.skipsLogged.set(path, why);
+    this.options.log(`skipped ${printable(path)}: ${why}`);
+  }
+
   /**
    * A file's current text under the index's reading rules (a regular file that resolves inside the
    * root, within the size limit, UTF-8); undefined when it cannot be read. What completion reads
@@ -305,7 +313,7 @@ export class HefCache {
    * and the next save drops what no file uses.
    */
   private async prepare(paths: readonly string[], read: Reader, progress?: Progress, signal?: AbortSignal): Promise<Prepared> {
-    const { embedder, log } = this.options;
+    const { embedder } = this.options;
     const changes = new Map<string, FileEntry | null>();
     const chunks: Chunk[] = [];
     const skipped: SkippedFile[] = [];
@@ -327,9 +335,10 @@ export class HefCache {
       if (!source.ok) {
         // The version already indexed stays: a file caught mid-write or turned binary loses nothing.
         skipped.push({ path, reason: source.reason, detail: source.detail });
-        log(`skipped ${printable(path)}: ${source.reason}${source.detail ? ` (${printable(source.detail)})` : ""}`);
+        this.logSkip(path, `${source.reason}${source.detail ? ` (${printable(source.detail)})` : ""}`);
         continue;
       }
+      this.skipsLogged.delete(path);
       const hash = contentHash(source.text);
       if (indexed?.entry.hash === hash) continue;
       let chunked: Chunk[];
@@ -339,7 +348,7 @@ export class HefCache {
         // One file the chunker cannot handle must not stop the index; its previous version, if any, stays.
         const detail = oneLine(error).slice(0, 200);
         skipped.push({ path, reason: "failed", detail });
-        log(`skipped ${printable(path)}: chunking failed (${printable(detail)})`);
+        this.logSkip(path, `chunking failed (${printable(detail)})`);
         continue;
       }
       // A file with nothing to index (empty, blank) that was not indexed before changes nothing: counting

@@ -3,12 +3,19 @@ import type { HefCache, Phase, RunReport } from "../cache/hefCache";
 import type { CompletionEngine, RepositoryOptions } from "../completion/types";
 import type { CompleteParams, CompleteResult, FolderState, FolderStatus, RebuildResult } from "../protocol";
 import { oneLine } from "../util/errorText";
+import { printable } from "../util/printable";
 
 export type FolderRebuild = RebuildResult["folders"][number];
 
-/** One line, whatever was thrown. */
 function isAbort(error: unknown): boolean {
   return error instanceof Error && error.name === "AbortError";
+}
+
+/** "a.py, lib/b.py and 3 more": which files a refresh was about, short enough for one log line. */
+export function namedPaths(root: string, paths: readonly string[], shown = 3): string {
+  const names = paths.slice(0, shown).map((path) => printable(relative(root, path).split(sep).join("/")));
+  const more = paths.length - names.length;
+  return more > 0 ? `${names.join(", ")} and ${more} more` : names.join(", ");
 }
 
 /**
@@ -57,9 +64,12 @@ export class FolderIndex {
     return this.exclusive(async (signal) => {
       try {
         this.cache = await this.engine.openRepository(this.root, this.repository);
+        const resumed = this.cache.stats.files > 0;
         const report = await this.run((progress) => this.cache!.sync(progress, signal));
         this.indexed = true;
-        this.log(`${this.root}: indexed ${report.files} files, ${report.nodes} nodes (${report.changedFiles} changed) in ${report.ms} ms`);
+        const changed = resumed ? `; ${report.changedFiles} changed since the last run` : "";
+        const skipped = report.skipped.length > 0 ? `; ${report.skipped.length} skipped (see above)` : "";
+        this.log(`${this.root}: indexed ${report.files} files, ${report.nodes} nodes in ${report.ms} ms${changed}${skipped}`);
         await this.cache.save();
         this.settle();
       } catch (error) {
@@ -80,8 +90,9 @@ export class FolderIndex {
       const cache = this.cache;
       if (!cache) return;
       try {
-        const report = await this.run((progress) => cache.refresh(paths, progress, signal));
-        this.log(`refreshed ${report.changedFiles} files of ${this.root} (${paths.length} reported) in ${report.ms} ms`);
+        // A refresh is not an indexing run: the cache serves throughout, so the status stays as it is and only the log hears of it.
+        const report = await cache.refresh(paths, undefined, signal);
+        this.log(`${this.root}: refreshed ${namedPaths(this.root, paths)} in ${report.ms} ms (${report.changedFiles} changed, ${report.embedded} chunks embedded)`);
         await cache.save();
         this.settle();
       } catch (error) {

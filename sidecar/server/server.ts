@@ -136,6 +136,8 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
   connection.onNotification(HefNotifications.filesChanged, (params) => {
     const problem = filesChangedParamsProblem(params);
     if (problem) return log(`ignored a ${HefNotifications.filesChanged.method} notification: ${problem}`);
+    // Before the models are loaded (or when they failed) no folder is open; each one syncs with the disk when it opens.
+    if (!engine) return;
     const folder = folders.get(resolve(params.root));
     if (!folder) return log(`files changed in ${params.root}, which is not a workspace folder`);
     folder.filesChanged([...params.changed, ...params.added, ...params.deleted, ...params.renamed.flatMap((r) => [r.from, r.to])]);

@@ -144,4 +144,19 @@ describe("incremental refresh on a real repository", () => {
     assert.deepEqual(phases, ["reading", "reading", "reading"]);
     assert.equal(cache.allNodes().length, 0);
   });
+
+  test("a file skipped for the same reason is logged once, not on every run", async () => {
+    const root = copyOfRepo();
+    writeFileSync(join(root, "latin1.js"), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
+    const logs: string[] = [];
+    const cache = await indexed(root, logs);
+    await cache.sync();
+    await cache.refresh(["latin1.js"]);
+    assert.equal(logs.filter((line) => line.includes("latin1.js")).length, 1, logs.join("\n"));
+    writeFileSync(join(root, "latin1.js"), "export const cafe = 1;\n");
+    await cache.refresh(["latin1.js"]);
+    writeFileSync(join(root, "latin1.js"), Buffer.from([0xff, 0x0a]));
+    await cache.refresh(["latin1.js"]);
+    assert.equal(logs.filter((line) => line.includes("latin1.js")).length, 2, "skipped again after it was read: said again");
+  });
 });

@@ -151,6 +151,31 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.deepEqual(session.engine.refreshes, [[from, to]]);
   });
 
+  test("a refresh of a saved file is said in the log, naming the file, and leaves the status alone", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    const mark = session.statuses.length;
+    const path = join(root, "shop/cart.py");
+    appendFileSync(path, "\n# saved\n");
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [path], added: [], deleted: [], renamed: [] });
+    while (!session.logs.some((line) => line.includes("refreshed"))) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.match(session.logs.find((line) => line.includes("refreshed"))!, /: refreshed shop\/cart\.py in \d+ ms \(1 changed/);
+    // An auto-save every second made the status bar flicker "indexing (reading) 100%".
+    assert.ok(session.statuses.slice(mark).every((s) => s.folders[0]?.state === "ready" && !s.folders[0].progress));
+  });
+
+  test("file changes reported while the models failed to load are not an error", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root], undefined, undefined, async () => {
+      throw new Error("not a GGUF file");
+    });
+    await session.until((s) => s.error !== undefined);
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [join(root, "shop/cart.py")], added: [], deleted: [], renamed: [] });
+    await session.client.sendRequest(HefRequests.status, undefined);
+    assert.deepEqual(session.logs.filter((line) => line.includes("not a workspace folder")), []);
+  });
+
   test("a batch with a .gitignore or .git/info/exclude drops newly ignored files and brings back un-ignored ones", { timeout: 30_000 }, async () => {
     const root = copyOfRepo("samples/shop");
     const session = await serve([root]);
@@ -309,10 +334,12 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const cacheDir = tempDir("hef-server-cache-");
     const first = await serve([root], new FakeEngine(), cacheDir);
     await first.until(ready(root));
+    // A first index has nothing to compare with: "(10 changed)" of 10 files said nothing.
+    assert.ok(first.logs.some((line) => /indexed 10 files, \d+ nodes in \d+ ms$/.test(line)), first.logs.join("\n"));
     await first.shutdown();
     assert.equal(first.engine.disposed, true);
     const second = await serve([root], new FakeEngine(), cacheDir);
     await second.until(ready(root));
-    assert.ok(second.logs.some((line) => line.includes("indexed 10 files") && line.includes("(0 changed)")), second.logs.join("\n"));
+    assert.ok(second.logs.some((line) => line.includes("indexed 10 files") && line.includes("; 0 changed since the last run")), second.logs.join("\n"));
   });
 });
