@@ -11,6 +11,7 @@ export const COMMANDS = {
   selectModels: "hef.selectModels",
   showNodes: "hef.showNodes",
   showLog: "hef.showLog",
+  restart: "hef.restartSidecar",
 } as const;
 
 export interface CommandContext {
@@ -31,6 +32,7 @@ export function registerCommands({ client, settings, log, downloads }: CommandCo
     vscode.commands.registerCommand(COMMANDS.selectModels, () => selectModels(settings(), downloads, log)),
     vscode.commands.registerCommand(COMMANDS.showNodes, () => vscode.commands.executeCommand(`${NODES_VIEW}.focus`)),
     vscode.commands.registerCommand(COMMANDS.showLog, () => log.show()),
+    vscode.commands.registerCommand(COMMANDS.restart, () => restart(client, log)),
   ];
 }
 
@@ -71,11 +73,8 @@ async function rebuild(client: SidecarClient, log: vscode.LogOutputChannel): Pro
       }
       try {
         const result = await client.rebuild({ roots: [] }, token);
+        // Each folder's outcome is already in the log, from the sidecar: only the notification is said here.
         const failed = result.folders.filter((folder) => folder.error);
-        for (const folder of result.folders) {
-          if (folder.error) log.error(`rebuilding ${folder.root} failed: ${folder.error}`);
-          else log.info(`${folder.root}: rebuilt, ${folder.files} files, ${folder.nodes} nodes, ${folder.ms} ms`);
-        }
         if (failed.length > 0) void vscode.window.showErrorMessage(`HEF: rebuilding ${failed.map((f) => `${f.root} failed: ${f.error}`).join("; ")}`);
         else void vscode.window.showInformationMessage(`HEF: cache rebuilt for ${result.folders.length} folder(s).`);
       } catch (error) {
@@ -85,4 +84,14 @@ async function rebuild(client: SidecarClient, log: vscode.LogOutputChannel): Pro
       }
     },
   );
+}
+
+/** Starts the sidecar now: after crashes (instead of waiting out the backoff) or when it is stuck. */
+async function restart(client: SidecarClient, log: vscode.LogOutputChannel): Promise<void> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage("HEF: this workspace is not trusted; the sidecar starts once it is.");
+    return;
+  }
+  log.info("restarting the sidecar (HEF: Restart sidecar)");
+  await client.restart();
 }

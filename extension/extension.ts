@@ -6,6 +6,7 @@ import { registerInlineCompletions } from "./completion/provider";
 import { registerNodesView } from "./panel/nodesView";
 import type { CompletionEvent, HefServices } from "./services";
 import { needsRestart, readSettings, SECTION, sidecarOptions, type HefSettings } from "./settings";
+import { reportModelFailure } from "./selectModels";
 import { SidecarClient } from "./sidecarClient";
 import { StatusBar } from "./statusBar";
 import { FolderWatchers } from "./watcher";
@@ -19,7 +20,12 @@ export function activate(context: vscode.ExtensionContext): HefServices {
   let applied = settings();
   const client = new SidecarClient(context.asAbsolutePath("dist/sidecar.mjs"), () => sidecarOptions(settings()), log);
   running = client;
-  const status = new StatusBar(() => ({ state: client.state, status: client.status, enabled: settings().enable }), COMMANDS.showLog);
+  const status = new StatusBar(
+    () => ({ state: client.state, status: client.status, enabled: settings().enable, nextRestart: client.nextRestart }),
+    { showLog: COMMANDS.showLog, restart: COMMANDS.restart },
+  );
+  /** The model failure last reported: each sidecar start pushes it again, the user hears it once. */
+  let reportedFailure: string | undefined;
   const completions = new vscode.EventEmitter<CompletionEvent>();
   const settingsChanged = new vscode.EventEmitter<HefSettings>();
   const watchers = new FolderWatchers((params) => client.filesChanged(params), log);
@@ -57,7 +63,12 @@ export function activate(context: vscode.ExtensionContext): HefServices {
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(start),
     client.onDidChangeState(() => status.update()),
-    client.onDidChangeStatus(() => status.update()),
+    client.onDidChangeStatus((current) => {
+      status.update();
+      if (current.backend === "loading" || current.error === reportedFailure) return;
+      reportedFailure = current.error;
+      if (current.error) void reportModelFailure(current.error, settings(), log);
+    }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => vscode.workspace.isTrusted && void watchers.watch(settings().exclude)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration(SECTION)) return;

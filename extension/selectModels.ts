@@ -1,5 +1,6 @@
 import * as vscode from "vscode";
 import { downloadModel, type ModelDownloads } from "./modelDownload";
+import { modelFileProblem } from "./modelFileCheck";
 import { SECTION, type HefSettings } from "./settings";
 
 type Role = keyof HefSettings["models"];
@@ -35,9 +36,34 @@ export async function selectModels(settings: HefSettings, downloads: ModelDownlo
     path = await download(uri.trim(), downloads, log);
     if (!path) return;
   }
+  const problem = path === undefined ? undefined : await modelFileProblem(path);
+  if (problem) {
+    // Saving it would restart the sidecar into a state that completes nothing.
+    log.error(`${role.role} model not changed: ${problem}`);
+    void vscode.window.showErrorMessage(`HEF: ${problem} The ${role.role} model was not changed.`);
+    return;
+  }
   // The default is no value at all: a blank one would stay in the user's settings file for nothing.
   await vscode.workspace.getConfiguration(SECTION).update(`models.${role.role}`, path, vscode.ConfigurationTarget.Global);
   log.info(`${role.role} model set to ${path ?? "the embedded default"}`);
+}
+
+export const USE_DEFAULTS = "Use the default models";
+
+/**
+ * Says, once per failure, that the models did not load, with a way back: the reason used to sit
+ * in the status bar's tooltip while every completion silently did nothing.
+ */
+export async function reportModelFailure(error: string, settings: HefSettings, log: vscode.LogOutputChannel): Promise<void> {
+  const chosen = ROLES.filter((role) => settings.models[role] !== undefined);
+  const actions = chosen.length > 0 ? [USE_DEFAULTS, "Show log"] : ["Show log"];
+  const answer = await vscode.window.showErrorMessage(`HEF: ${error}. HEF completes nothing until the models load.`, ...actions);
+  if (answer === "Show log") log.show();
+  if (answer !== USE_DEFAULTS) return;
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const targets = [vscode.ConfigurationTarget.Global, ...(vscode.workspace.workspaceFolders ? [vscode.ConfigurationTarget.Workspace] : [])];
+  for (const role of chosen) for (const target of targets) await config.update(`models.${role}`, undefined, target);
+  log.info(`models set back to the embedded defaults (were: ${chosen.map((role) => `${role} ${settings.models[role]}`).join(", ")})`);
 }
 
 async function download(uri: string, downloads: ModelDownloads, log: vscode.LogOutputChannel): Promise<string | undefined> {

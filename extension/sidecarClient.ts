@@ -39,6 +39,17 @@ function raceToken<T>(promise: Promise<T>, token: vscode.CancellationToken | und
 }
 
 /**
+ * The language client, but a sidecar that exits with code 0 was stopped on purpose (a settings
+ * change, Restart): the library logged every such exit as an error.
+ */
+class HefLanguageClient extends LanguageClient {
+  override error(message: string, data?: unknown, showNotification?: boolean | "force"): void {
+    if (/^Server process exited with code 0\.?$/.test(message)) this.info("the sidecar exited", data, false);
+    else super.error(message, data, showNotification);
+  }
+}
+
+/**
  * The supervised sidecar: one language client over the bundled sidecar, run by the editor's own
  * Node (ELECTRON_RUN_AS_NODE). A crash restarts it after a growing delay; the new process reloads
  * the persisted caches, so a restart costs the model load, not an index.
@@ -49,6 +60,7 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
   private lastStatus: SidecarStatus | undefined;
   private crashes = 0;
   private restartTimer: NodeJS.Timeout | undefined;
+  private restartAt: number | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
   private readonly stateEmitter = new vscode.EventEmitter<SidecarState>();
   private readonly statusEmitter = new vscode.EventEmitter<SidecarStatus>();
@@ -69,9 +81,15 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
     return this.lastStatus;
   }
 
+  /** While stopped after a crash: when (Date.now() ms) it starts again by itself. */
+  get nextRestart(): number | undefined {
+    return this.restartAt;
+  }
+
   async start(): Promise<void> {
     if (this.client) return;
     clearTimeout(this.restartTimer);
+    this.restartAt = undefined;
     const server: ServerOptions = {
       command: process.execPath,
       args: [this.serverModule],
@@ -86,15 +104,16 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
         error: () => ({ action: ErrorAction.Continue, handled: true }),
         closed: () => {
           // A client being stopped on purpose is no longer current: only the current one crashes.
-          if (this.client === client) this.crashed();
-          return { action: CloseAction.DoNotRestart, handled: true };
+          // The message replaces the library's "Server will not be restarted": this class restarts it.
+          const message = this.client === client ? this.crashed() : "the sidecar stopped";
+          return { action: CloseAction.DoNotRestart, handled: true, message };
         },
       },
     };
     this.setState("starting");
     let client: LanguageClient | undefined;
     try {
-      client = new LanguageClient("hef", "HEF sidecar", server, clientOptions);
+      client = new HefLanguageClient("hef", "HEF sidecar", server, clientOptions);
       this.client = client;
       client.onNotification(HefNotifications.status, (status) => {
         this.lastStatus = status;
@@ -102,8 +121,8 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
       });
       await client.start();
     } catch (error) {
-      this.log.error(`the sidecar did not start: ${(error as Error).message}`);
-      if (this.client === client) this.crashed();
+      const restart = this.client === client ? `; ${this.crashed()}` : "";
+      this.log.error(`the sidecar did not start: ${(error as Error).message}${restart}`);
       return;
     }
     if (this.client !== client) {
@@ -118,6 +137,7 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
 
   async stop(): Promise<void> {
     clearTimeout(this.restartTimer);
+    this.restartAt = undefined;
     clearTimeout(this.stableTimer);
     const client = this.client;
     this.client = undefined;
@@ -127,7 +147,7 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
     if (client) await client.stop().catch((error: Error) => this.log.warn(`stopping the sidecar: ${error.message}`));
   }
 
-  /** Applies settings that are fixed at start (models, backend, excludes). */
+  /** Applies settings that are fixed at start (models, backend, excludes); also "HEF: Restart sidecar" after crashes. */
   async restart(): Promise<void> {
     this.crashes = 0;
     await this.stop();
@@ -157,15 +177,19 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
     this.statusEmitter.dispose();
   }
 
-  private crashed(): void {
+  /** Schedules the restart and says when, in the one line the log gets about it. */
+  private crashed(): string {
     clearTimeout(this.stableTimer);
     this.client = undefined;
     this.lastStatus = undefined;
     this.crashes++;
     const delay = backoffMs(this.crashes);
-    this.log.error(`the sidecar stopped; restarting in ${delay / 1000} s`);
-    this.setState("stopped");
+    this.restartAt = Date.now() + delay;
     this.restartTimer = setTimeout(() => void this.start(), delay);
+    // Last: what listens to the state reads restartAt.
+    this.setState("stopped");
+    const times = this.crashes > 1 ? ` (${this.crashes} times in a row)` : "";
+    return `the sidecar stopped${times}; restarting in ${delay / 1000} s (HEF: Restart sidecar restarts it now)`;
   }
 
   private setState(state: SidecarState): void {

@@ -4,7 +4,7 @@ import * as vscode from "vscode";
 import type { HefServices } from "../services";
 import { completesLanguage } from "../settings";
 import { completed, debounceDelay, initialDebounce, keystroke } from "./debounce";
-import { awaitingFirstIndex, completeParams } from "./request";
+import { awaitingFirstIndex, completeParams, whyNoCompletion } from "./request";
 import { CompletionMemory, type Cursor } from "./typeThrough";
 
 export const COMPLETE_NOW = "hef.completeNow";
@@ -62,10 +62,18 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
     }
     const latencyMs = Date.now() - started;
     this.services.reportCompletion({ params, result, latencyMs });
-    if (result.kind !== "completion") return [];
+    if (result.kind !== "completion") {
+      // Asked for explicitly, an answer of nothing must say why; while typing it would be noise.
+      if (forced) void vscode.window.showInformationMessage(`HEF: no completion: ${result.reason}`);
+      return [];
+    }
     this.debounce = completed(this.debounce, latencyMs);
     this.services.setLastLatency(latencyMs);
-    if (result.stopReason === "cancelled" || result.text.trim() === "") return [];
+    if (result.stopReason === "cancelled") return [];
+    if (result.text.trim() === "") {
+      if (forced) vscode.window.setStatusBarMessage("HEF: the model suggests nothing here", 4000);
+      return [];
+    }
     this.memory.remember(at, result.text);
     return token.isCancellationRequested ? [] : items(at, position, result.text);
   }
@@ -106,6 +114,22 @@ export function registerInlineCompletions(context: vscode.ExtensionContext, serv
     }),
     // Remembered completions answered another mode, model or length limit.
     services.onDidChangeSettings(() => provider.forget()),
-    vscode.commands.registerCommand(COMPLETE_NOW, () => vscode.commands.executeCommand("editor.action.inlineSuggest.trigger")),
+    vscode.commands.registerCommand(COMPLETE_NOW, () => completeNow(services)),
   );
+}
+
+/** Triggers a completion where it can run, and otherwise says why not instead of doing nothing. */
+function completeNow(services: HefServices): Thenable<unknown> | undefined {
+  const settings = services.settings();
+  const document = vscode.window.activeTextEditor?.document;
+  const reason = whyNoCompletion({
+    trusted: vscode.workspace.isTrusted,
+    enabled: settings.enable,
+    document: document && { scheme: document.uri.scheme, languageId: document.languageId, inFolder: vscode.workspace.getWorkspaceFolder(document.uri) !== undefined },
+    languageEnabled: document === undefined || completesLanguage(settings, document.languageId),
+    sidecar: services.client.state,
+    status: services.client.status,
+  });
+  if (reason) return vscode.window.showInformationMessage(`HEF: ${reason}`);
+  return vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
 }

@@ -54,6 +54,8 @@ export function fakeVscode() {
     documents: [] as { uri: FakeUri; options: { selection: FakeRange; preview: boolean } }[],
     warnings: [] as string[],
     errors: [] as string[],
+    infos: [] as string[],
+    statusMessages: [] as string[],
     progress: [] as { message?: string; increment?: number }[],
   };
   /** What the user answers: quick picks by label, in order; the input box; the file dialog. */
@@ -89,6 +91,8 @@ export function fakeVscode() {
       showTextDocument: async (uri: FakeUri, options: { selection: FakeRange; preview: boolean }) => void shown.documents.push({ uri, options }),
       showWarningMessage: async (message: string) => void shown.warnings.push(message),
       showErrorMessage: async (message: string) => void shown.errors.push(message),
+      showInformationMessage: async (message: string) => void shown.infos.push(message),
+      setStatusBarMessage: (message: string) => (shown.statusMessages.push(message), { dispose() {} }),
       showQuickPick: async <T extends { label: string }>(items: T[]) => {
         const label = answers.quickPicks.shift();
         return items.find((item) => item.label === label);

@@ -172,7 +172,56 @@ describe("the inline completion provider", () => {
 
   test("hef.completeNow triggers VS Code's inline suggestion, which reaches the provider as an explicit request", async () => {
     fake.shown.executed.length = 0;
+    fake.api.window.activeTextEditor = { document: at("x = ").document };
+    sidecar.state.status = READY;
     await fake.registered.commands.get(COMPLETE_NOW)!();
     assert.deepEqual(fake.shown.executed, [{ command: "editor.action.inlineSuggest.trigger", args: [] }]);
   });
+
+  test("hef.completeNow says why, once, where it cannot complete, instead of doing nothing", async () => {
+    const cases: [string, () => void, RegExp][] = [
+      ["completions off", () => (sidecar.state.settings = { ...sidecar.state.settings, enable: false }), /inline completions are off/],
+      ["untitled file", () => (fake.api.window.activeTextEditor = { document: { ...at("x = ").document, uri: new FakeUri("untitled", "Untitled-1") } }), /not saved/],
+      ["outside the folders", () => (fake.api.window.activeTextEditor = { document: at("x = ", "", "python", "/elsewhere/a.py").document }), /outside the workspace folders/],
+      ["language left out", () => (sidecar.state.settings = { ...sidecar.state.settings, enabledLanguages: ["typescript"] }), /does not include “python”/],
+      ["sidecar down", () => (sidecar.state.sidecar = "stopped"), /not running; “HEF: Restart sidecar” starts it/],
+      ["models broken", () => (sidecar.state.status = { ...READY, backend: "none", error: "loading the models failed: not a GGUF file" }), /loading the models failed: not a GGUF file\. “HEF: Select models”/],
+    ];
+    for (const [name, make, reason] of cases) {
+      sidecar.state.settings = { ...sidecar.state.settings, enable: true, enabledLanguages: ["*"] };
+      sidecar.state.sidecar = "running";
+      sidecar.state.status = READY;
+      fake.api.window.activeTextEditor = { document: at("x = ").document };
+      fake.shown.executed.length = 0;
+      fake.shown.infos.length = 0;
+      make();
+      await fake.registered.commands.get(COMPLETE_NOW)!();
+      assert.deepEqual(fake.shown.executed, [], name);
+      assert.equal(fake.shown.infos.length, 1, name);
+      assert.match(fake.shown.infos[0]!, reason, name);
+    }
+  });
+
+  test("an explicit request that the sidecar cannot serve says why; a blank answer says so in the status bar", async () => {
+    fake.shown.infos.length = 0;
+    fake.shown.statusMessages.length = 0;
+    answer = () => ({ kind: "notReady", reason: "/repo: the cache is being built for the first time" });
+    assert.deepEqual(await ask("x = ", "", invoke), []);
+    assert.deepEqual(fake.shown.infos, ["HEF: no completion: /repo: the cache is being built for the first time"]);
+    answer = () => completionResult("  ");
+    assert.deepEqual(await ask("y = ", "", invoke), []);
+    assert.deepEqual(fake.shown.statusMessages, ["HEF: the model suggests nothing here"]);
+    // While typing, the same answers stay silent.
+    await ask("z = ");
+    answer = () => ({ kind: "notReady", reason: "busy" });
+    await ask("w = ");
+    assert.equal(fake.shown.infos.length, 1);
+    assert.equal(fake.shown.statusMessages.length, 1);
+  });
 });
+
+const READY = {
+  backend: "CPU",
+  models: { embedder: "e", generator: "g", adapter: "a" },
+  folders: [{ root: "/repo", state: "ready" as const, files: 3, nodes: 12, nodesPerLevel: { chunk: 8, file: 3, module: 0, repo: 1 } }],
+};

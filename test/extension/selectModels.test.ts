@@ -8,7 +8,7 @@ import { DEFAULT_SETTINGS, fakeVscode, loadWithVscode } from "./fakeVscode";
 import { tempDir } from "../helpers/repos";
 
 const fake = fakeVscode();
-const { selectModels } = loadWithVscode<typeof select>("../../extension/selectModels.ts", fake.api);
+const { selectModels, reportModelFailure, USE_DEFAULTS } = loadWithVscode<typeof select>("../../extension/selectModels.ts", fake.api);
 
 /**
  * Stands in for `hef download <uri> --dir <dir> --json`, by the URI's file name: "stall" sends
@@ -24,6 +24,7 @@ if (uri.endsWith("stall.gguf")) {
   line({ downloaded: 10, total: 100 });
   setInterval(() => {}, 1000);
 } else if (uri.endsWith("ok.gguf")) {
+  writeFileSync(dir + "/ok.gguf", Buffer.concat([Buffer.from("GGUF"), Buffer.from([3, 0, 0, 0]), Buffer.alloc(16)]));
   line({ downloaded: 50, total: 100 });
   line({ downloaded: 100, total: 100 });
   line({ path: dir + "/ok.gguf" });
@@ -32,6 +33,8 @@ if (uri.endsWith("stall.gguf")) {
   process.exit(1);
 }
 `;
+
+const SHIPPED_GENERATOR = resolve("models/default/generator.gguf");
 
 /** The real CLI, from its sources, started as the extension starts the bundle. */
 const REAL_CLI = resolve("test/helpers/hefCli.mjs");
@@ -76,9 +79,29 @@ describe("HEF: Select models", () => {
 
   test("a local file is written as the model's path", async () => {
     fake.answers.quickPicks = ["generator", "Local .gguf file…"];
-    fake.answers.file = "/m/g.gguf";
+    fake.answers.file = SHIPPED_GENERATOR;
     await selectModels(DEFAULT_SETTINGS, { cli: fakeCli(), directory: tempDir() }, log);
-    assert.deepEqual(fake.settingsWritten, [{ key: "models.generator", value: "/m/g.gguf", target: fake.api.ConfigurationTarget.Global }]);
+    assert.deepEqual(fake.settingsWritten, [{ key: "models.generator", value: SHIPPED_GENERATOR, target: fake.api.ConfigurationTarget.Global }]);
+  });
+
+  test("a file that is not a GGUF model is refused with the reason, and the setting is left alone", async () => {
+    const notes = join(tempDir(), "notes.gguf");
+    writeFileSync(notes, "a text file renamed .gguf, long enough for a header\n");
+    for (const [file, reason] of [
+      [notes, /notes\.gguf is not a GGUF model \(it does not begin with "GGUF"\)/],
+      [join(tempDir(), "missing.gguf"), /missing\.gguf cannot be read \(ENOENT\)/],
+      [tempDir(), /is not a regular file/],
+    ] as const) {
+      fake.shown.errors.length = 0;
+      fake.answers.quickPicks = ["generator", "Local .gguf file…"];
+      fake.answers.file = file;
+      await selectModels(DEFAULT_SETTINGS, { cli: fakeCli(), directory: tempDir() }, log);
+      assert.equal(fake.shown.errors.length, 1);
+      assert.match(fake.shown.errors[0]!, reason);
+      assert.match(fake.shown.errors[0]!, /The generator model was not changed\.$/);
+    }
+    assert.ok(!fake.shown.errors[0]!.includes("a text file"), "the file's bytes are never shown");
+    assert.deepEqual(fake.settingsWritten, []);
   });
 
   test("a download shows its progress and writes the downloaded path", async () => {
@@ -140,5 +163,20 @@ describe("HEF: Select models", () => {
     assert.equal(fake.shown.errors.length, 1);
     assert.match(fake.shown.errors[0]!, /^HEF: could not download https:\/\/127\.0\.0\.1:9\/x\.gguf: no network connection \/ host unreachable \(.+\); pick a local \.gguf file instead$/);
     assert.deepEqual(fake.settingsWritten, []);
+  });
+
+  test("models that fail to load are said in a notification that offers the way back to the defaults", async () => {
+    const show = fake.api.window.showErrorMessage;
+    const asked: { message: string; actions: string[] }[] = [];
+    fake.api.window.showErrorMessage = (async (message: string, ...actions: string[]) => (asked.push({ message, actions }), USE_DEFAULTS)) as never;
+    try {
+      await reportModelFailure("loading the models failed: /m/notes.gguf is not a GGUF file", { ...DEFAULT_SETTINGS, models: { generator: "/m/notes.gguf" } }, log);
+    } finally {
+      fake.api.window.showErrorMessage = show;
+    }
+    assert.deepEqual(asked, [
+      { message: "HEF: loading the models failed: /m/notes.gguf is not a GGUF file. HEF completes nothing until the models load.", actions: [USE_DEFAULTS, "Show log"] },
+    ]);
+    assert.deepEqual(fake.settingsWritten, [{ key: "models.generator", value: undefined, target: fake.api.ConfigurationTarget.Global }]);
   });
 });

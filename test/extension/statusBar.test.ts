@@ -9,6 +9,8 @@ const item = { name: "", text: "", tooltip: "", command: "", show() {}, dispose(
 const api = { ...fake.api, StatusBarAlignment: { Left: 1, Right: 2 }, window: { ...fake.api.window, createStatusBarItem: () => item } };
 const { describeStatus, StatusBar } = loadWithVscode<typeof statusBar>("../../extension/statusBar.ts", api);
 
+const COMMANDS = { showLog: "hef.showLog", restart: "hef.restartSidecar" };
+
 const failedLoad: SidecarStatus = {
   backend: "none",
   models: { embedder: "", generator: "", adapter: "" },
@@ -34,9 +36,36 @@ describe("the status bar", () => {
   });
 
   test("clicking the item after a failed load shows the log", () => {
-    const bar = new StatusBar(() => ({ state: "running", status: failedLoad, enabled: true }), "hef.showLog");
+    const bar = new StatusBar(() => ({ state: "running", status: failedLoad, enabled: true }), COMMANDS);
     assert.equal(item.command, "hef.showLog");
     assert.equal(item.text, "$(error) HEF: models failed to load");
     bar.dispose();
+  });
+
+  test("a sidecar stopped after crashes counts down to its restart, and a click restarts it now", () => {
+    // It said "not running" with no countdown while the log said both "restarting in 30 s" and "will not be restarted".
+    const view = describeStatus("stopped", undefined, true, undefined, 12_300);
+    assert.equal(view.text, "$(debug-restart) HEF restarting in 13 s");
+    assert.match(view.tooltip, /restarts by itself in 13 s\. Click to restart it now/);
+    assert.equal(view.click, "restart");
+    let nextRestart = Date.now() + 30_000;
+    let state: "stopped" | "starting" = "stopped";
+    const bar = new StatusBar(() => ({ state, status: undefined, enabled: true, nextRestart }), COMMANDS);
+    assert.equal(item.text, "$(debug-restart) HEF restarting in 30 s");
+    assert.equal(item.command, "hef.restartSidecar");
+    nextRestart -= 20_000;
+    bar.update();
+    assert.equal(item.text, "$(debug-restart) HEF restarting in 10 s");
+    state = "starting";
+    bar.update();
+    assert.equal(item.text, "$(sync~spin) HEF");
+    assert.equal(item.command, "hef.showLog");
+    bar.dispose();
+  });
+
+  test("a sidecar that is simply not running offers a start on click", () => {
+    const view = describeStatus("stopped", undefined, false, undefined);
+    assert.equal(view.click, "restart");
+    assert.match(view.tooltip, /not running \(completions off\)\. Click to start it\./);
   });
 });
