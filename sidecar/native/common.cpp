@@ -125,18 +125,43 @@ double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+namespace {
+
+// Bytes of the UTF-8 sequence `lead` starts; 0 when it starts none (a continuation byte, C0, C1, F5-FF).
+size_t utf8SequenceLength(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if (lead < 0xC2) return 0;
+  if (lead < 0xE0) return 2;
+  if (lead < 0xF0) return 3;
+  return lead < 0xF5 ? 4 : 0;
+}
+
+// Whether `c` may follow `lead` in a well-formed sequence (Unicode table 3-7: after E0 and F0 no
+// overlong form, after ED no surrogate, after F4 nothing above U+10FFFF).
+bool validSecondByte(unsigned char lead, unsigned char c) {
+  switch (lead) {
+    case 0xE0: return c >= 0xA0 && c <= 0xBF;
+    case 0xED: return c >= 0x80 && c <= 0x9F;
+    case 0xF0: return c >= 0x90 && c <= 0xBF;
+    case 0xF4: return c >= 0x80 && c <= 0x8F;
+    default: return c >= 0x80 && c <= 0xBF;
+  }
+}
+
+}  // namespace
+
 size_t completeUtf8Length(const std::string& s) {
   size_t n = s.size();
-  size_t i = n;
-  int back = 0;
-  while (i > 0 && back < 4) {
-    unsigned char c = static_cast<unsigned char>(s[i - 1]);
-    if ((c & 0xC0) != 0x80) {
-      size_t need = (c & 0x80) == 0 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-      return (n - (i - 1)) >= need ? n : i - 1;
-    }
-    --i;
-    ++back;
+  // An unfinished character starts at most 3 bytes from the end, at the last byte that is not a
+  // continuation byte (10xxxxxx).
+  for (size_t k = 1; k <= 3 && k <= n; k++) {
+    auto lead = static_cast<unsigned char>(s[n - k]);
+    if ((lead & 0xC0) == 0x80) continue;
+    // Complete, or no start at all (invalid bytes that no later byte could make a character).
+    if (utf8SequenceLength(lead) <= k) return n;
+    // The bytes after the lead are continuation bytes; the first of them must also fit the lead.
+    if (k >= 2 && !validSecondByte(lead, static_cast<unsigned char>(s[n - k + 1]))) return n;
+    return n - k;
   }
   return n;
 }

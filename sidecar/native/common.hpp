@@ -32,7 +32,10 @@ std::string linkedBackendDir();
 Napi::Array deviceNames(Napi::Env env);
 
 double msSince(std::chrono::steady_clock::time_point t0);
-// Length of `s` without a trailing incomplete UTF-8 sequence.
+// Length of `s` without a trailing unfinished UTF-8 character: a lead byte and the continuation
+// bytes that fit it, fewer than it announces, so that more bytes could still complete it (what a
+// streaming UTF-8 decoder holds back). Invalid bytes at the end are kept: nothing could complete
+// them, and like invalid bytes anywhere they become U+FFFD when the text becomes a JS string.
 size_t completeUtf8Length(const std::string& s);
 
 // Empty when the value is undefined or null.

@@ -413,6 +413,9 @@ class Generator : public Napi::ObjectWrap<Generator> {
           int K = static_cast<int>(pseudo->size() / nEmbd_);
           int pos = K + static_cast<int>(tokens->size());
           const float* logits = llama_get_logits_ith(ctx_, -1);
+          // The output is kept as bytes while it grows: a byte-level BPE token may end inside a
+          // multi-byte UTF-8 character whose other bytes come with the next tokens, so a piece is
+          // never text on its own. The bytes become a JS string once, at the end.
           std::string& text = result->text;
           while (true) {
             if (flag->load()) { result->reason = StopReason::Cancelled; break; }
@@ -424,7 +427,10 @@ class Generator : public Napi::ObjectWrap<Generator> {
             size_t before = text.size();
             text += tokenPiece(vocab_, best);
             // Stops count only after the first non-blank character: a line completion right
-            // after `def f():` starts with a newline that must not end it empty.
+            // after `def f():` starts with a newline that must not end it empty. They are matched
+            // on bytes, which is matching on characters: a stop string is well-formed UTF-8 (it
+            // comes from a JS string), so its first byte never continues a character and a match
+            // starts where a character starts.
             size_t content = text.find_first_not_of(" \t\r\n");
             if (maxStop > 0 && content != std::string::npos) {
               size_t from = before >= maxStop - 1 ? before - (maxStop - 1) : 0;
@@ -450,7 +456,14 @@ class Generator : public Napi::ObjectWrap<Generator> {
             pos++;
             logits = llama_get_logits_ith(ctx_, -1);
           }
-          if (result->reason != StopReason::Stop) text.resize(completeUtf8Length(text));
+          // Whatever ended the output (the token limit, a stop string, the time limit, ...), it
+          // ends with a whole character: a character the last tokens only began is dropped, not
+          // turned into U+FFFD (its token stays in `generated`). Before a stop string that can only
+          // be a character the model broke off itself; it is dropped too, so that the text's end
+          // is one rule. Invalid bytes elsewhere (a lead byte followed by no continuation, a stray
+          // continuation byte) are the model's own output and become U+FFFD, as a UTF-8 decoder
+          // makes them: dropping them would silently change what it wrote.
+          text.resize(completeUtf8Length(text));
           result->decodeMs = msSince(td);
         },
         [result](Napi::Env env) -> Napi::Value {
