@@ -15,7 +15,7 @@ import { NativeEncoder } from "../native/encoder";
 import { NativeGenerator } from "../native/generator";
 import { createLanguageSupport, EntityIndex, type LanguageSupport, rankEntities, selectEntities } from "./entities";
 import { postProcess } from "./filters";
-import { assemblePrompt, type Tokenize } from "./promptAssembly";
+import { assemblePrompt, PROMPT_DEFAULTS, type Tokenize } from "./promptAssembly";
 import { asIncrementalEncoder, embedQuery } from "./queryEncoder";
 import { PseudoTokenCache, pseudoTokenOrder } from "./pseudoTokens";
 import { readSnippets } from "./snippets";
@@ -139,7 +139,15 @@ class HefEngine implements CompletionEngine {
       stopReason: generated.stopReason,
       promptTokens: prompt.promptTokens,
       pseudoTokens: pseudo ? nodes.length : 0,
-      contextTokens: request.mode === "hef" ? source.sourceTokens(nodes.map((node) => node.id)) : prompt.contextTokens,
+      // hef: what snippet injection (rag) of the same nodes would cost instead. Their source counts
+      // each chunk once (a file node and its chunks overlap), and no more than rag's budget: rag
+      // injects snippets only while they fit it, and a module or the repository node covers far more
+      // than any prompt holds (issue 18: 9,791,159 tokens for one repository node). The index's
+      // per-chunk counts (the embedder's tokens) keep the completion path from reading files.
+      contextTokens:
+        request.mode === "hef"
+          ? Math.min(source.sourceTokens(nodes.map((node) => node.id)), request.ragBudget ?? PROMPT_DEFAULTS.ragBudget)
+          : prompt.contextTokens,
       entityTokens: prompt.entityTokens,
       reused: generated.reused,
       decoded: generated.decoded,

@@ -41,6 +41,16 @@ describe("completion engine", () => {
     assert.ok(result.timings.total >= result.timings.prefill + result.timings.decode);
   });
 
+  test("hef: the snippet injection it is compared with costs at most rag's budget, however much source a node covers", async () => {
+    const all = { ...request, k: cache.stats.nodes };
+    const whole = await engine.complete(cache, all);
+    assert.ok(whole.nodes.some((node) => node.level === "repo"), "the repository node covers every chunk");
+    const budget = 100;
+    const capped = await engine.complete(cache, { ...all, ragBudget: budget });
+    assert.ok(whole.contextTokens > budget, `${whole.contextTokens} tokens of source`);
+    assert.equal(capped.contextTokens, budget);
+  });
+
   test("the next keystroke at the same place re-decodes only what changed", async () => {
     // Without FIM only the typed tokens (and the generated ones after them) are new; with FIM the
     // suffix follows the prefix in the prompt, so it is decoded again too.
