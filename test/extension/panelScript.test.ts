@@ -14,6 +14,9 @@ class Element {
   className = "";
   type = "";
   title = "";
+  hidden = false;
+  disabled = false;
+  attributes: Record<string, string> = {};
   dataset: Record<string, string> = {};
   private clicks: (() => void)[] = [];
   constructor(readonly tagName: string) {}
@@ -23,11 +26,14 @@ class Element {
   replaceChildren(...nodes: Element[]) {
     this.children = nodes;
   }
+  setAttribute(name: string, value: string) {
+    this.attributes[name] = value;
+  }
   addEventListener(type: string, listener: () => void) {
     if (type === "click") this.clicks.push(listener);
   }
   click() {
-    for (const listener of this.clicks) listener();
+    if (!this.disabled) for (const listener of this.clicks) listener();
   }
   /** The text shown, as the browser would concatenate it. */
   get text(): string {
@@ -61,16 +67,55 @@ describe("the panel's script (media/panel.js)", () => {
 
   test("lists the nodes and figures as text, and a click asks to open that node of that completion", () => {
     const page = loadPage();
-    const view = panelView({ params: {} as never, result: completionResult("x", { nodes: NODES }), latencyMs: 50 }, 7);
+    const view = panelView({ params: { root: "/repo" } as never, result: completionResult("x", { nodes: [...NODES].reverse() }), latencyMs: 50 }, 7);
     page.show(view);
-    const buttons = page.root.all("button");
+    const buttons = page.root.all("button").filter((b) => b.dataset.testid === "hef-node");
     assert.equal(buttons.length, 4);
-    assert.equal(buttons[0]!.text.trim(), "chunk shop/cart.py 30–48 0.910");
-    assert.deepEqual(buttons[0]!.dataset, { testid: "hef-node", path: "shop/cart.py", line: "30" });
+    assert.equal(buttons[0]!.text.trim(), "chunk cart.py shop 30–48 0.910");
+    assert.deepEqual(buttons[0]!.dataset, { testid: "hef-node", level: "chunk", path: "shop/cart.py", line: "30" });
+    assert.match(page.root.text, /Retrieved nodes \(4, mode hef\) · repo/);
     assert.match(page.root.text, /Snippet injection of the same nodes 2,520 tokens/);
     assert.match(page.root.text, /Prefill 30 ms/);
-    buttons[2]!.click();
-    assert.deepEqual(page.sent.at(-1), { type: "open", seq: 7, index: 2 });
+    buttons[1]!.click();
+    assert.deepEqual(page.sent.at(-1), { type: "open", seq: 7, index: 2 }, "the index of the node, not of its row");
+  });
+
+  test("a directory row unfolds the files it covers in place, and those open at their lines", () => {
+    const page = loadPage();
+    page.show(panelView({ params: { root: "/repo" } as never, result: completionResult("x", { nodes: NODES }), latencyMs: 50 }, 4));
+    const module = page.root.all("button").find((b) => b.dataset.level === "module")!;
+    assert.match(module.text, /shop\/ .*covers cart\.py, util\//);
+    const list = page.root.all("ul").find((u) => u.className === "covered")!;
+    assert.equal(list.hidden, true);
+    const sent = page.sent.length;
+    module.click();
+    assert.equal(page.sent.length, sent, "unfolding asks the extension for nothing (no explorer)");
+    assert.deepEqual([list.hidden, module.attributes["aria-expanded"]], [false, "true"]);
+    const files = list.all("button");
+    assert.deepEqual(files.map((f) => f.text.trim()), ["cart.py 1–90"]);
+    assert.match(list.text, /util\//);
+    files[0]!.click();
+    assert.deepEqual(page.sent.at(-1), { type: "open", seq: 4, index: 2, span: 0 });
+    module.click();
+    assert.equal(list.hidden, true);
+  });
+
+  test("a whole directory, which lists no children, is shown but opens nothing", () => {
+    const page = loadPage();
+    const repo = { ...NODES[3]!, path: ".", spans: [{ path: "." }] };
+    page.show(panelView({ params: { root: "/repo" } as never, result: completionResult("x", { nodes: [repo] }), latencyMs: 50 }, 2));
+    const [button] = page.root.all("button");
+    assert.equal(button!.text.trim(), "repo repo/  0.500");
+    assert.equal(button!.disabled, true);
+    button!.click();
+    assert.deepEqual(page.sent, [{ type: "ready" }]);
+  });
+
+  test("shows why a completion has no nodes", () => {
+    const page = loadPage();
+    const status = { backend: "CPU", models: {}, folders: [{ root: "/repo", state: "indexing", files: 0, nodes: 0 }] };
+    page.show(panelView({ params: { root: "/repo" } as never, result: completionResult("x"), latencyMs: 50 }, 2, { state: "running", status } as never));
+    assert.match(page.root.text, /Retrieved nodes \(0, mode hef\) · repo Nothing to retrieve yet: the index of repo is still being built/);
   });
 
   test("never writes markup: data goes through textContent only", () => {

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { panelHtml } from "../../extension/panel/html";
-import { MODE_NONE, NO_COMPLETION, panelView } from "../../extension/panel/view";
+import { MODE_NONE, NO_COMPLETION, panelView, READY_NOW, roundMs } from "../../extension/panel/view";
 import type { CompletionEvent } from "../../extension/services";
+import type { FolderStatus, PanelNode, SidecarStatus } from "../../sidecar/protocol";
 import { completionResult, NODES } from "./fakeVscode";
 
 const event = (result: CompletionEvent["result"]): CompletionEvent => ({
@@ -11,28 +12,72 @@ const event = (result: CompletionEvent["result"]): CompletionEvent => ({
   latencyMs: 120,
 });
 
+const panelNode = (fields: Partial<PanelNode> & Pick<PanelNode, "level" | "path" | "spans">): PanelNode => ({ id: "0123456789abcdef", partial: false, root: "/repo", score: 0.5, ...fields });
+
+const status = (folder: Partial<FolderStatus>): SidecarStatus => ({
+  backend: "CPU",
+  models: { embedder: "e", generator: "g", adapter: "a" },
+  folders: [{ root: "/repo", state: "ready", files: 3, nodes: 9, nodesPerLevel: { chunk: 5, file: 2, module: 1, repo: 1 }, ...folder }],
+});
+
 describe("the panel's view of the last completion", () => {
-  test("lists each node's level, path, lines and score", () => {
-    const view = panelView(event(completionResult("x", { nodes: NODES })), 3);
+  test("lists each node best score first, file name before its dimmed parent, with the line span", () => {
+    const view = panelView(event(completionResult("x", { nodes: [...NODES].reverse() })), 3);
     assert.equal(view.kind, "completion");
     if (view.kind !== "completion") return;
     assert.equal(view.seq, 3);
-    assert.deepEqual(view.nodes, [
-      { level: "chunk", path: "shop/cart.py", lines: "30–48", score: 0.91 },
-      { level: "file", path: "shop/tax.py", lines: "1–60", score: 0.8 },
-      { level: "module", path: "shop/", lines: "", score: 0.7 },
-      { level: "repo", path: "/", lines: "", score: 0.5 },
-    ]);
+    assert.equal(view.folder, "repo");
+    assert.deepEqual(
+      view.nodes.map((n) => [n.index, n.level, n.name, n.parent, n.lines, n.score]),
+      [
+        [3, "chunk", "cart.py", "shop", "30–48", 0.91],
+        [2, "file", "tax.py", "shop", "1–60", 0.8],
+        [1, "module", "shop/", "", "", 0.7],
+        [0, "repo", "repo/", "", "", 0.5],
+      ],
+    );
   });
 
-  test("times each stage and the round trip", () => {
-    const view = panelView(event(completionResult("x")), 1);
+  test("names a repository node after its workspace folder, a module by its last directory", () => {
+    const repo = panelNode({ level: "repo", root: "/work/lib-app", path: ".", spans: [{ path: "." }] });
+    const module = panelNode({ level: "module", path: "lib/common", spans: [{ path: "lib/common" }] });
+    const view = panelView(event(completionResult("x", { nodes: [repo, module] })), 1);
+    if (view.kind !== "completion") return assert.fail();
+    assert.deepEqual(view.nodes.map((n) => [n.name, n.parent, n.path, n.covers]), [["lib-app/", "", "./", ""], ["common/", "lib", "lib/common/", ""]]);
+    assert.equal(view.folder, "lib-app");
+  });
+
+  test("says which children an intermediate node covers, so its sibling groups read differently", () => {
+    const group = (score: number, names: string[]) =>
+      panelNode({ level: "module", partial: true, path: "lib/common", score, spans: names.map((n) => (n.endsWith("/") ? { path: `lib/common/${n.slice(0, -1)}` } : { path: `lib/common/${n}`, startLine: 1, endLine: 40 })) });
+    const nodes = [group(0.6, ["a.ts", "b.ts", "c.ts", "d.ts"]), group(0.7, ["e.ts", "util/"])];
+    const view = panelView(event(completionResult("x", { nodes })), 1);
+    if (view.kind !== "completion") return assert.fail();
+    assert.deepEqual(view.nodes.map((n) => [n.partial, n.name, n.covers, n.tag]), [
+      [true, "common/", "covers e.ts, util/", ""],
+      [true, "common/", "covers a.ts, b.ts +2", ""],
+    ]);
+    assert.deepEqual(view.nodes[1]!.covered.slice(0, 2), [{ name: "a.ts", lines: "1–40", span: 0 }, { name: "b.ts", lines: "1–40", span: 1 }]);
+    assert.deepEqual(view.nodes[0]!.covered[1], { name: "util/", lines: "" }, "a sub-directory has nothing to open");
+  });
+
+  test("tags rows that would still read the same with the start of their node ids", () => {
+    const twin = (id: string) => panelNode({ id, level: "repo", partial: true, path: ".", spans: [{ path: "." }] });
+    const view = panelView(event(completionResult("x", { nodes: [twin("aaaaaa11"), twin("bbbbbb22"), NODES[0]!] })), 1);
+    if (view.kind !== "completion") return assert.fail();
+    assert.deepEqual(view.nodes.map((n) => n.tag), ["", "#aaaaaa", "#bbbbbb"]);
+  });
+
+  test("times each stage and the round trip: whole milliseconds from 10 ms, one decimal below", () => {
+    const timings = { queryEmbed: 4.2871, search: 0.0349, projection: 2, prefill: 30.456, decode: 59.5, total: 97.123 };
+    const view = panelView({ ...event(completionResult("x", { timings })), latencyMs: 120.777 }, 1);
     assert.equal(view.kind, "completion");
     if (view.kind !== "completion") return;
     assert.deepEqual(
       view.stages.map((s) => [s.label, s.value]),
-      [["Query embedding", 4], ["Search", 1], ["Projection", 2], ["Prefill", 30], ["Decode", 60], ["Total (sidecar)", 97], ["Round trip (editor)", 120]],
+      [["Query embedding", 4.3], ["Search", 0], ["Projection", 2], ["Prefill", 30], ["Decode", 60], ["Total (sidecar)", 97], ["Round trip (editor)", 121]],
     );
+    assert.deepEqual([roundMs(9.96), roundMs(10.4), roundMs(0.05)], [10, 10, 0.1]);
   });
 
   test("sets the HEF prompt against snippet injection of the same nodes", () => {
@@ -48,6 +93,18 @@ describe("the panel's view of the last completion", () => {
     assert.deepEqual(rag.prompt.map((p) => [p.label, p.value]), [["Prompt tokens", 120], ["Of which injected snippets", 2400]]);
   });
 
+  test("explains an empty node list: the index is still being built, or empty", () => {
+    const none = event(completionResult("x"));
+    const indexing = { state: "running" as const, status: status({ state: "indexing", progress: { phase: "embedding", done: 12, total: 40 } }) };
+    const view = panelView(none, 1, indexing);
+    if (view.kind !== "completion") return assert.fail();
+    assert.equal(view.note, "Nothing to retrieve yet: the index of repo is still being built (embedding 12 of 40). This completion saw the open file only.");
+    const empty = panelView(none, 1, { state: "running", status: status({ state: "ready", nodes: 0 }) });
+    assert.match(empty.kind === "completion" ? empty.note : "", /^Nothing to retrieve: the index of repo is empty/);
+    const full = panelView(event(completionResult("x", { nodes: NODES })), 1, indexing);
+    assert.equal(full.kind === "completion" && full.note, "");
+  });
+
   test("says so when there is no completion yet, it was mode none, or the folder was not ready", () => {
     assert.deepEqual(panelView(undefined, 0), { kind: "empty", message: NO_COMPLETION });
     assert.match(NO_COMPLETION, /^No completion yet…/);
@@ -56,6 +113,15 @@ describe("the panel's view of the last completion", () => {
       kind: "empty",
       message: "No completion: the cache of /repo is being built",
     });
+  });
+
+  test("drops a failure once the sidecar can complete in that folder again", () => {
+    const failed = event({ kind: "notReady", reason: "loading the models failed: out of memory" });
+    const stale = { kind: "empty", message: "No completion: loading the models failed: out of memory" };
+    assert.deepEqual(panelView(failed, 1, { state: "running", status: { ...status({ state: "ready" }), error: "loading the models failed: out of memory" } }), stale);
+    assert.deepEqual(panelView(failed, 1, { state: "starting", status: undefined }), stale);
+    assert.deepEqual(panelView(failed, 1, { state: "running", status: status({ state: "indexing" }) }), stale);
+    assert.deepEqual(panelView(failed, 1, { state: "running", status: status({ state: "ready" }) }), { kind: "empty", message: READY_NOW });
   });
 });
 
