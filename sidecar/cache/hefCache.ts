@@ -17,6 +17,7 @@ import {
   type HierarchyUpdate,
   type Level,
 } from "./hierarchy";
+import { byFocus, FIRST_BATCH_FILES, focusRank, nextBatchFiles } from "./indexOrder";
 import { NodeIndex, type StorageType } from "./nodeIndex";
 import { selectHits, type RetrievedNode } from "./retrieval";
 import type { VectorTable } from "./vectorTable";
@@ -44,6 +45,12 @@ export interface HefCacheOptions {
    */
   checkpointMs?: number;
   checkpointChunks?: number;
+  /**
+   * A run commits what it has done about this often (default 5 s; queries then see those files)
+   * and writes the generation every `persistMs` (default 60 s; a crash resumes from there).
+   */
+  batchMs?: number;
+  persistMs?: number;
   log?: (message: string) => void;
 }
 
@@ -217,9 +224,13 @@ export class HefCache {
     return fused;
   }
 
-  /** Brings the cache in line with the files on disk: the whole tree is read, only changes are redone. */
-  sync(progress?: Progress, signal?: AbortSignal): Promise<RunReport> {
-    return this.serialised(() => this.syncAll(progress, signal));
+  /**
+   * Brings the cache in line with the files on disk: the whole tree is read, only changes are
+   * redone. `focus` (paths relative to the root, asked again before each batch): the files the
+   * user looks at, read first with their neighbours.
+   */
+  sync(progress?: Progress, signal?: AbortSignal, focus?: () => ReadonlySet<string>): Promise<RunReport> {
+    return this.serialised(() => this.syncAll(progress, signal, focus));
   }
 
   /**
@@ -235,12 +246,12 @@ export class HefCache {
     );
   }
 
-  private async syncAll(progress?: Progress, signal?: AbortSignal): Promise<RunReport> {
+  private async syncAll(progress?: Progress, signal?: AbortSignal, focus?: () => ReadonlySet<string>): Promise<RunReport> {
     // The ignore files are part of what is on disk: read them again too.
     this.filter.invalidate();
     const { files: onDisk } = await walkSourceFiles(this.root, this.options.discovery, this.filter);
     const known = [...this.hierarchy.files.keys()];
-    return this.apply([...new Set([...onDisk, ...known])], progress, signal);
+    return this.apply([...new Set([...onDisk, ...known])], progress, signal, focus);
   }
 
   private relativePath(path: string): string | undefined {
@@ -255,15 +266,59 @@ export class HefCache {
     return result;
   }
 
-  private async apply(paths: readonly string[], progress?: Progress, signal?: AbortSignal): Promise<RunReport> {
+  /**
+   * Reads, embeds and commits the paths in batches: each batch is committed (and so searchable)
+   * as soon as it is done, the focused files and their neighbours first, and the generation is
+   * written every `persistMs`, so that a big first index is useful within seconds and a crash
+   * resumes from the last batch written instead of from the first file.
+   */
+  private async apply(paths: readonly string[], progress?: Progress, signal?: AbortSignal, focus?: () => ReadonlySet<string>): Promise<RunReport> {
     const started = performance.now();
-    const { changes, chunks, skipped, embedded } = await this.prepare(paths, (path) => this.readFromDisk(path), progress, signal);
-    signal?.throwIfAborted();
-    const update = updateHierarchy(this.hierarchy, changes);
-    const fused = await this.fuseMissing(update.added, progress);
-    signal?.throwIfAborted();
+    const { batchMs = 5_000, persistMs = 60_000 } = this.options;
+    let remaining = [...new Set(paths)];
+    const total = remaining.length;
+    const report = { skipped: [] as SkippedFile[], changedFiles: 0, embedded: 0, reused: 0, removed: 0 };
+    /** Parents fused by this run; an ancestor re-fused by a later batch counts once, and only if it is still there. */
+    const fusedIds = new Set<string>();
+    let batchFiles = FIRST_BATCH_FILES;
+    let persisted = performance.now();
+    while (remaining.length > 0) {
+      const focused = focus?.() ?? new Set<string>();
+      remaining = byFocus(remaining, focused);
+      // The files in view go alone in their own batch: committed within seconds, whatever the size of the tree.
+      const inView = remaining.findIndex((path) => focusRank(path, focused) > 0);
+      const take = inView > 0 ? Math.min(inView, batchFiles) : batchFiles;
+      const batch = remaining.slice(0, take);
+      remaining = remaining.slice(take);
+      const before = total - remaining.length - batch.length;
+      const batchStarted = performance.now();
+      const overall: Progress = (phase, done) => progress?.(phase, before + (phase === "reading" ? done : batch.length), total);
+      const { changes, chunks, skipped, embedded } = await this.prepare(batch, (path) => this.readFromDisk(path), overall, signal);
+      signal?.throwIfAborted();
+      const update = updateHierarchy(this.hierarchy, changes);
+      const fused = await this.fuseMissing(update.added, overall);
+      signal?.throwIfAborted();
+      this.commit(update, fused);
+      if (changes.size > 0) this.dirty = true;
+      report.skipped.push(...skipped);
+      report.changedFiles += changes.size;
+      report.embedded += embedded;
+      report.reused += chunks.length - embedded;
+      for (const id of fused.keys()) fusedIds.add(id);
+      report.removed += update.removed.length;
+      batchFiles = nextBatchFiles(batch.length, performance.now() - batchStarted, batchMs);
+      if (remaining.length > 0 && this.dirty && performance.now() - persisted >= persistMs) {
+        // Vectors of files not reached yet may be in the embedding table from an interrupted run: keep them.
+        await this.persist({ prune: false });
+        persisted = performance.now();
+      }
+    }
+    const fused = [...fusedIds].filter((id) => this.nodes.has(id)).length;
+    return { ...this.counts(), ...report, fused, ms: Math.round(performance.now() - started) };
+  }
 
-    // Commit: from here to the end nothing awaits, so no query sees a half-applied refresh.
+  /** From here to the end nothing awaits, so no query sees a half-applied batch. */
+  private commit(update: HierarchyUpdate, fused: ReadonlyMap<string, Float32Array>): void {
     this.index.remove(update.removed);
     this.index.add(update.added.map((node) => ({ id: node.id, vector: this.vectorOf(node, fused) })));
     for (const node of update.previous) this.nodes.delete(node.id);
@@ -271,18 +326,6 @@ export class HefCache {
     for (const id of update.removed) this.fusedVectors.delete(id);
     for (const [id, vector] of fused) this.fusedVectors.set(id, vector);
     this.hierarchy = update.hierarchy;
-    if (changes.size > 0) this.dirty = true;
-
-    return {
-      ...this.counts(),
-      skipped,
-      changedFiles: changes.size,
-      embedded,
-      reused: chunks.length - embedded,
-      fused: fused.size,
-      removed: update.removed.length,
-      ms: Math.round(performance.now() - started),
-    };
   }
 
   private logSkip(path: string, why: string): void {
@@ -472,25 +515,28 @@ export class HefCache {
 
   /** Persists the cache if anything changed since the last save; waits for a running refresh. */
   save(): Promise<void> {
-    return this.serialised(async () => {
-      if (!this.dirty) return;
-      const files = this.indexedFiles();
-      const live = new Set(files.flatMap((file) => file.chunks.map((chunk) => chunk.hash)));
-      // Embeddings are written first and the generation switched after: a process killed in
-      // between still finds every vector the previous generation needs.
-      this.embeddings.retain((hash) => live.has(hash) || this.persistedHashes.has(hash));
-      await this.store.exclusively(() => {
-        this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings);
-        this.store.save(
-          { ...this.identity, root: this.root, files: files.length, nodes: this.nodes.size },
-          files,
-          this.fusedVectors,
-          (path) => this.index.save(path),
-        );
-      });
-      this.persistedHashes = live;
-      this.dirty = false;
+    return this.serialised(() => this.persist({ prune: true }));
+  }
+
+  /** `prune`: drop the vectors no file uses (at the end of a run; mid-run, later files may still need them). */
+  private async persist({ prune }: { prune: boolean }): Promise<void> {
+    if (!this.dirty) return;
+    const files = this.indexedFiles();
+    const live = new Set(files.flatMap((file) => file.chunks.map((chunk) => chunk.hash)));
+    // Embeddings are written first and the generation switched after: a process killed in
+    // between still finds every vector the previous generation needs.
+    if (prune) this.embeddings.retain((hash) => live.has(hash) || this.persistedHashes.has(hash));
+    await this.store.exclusively(() => {
+      this.store.saveEmbeddings(this.identity.embedder.id, this.embeddings);
+      this.store.save(
+        { ...this.identity, root: this.root, files: files.length, nodes: this.nodes.size },
+        files,
+        this.fusedVectors,
+        (path) => this.index.save(path),
+      );
     });
+    this.persistedHashes = live;
+    this.dirty = false;
   }
 
   /** The indexed files: each one's content hash and chunk spans (the chunks' text is in the files). */

@@ -159,4 +159,47 @@ describe("incremental refresh on a real repository", () => {
     await cache.refresh(["latin1.js"]);
     assert.equal(logs.filter((line) => line.includes("latin1.js")).length, 2, "skipped again after it was read: said again");
   });
+
+  test("a first index commits the file in view first, then its neighbours, while the rest is still to come", async () => {
+    const root = copyOfRepo();
+    const cache = await HefCache.open({ root, cacheDir: tempDir("hef-cache-"), embedder, log: () => undefined, batchMs: 1 });
+    const seen: { done: number; files: string[] }[] = [];
+    const report = await cache.sync(
+      (phase, done) => {
+        if (phase === "reading") seen.push({ done, files: cache.indexedFiles().map((file) => file.path) });
+      },
+      undefined,
+      () => new Set([EDITED]),
+    );
+    // When the second file is read, the first (the one in view) is already searchable, alone.
+    assert.deepEqual(seen.find((s) => s.done === 2)?.files, [EDITED]);
+    // Its directory's files come next.
+    const third = seen.find((s) => s.files.length >= 3)!.files;
+    assert.ok(third.every((path) => path.startsWith("lib/common/")), third.join(", "));
+    assert.ok(seen.filter((s) => s.files.length > 0).length > 2, "several commits before the end");
+    const whole = await indexed(copyOfRepo());
+    assert.deepEqual(ids(cache), ids(whole), "batches end in the same cache as one run");
+    assert.equal(report.fused, report.nodes - report.chunks);
+  });
+
+  test("a first index killed midway resumes from the last generation it wrote", async () => {
+    const root = copyOfRepo();
+    const cacheDir = tempDir("hef-cache-");
+    const first = await HefCache.open({ root, cacheDir, embedder, log: () => undefined, batchMs: 1, persistMs: 0 });
+    const controller = new AbortController();
+    const total = { files: 0 };
+    const run = first.sync((phase, done, all) => {
+      total.files = all;
+      if (phase === "reading" && done === Math.floor(all / 2)) controller.abort();
+    }, controller.signal);
+    await assert.rejects(run, (error: Error) => error.name === "AbortError");
+    const kept = first.indexedFiles().length;
+    assert.ok(kept > 0 && kept < total.files, `${kept} of ${total.files} files committed before the kill`);
+    // Nothing was saved by the caller: what the next process finds is what the run wrote as it went.
+    const second = await HefCache.open({ root, cacheDir, embedder, log: () => undefined });
+    assert.equal(second.indexedFiles().length, kept);
+    const report = await second.sync();
+    assert.ok(report.changedFiles <= total.files - kept, `${report.changedFiles} files redone, ${kept} kept`);
+    assert.deepEqual(ids(second), ids(await indexed(copyOfRepo())));
+  });
 });
