@@ -3,6 +3,7 @@
 import * as vscode from "vscode";
 import { COMMANDS, registerCommands } from "./commands";
 import { registerInlineCompletions } from "./completion/provider";
+import { registerFocus } from "./focus";
 import { registerNodesView } from "./panel/nodesView";
 import type { CompletionEvent, HefServices } from "./services";
 import { needsRestart, readSettings, SECTION, sidecarOptions, type HefSettings } from "./settings";
@@ -62,6 +63,7 @@ export function activate(context: vscode.ExtensionContext): HefServices {
       downloads: { cli: context.asAbsolutePath("dist/hef.mjs"), directory: vscode.Uri.joinPath(context.globalStorageUri, "models").fsPath },
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(start),
+    ...registerFocus(client),
     client.onDidChangeState(() => status.update()),
     client.onDidChangeStatus((current) => {
       status.update();

@@ -13,6 +13,7 @@ import {
   type CompleteParams,
   type CompleteResult,
   type FilesChangedParams,
+  type FocusParams,
   type RebuildParams,
   type RebuildResult,
   type SidecarOptions,
@@ -169,6 +170,10 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
 
   filesChanged(params: FilesChangedParams): void {
     if (this.client && this.currentState === "running") void this.client.sendNotification(HefNotifications.filesChanged, params);
+  }
+
+  focus(params: FocusParams): void {
+    if (this.client && this.currentState === "running") void this.client.sendNotification(HefNotifications.focus, params);
   }
 
   dispose(): void {

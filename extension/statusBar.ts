@@ -41,11 +41,22 @@ export function describeStatus(
   const progress = indexing.find((folder) => folder.progress)?.progress;
   if (indexing.length > 0) {
     const percent = progress && progress.total > 0 ? ` ${Math.floor((100 * progress.done) / progress.total)}%` : "";
-    return { text: `$(sync~spin) HEF indexing${progress ? ` (${progress.phase})` : ""}${percent}`, tooltip, click: "log" };
+    const eta = progress?.etaMs === undefined ? "" : ` · ${timeLeft(progress.etaMs)}`;
+    // Completions do not wait for the whole index: say so, or a user waits 14 minutes for nothing.
+    const serving = nodes > 0 ? `\nCompletions already use the ${indexing.reduce((sum, folder) => sum + folder.files, 0)} files indexed so far (the files in view first).` : "";
+    return { text: `$(sync~spin) HEF indexing${progress ? ` (${progress.phase})` : ""}${percent}${eta}`, tooltip: tooltip + serving, click: "log" };
   }
   const latency = latencyMs === undefined ? "" : ` · ${Math.round(latencyMs)} ms`;
   const icon = failed.length > 0 ? "$(warning)" : enabled ? "$(check)" : "$(circle-slash)";
   return { text: `${icon} HEF ${nodes} nodes · ${status.backend}${latency}`, tooltip, click: "log" };
+}
+
+/** "~40 s left", "~6 min left", "~2 h left": an estimate, said as one. */
+export function timeLeft(ms: number): string {
+  const seconds = Math.max(1, Math.round(ms / 1000));
+  if (seconds < 90) return `~${Math.max(10, Math.round(seconds / 10) * 10)} s left`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 120 ? `~${minutes} min left` : `~${Math.round(minutes / 60)} h left`;
 }
 
 /** The status bar item: indexing progress, then node count, backend and the last completion's latency. Click: the log, or a restart. */

@@ -27,7 +27,11 @@ export interface FolderStatus {
   root: string;
   state: FolderState;
   /** While indexing: the phase and how far it is. */
-  progress?: { phase: "reading" | "embedding" | "fusing"; done: number; total: number };
+  /**
+   * While indexing: the phase and how far it is (files), and the time left at the pace so far.
+   * Files are committed in batches, so `nodes` grows meanwhile and completions use what is there.
+   */
+  progress?: { phase: "reading" | "embedding" | "fusing"; done: number; total: number; etaMs?: number };
   files: number;
   nodes: number;
   nodesPerLevel: Record<Level, number>;
@@ -101,6 +105,12 @@ export interface FilesChangedParams {
   renamed: RenamedPath[];
 }
 
+/** The files the user has in view in one folder (absolute paths, the active one first). */
+export interface FocusParams {
+  root: string;
+  paths: string[];
+}
+
 export namespace HefRequests {
   /** Completes at the cursor; $/cancelRequest reaches native decoding. */
   export const complete = new RequestType<CompleteParams, CompleteResult, void>("hef/complete");
@@ -113,6 +123,11 @@ export namespace HefRequests {
 export namespace HefNotifications {
   /** Client to sidecar: a batch of file changes in one folder; the sidecar refreshes only those files' nodes. */
   export const filesChanged = new NotificationType<FilesChangedParams>("hef/filesChanged");
+  /**
+   * Client to sidecar: what the user looks at, sent when the visible editors change. An index run
+   * reads these files and their neighbours before the rest of the tree.
+   */
+  export const focus = new NotificationType<FocusParams>("hef/focus");
   /** Sidecar to client: the status changed (indexing progress, ready, failure). */
   export const status = new NotificationType<SidecarStatus>("hef/status");
 }

@@ -1,4 +1,4 @@
-import { relative, sep } from "node:path";
+import { isAbsolute, relative, sep } from "node:path";
 import type { HefCache, Phase, RunReport } from "../cache/hefCache";
 import type { CompletionEngine, RepositoryOptions } from "../completion/types";
 import type { CompleteParams, CompleteResult, FolderState, FolderStatus, RebuildResult } from "../protocol";
@@ -16,6 +16,12 @@ export function namedPaths(root: string, paths: readonly string[], shown = 3): s
   const names = paths.slice(0, shown).map((path) => printable(relative(root, path).split(sep).join("/")));
   const more = paths.length - names.length;
   return more > 0 ? `${names.join(", ")} and ${more} more` : names.join(", ");
+}
+
+/** Time left at the pace so far; none until a few seconds and files give a pace worth quoting. */
+export function estimateMs(elapsedMs: number, done: number, total: number): number | undefined {
+  if (elapsedMs < 3_000 || done < 1 || done >= total) return undefined;
+  return Math.round((elapsedMs * (total - done)) / done);
 }
 
 /**
@@ -36,6 +42,8 @@ export class FolderIndex {
   private readonly pending = new Set<string>();
   private refreshQueued = false;
   private closed = false;
+  /** The files the user has in view, relative to the root: an index run reads them first. */
+  private focused: ReadonlySet<string> = new Set();
 
   constructor(
     readonly root: string,
@@ -65,7 +73,7 @@ export class FolderIndex {
       try {
         this.cache = await this.engine.openRepository(this.root, this.repository);
         const resumed = this.cache.stats.files > 0;
-        const report = await this.run((progress) => this.cache!.sync(progress, signal));
+        const report = await this.run((progress) => this.cache!.sync(progress, signal, () => this.focused));
         this.indexed = true;
         const changed = resumed ? `; ${report.changedFiles} changed since the last run` : "";
         const skipped = report.skipped.length > 0 ? `; ${report.skipped.length} skipped (see above)` : "";
@@ -76,6 +84,12 @@ export class FolderIndex {
         this.settle(error);
       }
     });
+  }
+
+  /** The files (absolute paths) the user has in view; a run in progress takes them up at its next batch. */
+  focus(paths: readonly string[]): void {
+    const inside = paths.map((path) => relative(this.root, path)).filter((rel) => rel !== "" && !rel.startsWith("..") && !isAbsolute(rel));
+    this.focused = new Set(inside.map((rel) => rel.split(sep).join("/")));
   }
 
   /** Paths (absolute) of changed, added, deleted or renamed files; refreshed in the next run. */
@@ -111,7 +125,7 @@ export class FolderIndex {
       try {
         both.throwIfAborted();
         const fresh = await this.engine.openRepository(this.root, { ...this.repository, rebuild: true });
-        const report = await this.run((progress) => fresh.sync(progress, both));
+        const report = await this.run((progress) => fresh.sync(progress, both, () => this.focused));
         await fresh.save();
         this.cache = fresh;
         this.indexed = true;
@@ -127,7 +141,8 @@ export class FolderIndex {
   }
 
   async complete(params: CompleteParams, signal: AbortSignal): Promise<CompleteResult> {
-    if (!this.cache || (!this.indexed && !params.force)) {
+    // A first index commits as it goes, the files in view first: what is there already serves.
+    if (!this.cache || (this.cache.stats.files === 0 && !params.force)) {
       const reason = this.state === "failed" ? `${this.root}: ${this.error}` : `${this.root} is being indexed for the first time`;
       return { kind: "notReady", reason };
     }
@@ -171,8 +186,10 @@ export class FolderIndex {
   private async run(work: (progress: (phase: Phase, done: number, total: number) => void) => Promise<RunReport>): Promise<RunReport> {
     this.state = "indexing";
     this.changed(true);
+    const started = performance.now();
     return work((phase, done, total) => {
-      this.progress = { phase, done, total };
+      const etaMs = estimateMs(performance.now() - started, done, total);
+      this.progress = { phase, done, total, ...(etaMs === undefined ? {} : { etaMs }) };
       this.changed(false);
     });
   }

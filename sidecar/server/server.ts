@@ -16,7 +16,7 @@ import { oneLine } from "../util/errorText";
 import { folderExcludes } from "./excludes";
 import { FolderIndex } from "./folderIndex";
 import { throttle } from "./throttle";
-import { completeParamsProblem, filesChangedParamsProblem, rebuildParamsProblem } from "./validateParams";
+import { completeParamsProblem, filesChangedParamsProblem, focusParamsProblem, rebuildParamsProblem } from "./validateParams";
 
 /** engine.ts's loadEngine, or a stand-in in tests. */
 export type LoadEngine = (options: EngineOptions) => Promise<CompletionEngine>;
@@ -61,6 +61,8 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
    */
   const wanted = new Set<string>();
   let folderEvents = false;
+  /** The files in view per folder, as last sent: a folder opened later starts with them. */
+  const focus = new Map<string, string[]>();
   /** First indexes run one folder at a time: they share the embedder. */
   let indexing: Promise<void> = Promise.resolve();
 
@@ -81,6 +83,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
       const cacheDir = defaultCacheDir(root, options.cacheDir ? { ...process.env, HEF_CACHE_HOME: options.cacheDir } : process.env);
       const folder = new FolderIndex(root, engine, { cacheDir, exclude: folderExcludes(options.exclude), log }, changed, log);
       folders.set(root, folder);
+      folder.focus(focus.get(root) ?? []);
       indexing = indexing.then(() => folder.index());
     }
   };
@@ -141,6 +144,14 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
     const folder = folders.get(resolve(params.root));
     if (!folder) return log(`files changed in ${params.root}, which is not a workspace folder`);
     folder.filesChanged([...params.changed, ...params.added, ...params.deleted, ...params.renamed.flatMap((r) => [r.from, r.to])]);
+  });
+
+  connection.onNotification(HefNotifications.focus, (params) => {
+    const problem = focusParamsProblem(params);
+    if (problem) return log(`ignored a ${HefNotifications.focus.method} notification: ${problem}`);
+    const root = resolve(params.root);
+    focus.set(root, params.paths);
+    folders.get(root)?.focus(params.paths);
   });
 
   connection.onRequest(HefRequests.complete, async (params, token) => {

@@ -65,3 +65,8 @@ export function filesChangedParamsProblem(params: unknown): Problem {
   );
 }
 
+
+export function focusParamsProblem(params: unknown): Problem {
+  if (!isObject(params)) return "the parameters must be an object";
+  return string(params, "root") ?? strings(params, "paths");
+}

@@ -26,6 +26,7 @@ function fakeVscode(folderPath: string, trusted: boolean) {
   const never = () => ({ dispose() {} });
   const api = {
     EventEmitter: Emitter,
+    ThemeColor: class {},
     CancellationError: class extends Error {},
     ProgressLocation: { Notification: 15 },
     StatusBarAlignment: { Right: 2 },
@@ -52,6 +53,10 @@ function fakeVscode(folderPath: string, trusted: boolean) {
       },
       createStatusBarItem: () => ({ show() {}, dispose() {} }),
       registerWebviewViewProvider: never,
+      createTextEditorDecorationType: () => ({ dispose() {} }),
+      visibleTextEditors: [],
+      onDidChangeVisibleTextEditors: never,
+      onDidChangeActiveTextEditor: never,
       showInformationMessage: (m: string) => messages.push(`info: ${m}`),
       showWarningMessage: (m: string) => messages.push(`warning: ${m}`),
       showErrorMessage: (m: string) => messages.push(`error: ${m}`),

@@ -7,7 +7,7 @@ import { fakeVscode, loadWithVscode } from "./fakeVscode";
 const fake = fakeVscode();
 const item = { name: "", text: "", tooltip: "", command: "", show() {}, dispose() {} };
 const api = { ...fake.api, StatusBarAlignment: { Left: 1, Right: 2 }, window: { ...fake.api.window, createStatusBarItem: () => item } };
-const { describeStatus, StatusBar } = loadWithVscode<typeof statusBar>("../../extension/statusBar.ts", api);
+const { describeStatus, StatusBar, timeLeft } = loadWithVscode<typeof statusBar>("../../extension/statusBar.ts", api);
 
 const COMMANDS = { showLog: "hef.showLog", restart: "hef.restartSidecar" };
 
@@ -67,5 +67,17 @@ describe("the status bar", () => {
     const view = describeStatus("stopped", undefined, false, undefined);
     assert.equal(view.click, "restart");
     assert.match(view.tooltip, /not running \(completions off\)\. Click to start it\./);
+  });
+
+  test("a first index shows the time left and says that completions already use what is indexed", () => {
+    const indexing: SidecarStatus = {
+      backend: "CPU",
+      models: { embedder: "e", generator: "g", adapter: "a" },
+      folders: [{ root: "/lib", state: "indexing", progress: { phase: "embedding", done: 430, total: 1000, etaMs: 372_000 }, files: 430, nodes: 5000, nodesPerLevel: { chunk: 4000, file: 430, module: 60, repo: 1 } }],
+    };
+    const view = describeStatus("running", indexing, true, undefined);
+    assert.equal(view.text, "$(sync~spin) HEF indexing (embedding) 43% · ~6 min left");
+    assert.match(view.tooltip, /Completions already use the 430 files indexed so far/);
+    assert.deepEqual([timeLeft(4_000), timeLeft(44_000), timeLeft(3_000_000), timeLeft(9_000_000)], ["~10 s left", "~40 s left", "~50 min left", "~3 h left"]);
   });
 });

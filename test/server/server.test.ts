@@ -8,6 +8,7 @@ import { CancellationTokenSource, createMessageConnection, StreamMessageReader, 
 import { createConnection, ProposedFeatures } from "vscode-languageserver/node.js";
 import { DidChangeWorkspaceFoldersNotification, ErrorCodes, InitializeRequest, InitializedNotification, LSPErrorCodes, ResponseError, ShutdownRequest } from "vscode-languageserver-protocol";
 import { HefNotifications, HefRequests, type CompleteParams, type SidecarStatus } from "../../sidecar/protocol";
+import { estimateMs } from "../../sidecar/server/folderIndex";
 import { startServer, type LoadEngine } from "../../sidecar/server/server";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 import { FakeEngine } from "./fakeEngine";
@@ -176,6 +177,31 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.deepEqual(session.logs.filter((line) => line.includes("not a workspace folder")), []);
   });
 
+  test("a first index reads the file in view first and completes from it before the rest is indexed", async () => {
+    const root = copyOfRepo("samples/shop");
+    const engine = new FakeEngine();
+    engine.delay.ms = 40;
+    let loaded = () => {};
+    const gate = new Promise<void>((resolve) => (loaded = resolve));
+    const session = await serve([root], engine, undefined, async () => (await gate, engine));
+    // Sent before the models are loaded: the folder opens with it.
+    await session.client.sendNotification(HefNotifications.focus, { root, paths: [join(root, "shop/cart.py"), "/elsewhere/x.py"] });
+    loaded();
+    const partial = await session.until((s) => s.folders[0]?.state === "indexing" && s.folders[0].files > 0);
+    assert.equal(partial.folders[0]!.files, 1);
+    const result = await session.client.sendRequest(HefRequests.complete, completeParams(root, { force: false }));
+    assert.equal(result.kind, "completion", "no longer notReady until the whole folder is indexed");
+    assert.ok(result.kind === "completion" && result.nodes.some((node) => node.path === "shop/cart.py"));
+    engine.delay.ms = 0;
+    await session.until(ready(root));
+  });
+
+  test("the time left is estimated once there is a pace to go by", () => {
+    assert.equal(estimateMs(1_000, 10, 100), undefined, "too early to say");
+    assert.equal(estimateMs(10_000, 25, 100), 30_000);
+    assert.equal(estimateMs(10_000, 100, 100), undefined);
+  });
+
   test("a batch with a .gitignore or .git/info/exclude drops newly ignored files and brings back un-ignored ones", { timeout: 30_000 }, async () => {
     const root = copyOfRepo("samples/shop");
     const session = await serve([root]);
@@ -324,9 +350,11 @@ describe("the sidecar language server (fake engine, real cache)", () => {
       (error: unknown) => error instanceof ResponseError && error.code === ErrorCodes.InvalidParams && error.message === "hef/rebuild: roots must be an array of strings",
     );
     await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [42] } as never);
+    await session.client.sendNotification(HefNotifications.focus, { root, paths: "shop/cart.py" } as never);
     const result = await session.client.sendRequest(HefRequests.complete, completeParams(root));
     assert.equal(result.kind, "completion");
     assert.ok(session.logs.includes("ignored a hef/filesChanged notification: changed must be an array of strings"));
+    assert.ok(session.logs.includes("ignored a hef/focus notification: paths must be an array of strings"));
   });
 
   test("saves on shutdown; the next sidecar reopens the persisted cache and reads nothing again", async () => {
