@@ -36,6 +36,7 @@ async function definedElsewhere(root, except) {
 export const PENDING = new Set([]);
 
 const REBUILD = "HEF: Rebuild HEF cache";
+const COMPLETE_NOW = "HEF: Complete now";
 const SHOW_NODES = "HEF: Show retrieved nodes";
 const TOGGLE_INLINE = "HEF: Toggle inline completions";
 const SELECT_MODELS = "HEF: Select models";
@@ -53,6 +54,23 @@ export function features(manifest) {
   for (const containers of Object.values(contributes.viewsContainers ?? {})) for (const c of containers) set.add(`container:${c.title}`);
   for (const event of manifest.activationEvents ?? []) set.add(`activation:${event}`);
   return set;
+}
+
+/**
+ * Asks for a completion at the end of `file` until the panel lists nodes with a line span (the first
+ * requests may come while the index is still being built) and returns their locator. The panel is
+ * shown by its command: clicking its activity-bar icon again would close the sidebar.
+ */
+async function nodesFor(wb, file) {
+  const rows = wb.webview().locator('[data-testid="hef-node"][data-line]');
+  await wb.until("nodes in the panel", async () => {
+    await wb.openFile(file);
+    await wb.press("Control+End");
+    await wb.runCommand(COMPLETE_NOW);
+    await wb.runCommand(SHOW_NODES);
+    return rows.first().waitFor({ timeout: 10_000 }).then(() => true, () => false);
+  }, 60_000);
+  return rows;
 }
 
 /** @typedef {{ wb: import("./driver.mjs").Workbench, manifest: any, features: Set<string>, state: Record<string, any>, log: (m: string) => void }} Context */
@@ -142,30 +160,63 @@ export const scenarios = [
   },
   {
     name: "nodes-panel",
-    requires: ["view:hef.nodes", "container:HEF"],
+    requires: ["view:hef.nodes", "container:HEF", `command:${COMPLETE_NOW}`, `command:${SHOW_NODES}`],
     async run({ wb, log }) {
-      // Ask for nodes at a cursor in a known file, then look at the panel.
-      await wb.openFile("shop/cart.py");
-      await wb.press("Control+End");
-      await wb.clickActivityBar("HEF");
+      // Ask for nodes at a cursor in a known file, then look at the panel. Chunk and file nodes have
+      // a line span to open; module and repo nodes unfold what they cover in place.
+      const withSpan = await nodesFor(wb, "shop/cart.py");
       const node = wb.webview().locator('[data-testid="hef-node"]');
-      // Chunk and file nodes have a line span to open; module and repo nodes are revealed in the explorer.
-      const withSpan = wb.webview().locator('[data-testid="hef-node"][data-line]');
-      await node.first().waitFor({ timeout: 30_000 });
       const count = await node.count();
       const first = (await node.first().textContent())?.trim() ?? "";
       log(`panel lists ${count} nodes; first: ${JSON.stringify(first.slice(0, 80))}`);
       await wb.screenshot("nodes-panel");
-      // Clicking a node opens its span: the active editor shows its file, with the span selected.
+      // Clicking a node opens its span: the active editor shows its file, the cursor at the span.
       const path = await withSpan.first().getAttribute("data-path");
       const before = await wb.cursorStatus();
       await withSpan.first().click();
       if (path) await wb.activeTab(path.split(/[\\/]/).pop());
-      const after = await wb.until("the node's span selected", async () => {
+      const after = await wb.until("the cursor at the node's span", async () => {
         const status = await wb.cursorStatus();
         return status !== before && status;
       }, 10_000);
       log(`clicked node ${path ?? "(no data-path)"} → ${after}`);
+    },
+  },
+  {
+    name: "panel click then typing leaves the file unchanged",
+    requires: ["view:hef.nodes", "container:HEF", `command:${COMPLETE_NOW}`, `command:${SHOW_NODES}`],
+    async run({ wb, log }) {
+      // Issue 18: a click selected the node's whole span and left the keyboard in the editor, so one
+      // keystroke replaced it. Now the cursor lands at the span's start and the keystroke goes there.
+      const rows = await nodesFor(wb, "shop/cart.py");
+      const files = wb.webview().locator('[data-testid="hef-node"][data-level="file"]');
+      const row = (await files.count()) > 0 ? files.first() : rows.first();
+      const path = await row.getAttribute("data-path");
+      const line = Number(await row.getAttribute("data-line"));
+      const level = await row.getAttribute("data-level");
+      const before = wb.readWorkspaceFile(path);
+      await row.click();
+      await wb.activeTab(path.split("/").pop());
+      const cursor = await wb.until(`the cursor at line ${line} of ${path}, nothing selected`, async () => {
+        const status = await wb.cursorStatus();
+        return status.startsWith(`Ln ${line}, Col 1`) && status;
+      }, 10_000);
+      if (/selected/.test(cursor)) throw new Error(`the click selected text: ${cursor}`);
+      await wb.type("x");
+      await wb.press("Escape"); // dismiss any ghost text
+      await wb.press("Control+S");
+      const lines = before.split("\n");
+      lines[line - 1] = `x${lines[line - 1]}`;
+      const expected = lines.join("\n");
+      await wb.until(`${path} saved with one "x" at the start of line ${line}`, () => wb.readWorkspaceFile(path) === expected, 10_000).catch((error) => {
+        const now = wb.readWorkspaceFile(path);
+        throw new Error(`${error.message}: ${before.split("\n").length} lines before, ${now.split("\n").length} now; line ${line} reads ${JSON.stringify(now.split("\n")[line - 1])}`);
+      });
+      log(`clicked ${level} ${path}:${line} (${cursor}), typed "x": the file keeps its ${lines.length} lines, "x" at the span's start`);
+      // Leave the file as it was for the scenarios after this one.
+      await wb.press("Control+Z");
+      await wb.press("Control+S");
+      await wb.until(`${path} restored`, () => wb.readWorkspaceFile(path) === before, 10_000);
     },
   },
   {
