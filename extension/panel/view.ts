@@ -120,9 +120,11 @@ export function panelView(event: CompletionEvent | undefined, seq: number, now?:
   };
 }
 
+/** As the sidecar decides it: models loaded, and some of the folder indexed (a first index serves as it goes). */
 function canComplete(root: string, { state, status }: SidecarNow): boolean {
-  if (state !== "running" || !status || status.error) return false;
-  return status.folders.find((f) => f.root === root)?.state === "ready";
+  if (state !== "running" || !status || status.error || status.backend === "loading") return false;
+  const folder = status.folders.find((f) => f.root === root);
+  return folder !== undefined && (folder.state === "ready" || folder.files > 0);
 }
 
 function noNodes(root: string, folder: FolderStatus | undefined): string {

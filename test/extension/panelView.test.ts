@@ -120,8 +120,10 @@ describe("the panel's view of the last completion", () => {
     const stale = { kind: "empty", message: "No completion: loading the models failed: out of memory" };
     assert.deepEqual(panelView(failed, 1, { state: "running", status: { ...status({ state: "ready" }), error: "loading the models failed: out of memory" } }), stale);
     assert.deepEqual(panelView(failed, 1, { state: "starting", status: undefined }), stale);
-    assert.deepEqual(panelView(failed, 1, { state: "running", status: status({ state: "indexing" }) }), stale);
+    assert.deepEqual(panelView(failed, 1, { state: "running", status: { ...status({ state: "ready" }), backend: "loading" } }), stale);
+    assert.deepEqual(panelView(failed, 1, { state: "running", status: status({ state: "indexing", files: 0, nodes: 0 }) }), stale);
     assert.deepEqual(panelView(failed, 1, { state: "running", status: status({ state: "ready" }) }), { kind: "empty", message: READY_NOW });
+    assert.deepEqual(panelView(failed, 1, { state: "running", status: status({ state: "indexing", files: 2 }) }), { kind: "empty", message: READY_NOW }, "a first index serves as it goes");
   });
 });
 
