@@ -88,7 +88,7 @@ describe("HEF: Select models", () => {
     const notes = join(tempDir(), "notes.gguf");
     writeFileSync(notes, "a text file renamed .gguf, long enough for a header\n");
     for (const [file, reason] of [
-      [notes, /notes\.gguf is not a GGUF model \(it does not begin with "GGUF"\)/],
+      [notes, /notes\.gguf: not a GGUF file\./],
       [join(tempDir(), "missing.gguf"), /missing\.gguf cannot be read \(ENOENT\)/],
       [tempDir(), /is not a regular file/],
     ] as const) {
