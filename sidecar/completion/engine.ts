@@ -19,6 +19,7 @@ import { assemblePrompt, PROMPT_DEFAULTS, type Tokenize } from "./promptAssembly
 import { asIncrementalEncoder, embedQuery } from "./queryEncoder";
 import { PseudoTokenCache, pseudoTokenOrder } from "./pseudoTokens";
 import { readSnippets } from "./snippets";
+import { afterTypedIndent, typedIndent } from "./typedIndent";
 import type { CompletionEngine, CompletionRequest, CompletionResult, RepositoryOptions, StageTimings } from "./types";
 
 export interface EngineOptions {
@@ -109,9 +110,11 @@ class HefEngine implements CompletionEngine {
       timings.projection = performance.now() - t;
     }
 
+    const indent = typedIndent(request.prefix);
+    const prefix = request.prefix.slice(0, request.prefix.length - indent.length);
     const prompt = assemblePrompt(this.tokenize, this.generator.info, {
       path: request.path,
-      prefix: request.prefix,
+      prefix,
       suffix: request.suffix,
       mode: request.mode,
       fim: request.fim ?? true,
@@ -131,7 +134,8 @@ class HefEngine implements CompletionEngine {
     });
     timings.prefill = generated.timings.prefillMs;
     timings.decode = generated.timings.decodeMs;
-    const text = fixed ? generated.text : postProcess(generated.text, { prefix: request.prefix, suffix: request.suffix, singleLine, truncated: generated.stopReason === "maxTokens" });
+    const generatedText = fixed ? generated.text : postProcess(generated.text, { prefix, suffix: request.suffix, singleLine, truncated: generated.stopReason === "maxTokens" });
+    const text = afterTypedIndent(generatedText, indent);
     timings.total = performance.now() - started;
     return {
       text,

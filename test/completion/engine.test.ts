@@ -67,6 +67,14 @@ describe("completion engine", () => {
     }
   });
 
+  test("indentation the editor typed is not in the prompt, and the completion goes after it", async () => {
+    const atLineStart = await engine.complete(cache, { ...request, fixedLength: false, maxTokens: 16 });
+    const indented = await engine.complete(cache, { ...request, fixedLength: false, maxTokens: 16, prefix: `${request.prefix}    ` });
+    // The generator never saw a middle begin after indentation: it indented again (twice the indentation in the editor).
+    assert.equal(indented.promptTokens, atLineStart.promptTokens);
+    assert.equal(`    ${indented.text}`, atLineStart.text, "the same line, wherever the editor put the cursor");
+  });
+
   test("a reused KV cache completes exactly as a cold one", async () => {
     await engine.complete(cache, request);
     const warm = await engine.complete(cache, request);
