@@ -53,7 +53,7 @@ interface Results {
   results: { name: string; status: string; reason?: string; error?: string; ms?: number }[];
 }
 
-test("the packaged extension in a real editor (code-server + Chromium)", { timeout: 10 * 60_000 }, async (t) => {
+test("the packaged extension in a real editor (code-server + Chromium)", { timeout: 14 * 60_000 }, async (t) => {
   if (process.env.HEF_SKIP_REAL_EDITOR === "1") {
     t.skip("HEF_SKIP_REAL_EDITOR=1: the real-editor test is skipped (it needs Chromium and test/e2e's code-server: node test/e2e/setup.mjs)");
     return;
@@ -77,7 +77,7 @@ test("the packaged extension in a real editor (code-server + Chromium)", { timeo
   t.diagnostic(`package: ${seconds(pack.ms)}`);
 
   // 3. install it into a fresh code-server and drive the scenarios
-  const e2e = await run(process.execPath, [join(e2eDir, "run.mjs"), "--vsix", vsix, "--shots", shotsDir], 4 * 60_000);
+  const e2e = await run(process.execPath, [join(e2eDir, "run.mjs"), "--vsix", vsix, "--shots", shotsDir], 8 * 60_000);
   const resultsFile = join(shotsDir, "results.json");
   const summary = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, "utf8")) as Results) : undefined;
   assert.equal(e2e.code, 0, `the real-editor scenarios failed (screenshots in ${shotsDir}):\n${tail(e2e.output, 120)}`);

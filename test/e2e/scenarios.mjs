@@ -14,7 +14,7 @@
 //   with data-testid="hef-node" (optional data-path / data-line), clicking one opens its span;
 // - inline completions from the default model in Python files.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pythonDefinitions, pythonSyntaxErrors } from "./pythonSyntax.mjs";
 
@@ -40,6 +40,7 @@ const COMPLETE_NOW = "HEF: Complete now";
 const SHOW_NODES = "HEF: Show retrieved nodes";
 const TOGGLE_INLINE = "HEF: Toggle inline completions";
 const SELECT_MODELS = "HEF: Select models";
+const RESTART = "HEF: Restart sidecar";
 const CHANNEL = "HEF";
 
 /**
@@ -262,6 +263,76 @@ export const scenarios = [
       await row.waitFor();
       log(`first model choice: ${JSON.stringify((await row.textContent())?.trim())}`);
       await wb.press("Escape");
+    },
+  },
+  {
+    name: "bad-model-notification",
+    requires: [`command:${SELECT_MODELS}`, `command:${RESTART}`],
+    async run({ wb, log }) {
+      // A text file renamed .gguf, set as the generator (here through the workspace's settings file):
+      // the failure must be said in a notification that offers the way back, not only in a tooltip.
+      const notes = join(wb.workspace, "notes.gguf");
+      writeFileSync(notes, "not a model, just notes\n".repeat(8));
+      mkdirSync(join(wb.workspace, ".vscode"), { recursive: true });
+      const settings = join(wb.workspace, ".vscode", "settings.json");
+      writeFileSync(settings, JSON.stringify({ "hef.models.generator": notes }));
+      try {
+        const message = await wb.notification("HEF completes nothing until the models load", { timeoutMs: 90_000 });
+        if (!/not a GGUF file/.test(message)) throw new Error(`the notification does not say why: ${JSON.stringify(message)}`);
+        log(`notification: ${JSON.stringify(message)}`);
+        await wb.screenshot("bad-model-notification");
+        const skip = wb.channel(CHANNEL).length;
+        await wb.page.locator(".notification-toast", { hasText: "HEF completes nothing" }).getByRole("button", { name: "Use the default models" }).click();
+        await wb.channelLine(CHANNEL, /models set back to the embedded defaults/, { skip, timeoutMs: 30_000 });
+        await wb.channelLine(CHANNEL, /sidecar ready/, { skip, timeoutMs: 90_000 });
+        log("back on the default models");
+      } finally {
+        rmSync(notes, { force: true });
+        rmSync(join(wb.workspace, ".vscode"), { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: "large-workspace-completes-while-indexing",
+    requires: [`command:${RESTART}`],
+    async run({ wb, state, log }) {
+      // A workspace far too large to index in the time a user waits, opened with no cache: the file
+      // in view is indexed first and completes while the rest of the tree is still being read.
+      const pids = () => [...wb.channel(CHANNEL).matchAll(/sidecar pid (\d+)/g)].map((m) => Number(m[1]));
+      const pid = pids().at(-1);
+      const file = "shop/cart.py";
+      await wb.openFile(file);
+      const big = join(wb.workspace, "generated");
+      const skip = wb.channel(CHANNEL).length;
+      process.kill(pid, "SIGKILL");
+      // While the sidecar is down (it comes back after a second): no cache, and 1,200 files more.
+      rmSync(join(wb.workspace, "..", "..", "home", ".cache", "hef-code"), { recursive: true, force: true });
+      for (let d = 0; d < 40; d++) {
+        mkdirSync(join(big, `pkg${d}`), { recursive: true });
+        for (let f = 0; f < 30; f++) {
+          const body = Array.from({ length: 12 }, (_, i) => `def helper_${d}_${f}_${i}(value, scale=${i + 1}):\n    """Scale value by ${i + 1}."""\n    return value * scale + ${f}\n`).join("\n");
+          writeFileSync(join(big, `pkg${d}`, `mod${f}.py`), body);
+        }
+      }
+      try {
+        await wb.channelLine(CHANNEL, /sidecar ready/, { skip, timeoutMs: 90_000 });
+        state.sidecarPid = pids().at(-1);
+        await wb.press("Control+End");
+        await wb.press("Enter");
+        await wb.press("Enter");
+        await wb.type("def cart_total(cart):\n");
+        const ghost = await wb.ghostText(60_000);
+        const status = (await wb.statusItem("HEF").textContent())?.trim() ?? "";
+        log(`ghost text ${JSON.stringify(ghost.slice(0, 60))} while the status bar reads ${JSON.stringify(status)}`);
+        if (!/indexing/.test(status)) throw new Error(`the index was complete before the first completion: ${JSON.stringify(status)}`);
+        if (!/ left/.test(status)) log("no time-left estimate yet");
+        await wb.screenshot("large-workspace-completes-while-indexing");
+      } finally {
+        // Auto-save is off here: the typing never reached the disk.
+        await wb.press("Escape");
+        await wb.runCommand("File: Revert File");
+        rmSync(big, { recursive: true, force: true });
+      }
     },
   },
 ];
