@@ -14,12 +14,12 @@ import { AdapterOps } from "../native/adapterOps";
 import { NativeEncoder } from "../native/encoder";
 import { NativeGenerator } from "../native/generator";
 import { createLanguageSupport, EntityIndex, type LanguageSupport, rankEntities, selectEntities } from "./entities";
-import { postProcess } from "./filters";
+import { postProcess } from "./postprocess";
 import { assemblePrompt, PROMPT_DEFAULTS, type Tokenize } from "./promptAssembly";
 import { asIncrementalEncoder, embedQuery } from "./queryEncoder";
 import { PseudoTokenCache, pseudoTokenOrder } from "./pseudoTokens";
 import { readSnippets } from "./snippets";
-import { afterTypedIndent, typedIndent } from "./typedIndent";
+import { afterTypedIndent, typedIndent } from "./postprocess/typedIndent";
 import type { CompletionEngine, CompletionRequest, CompletionResult, RepositoryOptions, StageTimings } from "./types";
 
 export interface EngineOptions {
