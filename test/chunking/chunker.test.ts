@@ -15,11 +15,12 @@ import {
   assertChunkInvariants,
   assertStartsChunk,
   byteCounter,
-  goFile,
+  goFixture,
+  javaFixture,
   meteredCounter,
   NODE_MODULES,
   nodeModulesFile,
-  pythonFile,
+  pythonFixture,
   REPO,
   wordCounter,
 } from "./helpers";
@@ -103,15 +104,16 @@ describe("budget rules", () => {
 });
 
 describe("fallbacks", () => {
-  it("keeps the syntax chunker for a local syntax error", (t) => {
-    const os = pythonFile();
-    if (!os) return t.skip("python3 is not installed");
-    const file = { path: os.path, text: os.text.replace("def removedirs(name):", "def removedirs(name:") };
+  it("keeps the syntax chunker for a local syntax error", () => {
+    const real = pythonFixture();
+    const file = { path: real.path, text: real.text.replace("def dedent(text):", "def dedent(text:") };
+    assert.notEqual(file.text, real.text);
     const result = chunker.chunkFile(file.path, file.text, wordCounter, { maxTokens: 512 });
     assert.equal(result.method, "syntax");
     assert.equal(result.fallbackReason, undefined);
     assertChunkInvariants(file, result, wordCounter, 512);
-    assertStartsChunk(file, result.chunks, "def _walk(top, topdown, onerror, followlinks):");
+    assertStartsChunk(file, result.chunks, "def shorten(text, width, **kwargs):");
+    assertStartsChunk(file, result.chunks, "def indent(text, prefix, predicate=None):");
   });
 
   it("falls back to lines when syntax errors cover most of the file (an unclosed brace)", (t) => {
@@ -125,10 +127,8 @@ describe("fallbacks", () => {
     assertChunkInvariants(file, result, wordCounter, 512);
   });
 
-  it("falls back to lines for a file in the wrong language", (t) => {
-    const os = pythonFile();
-    if (!os) return t.skip("python3 is not installed");
-    const file = { path: "misnamed.go", text: os.text };
+  it("falls back to lines for a file in the wrong language", () => {
+    const file = { path: "misnamed.go", text: pythonFixture().text };
     const result = chunker.chunkFile(file.path, file.text, byteCounter, { maxTokens: 200 });
     assert.equal(result.method, "lines");
     assertChunkInvariants(file, result, byteCounter, 200);
@@ -216,18 +216,16 @@ describe("spans", () => {
     assert.equal(fn.startByte, Buffer.byteLength(text.slice(0, text.indexOf("def größe"))));
   });
 
-  it("keeps CRLF line endings intact", (t) => {
-    const go = goFile("main.go");
-    if (!go) return t.skip("git's contrib sources are not installed");
+  it("keeps CRLF line endings intact", () => {
+    const go = goFixture("main.go");
     const file = { path: go.path, text: go.text.replace(/\n/g, "\r\n") };
     const result = chunker.chunkFile(file.path, file.text, wordCounter, { maxTokens: 128 });
     assert.equal(result.method, "syntax");
     assertChunkInvariants(file, result, wordCounter, 128);
   });
 
-  it("is deterministic", (t) => {
-    const os = pythonFile();
-    if (!os) return t.skip("python3 is not installed");
+  it("is deterministic", () => {
+    const os = pythonFixture();
     const a = chunker.chunkFile(os.path, os.text, wordCounter);
     const b = chunker.chunkFile(os.path, os.text, wordCounter);
     assert.deepEqual(a, b);
@@ -240,7 +238,8 @@ describe("cost", () => {
       nodeModulesFile("typescript/lib/lib.dom.d.ts"),
       nodeModulesFile("tar/dist/esm/index.min.js"),
       nodeModulesFile("node-llama-cpp/dist/evaluator/LlamaChat/LlamaChat.js"),
-      pythonFile(),
+      pythonFixture(),
+      javaFixture(),
     ].filter((f) => f !== undefined);
     if (files.length === 0) return t.skip("no real file installed");
     for (const file of files) {

@@ -31,7 +31,7 @@ export function meteredCounter(inner: TokenCounter): TokenCounter & { calls: num
   return counter;
 }
 
-/** A real source file shipped on this machine, or undefined (with why) where it is not. */
+/** A real source file: committed under test/fixtures/, or shipped on this machine. */
 export interface RealFile {
   /** Repository-like path given to the chunker (its extension picks the grammar). */
   path: string;
@@ -40,9 +40,39 @@ export interface RealFile {
   origin: string;
 }
 
+/**
+ * A committed fixture, test/fixtures/<dir>/<name>.txt (stored with .txt so that no tool of the
+ * language treats it as the project's own; see the README and LICENSE beside it), chunked under `path`.
+ */
+function fixture(dir: string, name: string, path: string): RealFile {
+  const file = join(FIXTURES, dir, `${name}.txt`);
+  return { path, text: readFileSync(file, "utf8"), origin: file };
+}
+
+/** CPython 3.11's Lib/textwrap.py (test/fixtures/python/README.md). */
+export const pythonFixture = (): RealFile => fixture("python", "textwrap.py", "cpython/Lib/textwrap.py");
+
+/** Apache Santuario's NameSpaceSymbTable.java, as the JDK bundles it (test/fixtures/java/README.md). */
+export const javaFixture = (): RealFile => fixture("java", "NameSpaceSymbTable.java", "santuario/c14n/implementations/NameSpaceSymbTable.java");
+
+/** git's contrib/persistent-https sources (test/fixtures/go/README.md). */
+export const GO_FIXTURES = ["proxy.go", "client.go", "main.go", "socket.go"] as const;
+export const goFixture = (name: (typeof GO_FIXTURES)[number] = "proxy.go"): RealFile => fixture("go", name, `persistent-https/${name}`);
+
+/** Real TSX copied from @tanstack/react-query (test/fixtures/tsx/README.md). */
+export const tsxFile = (name: string): RealFile => fixture("tsx", `${name}.tsx`, `react-query/${name}.tsx`);
+
 function fromFile(file: string, path = file): RealFile | undefined {
   return existsSync(file) ? { path, text: readFileSync(file, "utf8"), origin: file } : undefined;
 }
+
+/** A file of an installed package (`npm install` has run wherever the tests run). */
+export function nodeModulesFile(rel: string): RealFile | undefined {
+  return fromFile(join(NODE_MODULES, rel), rel);
+}
+
+// The machine's own Python, JDK and git sources, where installed: only test/completion/entities.test.ts
+// still reads these (the chunking tests use the fixtures above, which are always there).
 
 export function pythonFile(): RealFile | undefined {
   try {
@@ -54,7 +84,7 @@ export function pythonFile(): RealFile | undefined {
 }
 
 /** The JDK sources: OpenJDK 17's src.zip where the openjdk-17-source package is installed, else any JDK's. */
-export function jdkSrcZip(): string | undefined {
+function jdkSrcZip(): string | undefined {
   const candidates = ["/usr/lib/jvm/java-17-openjdk-amd64/lib/src.zip"];
   try {
     for (const jdk of readdirSync("/usr/lib/jvm").sort()) candidates.push(join("/usr/lib/jvm", jdk, "lib", "src.zip"));
@@ -75,20 +105,10 @@ export function javaFile(entry = "java.base/java/util/ArrayList.java"): RealFile
   }
 }
 
-export const GO_DIR = "/usr/share/doc/git/contrib/persistent-https";
+const GO_DIR = "/usr/share/doc/git/contrib/persistent-https";
 
 export function goFile(name = "proxy.go"): RealFile | undefined {
   return fromFile(join(GO_DIR, name), `persistent-https/${name}`);
-}
-
-export function nodeModulesFile(rel: string): RealFile | undefined {
-  return fromFile(join(NODE_MODULES, rel), rel);
-}
-
-/** Real TSX copied from @tanstack/react-query (see test/fixtures/tsx/README.md); stored as .tsx.txt. */
-export function tsxFile(name: string): RealFile {
-  const file = join(FIXTURES, "tsx", `${name}.tsx.txt`);
-  return { path: `react-query/${name}.tsx`, text: readFileSync(file, "utf8"), origin: file };
 }
 
 const utf8 = (text: string) => Buffer.from(text, "utf8");

@@ -1,7 +1,7 @@
 /**
- * Syntax chunking of real files, one or more per language, taken from what is installed on the machine:
- * Python from the interpreter's stdlib, JavaScript and TypeScript from node_modules, TSX from the fixture copied
- * from @tanstack/react-query, Java from the JDK's src.zip, Go from git's contrib sources.
+ * Syntax chunking of real files, one or more per language: JavaScript and TypeScript from node_modules, the
+ * others from the fixtures committed under test/fixtures/ (each with its origin and licence there): Python from
+ * CPython's stdlib, TSX from @tanstack/react-query, Java from Apache Santuario, Go from git's contrib sources.
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
@@ -15,10 +15,11 @@ import {
   assertStartsChunk,
   assertWithinOneChunk,
   byteCounter,
-  goFile,
-  javaFile,
+  GO_FIXTURES,
+  goFixture,
+  javaFixture,
   nodeModulesFile,
-  pythonFile,
+  pythonFixture,
   tsxFile,
   wordCounter,
   type RealFile,
@@ -86,16 +87,15 @@ function need(file: RealFile | undefined, what: string, t: { skip(message?: stri
 }
 
 describe("syntax chunking of real files", () => {
-  it("Python: the stdlib's os.py", (t) => {
-    const file = pythonFile();
-    if (!need(file, "python3", t)) return;
+  it("Python: CPython's textwrap.py (a class over the budget, split into its methods)", () => {
+    const file = pythonFixture();
     checkRealFile({
       file,
       language: "python",
       maxTokens: 512,
       count: wordCounter,
-      startsChunk: ["def _walk(top, topdown, onerror, followlinks):", "class _Environ(MutableMapping):", "def _fscodec():"],
-      minChunks: 20,
+      startsChunk: ["class TextWrapper:", "    def _wrap_chunks(self, chunks):", "def shorten(text, width, **kwargs):", "def dedent(text):", 'if __name__ == "__main__":'],
+      minChunks: 15,
     });
     checkRealFile({ file, language: "python", maxTokens: 64, count: byteCounter, minChunks: 100 });
   });
@@ -165,28 +165,31 @@ describe("syntax chunking of real files", () => {
     assertStartsChunk(file, result.chunks, "export const QueryErrorResetBoundary = ({");
   });
 
-  it("Java: the JDK's ArrayList.java", (t) => {
-    const file = javaFile();
-    if (!need(file, "the JDK's src.zip", t)) return;
+  it("Java: Apache Santuario's NameSpaceSymbTable.java (three classes, the first split into its methods)", () => {
+    const file = javaFixture();
     checkRealFile({
       file,
       language: "java",
       maxTokens: 512,
       count: wordCounter,
-      startsChunk: ["public void trimToSize() {", "public boolean removeIf(Predicate<? super E> filter) {", "private class Itr implements Iterator<E> {"],
-      minChunks: 20,
+      startsChunk: [
+        "public class NameSpaceSymbTable {",
+        "    public boolean addMapping(String prefix, String uri, Attr n) {",
+        "class NameSpaceSymbEntry implements Cloneable {",
+        "class SymbMap implements Cloneable {",
+      ],
+      minChunks: 15,
     });
-    checkRealFile({ file, language: "java", maxTokens: 100, count: byteCounter, minChunks: 150 });
+    checkRealFile({ file, language: "java", maxTokens: 100, count: byteCounter, minChunks: 40 });
   });
 
-  it("Go: git's contrib/persistent-https sources", (t) => {
-    for (const name of ["proxy.go", "client.go", "main.go", "socket.go"]) {
-      const file = goFile(name);
-      if (!need(file, "git's contrib sources", t)) return;
+  it("Go: git's contrib/persistent-https sources", () => {
+    for (const name of GO_FIXTURES) {
+      const file = goFixture(name);
       checkRealFile({ file, language: "go", maxTokens: 512, count: wordCounter, minChunks: 2 });
       checkRealFile({ file, language: "go", maxTokens: 48, count: byteCounter, minChunks: 8 });
     }
-    const file = goFile("proxy.go")!;
+    const file = goFixture("proxy.go");
     const result = chunker.chunkFile(file.path, file.text, wordCounter, { maxTokens: 512 });
     assertStartsChunk(file, result.chunks, "func (p *Proxy) Run() error {");
     assertStartsChunk(file, result.chunks, "func (p *Proxy) handleUnixConn(");
