@@ -1,8 +1,12 @@
 // Typed reading of the "hef." settings, and which of them only a sidecar restart can apply:
 // the models, the backend and the excludes are fixed when the sidecar loads its engine and
-// opens its caches; everything else is read on each use and applies live.
+// opens its caches; everything else is read on each use and applies live. The defaults are the
+// manifest's (package.json), written there once.
+import manifest from "../package.json";
 import type { CompletionMode } from "../sidecar/completion/types";
 import type { SidecarOptions } from "../sidecar/protocol";
+
+const DEFAULTS = manifest.contributes.configuration.properties;
 
 export const SECTION = "hef";
 
@@ -17,6 +21,8 @@ export interface HefSettings {
   /** Quiet time after typing before a completion is requested. */
   debounceMs: number;
   maxTokens: number;
+  /** A comment line of names the retrieved code defines (paper 3.8) in the prompt. */
+  entities: boolean;
   multiline: boolean;
   /** Language ids completed; "*" = all. */
   enabledLanguages: string[];
@@ -32,7 +38,12 @@ export interface ConfigurationReader {
 /** Settings whose change restarts the sidecar (keys relative to SECTION). */
 export const RESTART_KEYS = ["models", "backend", "exclude"] as const satisfies readonly (keyof HefSettings)[];
 
-const MODES: readonly CompletionMode[] = ["hef", "rag", "none"];
+const MODES = DEFAULTS["hef.mode"].enum as readonly CompletionMode[];
+const BACKENDS = DEFAULTS["hef.backend"].enum as readonly HefSettings["backend"][];
+
+function boolean(value: unknown, fallback: boolean): boolean {
+  return typeof value === "boolean" ? value : fallback;
+}
 
 function positiveInteger(value: unknown, fallback: number): number {
   return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : fallback;
@@ -42,28 +53,30 @@ function optionalPath(value: unknown): string | undefined {
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }
 
-function strings(value: unknown, fallback: string[]): string[] {
-  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string" && item.trim() !== "") : fallback;
+function strings(value: unknown, fallback: readonly string[]): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string" && item.trim() !== "") : [...fallback];
 }
 
 /** Reads the settings, replacing values of the wrong type by the defaults (package.json states the same ones). */
 export function readSettings(config: ConfigurationReader): HefSettings {
   const mode = config.get<string>("mode");
+  const backend = config.get<string>("backend");
   return {
-    enable: config.get<boolean>("enable") !== false,
+    enable: boolean(config.get("enable"), DEFAULTS["hef.enable"].default),
     models: {
       embedder: optionalPath(config.get("models.embedder")),
       generator: optionalPath(config.get("models.generator")),
       adapter: optionalPath(config.get("models.adapter")),
     },
-    backend: config.get<string>("backend") === "cpu" ? "cpu" : "auto",
-    mode: MODES.find((m) => m === mode) ?? "hef",
-    k: positiveInteger(config.get("k"), 32),
-    debounceMs: positiveInteger(config.get("debounceMs"), 150),
-    maxTokens: positiveInteger(config.get("maxTokens"), 64),
-    multiline: config.get<boolean>("multiline") === true,
-    enabledLanguages: strings(config.get("enabledLanguages"), ["*"]),
-    exclude: strings(config.get("exclude"), []),
+    backend: BACKENDS.find((b) => b === backend) ?? (DEFAULTS["hef.backend"].default as HefSettings["backend"]),
+    mode: MODES.find((m) => m === mode) ?? (DEFAULTS["hef.mode"].default as CompletionMode),
+    k: positiveInteger(config.get("k"), DEFAULTS["hef.k"].default),
+    debounceMs: positiveInteger(config.get("debounceMs"), DEFAULTS["hef.debounceMs"].default),
+    maxTokens: positiveInteger(config.get("maxTokens"), DEFAULTS["hef.maxTokens"].default),
+    entities: boolean(config.get("entities"), DEFAULTS["hef.entities"].default),
+    multiline: boolean(config.get("multiline"), DEFAULTS["hef.multiline"].default),
+    enabledLanguages: strings(config.get("enabledLanguages"), DEFAULTS["hef.enabledLanguages"].default),
+    exclude: strings(config.get("exclude"), DEFAULTS["hef.exclude"].default),
   };
 }
 

@@ -15,7 +15,10 @@ export interface SidecarOptions {
   backend: "auto" | "cpu";
   /** gitignore-style globs left out of the index, besides .gitignore. */
   exclude: string[];
-  /** Where caches live; undefined = ~/.cache/hef-code (or $HEF_CACHE_HOME). */
+  /**
+   * Where caches live; undefined = ~/.cache/hef-code (or $HEF_CACHE_HOME). The editor leaves it to
+   * that default; tests and tools that run the sidecar set it.
+   */
   cacheDir?: string;
 }
 
@@ -73,6 +76,8 @@ export interface CompleteParams {
   k: number;
   maxTokens: number;
   singleLine: boolean;
+  /** A comment line of names the retrieved code defines in the prompt (paper 3.8, hef.entities). */
+  entities: boolean;
   /** Complete even while the folder is still being indexed for the first time. */
   force: boolean;
 }

@@ -14,6 +14,7 @@ export function completeParams(settings: HefSettings, root: string, path: string
     k: settings.k,
     maxTokens: settings.maxTokens,
     singleLine: !settings.multiline,
+    entities: settings.entities,
     force,
   };
 }

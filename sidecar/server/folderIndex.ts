@@ -154,6 +154,7 @@ export class FolderIndex {
       k: params.k,
       maxTokens: params.maxTokens,
       singleLine: params.singleLine,
+      entities: params.entities,
       signal,
     });
     return { kind: "completion", ...result, nodes: result.nodes.map((node) => ({ ...node, root: this.root })) };

@@ -43,6 +43,7 @@ export function completeParamsProblem(params: unknown): Problem {
     integer(params, "k", LIMITS.k) ??
     integer(params, "maxTokens", LIMITS.maxTokens) ??
     boolean(params, "singleLine") ??
+    boolean(params, "entities") ??
     boolean(params, "force")
   );
 }

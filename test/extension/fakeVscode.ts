@@ -139,6 +139,7 @@ export const DEFAULT_SETTINGS: HefSettings = {
   k: 32,
   debounceMs: 10,
   maxTokens: 64,
+  entities: false,
   multiline: false,
   enabledLanguages: ["*"],
   exclude: [],

@@ -72,6 +72,7 @@ describe("the inline completion provider", () => {
       k: 32,
       maxTokens: 64,
       singleLine: true,
+      entities: false,
       force: false,
     });
     // The item replaces the line up to the cursor, so VS Code can split it by word and line.

@@ -7,7 +7,7 @@ import type { FolderStatus, PanelNode, SidecarStatus } from "../../sidecar/proto
 import { completionResult, NODES } from "./fakeVscode";
 
 const event = (result: CompletionEvent["result"]): CompletionEvent => ({
-  params: { root: "/repo", path: "/repo/shop/cart.py", prefix: "", suffix: "", mode: "hef", k: 32, maxTokens: 64, singleLine: true, force: false },
+  params: { root: "/repo", path: "/repo/shop/cart.py", prefix: "", suffix: "", mode: "hef", k: 32, maxTokens: 64, singleLine: true, entities: false, force: false },
   result,
   latencyMs: 120,
 });

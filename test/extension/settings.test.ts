@@ -20,6 +20,8 @@ describe("settings", () => {
     assert.equal(settings.backend, "auto");
     assert.deepEqual(settings.models, { embedder: undefined, generator: "/m/g.gguf", adapter: undefined });
     assert.deepEqual(settings.exclude, ["gen/"]);
+    assert.equal(readSettings(reader({ entities: "yes", multiline: 1 })).entities, false);
+    assert.equal(readSettings(reader({ entities: true })).entities, true);
   });
 
   test("models, backend and excludes restart the sidecar; the rest applies live", () => {
@@ -31,7 +33,7 @@ describe("settings", () => {
       { exclude: ["gen/"] },
     ];
     for (const change of changes) assert.equal(needsRestart(before, readSettings(reader(change))), true, JSON.stringify(change));
-    const live = { mode: "rag", k: 8, debounceMs: 50, maxTokens: 16, multiline: true, enabledLanguages: ["python"], enable: false };
+    const live = { mode: "rag", k: 8, debounceMs: 50, maxTokens: 16, entities: true, multiline: true, enabledLanguages: ["python"], enable: false };
     assert.equal(needsRestart(before, readSettings(reader(live))), false);
   });
 

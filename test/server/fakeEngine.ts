@@ -42,6 +42,7 @@ export class FakeEngine implements CompletionEngine {
   readonly refreshes: string[][] = [];
   readonly opened: { root: string; rebuild: boolean }[] = [];
   readonly completeSignals: AbortSignal[] = [];
+  readonly requests: CompletionRequest[] = [];
   hold = false;
   disposed = false;
   private readonly embedder = hashEmbedder(this.delay);
@@ -63,6 +64,7 @@ export class FakeEngine implements CompletionEngine {
 
   async complete(cache: HefCache, request: CompletionRequest): Promise<CompletionResult> {
     this.completeSignals.push(request.signal!);
+    this.requests.push(request);
     if (this.hold) {
       await new Promise((_, reject) => request.signal!.addEventListener("abort", () => reject(request.signal!.reason), { once: true }));
     }

@@ -81,6 +81,7 @@ function completeParams(root: string, overrides: Partial<CompleteParams> = {}): 
     k: 4,
     maxTokens: 16,
     singleLine: true,
+    entities: false,
     force: false,
     ...overrides,
   };
@@ -268,6 +269,15 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.equal(result.folders[0]?.error, undefined);
   });
 
+  test("a completion request reaches the engine with the editor's settings, entity names included", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    await session.client.sendRequest(HefRequests.complete, completeParams(root, { entities: true, k: 3, maxTokens: 7, mode: "rag" }));
+    const request = session.engine.requests.at(-1)!;
+    assert.deepEqual([request.entities, request.k, request.maxTokens, request.mode, request.path], [true, 3, 7, "rag", "shop/cart.py"]);
+  });
+
   test("cancelling a completion aborts the engine's signal", async () => {
     const root = copyOfRepo("samples/shop");
     const engine = new FakeEngine();
@@ -338,6 +348,7 @@ describe("the sidecar language server (fake engine, real cache)", () => {
       ["maxTokens must be an integer from 1 to 4096", { maxTokens: 1e9 }],
       ["prefix must be a string", { prefix: null }],
       ["force must be true or false", { force: "yes" }],
+      ["entities must be true or false", { entities: 1 }],
     ];
     for (const [message, override] of bad) {
       await assert.rejects(
