@@ -186,7 +186,6 @@ export const MODEL_SPECS: Readonly<Record<ModelName, ModelSpec>> = {
   },
 };
 
-export const TINY_MODEL_NAMES: readonly TinyModelName[] = ["tiny-embed", "tiny-generator"];
 export const SHAPED_MODEL_NAMES: readonly ShapedModelName[] = ["qwen3-embedding-0.6b", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"];
 
 export function modelSpec(name: ModelName): ModelSpec {

@@ -137,10 +137,6 @@ export function languageForPath(path: string): LanguageSpec | undefined {
   return BY_EXTENSION.get(extensionOf(path));
 }
 
-export function languageById(id: string): LanguageSpec | undefined {
-  return LANGUAGES.find((l) => l.id === id);
-}
-
 /** Node types that are comments in any of the grammars above. */
 export function isCommentType(type: string): boolean {
   return type === "comment" || type === "line_comment" || type === "block_comment" || type === "html_comment";

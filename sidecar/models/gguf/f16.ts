@@ -46,8 +46,3 @@ export function f16BitsToF32(bits: number): number {
   if (exponent === 31) return mantissa ? Number.NaN : sign * Number.POSITIVE_INFINITY;
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
-
-/** Rounds a number to the nearest float16 value. */
-export function roundToF16(value: number): number {
-  return f16BitsToF32(f32ToF16Bits(value));
-}

@@ -73,10 +73,6 @@ export function ggmlTypeInfo(type: number): GgmlTypeInfo {
   return info;
 }
 
-export function isGgmlType(type: number): type is GgmlType {
-  return INFO.has(type);
-}
-
 export function ggmlTypeName(type: number): string {
   return ggmlTypeInfo(type).name;
 }

@@ -1,6 +1,6 @@
 // Encoding float32 rows as F32, F16 or Q8_0 bytes (Q8_0 exactly as ggml's quantize_row_q8_0_ref).
-import { f16BitsToF32, f32ToF16Bits } from "./f16";
-import { GgmlType, rowByteSize } from "./ggmlTypes";
+import { f32ToF16Bits } from "./f16";
+import { GgmlType } from "./ggmlTypes";
 
 export const QK8_0 = 32;
 export const Q8_0_BLOCK_BYTES = 34;
@@ -59,17 +59,6 @@ export function quantizeQ8_0(src: Float32Array, dst: Uint8Array, offset: number)
   return blocks * Q8_0_BLOCK_BYTES;
 }
 
-/** Inverse of quantizeQ8_0 (ggml's dequantize_row_q8_0). */
-export function dequantizeQ8_0(src: Uint8Array, count: number): Float32Array {
-  const out = new Float32Array(count);
-  for (let b = 0; b < count / QK8_0; b++) {
-    const at = b * Q8_0_BLOCK_BYTES;
-    const d = f16BitsToF32(src[at]! | (src[at + 1]! << 8));
-    for (let j = 0; j < QK8_0; j++) out[b * QK8_0 + j] = d * ((src[at + 2 + j]! << 24) >> 24);
-  }
-  return out;
-}
-
 /** Encodes one row (or several whole rows) of floats as `type`; returns the bytes written. */
 export function encodeFloats(type: FloatEncodedType, src: Float32Array, dst: Uint8Array, offset: number): number {
   switch (type) {
@@ -80,9 +69,4 @@ export function encodeFloats(type: FloatEncodedType, src: Float32Array, dst: Uin
     case GgmlType.Q8_0:
       return quantizeQ8_0(src, dst, offset);
   }
-}
-
-/** Bytes needed to encode `count` floats as `type`. */
-export function encodedByteSize(type: FloatEncodedType, count: number): number {
-  return rowByteSize(type, count);
 }
