@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { panelHtml } from "../../extension/panel/html";
 import { MODE_NONE, NO_COMPLETION, panelView, READY_NOW, roundMs } from "../../extension/panel/view";
@@ -143,8 +145,11 @@ describe("the panel's page", () => {
     assert.doesNotMatch(html, /<script[^>]*>[^<]/);
   });
 
-  test("holds no completion data: that arrives by message", () => {
-    assert.doesNotMatch(html, /cart\.py|score|Prefill/);
-    assert.match(html, /<main id="panel"><\/main>/);
+  test("has the one empty element media/panel.js lays the posted view out in", () => {
+    // panelHtml takes no data, so the page cannot hold any; what can go wrong is the page and the script disagreeing.
+    const script = readFileSync(join(import.meta.dirname, "..", "..", "media", "panel.js"), "utf8");
+    const ids = [...script.matchAll(/getElementById\("([^"]+)"\)/g)].map((m) => m[1]);
+    assert.deepEqual(ids, ["panel"], "the script looks up one element");
+    assert.deepEqual([...html.matchAll(/<(\w+)[^>]*\sid="([^"]+)"[^>]*>([^<]*)<\/\1>/g)].map((m) => [m[2], m[3]]), [["panel", ""]]);
   });
 });
