@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { beforeEach, describe, test } from "node:test";
+import { beforeEach, describe, mock, test } from "node:test";
 import type * as provider from "../../extension/completion/provider";
 import type { CompleteParams, CompleteResult } from "../../sidecar/protocol";
 import { completionResult, fakeServices, fakeVscode, FakeUri, loadWithVscode } from "./fakeVscode";
@@ -34,6 +34,8 @@ function token() {
     },
   };
 }
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 const automatic = { triggerKind: fake.api.InlineCompletionTriggerKind.Automatic };
 const invoke = { triggerKind: fake.api.InlineCompletionTriggerKind.Invoke };
@@ -171,12 +173,27 @@ describe("the inline completion provider", () => {
     assert.deepEqual(sidecar.logs, ["completion failed: sidecar crashed"]);
   });
 
-  test("hef.completeNow triggers VS Code's inline suggestion, which reaches the provider as an explicit request", async () => {
+  test("hef.completeNow runs VS Code's inline-suggest trigger; the explicit request that follows asks at once, with force", async () => {
     fake.shown.executed.length = 0;
     fake.api.window.activeTextEditor = { document: at("x = ").document };
     sidecar.state.status = READY;
     await fake.registered.commands.get(COMPLETE_NOW)!();
     assert.deepEqual(fake.shown.executed, [{ command: "editor.action.inlineSuggest.trigger", args: [] }]);
+    // VS Code answers the trigger with an Invoke request (its part, not tested here). With the clock
+    // stopped, a typed request waits out the debounce; the explicit one asks the sidecar at once.
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const typed = ask("x = ");
+      const explicit = ask("y = ", "", invoke);
+      await flush();
+      assert.deepEqual(sidecar.requests.map((r) => [r.params.prefix, r.params.force]), [["y = ", true]], "only the explicit request has asked");
+      mock.timers.runAll();
+      assert.deepEqual((await explicit).map((i) => i.insertText), ["y = total += price"]);
+      await typed;
+      assert.equal(sidecar.requests.length, 2, "the typed request asks once its wait is over");
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   test("hef.completeNow says why, once, where it cannot complete, instead of doing nothing", async () => {
