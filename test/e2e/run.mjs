@@ -4,12 +4,14 @@
 //   node test/e2e/run.mjs --vsix <file.vsix> [--shots <dir>] [--only a,b] [--pending] [--keep-going] [--keep]
 //
 // installs the .vsix into a fresh code-server, opens a temp copy of samples/shop, runs the scenarios
-// of scenarios.mjs in one editor session (those listed in PENDING or whose features the extension
-// does not contribute yet are reported as pending; --pending (or HEF_E2E_PENDING=1) runs them anyway,
-// --only runs just the named ones), and writes screenshots plus results.json into --shots (default
-// test/out/e2e). The first failure stops the run unless --keep-going. --keep keeps the editor's
-// temp folder (logs, workspace). Needs `node test/e2e/setup.mjs` first. Exit code 0 when every
-// scenario that ran passed.
+// of scenarios.mjs in one editor session, and writes screenshots plus results.json into --shots
+// (default test/out/e2e). A scenario named in PENDING (scenarios.mjs: the explicit opt-out list) is
+// reported as pending; one that needs a feature the extension does not contribute fails, since a
+// renamed command or view must not switch a scenario off unseen. --pending (or HEF_E2E_PENDING=1)
+// runs every scenario regardless; --only runs just the named ones (the others are "skipped"). The
+// first failure stops the run unless --keep-going. --keep keeps the editor's temp folder (logs,
+// workspace). Needs `node test/e2e/setup.mjs` first. Exit code 0 when every scenario passed that
+// was neither in PENDING nor left out by --only.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +40,11 @@ if (nodeModulesState() !== "fresh") {
   console.error("e2e: test/e2e is not set up: run node test/e2e/setup.mjs");
   process.exit(2);
 }
+const unknownPending = [...PENDING].filter((name) => !scenarios.some((s) => s.name === name));
+if (unknownPending.length > 0) {
+  console.error(`e2e: PENDING (scenarios.mjs) names no scenario: ${unknownPending.join(", ")}; was one renamed?`);
+  process.exit(2);
+}
 const shots = resolve(option("shots") ?? join(root, "test", "out", "e2e"));
 const only = option("only")?.split(",").filter(Boolean);
 const runPending = flag("pending") || process.env.HEF_E2E_PENDING === "1";
@@ -58,13 +65,19 @@ try {
   for (const scenario of scenarios) {
     const missing = scenario.requires.filter((f) => !have.has(f));
     const held = PENDING.has(scenario.name) && !runPending;
-    const chosen = only ? only.includes(scenario.name) || scenario.name === "workbench" : runPending || (!held && missing.length === 0);
+    const chosen = only ? only.includes(scenario.name) || scenario.name === "workbench" : !held;
     const stopped = failed && !flag("keep-going");
     if (!chosen || stopped) {
-      const why = [held ? "listed in PENDING (scenarios.mjs)" : "", missing.length ? `needs ${missing.join(", ")}` : ""].filter(Boolean).join("; ");
-      const reason = stopped ? "not run: an earlier scenario failed" : only ? "not chosen" : `pending: ${why}`;
+      const reason = stopped ? "not run: an earlier scenario failed" : only ? "not chosen" : "pending: listed in PENDING (scenarios.mjs)";
       results.push({ name: scenario.name, status: stopped ? "not-run" : only ? "skipped" : "pending", reason });
       log(`- ${scenario.name}: ${reason}`);
+      continue;
+    }
+    if (missing.length > 0 && !runPending && !only) {
+      failed = true;
+      const error = `the extension does not contribute ${missing.join(", ")} (renamed? list the scenario in PENDING to opt it out)`;
+      results.push({ name: scenario.name, status: "failed", error });
+      log(`✗ ${scenario.name}: ${error}`);
       continue;
     }
     const started = Date.now();
