@@ -1,11 +1,9 @@
 // The real-editor scenarios, in the order they run in one editor session. Each is a small function
-// over the Workbench driver. A scenario runs when every feature it `requires` is contributed by the
-// packaged extension's package.json (see features()) and its name is not in PENDING; otherwise it is
-// reported as pending, with the reason. `--only` / `--pending` (run.mjs) run chosen or pending
-// scenarios anyway.
+// over the Workbench driver. Every scenario must run and pass (test/e2e/realEditor.test.ts checks
+// results.json): one whose `requires` the packaged extension no longer contributes fails, and
+// PENDING is the one explicit opt-out. `--only` (run.mjs) runs chosen scenarios.
 //
-// What the pending scenarios expect from the extension (agreed names; change them here if the
-// implementation differs):
+// What the scenarios expect from the extension:
 // - output channel "HEF" with the lines "sidecar pid <n>" (each time the sidecar starts) and
 //   "sidecar ready", a line matching /index(ed|ing) .*(done|ready|complete)|indexed/i when the first
 //   index is built, and /refresh/i when a saved file has been re-indexed;
