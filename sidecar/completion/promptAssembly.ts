@@ -1,10 +1,14 @@
 /**
- * The generator's token sequence for one completion:
+ * The generator's token sequence for one completion, in one of the two fill-in-the-middle layouts the
+ * project's generator is trained with (training/hef_training/prompts.py):
  *
- *   [bos] [repository context (rag)] [entity comment line] [fim_prefix] prefix [fim_suffix] suffix [fim_middle]
+ *   PSM  [bos] [repository context (rag)] [entity comment line] [fim_prefix] prefix [fim_suffix] suffix [fim_middle]
+ *   SPM  [bos] [repository context (rag)] [entity comment line] [fim_prefix] [fim_suffix] suffix [fim_middle] prefix
  *
  * Everything that changes little between keystrokes comes first, so that the KV cache of the previous request
- * covers it; the prefix window (see window.ts) only grows at its end between its steps. Pieces are tokenized
+ * covers it; the prefix window (see window.ts) only grows at its end between its steps. In PSM the suffix
+ * follows the prefix, so a typed character invalidates the suffix's positions; SPM (for generators that declare
+ * it, hef.fim.spm) ends with the prefix, so typing at the cursor only appends to the prompt. Pieces are tokenized
  * separately and concatenated, which is how FIM prompts are built anyway and makes each piece's cost exact and
  * additive, so budgets hold to the token.
  */
@@ -16,8 +20,11 @@ import { headTokens, stableHead, stableTail, tailTokens } from "./window";
 /** Text to token ids, without special tokens (BOS etc.) added. */
 export type Tokenize = (text: string) => Int32Array;
 
-/** What the assembly needs to know of the generator. */
-export type PromptModel = Pick<GeneratorModelInfo, "tokens" | "addBos">;
+/** prefix-suffix-middle (every FIM model) or suffix-prefix-middle (generators that declare hef.fim.spm). */
+export type FimLayout = "psm" | "spm";
+
+/** What the assembly needs to know of the generator, and the FIM layout to use (default psm). */
+export type PromptModel = Pick<GeneratorModelInfo, "tokens" | "addBos"> & { fimLayout?: FimLayout };
 
 /** A retrieved chunk's text and where it comes from (lines 1-based, inclusive). */
 export interface Snippet {
@@ -87,7 +94,9 @@ export function assemblePrompt(tokenize: Tokenize, model: PromptModel, request: 
   if ((request.fim ?? true) && fimPre !== undefined && fimSuf !== undefined && fimMid !== undefined) {
     const suffixBudget = request.suffixBudget ?? PROMPT_DEFAULTS.suffixBudget;
     const suffixText = request.suffix.slice(0, stableHead(request.suffix, suffixBudget * CHARS_PER_TOKEN));
-    parts.push([fimPre], prefix, [fimSuf], headTokens(tokenize(suffixText), suffixBudget), [fimMid]);
+    const suffix = headTokens(tokenize(suffixText), suffixBudget);
+    if (model.fimLayout === "spm") parts.push([fimPre, fimSuf], suffix, [fimMid], prefix);
+    else parts.push([fimPre], prefix, [fimSuf], suffix, [fimMid]);
   } else {
     parts.push(prefix);
   }

@@ -53,6 +53,12 @@ export interface GeneratorModelInfo {
   backendDir: string;
   devices: string[];
   tokens: SpecialTokens;
+  /**
+   * The GGUF declares `hef.fim.spm = true`: the generator was trained with suffix-prefix-middle FIM
+   * as well (training/hef_training/prompts.py), so the prompt may put the suffix before the prefix.
+   * Models without the key (Qwen2.5-Coder) know prefix-suffix-middle only.
+   */
+  fimSpm: boolean;
 }
 
 export interface EvaluateRequest {
@@ -116,7 +122,7 @@ export interface GenerateResult {
 
 /** The addon's Generator object, as NativeGenerator drives it. */
 export interface RawGenerator {
-  info(): Omit<GeneratorModelInfo, "path" | "architecture" | "tokens"> & { tokens: Record<keyof SpecialTokens, number> };
+  info(): Omit<GeneratorModelInfo, "path" | "architecture" | "tokens" | "fimSpm"> & { tokens: Record<keyof SpecialTokens, number> };
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
   detokenize(tokens: Int32Array | readonly number[], removeSpecial: boolean, unparseSpecial: boolean): string;
   tokenEmbeddingRows(ids: Int32Array | readonly number[]): Promise<Float32Array>;
@@ -181,7 +187,14 @@ export class NativeGenerator {
     const native = loadNativeAddon();
     const raw = await native.load(modelPath, contextDefaults(modelPath, options));
     const rawInfo = raw.info();
-    return new NativeGenerator(raw, { ...rawInfo, path: modelPath, architecture: file.architecture, tokens: presentTokens(rawInfo.tokens) });
+    const hef = (file.info.metadata as { hef?: { fim?: { spm?: unknown } } }).hef;
+    return new NativeGenerator(raw, {
+      ...rawInfo,
+      path: modelPath,
+      architecture: file.architecture,
+      tokens: presentTokens(rawInfo.tokens),
+      fimSpm: hef?.fim?.spm === true,
+    });
   }
 
   tokenize(text: string, addSpecial = false, parseSpecial = false): Int32Array {

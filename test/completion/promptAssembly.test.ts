@@ -18,6 +18,8 @@ function render(tokens: Int32Array): string {
 
 const qwen: PromptModel = { addBos: false, tokens: { fimPre: PRE, fimSuf: SUF, fimMid: MID, fimSep: SEP } };
 const plain: PromptModel = { addBos: true, tokens: { bos: BOS } };
+/** The project's generator: trained with both layouts, its GGUF declares hef.fim.spm. */
+const spm: PromptModel = { ...qwen, fimLayout: "spm" };
 
 function request(extra: Partial<PromptRequest> = {}): PromptRequest {
   return { path: "shop/cart.py", prefix: "def total(", suffix: ")\n", mode: "none", ...extra };
@@ -37,11 +39,41 @@ describe("assemblePrompt", () => {
     assert.deepEqual([prompt.contextTokens, prompt.entityTokens, prompt.contextSnippets], [0, 0, 0]);
   });
 
+  it("lays out suffix-prefix-middle as training does (prompts.py): <PRE><SUF> suffix <MID> prefix", () => {
+    const prompt = assemblePrompt(tokenize, spm, request());
+    assert.equal(render(prompt.tokens), "<PRE><SUF>)\n<MID>def total(");
+    assert.equal(prompt.promptTokens, assemblePrompt(tokenize, qwen, request()).promptTokens, "the same tokens, in another order");
+    assert.equal(render(assemblePrompt(tokenize, { ...spm, fimLayout: "psm" }, request()).tokens), "<PRE>def total(<SUF>)\n<MID>");
+    assert.equal(render(assemblePrompt(tokenize, spm, request({ suffix: "" })).tokens), "<PRE><SUF><MID>def total(", "no text after the cursor");
+  });
+
+  it("SPM: BOS, rag context and the entity line come before the FIM pieces, as in PSM", () => {
+    const bosSpm: PromptModel = { addBos: true, fimLayout: "spm", tokens: { bos: BOS, fimPre: PRE, fimSuf: SUF, fimMid: MID, fimSep: SEP } };
+    const prompt = assemblePrompt(tokenize, bosSpm, request({ mode: "rag", snippets: snippets.slice(2), entities: ["Cart"] }));
+    assert.equal(render(prompt.tokens), "<BOS><SEP>c.py\nC\n<SEP>shop/cart.py\n# known names: Cart\n<PRE><SUF>)\n<MID>def total(");
+    assert.deepEqual([prompt.contextTokens, prompt.entityTokens], [8 + 14, "# known names: Cart\n".length]);
+  });
+
+  it("SPM: typing at the cursor only appends to the prompt; PSM changes everything after the prefix", () => {
+    const prefix = Array.from({ length: 50 }, (_, i) => `value_${i} = ${i}\n`).join("");
+    const suffix = Array.from({ length: 20 }, (_, i) => `after_${i}()\n`).join("");
+    for (const [model, keeps] of [[spm, true], [qwen, false]] as const) {
+      const first = assemblePrompt(tokenize, model, request({ prefix, suffix })).tokens;
+      const typed = assemblePrompt(tokenize, model, request({ prefix: `${prefix}pri`, suffix })).tokens;
+      assert.equal(typed.length, first.length + 3);
+      const common = first.findIndex((t, i) => typed[i] !== t);
+      if (keeps) assert.equal(common, -1, "the earlier prompt is a prefix of the new one");
+      else assert.equal(common, 1 + prefix.length, "PSM: the suffix after the prefix moves");
+    }
+  });
+
   it("uses the prefix alone without FIM tokens, or when FIM is off, and adds BOS when the model wants it", () => {
     assert.equal(render(assemblePrompt(tokenize, plain, request()).tokens), "<BOS>def total(");
     assert.equal(render(assemblePrompt(tokenize, qwen, request({ fim: false })).tokens), "def total(");
     const partial: PromptModel = { addBos: false, tokens: { fimPre: PRE, fimSuf: SUF } };
     assert.equal(render(assemblePrompt(tokenize, partial, request()).tokens), "def total(");
+    assert.equal(render(assemblePrompt(tokenize, { ...partial, fimLayout: "spm" }, request()).tokens), "def total(");
+    assert.equal(render(assemblePrompt(tokenize, spm, request({ fim: false })).tokens), "def total(");
   });
 
   it("puts repository context first, most relevant nearest the prefix, with <|file_sep|>", () => {
@@ -101,6 +133,8 @@ describe("assemblePrompt", () => {
     const [pre, suf] = text.slice("<PRE>".length, -"<MID>".length).split("<SUF>");
     assert.ok(pre!.length <= 100 && prefix.endsWith(pre!) && pre!.startsWith("line "));
     assert.ok(suf!.length <= 20 && suffix.startsWith(suf!));
+    const swapped = render(assemblePrompt(tokenize, spm, request({ prefix, suffix, prefixBudget: 100, suffixBudget: 20 })).tokens);
+    assert.equal(swapped, `<PRE><SUF>${suf}<MID>${pre}`, "the same windows in SPM");
   });
 
   it("keeps the prefix window's start while typing within a step, so the prompt only grows at its end", () => {
