@@ -9,6 +9,13 @@ const LEVEL_ORDER = { repo: 0, module: 1, file: 2, chunk: 3 } as const;
 /**
  * Coarse to fine (repo, module, file, chunk), then by path and first line: an order that depends on
  * which nodes were retrieved, not on their scores. Training must present pseudo-tokens in this order too.
+ *
+ * A "stable merge" (nodes that stay keep their slots, new ones take the freed slots) would not pay:
+ * the prompt comes after the pseudo-tokens, so a changed slot invalidates the whole prompt behind it
+ * whichever slot it is, and the most a merge keeps is the K pseudo-token positions before the first
+ * change (at most 32 of the ~1,000 a request decodes); and the generator would then see orders that
+ * depend on the history of the retrievals, which training (the same sort, hierarchy.py) never shows
+ * it. Keystrokes avoid the change altogether instead: retrievalMemory.ts keeps the set within a line.
  */
 export function pseudoTokenOrder(nodes: readonly RetrievedNode[]): RetrievedNode[] {
   const firstLine = (node: RetrievedNode): number => node.spans[0]?.startLine ?? 0;

@@ -70,6 +70,12 @@ export interface CompletionResult {
   generatedTokens: number;
   /** The retrieved nodes, best first (none mode: empty). */
   nodes: RetrievedNode[];
+  /**
+   * The nodes are those the previous request on this line retrieved (keystrokes within a line keep
+   * them, so the pseudo-tokens and the KV cache behind them stay): no query was embedded and no
+   * search ran (timings.queryEmbed and search are 0). Absent from engines that do not say.
+   */
+  retrievalReused?: boolean;
   timings: StageTimings;
 }
 

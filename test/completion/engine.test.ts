@@ -1,7 +1,7 @@
 // The completion engine end to end on the embedded default models: the three modes, the timing
 // breakdown, reuse on the next keystroke, cancellation, concurrent requests and entity names.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { HefCache } from "../../sidecar/cache/hefCache";
@@ -65,6 +65,108 @@ describe("completion engine", () => {
       const suffixTokens = fim ? 64 : 0;
       assert.ok(next.decoded <= 8 + suffixTokens, `fim ${fim}: decoded ${next.decoded}, reused ${next.reused}`);
     }
+  });
+
+  describe("keystrokes (issue 16): typing in a line keeps the retrieved set, and with suffix-prefix-middle the suffix's KV", () => {
+    // The user writes line 39 of cart.py at its end: nothing after the cursor on the line, the lines below as the suffix.
+    const lineEnd = (text: string) => text.indexOf("\n", text.indexOf("            net = line.unit_price"));
+    const at = (text: string) => ({ path: "shop/cart.py", prefix: text.slice(0, lineEnd(text)), suffix: text.slice(lineEnd(text)), mode: "hef" as const, maxTokens: 8, fixedLength: true });
+    const site = () => at(readFileSync(join(root, "shop/cart.py"), "utf8"));
+    const TYPED = [" *", " * l", " * li"] as const; // three keystrokes, one request each
+    const ENTER = " * line.quantity\n            ";
+
+    test("3 characters typed at the end of a line: the same nodes without a query or a search, the pseudo-tokens and the prefix kept; Enter retrieves again", async () => {
+      const here = site();
+      const prefixTokens = (await engine.complete(cache, { ...here, fim: false })).promptTokens;
+      await engine.resetCaches();
+      const first = await engine.complete(cache, here);
+      assert.equal(first.retrievalReused, false);
+      assert.ok(first.timings.queryEmbed > 0);
+      for (const typed of TYPED) {
+        const next = await engine.complete(cache, { ...here, prefix: here.prefix + typed });
+        assert.equal(next.retrievalReused, true, `"${typed}": the nodes of the line's first request`);
+        assert.equal(next.timings.queryEmbed, 0);
+        assert.equal(next.timings.search, 0);
+        assert.deepEqual(next.nodes.map((n) => n.id), first.nodes.map((n) => n.id));
+        // prefix-suffix-middle (the default): the pseudo-tokens, <fim_prefix> and the prefix up to the typed text stay.
+        assert.ok(next.reused >= next.pseudoTokens + 1 + prefixTokens - 1, `"${typed}": reused ${next.reused}, ${next.pseudoTokens} pseudo-tokens, prefix ${prefixTokens}`);
+      }
+      const enter = await engine.complete(cache, { ...here, prefix: here.prefix + ENTER });
+      assert.equal(enter.retrievalReused, false, "a new line retrieves again");
+      assert.ok(enter.timings.queryEmbed > 0 && enter.timings.search > 0);
+      const onNewLine = await engine.complete(cache, { ...here, prefix: `${here.prefix}${ENTER}ne` });
+      assert.equal(onNewLine.retrievalReused, true, "and keeps what it retrieved while the new line is typed");
+    });
+
+    test("suffix-prefix-middle (the generator declares hef.fim.spm, fimLayout auto): typing 3 characters decodes only the typed tokens", async () => {
+      const spm = await loadEngine({ backend: "cpu", log: () => undefined, fimLayout: "auto" });
+      try {
+        const here = site();
+        const first = await spm.complete(cache, here);
+        assert.equal(first.pseudoTokens, 32);
+        assert.ok(here.suffix.startsWith("\n") && here.suffix.length > 100, "lines below the cursor");
+        let previous = first;
+        for (const typed of TYPED) {
+          const next = await spm.complete(cache, { ...here, prefix: here.prefix + typed });
+          const grown = next.promptTokens - previous.promptTokens;
+          assert.equal(next.retrievalReused, true);
+          // The typed character's token, and the one before it when the two are tokenized together, are new; nothing else.
+          assert.ok(grown >= 0 && next.decoded <= grown + 2, `"${typed}": decoded ${next.decoded}, the prompt grew by ${grown}`);
+          assert.ok(next.reused >= next.pseudoTokens + previous.promptTokens - 2, `"${typed}": reused ${next.reused} of ${next.pseudoTokens} + ${previous.promptTokens}`);
+          previous = next;
+        }
+        assert.ok(previous.decoded <= 3 + 8 + 2, "at most the typed tokens and as many as were generated");
+        const enter = await spm.complete(cache, { ...here, prefix: here.prefix + ENTER });
+        assert.equal(enter.retrievalReused, false, "Enter retrieves again");
+        assert.ok(enter.timings.queryEmbed > 0);
+      } finally {
+        await spm.dispose();
+      }
+    });
+
+    test("as before issue 16 (prefix-suffix-middle, retrieval on every request): each keystroke embeds a query and decodes the suffix again", async () => {
+      const old = await loadEngine({ backend: "cpu", log: () => undefined, fimLayout: "psm", retrievalMemory: false });
+      try {
+        const here = site();
+        await old.complete(cache, here);
+        const next = await old.complete(cache, { ...here, prefix: here.prefix + TYPED[0] });
+        assert.equal(next.retrievalReused, false);
+        assert.ok(next.timings.queryEmbed > 0);
+        assert.ok(next.decoded > 20, `the suffix after the typed text is decoded again: ${next.decoded} positions`);
+      } finally {
+        await old.dispose();
+      }
+    });
+
+    test("a refresh that removes a remembered node retrieves again", async () => {
+      const path = join(root, "shop/cart.py");
+      const original = readFileSync(path, "utf8");
+      const here = at(original);
+      const first = await engine.complete(cache, here);
+      assert.ok(first.nodes.some((node) => node.path === "shop/cart.py"), "cart.py's own nodes are among those retrieved");
+      try {
+        writeFileSync(path, `${original}\n# changed\n`);
+        await cache.refresh(["shop/cart.py"]);
+        const next = await engine.complete(cache, { ...here, prefix: here.prefix + TYPED[0] });
+        assert.equal(next.retrievalReused, false);
+        assert.ok(next.nodes.every((node) => cache.node(node.id) !== undefined));
+      } finally {
+        writeFileSync(path, original);
+        await cache.refresh(["shop/cart.py"]);
+      }
+    });
+
+    test("ablations never use the memory: another cursor's retrieval is made for each request", async () => {
+      const here = site();
+      await engine.complete(cache, here);
+      const elsewhere = { retrieval: { prefix: "from decimal import Decimal\n" } };
+      const a = await engine.complete(cache, { ...here, ...elsewhere });
+      const b = await engine.complete(cache, { ...here, prefix: here.prefix + TYPED[0], ...elsewhere });
+      assert.equal(a.retrievalReused, false);
+      assert.equal(b.retrievalReused, false);
+      const own = await engine.complete(cache, { ...here, prefix: here.prefix + TYPED[1] });
+      assert.equal(own.retrievalReused, true, "the request's own retrieval is still remembered");
+    });
   });
 
   test("indentation the editor typed is not in the prompt, and the completion goes after it", async () => {
