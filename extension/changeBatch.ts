@@ -1,7 +1,7 @@
 // File-system events of one workspace folder, folded into one hef/filesChanged per quiet period.
 // Pure (timers aside) so the folding rules are tested without a file system or an editor.
 import { basename } from "node:path";
-import type { FilesChangedParams, RenamedPath } from "../sidecar/protocol";
+import type { FilesChangedParams, RenamedPath } from "../common/protocol";
 
 export type FileEvent = "add" | "change" | "unlink";
 type Net = "added" | "changed" | "deleted";

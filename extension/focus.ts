@@ -1,7 +1,7 @@
 // Tells the sidecar which files the user looks at, so that the index of a big workspace reads
 // them and their neighbours first and completes there within seconds, not after the whole tree.
 import * as vscode from "vscode";
-import type { FocusParams } from "../sidecar/protocol";
+import type { FocusParams } from "../common/protocol";
 import type { SidecarClient } from "./sidecarClient";
 
 /** The files in view per workspace folder (pure, for tests): the active file first, one entry per folder. */

@@ -4,6 +4,7 @@
 // the failure paths are tested in Node.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { parseDownloadLine } from "../common/downloadLines";
 
 /** A download that receives nothing for this long is given up (no network, a stalled server). */
 export const STALL_TIMEOUT_MS = 30_000;
@@ -19,18 +20,6 @@ export interface ModelDownloads {
 export interface DownloadOptions extends ModelDownloads {
   onProgress?: (downloaded: number, total: number) => void;
   signal?: AbortSignal;
-}
-
-type CliLine = { downloaded: number; total: number } | { path: string };
-
-function cliLine(line: string): CliLine | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null ? (value as CliLine) : undefined;
-  } catch {
-    // node-llama-cpp prints notices of its own there (waiting out a rate limit).
-    return undefined;
-  }
 }
 
 /**
@@ -57,7 +46,7 @@ export function downloadModel(uri: string, options: DownloadOptions): Promise<st
     let path: string | undefined;
     let received = 0;
     createInterface({ input: child.stdout }).on("line", (line) => {
-      const message = cliLine(line);
+      const message = parseDownloadLine(line);
       if (!message) return;
       if ("path" in message) path = message.path;
       else if (message.downloaded > received) {

@@ -2,7 +2,7 @@
 // and the sidecar then failed to load at its next start with the reason only in a tooltip. No
 // editor API here, so it is tested in Node; the sidecar still validates every file it loads.
 import { stat } from "node:fs/promises";
-import { ggufHeaderProblem } from "../sidecar/models/gguf/header";
+import { ggufHeaderProblem } from "../common/ggufHeader";
 
 /** Why the file at `path` cannot be a GGUF model, in one sentence; undefined when its header is one. */
 export async function modelFileProblem(path: string): Promise<string | undefined> {

@@ -2,7 +2,7 @@
 // built on it (inline completion provider in extension/completion/, panel in extension/panel/).
 // Both sides import only this file, so either can change its internals without the other.
 import type * as vscode from "vscode";
-import type { CompleteParams, CompleteResult, SidecarStatus } from "../sidecar/protocol";
+import type { CompleteParams, CompleteResult, SidecarStatus } from "../common/protocol";
 import type { HefSettings } from "./settings";
 
 export type SidecarState = "starting" | "running" | "stopped";

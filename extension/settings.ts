@@ -3,8 +3,7 @@
 // opens its caches; everything else is read on each use and applies live. The defaults are the
 // manifest's (package.json), written there once.
 import manifest from "../package.json";
-import type { CompletionMode } from "../sidecar/completion/types";
-import type { SidecarOptions } from "../sidecar/protocol";
+import type { CompletionMode, SidecarOptions } from "../common/protocol";
 
 const DEFAULTS = manifest.contributes.configuration.properties;
 

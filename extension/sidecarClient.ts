@@ -18,7 +18,7 @@ import {
   type RebuildResult,
   type SidecarOptions,
   type SidecarStatus,
-} from "../sidecar/protocol";
+} from "../common/protocol";
 import type { SidecarClientApi, SidecarState } from "./services";
 
 /** Restart delays after crashes: 1 s, 2 s, 4 s... at most this; reset once the sidecar stayed up STABLE_MS. */

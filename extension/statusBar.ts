@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import type { SidecarStatus } from "../sidecar/protocol";
+import type { SidecarStatus } from "../common/protocol";
 import type { SidecarState } from "./services";
 
 export interface StatusView {

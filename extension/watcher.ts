@@ -2,7 +2,7 @@ import { relative } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import * as vscode from "vscode";
 import { createPathFilter, normalizeRel } from "../sidecar/cache/pathFilter";
-import type { FilesChangedParams } from "../sidecar/protocol";
+import type { FilesChangedParams } from "../common/protocol";
 import { folderExcludes } from "../sidecar/server/excludes";
 import { DebouncedChanges, type FileEvent } from "./changeBatch";
 

@@ -1,5 +1,5 @@
 // What the provider asks the sidecar, from the settings and the text around the cursor.
-import type { CompleteParams, SidecarStatus } from "../../sidecar/protocol";
+import type { CompleteParams, SidecarStatus } from "../../common/protocol";
 import type { SidecarState } from "../services";
 import type { HefSettings } from "../settings";
 import type { Cursor } from "./typeThrough";

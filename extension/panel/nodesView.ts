@@ -1,7 +1,7 @@
 // The "Retrieved nodes" view: shows the last completion's nodes, stage times and prompt size, and
 // opens a node's source when it is clicked.
 import * as vscode from "vscode";
-import type { PanelNode } from "../../sidecar/protocol";
+import type { PanelNode } from "../../common/protocol";
 import type { CompletionEvent, HefServices } from "../services";
 import { newNonce, panelHtml } from "./html";
 import { SpanRevealer } from "./reveal";

@@ -1,8 +1,7 @@
 // What the "Retrieved nodes" panel shows of the last completion, as plain data: the webview only
 // lays it out, so everything worth testing about the panel's content is decided here.
 import { posix } from "node:path";
-import type { Level, NodeSpan } from "../../sidecar/cache/hierarchy";
-import type { FolderStatus, PanelNode, SidecarStatus } from "../../sidecar/protocol";
+import type { FolderStatus, NodeLevel, NodeSpan, PanelNode, SidecarStatus } from "../../common/protocol";
 import type { CompletionEvent, SidecarState } from "../services";
 
 /** A file (with lines) or sub-directory that a node stands for. */
@@ -18,7 +17,7 @@ export interface Covered {
 export interface NodeRow {
   /** The node's index in the completion's nodes (rows are sorted by score, nodes are not). */
   index: number;
-  level: Level;
+  level: NodeLevel;
   /** An intermediate node: one of several groups of a file's chunks or of a directory's children. */
   partial: boolean;
   /** Read first: the file name, the directory's last segment ("lib/"), or the workspace folder's name for the repository. */

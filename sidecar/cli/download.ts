@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { positiveInt, UsageError, type Values } from "./args";
+import { downloadLine } from "../../common/downloadLines";
 
 /** The URI forms node-llama-cpp resolves (besides local paths, which are no download). */
 const MODEL_URI = /^(https?:\/\/|hf:|huggingface:|hf\.co\/|huggingface\.co\/)/;
@@ -41,7 +42,7 @@ function progressPrinter(json: boolean): (downloaded: number, total: number) => 
     const now = Date.now();
     if (downloaded < total && now - last < PROGRESS_INTERVAL_MS) return;
     last = now;
-    if (json) return void process.stdout.write(`${JSON.stringify({ downloaded, total })}\n`);
+    if (json) return void process.stdout.write(downloadLine({ downloaded, total }));
     const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
     const percent = total > 0 ? ` (${Math.floor((100 * downloaded) / total)}%)` : "";
     // stderr, so that stdout holds the path alone.
@@ -86,5 +87,5 @@ export async function runDownload(uri: string, values: Values): Promise<void> {
   }
   // An answer with no body leaves node-llama-cpp returning the path of a file it never wrote.
   if (!existsSync(path)) throw new Error(`could not download ${uri}: the server sent no file`);
-  process.stdout.write(values.json ? `${JSON.stringify({ path })}\n` : `${path}\n`);
+  process.stdout.write(values.json ? downloadLine({ path }) : `${path}\n`);
 }

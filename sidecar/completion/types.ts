@@ -1,15 +1,12 @@
-// What one completion asks for and what it returns: shared by the CLI, the evaluation harness,
-// the sidecar's language server and (through sidecar/protocol.ts) the extension's panel.
+// What one completion asks for and what it returns: shared by the CLI, the evaluation harness and
+// the sidecar's language server (sidecar/server/wire.ts maps a result to the protocol's Completion).
+// Modes, stop reasons and stage timings are the protocol's: what the engine reports is what the
+// editor shows.
+import type { CompletionMode, StageTimings, StopReason } from "../../common/protocol";
 import type { HefCache } from "../cache/hefCache";
 import type { RetrievedNode } from "../cache/retrieval";
 
-/**
- * hef: pseudo-tokens from the K retrieved nodes, prepended to the prompt (paper Algorithm 2).
- * rag: the retrieved chunks' raw text injected before the prefix up to a token budget.
- * none: the prefix (and suffix, with FIM) alone.
- */
-export type CompletionMode = "hef" | "rag" | "none";
-export const COMPLETION_MODES: readonly CompletionMode[] = ["hef", "rag", "none"];
+export { COMPLETION_MODES, type CompletionMode, type StageTimings, type StopReason } from "../../common/protocol";
 
 export interface CompletionRequest {
   /** File path relative to the repository root, "/"-separated. */
@@ -42,20 +39,10 @@ export interface CompletionRequest {
   signal?: AbortSignal;
 }
 
-/** Milliseconds per stage of one request. */
-export interface StageTimings {
-  queryEmbed: number;
-  search: number;
-  projection: number;
-  prefill: number;
-  decode: number;
-  total: number;
-}
-
 export interface CompletionResult {
   text: string;
   mode: CompletionMode;
-  stopReason: "eog" | "stop" | "maxTokens" | "time" | "cancelled" | "context";
+  stopReason: StopReason;
   /** Prompt tokens the generator saw (text tokens, pseudo-tokens not included). */
   promptTokens: number;
   /** Pseudo-tokens prepended (hef: the retrieved nodes; otherwise 0). */

@@ -1,8 +1,9 @@
 import { isAbsolute, relative, sep } from "node:path";
 import type { HefCache, Phase, RunReport } from "../cache/hefCache";
 import type { CompletionEngine, RepositoryOptions } from "../completion/types";
-import type { CompleteParams, CompleteResult, FolderState, FolderStatus, RebuildResult } from "../protocol";
+import type { CompleteParams, CompleteResult, FolderState, FolderStatus, RebuildResult } from "../../common/protocol";
 import { oneLine } from "../util/errorText";
+import { toCompletion } from "./wire";
 import { printable } from "../util/printable";
 
 export type FolderRebuild = RebuildResult["folders"][number];
@@ -157,7 +158,7 @@ export class FolderIndex {
       entities: params.entities,
       signal,
     });
-    return { kind: "completion", ...result, nodes: result.nodes.map((node) => ({ ...node, root: this.root })) };
+    return toCompletion(result, this.root);
   }
 
   /** Stops what runs, waits for it, and persists what is done. */

@@ -11,7 +11,7 @@ import {
 import { defaultCacheDir } from "../cache/cacheLocation";
 import type { CompletionEngine } from "../completion/types";
 import type { EngineOptions } from "../completion/engine";
-import { HefNotifications, HefRequests, type SidecarOptions, type SidecarStatus } from "../protocol";
+import { HefNotifications, HefRequests, type SidecarOptions, type SidecarStatus } from "../../common/protocol";
 import { oneLine } from "../util/errorText";
 import { folderExcludes } from "./excludes";
 import { FolderIndex } from "./folderIndex";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, mock, test } from "node:test";
 import { ChangeBatch, DebouncedChanges } from "../../extension/changeBatch";
-import type { FilesChangedParams } from "../../sidecar/protocol";
+import type { FilesChangedParams } from "../../common/protocol";
 
 const batchOf = (events: [Parameters<ChangeBatch["record"]>[0], string][]) => {
   const batch = new ChangeBatch();

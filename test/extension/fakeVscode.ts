@@ -3,7 +3,7 @@
 // to extension code.
 import Module, { createRequire } from "node:module";
 import { posix } from "node:path";
-import type { CompleteParams, CompleteResult, PanelNode, SidecarStatus } from "../../sidecar/protocol";
+import type { CompleteParams, CompleteResult, PanelNode, SidecarStatus } from "../../common/protocol";
 import type { CompletionEvent, HefServices, SidecarState } from "../../extension/services";
 import type { HefSettings } from "../../extension/settings";
 
@@ -190,6 +190,7 @@ export function completionResult(text: string, overrides: Partial<Extract<Comple
     reused: 100,
     decoded: 20,
     generatedTokens: 6,
+    retrievalReused: false,
     nodes: [],
     timings: { queryEmbed: 4, search: 1, projection: 2, prefill: 30, decode: 60, total: 97 },
     ...overrides,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, mock, test } from "node:test";
 import type * as provider from "../../extension/completion/provider";
-import type { CompleteParams, CompleteResult } from "../../sidecar/protocol";
+import type { CompleteParams, CompleteResult } from "../../common/protocol";
 import { completionResult, fakeServices, fakeVscode, FakeUri, loadWithVscode } from "./fakeVscode";
 
 const fake = fakeVscode();

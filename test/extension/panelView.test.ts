@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import { panelHtml } from "../../extension/panel/html";
 import { MODE_NONE, NO_COMPLETION, panelView, READY_NOW, roundMs } from "../../extension/panel/view";
 import type { CompletionEvent } from "../../extension/services";
-import type { FolderStatus, PanelNode, SidecarStatus } from "../../sidecar/protocol";
+import type { FolderStatus, PanelNode, SidecarStatus } from "../../common/protocol";
 import { completionResult, NODES } from "./fakeVscode";
 
 const event = (result: CompletionEvent["result"]): CompletionEvent => ({

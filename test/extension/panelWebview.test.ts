@@ -3,7 +3,7 @@ import { beforeEach, describe, mock, test } from "node:test";
 import type * as nodesView from "../../extension/panel/nodesView";
 import type { PanelMessage, PanelView } from "../../extension/panel/view";
 import type { SidecarState } from "../../extension/services";
-import type { SidecarStatus } from "../../sidecar/protocol";
+import type { SidecarStatus } from "../../common/protocol";
 import { completionResult, Emitter, fakeServices, fakeVscode, type FakeRange, FakeUri, loadWithVscode, NODES } from "./fakeVscode";
 
 const fake = fakeVscode();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type * as statusBar from "../../extension/statusBar";
-import type { SidecarStatus } from "../../sidecar/protocol";
+import type { SidecarStatus } from "../../common/protocol";
 import { fakeVscode, loadWithVscode } from "./fakeVscode";
 
 const fake = fakeVscode();

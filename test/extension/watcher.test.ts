@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, test } from "node:test";
 import type * as watcher from "../../extension/watcher";
-import type { FilesChangedParams } from "../../sidecar/protocol";
+import type { FilesChangedParams } from "../../common/protocol";
 import { copyOfRepo } from "../helpers/repos";
 import { fakeVscode, loadWithVscode } from "./fakeVscode";
 

@@ -7,7 +7,7 @@ import { after, describe, test } from "node:test";
 import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import { createConnection, ProposedFeatures } from "vscode-languageserver/node.js";
 import { DidChangeWorkspaceFoldersNotification, ErrorCodes, InitializeRequest, InitializedNotification, LSPErrorCodes, ResponseError, ShutdownRequest } from "vscode-languageserver-protocol";
-import { HefNotifications, HefRequests, type CompleteParams, type SidecarStatus } from "../../sidecar/protocol";
+import { HefNotifications, HefRequests, type CompleteParams, type SidecarStatus } from "../../common/protocol";
 import { estimateMs } from "../../sidecar/server/folderIndex";
 import { startServer, type LoadEngine } from "../../sidecar/server/server";
 import { copyOfRepo, tempDir } from "../helpers/repos";

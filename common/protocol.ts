@@ -1,9 +1,47 @@
 // The one place where the extension and the sidecar agree on what they say to each other: every
 // custom request and notification of HEF's language server, declared once, typed and documented.
-// The extension (vscode-languageclient) and the sidecar (vscode-languageserver) both import it.
+// The extension (vscode-languageclient) and the sidecar (vscode-languageserver) both import it; it
+// imports nothing of either. The wire types are declared here, not derived from the sidecar's own:
+// sidecar/server/wire.ts maps the engine's results to them in one place, so a field added inside
+// the sidecar reaches the editor only when that mapping says so.
+//
+// Failures, one convention: an answer the editor should show (no cache yet, models failed, a
+// folder that failed) is a result (`notReady`, a folder's `error`); a request that could not be
+// served at all (invalid parameters, cancelled, the engine threw) is a ResponseError, which the
+// client logs.
 import { NotificationType, RequestType } from "vscode-languageserver-protocol";
-import type { Level, NodeSpan } from "./cache/hierarchy";
-import type { CompletionMode, CompletionResult } from "./completion/types";
+
+/** The levels of the hierarchy (paper Algorithm 1), as sidecar/cache/hierarchy.ts builds them. */
+export type NodeLevel = "chunk" | "file" | "module" | "repo";
+
+/** Where a node's source lies: a line range of a file, or a whole directory (no lines). Paths are relative to the folder. */
+export interface NodeSpan {
+  path: string;
+  /** 1-based, inclusive. */
+  startLine?: number;
+  endLine?: number;
+}
+
+/**
+ * hef: pseudo-tokens from the K retrieved nodes, prepended to the prompt (paper Algorithm 2).
+ * rag: the retrieved chunks' raw text injected before the prefix up to a token budget.
+ * none: the prefix (and suffix, with FIM) alone.
+ */
+export type CompletionMode = "hef" | "rag" | "none";
+export const COMPLETION_MODES: readonly CompletionMode[] = ["hef", "rag", "none"];
+
+/** Why generation ended: end of generation, a stop string, the token or time limit, cancellation, a full context. */
+export type StopReason = "eog" | "stop" | "maxTokens" | "time" | "cancelled" | "context";
+
+/** Milliseconds per stage of one request. */
+export interface StageTimings {
+  queryEmbed: number;
+  search: number;
+  projection: number;
+  prefill: number;
+  decode: number;
+  total: number;
+}
 
 /** Settings the sidecar is started with (initializationOptions); changing any of them restarts it. */
 export interface SidecarOptions {
@@ -37,7 +75,7 @@ export interface FolderStatus {
   progress?: { phase: "reading" | "embedding" | "fusing"; done: number; total: number; etaMs?: number };
   files: number;
   nodes: number;
-  nodesPerLevel: Record<Level, number>;
+  nodesPerLevel: Record<NodeLevel, number>;
   /** The last failure, in one line. */
   error?: string;
 }
@@ -58,7 +96,7 @@ export interface SidecarStatus {
 /** A retrieved node as the panel lists it; the path is relative to `root`. */
 export interface PanelNode {
   id: string;
-  level: Level;
+  level: NodeLevel;
   partial: boolean;
   root: string;
   path: string;
@@ -82,8 +120,34 @@ export interface CompleteParams {
   force: boolean;
 }
 
+/** A completion as the editor shows it (ghost text) and explains it (the panel). */
+export interface Completion {
+  kind: "completion";
+  /** What goes after the cursor. */
+  text: string;
+  mode: CompletionMode;
+  stopReason: StopReason;
+  /** Prompt tokens the generator saw (pseudo-tokens not included). */
+  promptTokens: number;
+  /** Pseudo-tokens prepended (hef: one per retrieved node; otherwise 0). */
+  pseudoTokens: number;
+  /** Raw-context tokens: what rag injected, or in hef mode what injecting the same nodes' text would have cost (at most rag's budget). */
+  contextTokens: number;
+  /** Entity-name tokens in the prompt (0 when hef.entities is off). */
+  entityTokens: number;
+  /** Prompt positions reused from the previous request's KV cache, and decoded now. */
+  reused: number;
+  decoded: number;
+  generatedTokens: number;
+  /** The previous request on this line retrieved these nodes; no query was embedded and no search ran. */
+  retrievalReused: boolean;
+  /** The retrieved nodes, best first (none mode: empty). */
+  nodes: PanelNode[];
+  timings: StageTimings;
+}
+
 export type CompleteResult =
-  | ({ kind: "completion" } & Omit<CompletionResult, "nodes"> & { nodes: PanelNode[] })
+  | Completion
   /** No request was made: the folder's cache is not built yet, or it is not trusted/indexed. */
   | { kind: "notReady"; reason: string };
 
