@@ -7,6 +7,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from "vscode-languageclient/node";
+import type { NotificationType } from "vscode-languageclient/node";
 import {
   HefNotifications,
   HefRequests,
@@ -169,11 +170,17 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
   }
 
   filesChanged(params: FilesChangedParams): void {
-    if (this.client && this.currentState === "running") void this.client.sendNotification(HefNotifications.filesChanged, params);
+    this.notify(HefNotifications.filesChanged, params);
   }
 
   focus(params: FocusParams): void {
-    if (this.client && this.currentState === "running") void this.client.sendNotification(HefNotifications.focus, params);
+    this.notify(HefNotifications.focus, params);
+  }
+
+  /** Notifications have no answer: a transport failure is logged here or nowhere. */
+  private notify<P>(type: NotificationType<P>, params: P): void {
+    if (!this.client || this.currentState !== "running") return;
+    this.client.sendNotification(type, params).catch((error: Error) => this.log.warn(`${type.method} not sent: ${error.message}`));
   }
 
   dispose(): void {
