@@ -160,18 +160,16 @@ export interface RebuildResult {
   folders: { root: string; files: number; nodes: number; ms: number; error?: string }[];
 }
 
-export interface RenamedPath {
-  from: string;
-  to: string;
-}
-
-/** Paths are absolute. One notification per debounced batch of file-system events. */
+/**
+ * Paths are absolute. One notification per debounced batch of file-system events. A rename is a
+ * deletion and an addition: the cache keys chunk vectors by content, so a moved file embeds
+ * nothing again whatever the pairing, and its file and directory nodes change with its path anyway.
+ */
 export interface FilesChangedParams {
   root: string;
   changed: string[];
   added: string[];
   deleted: string[];
-  renamed: RenamedPath[];
 }
 
 /** The files the user has in view in one folder (absolute paths, the active one first). */

@@ -1,7 +1,6 @@
 // File-system events of one workspace folder, folded into one hef/filesChanged per quiet period.
 // Pure (timers aside) so the folding rules are tested without a file system or an editor.
-import { basename } from "node:path";
-import type { FilesChangedParams, RenamedPath } from "../common/protocol";
+import type { FilesChangedParams } from "../common/protocol";
 
 export type FileEvent = "add" | "change" | "unlink";
 type Net = "added" | "changed" | "deleted";
@@ -30,26 +29,10 @@ export class ChangeBatch {
     return this.paths.size;
   }
 
-  /**
-   * The batch as the sidecar receives it, emptying it. Chokidar reports no renames, only an unlink
-   * and an add; a deleted and an added file of the same name (basename) in one batch are reported
-   * as a rename, pairing them in the order they were first seen. The sidecar refreshes both sides
-   * either way, and the cache reuses the vectors of unchanged content by hash, so a wrong pairing
-   * costs nothing.
-   */
+  /** The batch as the sidecar receives it, emptying it (chokidar reports a rename as an unlink and an add). */
   take(root: string): FilesChangedParams {
     const of = (net: Net) => [...this.paths].filter(([, n]) => n === net).map(([path]) => path);
-    const deleted = of("deleted");
-    const added = of("added");
-    const renamed: RenamedPath[] = [];
-    for (const from of [...deleted]) {
-      const to = added.find((path) => basename(path) === basename(from));
-      if (to === undefined) continue;
-      renamed.push({ from, to });
-      deleted.splice(deleted.indexOf(from), 1);
-      added.splice(added.indexOf(to), 1);
-    }
-    const params = { root, changed: of("changed"), added, deleted, renamed };
+    const params = { root, changed: of("changed"), added: of("added"), deleted: of("deleted") };
     this.paths.clear();
     return params;
   }

@@ -93,7 +93,7 @@ export class FolderIndex {
     this.focused = new Set(inside.map((rel) => rel.split(sep).join("/")));
   }
 
-  /** Paths (absolute) of changed, added, deleted or renamed files; refreshed in the next run. */
+  /** Paths (absolute) of changed, added or deleted files (a rename is both names); refreshed in the next run. */
   filesChanged(paths: readonly string[]): void {
     for (const path of paths) this.pending.add(path);
     if (this.refreshQueued || this.pending.size === 0 || this.closed) return;

@@ -143,7 +143,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
     if (!engine) return;
     const folder = folders.get(resolve(params.root));
     if (!folder) return log(`files changed in ${params.root}, which is not a workspace folder`);
-    folder.filesChanged([...params.changed, ...params.added, ...params.deleted, ...params.renamed.flatMap((r) => [r.from, r.to])]);
+    folder.filesChanged([...params.changed, ...params.added, ...params.deleted]);
   });
 
   connection.onNotification(HefNotifications.focus, (params) => {

@@ -55,14 +55,11 @@ export function rebuildParamsProblem(params: unknown): Problem {
 
 export function filesChangedParamsProblem(params: unknown): Problem {
   if (!isObject(params)) return "the parameters must be an object";
-  const renamed = params.renamed;
-  const renamesOk = Array.isArray(renamed) && renamed.every((r) => isObject(r) && typeof r.from === "string" && typeof r.to === "string");
   return (
     string(params, "root") ??
     strings(params, "changed") ??
     strings(params, "added") ??
-    strings(params, "deleted") ??
-    (renamesOk ? undefined : "renamed must be an array of {from, to} strings")
+    strings(params, "deleted")
   );
 }
 

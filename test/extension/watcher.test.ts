@@ -11,7 +11,7 @@ import { fakeVscode, loadWithVscode } from "./fakeVscode";
 const { watchFolder } = loadWithVscode<typeof watcher>("../../extension/watcher.ts", fakeVscode().api);
 
 const sentPaths = (batches: FilesChangedParams[]) =>
-  new Set(batches.flatMap((b) => [...b.changed, ...b.added, ...b.deleted, ...b.renamed.flatMap((r) => [r.from, r.to])]));
+  new Set(batches.flatMap((b) => [...b.changed, ...b.added, ...b.deleted]));
 
 /** Touches `path` until a batch names it: chokidar watches a new directory some time after it is asked to. */
 async function sentAfterTouching(batches: FilesChangedParams[], path: string): Promise<void> {

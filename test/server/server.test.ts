@@ -131,7 +131,7 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const edited = ["shop/cart.py", "shop/pricing/tax.py", "shop/inventory/stock.py"].map((p) => join(root, p));
     for (const path of edited) {
       appendFileSync(path, "\n# edited\n");
-      await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [path], added: [], deleted: [], renamed: [] });
+      await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [path], added: [], deleted: []});
     }
     engine.delay.ms = 0;
     await session.until(ready(root));
@@ -141,16 +141,16 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.deepEqual(engine.refreshes, [edited]);
   });
 
-  test("renames are refreshed by both names", async () => {
+  test("a rename (a deletion and an addition) is refreshed by both names", async () => {
     const root = copyOfRepo("samples/shop");
     const session = await serve([root]);
     await session.until(ready(root));
     const from = join(root, "shop/pricing/tax.py");
     const to = join(root, "shop/pricing/taxes.py");
     writeFileSync(to, "def vat(amount):\n    return amount * 0.2\n");
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [], deleted: [], renamed: [{ from, to }] });
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [to], deleted: [from] });
     while (session.engine.refreshes.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.deepEqual(session.engine.refreshes, [[from, to]]);
+    assert.deepEqual(session.engine.refreshes, [[to, from]]);
   });
 
   test("a refresh of a saved file is said in the log, naming the file, and leaves the status alone", async () => {
@@ -160,7 +160,7 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const mark = session.statuses.length;
     const path = join(root, "shop/cart.py");
     appendFileSync(path, "\n# saved\n");
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [path], added: [], deleted: [], renamed: [] });
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [path], added: [], deleted: []});
     while (!session.logs.some((line) => line.includes("refreshed"))) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.match(session.logs.find((line) => line.includes("refreshed"))!, /: refreshed shop\/cart\.py in \d+ ms \(1 changed/);
     // An auto-save every second made the status bar flicker "indexing (reading) 100%".
@@ -173,7 +173,7 @@ describe("the sidecar language server (fake engine, real cache)", () => {
       throw new Error("not a GGUF file");
     });
     await session.until((s) => s.error !== undefined);
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [join(root, "shop/cart.py")], added: [], deleted: [], renamed: [] });
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [join(root, "shop/cart.py")], added: [], deleted: []});
     await session.client.sendRequest(HefRequests.status, undefined);
     assert.deepEqual(session.logs.filter((line) => line.includes("not a workspace folder")), []);
   });
@@ -221,13 +221,13 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const gitignore = join(root, ".gitignore");
     writeFileSync(gitignore, "shop/pricing/\n");
     let done = settled(7);
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [gitignore], deleted: [], renamed: [] });
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [gitignore], deleted: []});
     await done;
     assert.equal(await pricingNodes(), 0);
 
     rmSync(gitignore);
     done = settled(10);
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [], deleted: [gitignore], renamed: [] });
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [], deleted: [gitignore]});
     await done;
     assert.ok((await pricingNodes()) > 0);
 
@@ -235,7 +235,7 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     mkdirSync(dirname(exclude), { recursive: true });
     writeFileSync(exclude, "tests/\n");
     done = settled(9);
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [exclude], added: [], deleted: [], renamed: [] });
+    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [exclude], added: [], deleted: []});
     await done;
   });
 
