@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { renameDurably, syncDirectory, writeFileAtomic } from "../util/atomicWrite";
-import { withWriterLock } from "../util/writerLock";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { renameDurably, syncDirectory, TEMP_FILE, writeFileAtomic, writeFileDurably, WriteError, writing } from "../util/atomicWrite";
+import { isAlive, withWriterLock } from "../util/writerLock";
 import type { FileEntry } from "./hierarchy";
 import type { StorageType } from "./nodeIndex";
+import { CACHE_TAG, CACHE_TAG_SIGNATURE, holdsCacheTag } from "./pathFilter";
 import { VectorTable } from "./vectorTable";
 
 /**
@@ -48,6 +49,8 @@ export interface LoadedGeneration {
 export type LoadResult = { ok: true; generation: LoadedGeneration } | { ok: false; reason: string };
 
 const CURRENT = "CURRENT";
+/** The walk leaves a folder holding this out (pathFilter.ts): a cache put inside the indexed tree is never indexed itself. */
+const CACHE_TAG_TEXT = `${CACHE_TAG_SIGNATURE}\n# This file is a cache directory tag created by HEF Code (hef-code).\n# For information about cache directory tags see https://bford.info/cachedir/\n`;
 const FUSED_KEY_BYTES = 8;
 const CONTENT_KEY_BYTES = 32;
 
@@ -108,8 +111,76 @@ export class CacheStore {
    * generation and renamed each other's files away (2 of 12 concurrent `hef index` runs failed).
    */
   async exclusively<T>(write: () => T): Promise<T> {
-    mkdirSync(this.dir, { recursive: true });
-    return withWriterLock(join(this.dir, "write.lock"), write);
+    this.create();
+    return withWriterLock(join(this.dir, "write.lock"), () => {
+      this.tag();
+      try {
+        this.removeLeftovers();
+      } catch {
+        // Tidying up is no reason to fail a save.
+      }
+      return write();
+    });
+  }
+
+  /**
+   * Creates the cache folder with its tag already in it (made aside and renamed into place), so that a
+   * watcher of a tree the folder lies in never sees it untagged.
+   */
+  private create(): void {
+    if (existsSync(this.dir)) return;
+    writing(this.dir, () => {
+      mkdirSync(dirname(this.dir), { recursive: true });
+      const temp = `${this.dir}.tmp-${process.pid}-${Date.now().toString(36)}`;
+      mkdirSync(temp);
+      try {
+        writeFileDurably(join(temp, CACHE_TAG), CACHE_TAG_TEXT);
+        renameSync(temp, this.dir);
+      } catch (error) {
+        rmSync(temp, { recursive: true, force: true });
+        // Another process made it meanwhile: that is as good.
+        if (!existsSync(this.dir)) throw error;
+      }
+    });
+  }
+
+  /**
+   * Marks the folder as a cache (CACHE_TAG), unless it is already (a damaged tag is written again).
+   * Best effort: a save that cannot write it fails on its own files, with their names.
+   */
+  private tag(): void {
+    try {
+      if (!holdsCacheTag(this.dir, realpathSync(this.dir))) writeFileAtomic(join(this.dir, CACHE_TAG), CACHE_TAG_TEXT);
+    } catch {
+      // See above.
+    }
+  }
+
+  /**
+   * Removes what writers killed mid-save left behind: temp files (`*.tmp-<pid>-…`) of processes that
+   * are gone, or of this one (its writes are synchronous and none is under way now), and generations
+   * other than the current one (a save killed before its switch, or before it removed the previous
+   * one). Runs only while holding the writer lock, so no other writer is at work; generations are
+   * left alone unless CURRENT names a complete one.
+   */
+  private removeLeftovers(): void {
+    const current = this.currentGeneration();
+    const currentIsComplete = current !== undefined && existsSync(join(this.dir, current, "manifest.json"));
+    for (const dir of [this.dir, join(this.dir, "embeddings")]) {
+      let entries: string[];
+      try {
+        entries = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const entry of entries) {
+        const temp = TEMP_FILE.exec(entry);
+        const stale = temp
+          ? Number(temp[1]) === process.pid || !isAlive(Number(temp[1]))
+          : dir === this.dir && currentIsComplete && /^gen-\d+$/.test(entry) && entry !== current;
+        if (stale) rmSync(join(dir, entry), { recursive: true, force: true });
+      }
+    }
   }
 
   private embeddingsPath(embedderId: string): string {
@@ -128,8 +199,12 @@ export class CacheStore {
   }
 
   saveEmbeddings(embedderId: string, table: VectorTable): void {
-    mkdirSync(join(this.dir, "embeddings"), { recursive: true });
-    writeFileAtomic(this.embeddingsPath(embedderId), table.serialize());
+    try {
+      writing(join(this.dir, "embeddings"), () => mkdirSync(join(this.dir, "embeddings"), { recursive: true }));
+      writeFileAtomic(this.embeddingsPath(embedderId), table.serialize());
+    } catch (error) {
+      throw new WriteError(this.embeddingsPath(embedderId), error, "the chunk vectors saved before are kept");
+    }
   }
 
   static emptyFusedTable(dim: number): VectorTable {
@@ -152,6 +227,8 @@ export class CacheStore {
   load(identity: CacheIdentity): LoadResult {
     const name = this.currentGeneration();
     if (!name) return { ok: false, reason: "no cache yet" };
+    // A cache written before caches were tagged: tagged now, before its repository is walked.
+    this.tag();
     const dir = join(this.dir, name);
     let manifest: Manifest;
     try {
@@ -190,23 +267,32 @@ export class CacheStore {
     fused: VectorTable,
     writeIndex: (path: string) => void,
   ): Manifest {
-    mkdirSync(this.dir, { recursive: true });
+    this.create();
     const previous = this.currentGeneration();
     const generation = (previous ? Number.parseInt(previous.slice(4), 10) || 0 : 0) + 1;
     const name = `gen-${String(generation).padStart(6, "0")}`;
     const dir = join(this.dir, name);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir);
-    writeFileAtomic(join(dir, "files.json"), JSON.stringify(files));
-    writeFileAtomic(join(dir, "fused.bin"), fused.serialize());
-    const indexTemp = join(dir, "index.usearch.tmp");
-    writeIndex(indexTemp);
-    const full: Manifest = { ...manifest, generation, savedAt: new Date().toISOString(), indexSha256: sha256Of(indexTemp) };
-    renameDurably(indexTemp, join(dir, "index.usearch"));
-    // The manifest goes last: a generation folder without one was never finished.
-    writeFileAtomic(join(dir, "manifest.json"), JSON.stringify(full, null, 2));
-    syncDirectory(dir);
-    writeFileAtomic(join(this.dir, CURRENT), name);
+    let full: Manifest;
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      writing(dir, () => mkdirSync(dir));
+      writeFileAtomic(join(dir, "files.json"), JSON.stringify(files));
+      writeFileAtomic(join(dir, "fused.bin"), fused.serialize());
+      const indexTemp = join(dir, "index.usearch.tmp");
+      writing(indexTemp, () => writeIndex(indexTemp));
+      full = { ...manifest, generation, savedAt: new Date().toISOString(), indexSha256: sha256Of(indexTemp) };
+      renameDurably(indexTemp, join(dir, "index.usearch"));
+      // The manifest goes last: a generation folder without one was never finished.
+      writeFileAtomic(join(dir, "manifest.json"), JSON.stringify(full, null, 2));
+      syncDirectory(dir);
+      writeFileAtomic(join(this.dir, CURRENT), name);
+    } catch (error) {
+      // While CURRENT names the previous generation the unfinished one only takes space (on a full disk, the space needed).
+      const switched = this.currentGeneration() === name;
+      if (!switched) rmSync(dir, { recursive: true, force: true });
+      const kept = switched ? `${name} is current but may not be on the disk yet` : previous ? `the previous cache (${previous}) is kept` : "no cache was saved";
+      throw new WriteError(dir, error, kept);
+    }
     for (const entry of readdirSync(this.dir)) {
       if (entry.startsWith("gen-") && entry !== name) rmSync(join(this.dir, entry), { recursive: true, force: true });
     }

@@ -143,6 +143,10 @@ describe("persistence", () => {
       assert.deepEqual(logs, [], `cache loads cleanly after SIGKILL at +${delayMs} ms`);
       assert.ok(cache.stats.nodes > 0);
       assert.ok((await cache.query(QUERY, 8)).length === 8);
+      // The next writer removes what the kill left: temp files, a generation never finished or never removed.
+      await cache.checkpoint();
+      const left = [...readdirSync(cacheDir), ...readdirSync(join(cacheDir, "embeddings"))];
+      assert.deepEqual(left.filter((name) => name.includes(".tmp-") || (name.startsWith("gen-") && join(cacheDir, name) !== currentGeneration(cacheDir))), [], `after SIGKILL at +${delayMs} ms`);
     }
   });
 });

@@ -2,7 +2,7 @@
 // availability 11): one writer at a time, and a lock left by a killed writer is taken over at once.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { HefCache } from "../../sidecar/cache/hefCache";
@@ -22,6 +22,16 @@ describe("the writer lock", () => {
     const started = Date.now();
     assert.equal(await withWriterLock(path, () => "ran", { waitMs: 5_000 }), "ran");
     assert.ok(Date.now() - started < 2_000);
+    assert.ok(!existsSync(path), "released");
+  });
+
+  test("a lock with no pid in it (its writer killed between creating and filling it) is taken over once it is 5 s old", async () => {
+    const path = join(tempDir("hef-lock-"), "write.lock");
+    writeFileSync(path, "");
+    await assert.rejects(withWriterLock(path, () => "ran", { waitMs: 300 }), /held by process \(unknown\)/, "a fresh empty lock is a writer about to fill it");
+    const old = (Date.now() - 6_000) / 1000;
+    utimesSync(path, old, old);
+    assert.equal(await withWriterLock(path, () => "ran", { waitMs: 2_000 }), "ran");
     assert.ok(!existsSync(path), "released");
   });
 
