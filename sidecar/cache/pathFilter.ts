@@ -2,7 +2,7 @@
  * Which paths of a repository count as source: gitignore files, an exclude list and an extension
  * allowlist. A standalone object, so that a file watcher applies exactly the rules of the walk.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, realpathSync } from "node:fs";
 import { isAbsolute, join, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { isInside } from "../util/paths";
@@ -130,8 +130,9 @@ export interface PathFilter {
   /** Absolute root the paths are relative to. */
   readonly root: string;
   /**
-   * Whether a repository-relative path is excluded by the exclude list or the gitignore rules (a path under an
-   * ignored directory is ignored). Paths outside the root are ignored. Accepts "/" or the platform separator.
+   * Whether a repository-relative path is excluded by the exclude list or the gitignore rules, or lies in a cache
+   * folder (one holding a CACHE_TAG); a path under an ignored directory is ignored. Paths outside the root are
+   * ignored. Accepts "/" or the platform separator.
    */
   isIgnored(relPath: string, isDirectory: boolean): boolean;
   /** Whether the file name is one to index (extension or file-name allowlist); says nothing about ignores. */
@@ -193,6 +194,31 @@ export function readIgnoreFile(path: string, realRoot: string): string | undefin
   }
 }
 
+/**
+ * A folder holding this file is a cache (the Cache Directory Tagging Specification,
+ * https://bford.info/cachedir/, which backup tools honour too): never indexed nor watched. Each HEF
+ * cache folder holds one (cacheStore.ts), so a cache that --cache-dir or HEF_CACHE_HOME puts inside
+ * the indexed tree does not index itself.
+ */
+export const CACHE_TAG = "CACHEDIR.TAG";
+export const CACHE_TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55";
+
+/** Whether `dir` holds a cache tag: a regular file inside the root that starts with the signature. */
+export function holdsCacheTag(dir: string, realRoot: string): boolean {
+  let fd: number | undefined;
+  try {
+    // One failed open for the folders without one (nearly all); non-blocking, as for the ignore files.
+    fd = openSync(join(dir, CACHE_TAG), constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    if (!fstatSync(fd).isFile() || !isInside(realRoot, realpathSync(join(dir, CACHE_TAG)))) return false;
+    const head = Buffer.alloc(CACHE_TAG_SIGNATURE.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.toString("latin1") === CACHE_TAG_SIGNATURE;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 function extensionOf(name: string): string {
   const dot = name.lastIndexOf(".");
   return dot <= 0 ? "" : name.slice(dot).toLowerCase();
@@ -221,6 +247,10 @@ export function createPathFilterSync(root: string, options: DiscoveryOptions = {
   const readRules = (file: string): string | undefined => {
     realRoot ??= realpathSafe(absRoot);
     return readIgnoreFile(join(absRoot, file), realRoot);
+  };
+  const isCache = (dir: string): boolean => {
+    realRoot ??= realpathSafe(absRoot);
+    return holdsCacheTag(join(absRoot, dir), realRoot);
   };
 
   const rulesOf = (dir: string): Ignore | null => {
@@ -263,7 +293,7 @@ export function createPathFilterSync(root: string, options: DiscoveryOptions = {
     let known = dirIgnored.get(dir);
     if (known !== undefined) return known;
     const slash = dir.lastIndexOf("/");
-    known = (slash !== -1 && isDirIgnored(dir.slice(0, slash))) || matches(dir, true);
+    known = (slash !== -1 && isDirIgnored(dir.slice(0, slash))) || matches(dir, true) || isCache(dir);
     dirIgnored.set(dir, known);
     return known;
   };
