@@ -3,19 +3,23 @@
  * decision; reading applies the content rules (size, binary, UTF-8). Nothing here throws for a
  * bad file: it is skipped with a reason.
  */
-import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import { isUtf8 } from "node:buffer";
+import type { Dirent } from "node:fs";
+import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { isInside } from "../util/paths";
 import { createPathFilter, DEFAULT_MAX_FILE_BYTES, normalizeRel, type DiscoveryOptions, type PathFilter } from "./pathFilter";
 
 /**
- * Why a file was left out. "symlink": a link that escapes the root, loops, or duplicates a listed path;
- * "failed": read, but chunking it threw (the index goes on without it).
+ * Why a file was left out. "symlink": a link that escapes the root, loops, dangles or duplicates a listed
+ * path, or a path through such a link; "invalid-utf8": the content or the name is not UTF-8;
+ * "unreadable": no permission, not a regular file (a FIFO, a device), a directory that cannot be opened, or a
+ * path longer than the system allows; "failed": read, but chunking it threw (the index goes on without it).
  */
 export type SkipReason = "binary" | "too-large" | "invalid-utf8" | "unreadable" | "symlink" | "failed";
 
 export interface SkippedFile {
-  /** Repository-relative POSIX path. */
+  /** Repository-relative POSIX path (a name that is not UTF-8 with its other bytes as \\xHH). */
   path: string;
   reason: SkipReason;
   detail?: string;
@@ -34,10 +38,59 @@ function toPosix(path: string): string {
   return sep === "/" ? path : path.split(sep).join("/");
 }
 
+/**
+ * Paths at least this long (bytes) are checked against the system's limit before they are listed
+ * (Linux allows 4,095, macOS 1,023): one lstat each, and only for them.
+ */
+const LONG_PATH_BYTES = 1000;
+
+/** Why a path cannot be opened, for a skip's detail: a path over the system's limit says so. */
+function unreadableDetail(error: unknown, absPath: string): string {
+  const code = errorCode(error);
+  return code === "ENAMETOOLONG" ? `path too long for the system (${Buffer.byteLength(absPath)} bytes)` : code;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A name that is not valid UTF-8, readable: its valid characters as they are, every other byte as \xHH. */
+export function escapedName(bytes: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    if (length > 0 && i + length <= bytes.length) {
+      try {
+        out += utf8.decode(bytes.subarray(i, i + length));
+        i += length;
+        continue;
+      } catch {
+        // Not a character: the byte is escaped below.
+      }
+    }
+    out += `\\x${b.toString(16).padStart(2, "0")}`;
+    i++;
+  }
+  return out;
+}
+
+/** What kind of thing a directory entry is, when it is neither a file, a directory nor a link. */
+function specialKind(entry: Dirent<Buffer>): string {
+  if (entry.isFIFO()) return "a FIFO";
+  if (entry.isSocket()) return "a socket";
+  if (entry.isCharacterDevice() || entry.isBlockDevice()) return "a device";
+  return "not a regular file";
+}
+
 export interface WalkResult {
   /** Repository-relative POSIX paths of candidate source files, sorted. Their content is not checked yet. */
   files: string[];
-  /** Entries left out while walking: symlinks that escape, loop or duplicate; unreadable directories. */
+  /**
+   * Entries left out while walking, each with its reason: symlinks that escape, loop, dangle or duplicate;
+   * unreadable directories; paths longer than the system allows; names that are not UTF-8 (the path shows
+   * their other bytes as \xHH); FIFOs, sockets and devices. Only entries that would otherwise have been
+   * indexed: ignored and non-source paths are left out silently.
+   */
   skipped: SkippedFile[];
 }
 
@@ -57,23 +110,48 @@ export async function walkSourceFiles(root: string, options: DiscoveryOptions = 
   const linkedDirs: Array<{ rel: string; real: string; parentReal: string }> = [];
   const linkedFiles: Array<{ rel: string; real: string }> = [];
 
-  const walkDir = async (relDir: string, realDir: string): Promise<void> => {
-    let entries;
+  /** Whether a file's path is within the system's limit; if not, it is skipped with the reason. */
+  const openable = async (rel: string): Promise<boolean> => {
+    const abs = join(absRoot, rel);
+    if (Buffer.byteLength(abs) < LONG_PATH_BYTES) return true;
     try {
-      entries = await readdir(join(absRoot, relDir), { withFileTypes: true });
+      await lstat(abs);
+      return true;
+    } catch (error) {
+      skipped.push({ path: rel, reason: "unreadable", detail: unreadableDetail(error, abs) });
+      return false;
+    }
+  };
+
+  const walkDir = async (relDir: string, realDir: string): Promise<void> => {
+    const absDir = join(absRoot, relDir);
+    let entries: Dirent<Buffer>[];
+    try {
+      // Names as bytes: a name that is not UTF-8 would otherwise come back with U+FFFD in place of its bytes,
+      // a path that does not exist, and the file would vanish without a word.
+      entries = await readdir(absDir, { withFileTypes: true, encoding: "buffer" });
     } catch (error) {
       if (relDir === "") throw error;
-      skipped.push({ path: relDir, reason: "unreadable", detail: errorCode(error) });
+      skipped.push({ path: relDir, reason: "unreadable", detail: unreadableDetail(error, absDir) });
       return;
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const named = entries.map((entry) => {
+      const valid = isUtf8(entry.name);
+      return { entry, valid, name: valid ? entry.name.toString("utf8") : escapedName(entry.name) };
+    });
+    named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const subdirs: string[] = [];
-    for (const entry of entries) {
-      const rel = relDir === "" ? entry.name : `${relDir}/${entry.name}`;
-      if (entry.isDirectory()) {
-        if (!pathFilter.isIgnored(rel, true)) subdirs.push(entry.name);
+    for (const { entry, valid, name } of named) {
+      const rel = relDir === "" ? name : `${relDir}/${name}`;
+      if (!valid) {
+        if (entry.isDirectory() ? !pathFilter.isIgnored(rel, true) : pathFilter.accepts(rel)) {
+          const what = entry.isDirectory() ? "the folder's name is not UTF-8: nothing under it is indexed" : "the name is not UTF-8";
+          skipped.push({ path: rel, reason: "invalid-utf8", detail: what });
+        }
+      } else if (entry.isDirectory()) {
+        if (!pathFilter.isIgnored(rel, true)) subdirs.push(name);
       } else if (entry.isFile()) {
-        if (pathFilter.accepts(rel)) files.push(rel);
+        if (pathFilter.accepts(rel) && (await openable(rel))) files.push(rel);
       } else if (entry.isSymbolicLink()) {
         let real: string;
         try {
@@ -87,16 +165,20 @@ export async function walkSourceFiles(root: string, options: DiscoveryOptions = 
         try {
           info = await stat(real);
         } catch (error) {
+          if (pathFilter.accepts(rel)) skipped.push({ path: rel, reason: "unreadable", detail: unreadableDetail(error, real) });
           continue;
         }
         if (info.isDirectory()) {
           if (pathFilter.isIgnored(rel, true)) continue;
           if (!isInside(realRoot, real)) skipped.push({ path: rel, reason: "symlink", detail: "directory outside the root" });
           else linkedDirs.push({ rel, real, parentReal: realDir });
-        } else if (info.isFile() && pathFilter.accepts(rel)) {
-          if (!isInside(realRoot, real)) skipped.push({ path: rel, reason: "symlink", detail: "file outside the root" });
-          else linkedFiles.push({ rel, real });
+        } else if (pathFilter.accepts(rel)) {
+          if (!isInside(realRoot, real)) skipped.push({ path: rel, reason: "symlink", detail: info.isFile() ? "file outside the root" : "leads outside the root" });
+          else if (!info.isFile()) skipped.push({ path: rel, reason: "unreadable", detail: "links to something that is not a regular file" });
+          else if (await openable(rel)) linkedFiles.push({ rel, real });
         }
+      } else if (pathFilter.accepts(rel)) {
+        skipped.push({ path: rel, reason: "unreadable", detail: specialKind(entry) });
       }
     }
     for (const name of subdirs) {
@@ -156,7 +238,7 @@ export async function readSourceFile(root: string, relPath: string, options: Dis
     if (info.size > maxBytes) return { ok: false, reason: "too-large", detail: `${info.size} bytes > ${maxBytes}` };
     buffer = await readFile(real);
   } catch (error) {
-    return { ok: false, reason: "unreadable", detail: errorCode(error) };
+    return { ok: false, reason: "unreadable", detail: unreadableDetail(error, abs) };
   }
   return decodeSource(buffer, maxBytes);
 }
