@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { renameDurably, syncDirectory, TEMP_FILE, writeFileAtomic, writeFileDurably, WriteError, writing } from "../util/atomicWrite";
+import { printable } from "../util/printable";
 import { isAlive, withWriterLock } from "../util/writerLock";
 import type { FileEntry } from "./hierarchy";
 import type { StorageType } from "./nodeIndex";
@@ -80,6 +81,19 @@ function indexFileProblem(path: string, expected: string | undefined): string | 
   }
 }
 
+/**
+ * A cache file's JSON. Damage is said without quoting the file: JSON.parse's message quotes the text
+ * around the fault, and random bytes there put control characters into a terminal or the log.
+ */
+function readJson(path: string): unknown {
+  const text = readFileSync(path, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`${basename(path)} is not valid JSON`);
+  }
+}
+
 const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
 
 /**
@@ -96,7 +110,7 @@ export function fileEntriesProblem(files: unknown): string | undefined {
     for (const chunk of entry.chunks as unknown[]) {
       const c = chunk as Record<string, unknown> | null;
       if (typeof c !== "object" || c === null || typeof c.hash !== "string" || ![c.startLine, c.endLine, c.startByte, c.endByte, c.tokens].every(isCount)) {
-        return `entry ${i} (${entry.path}) has a malformed chunk`;
+        return `entry ${i} (${printable(entry.path.slice(0, 200))}) has a malformed chunk`;
       }
     }
   }
@@ -215,9 +229,12 @@ export class CacheStore {
     return new VectorTable(dim, CONTENT_KEY_BYTES);
   }
 
+  /** The generation CURRENT names; undefined when there is none, or CURRENT holds anything but a generation's name. */
   private currentGeneration(): string | undefined {
     try {
-      return readFileSync(join(this.dir, CURRENT), "utf8").trim() || undefined;
+      const name = readFileSync(join(this.dir, CURRENT), "utf8").trim();
+      // Damaged content must not lead the reads elsewhere ("../…").
+      return /^gen-\d{6,12}$/.test(name) ? name : undefined;
     } catch {
       return undefined;
     }
@@ -225,14 +242,14 @@ export class CacheStore {
 
   /** Loads the current generation if it was built with `identity`; otherwise says why not (any damage means a rebuild). */
   load(identity: CacheIdentity): LoadResult {
-    const name = this.currentGeneration();
-    if (!name) return { ok: false, reason: "no cache yet" };
     // A cache written before caches were tagged: tagged now, before its repository is walked.
-    this.tag();
+    if (existsSync(this.dir)) this.tag();
+    const name = this.currentGeneration();
+    if (!name) return { ok: false, reason: existsSync(join(this.dir, CURRENT)) ? `${join(this.dir, CURRENT)} names no generation` : "no cache yet" };
     const dir = join(this.dir, name);
     let manifest: Manifest;
     try {
-      manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Manifest;
+      manifest = readJson(join(dir, "manifest.json")) as Manifest;
       if (typeof manifest !== "object" || manifest === null || typeof manifest.embedder !== "object") {
         throw new Error("manifest is not an object with an embedder");
       }
@@ -242,7 +259,7 @@ export class CacheStore {
     const mismatch = identityMismatch(manifest, identity);
     if (mismatch) return { ok: false, reason: `cache was built with ${mismatch}` };
     try {
-      const files: unknown = JSON.parse(readFileSync(join(dir, "files.json"), "utf8"));
+      const files: unknown = readJson(join(dir, "files.json"));
       const problem = fileEntriesProblem(files);
       if (problem) throw new Error(`files.json: ${problem}`);
       const fused = VectorTable.parse(readFileSync(join(dir, "fused.bin")), {
