@@ -4,10 +4,15 @@
 // repositories about 19x apart in nodes. "Cold" requests follow engine.resetCaches() (nothing reused);
 // "next" requests are keystrokes typed at the same place. `-- --prepare` only makes the models and indexes;
 // `-- --shipped` measures the embedded default models (models/default) instead of the paper's shapes.
+// `-- --keystrokes` measures, in hef mode, what the editor asks while a user writes a line (issue 16):
+// cold, 3 characters typed at the end of the line, the next line (Enter), with the engine as it was
+// (prefix-suffix-middle, retrieval on every request), as it is (the retrieved set kept within a line)
+// and with suffix-prefix-middle as well; `--repos shop` limits the repositories.
 import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { HefCache } from "../sidecar/cache/hefCache";
 import { loadEngine } from "../sidecar/completion/engine";
+import type { EngineOptions } from "../sidecar/completion/engine";
 import type { CompletionEngine, CompletionMode, CompletionResult, StageTimings } from "../sidecar/completion/types";
 import { summarize } from "../sidecar/eval/metrics";
 import { writeRandomAdapter } from "../sidecar/generation/adapter";
@@ -129,16 +134,113 @@ function printTable(header: string[], rows: string[][]): void {
   for (const r of rows) console.log(line(r));
 }
 
+// --- keystrokes: what one user writing one line costs, before and after issue 16 ---------------------
+
+interface LineSite {
+  path: string;
+  /** The line written up to 3 characters before its end; nothing after the cursor on that line. */
+  prefix: string;
+  /** The line's last 3 characters. */
+  typed: string;
+  /** The lines below ("\n" first). */
+  suffix: string;
+  /** The indentation of the written line: where Enter (with auto-indent) puts the cursor. */
+  indent: string;
+}
+
+/** A line of at least 8 characters about 60% into each site's file: the user is writing its end. */
+function lineSites(at: readonly Site[]): LineSite[] {
+  return at.map((site) => {
+    const text = site.prefix + site.suffix;
+    const start = site.prefix.length;
+    const end = text.indexOf("\n", start);
+    const line = text.slice(start, end);
+    return { path: site.path, prefix: text.slice(0, end - KEYSTROKES), typed: line.slice(-KEYSTROKES), suffix: text.slice(end), indent: line.match(/^[ \t]*/)![0] };
+  });
+}
+
+type Request = "cold" | "3 characters typed" | "next line";
+const REQUESTS: Request[] = ["cold", "3 characters typed", "next line"];
+
+async function measureKeystrokes(engine: CompletionEngine, cache: HefCache, at: readonly LineSite[]): Promise<Map<Request, CompletionResult[]>> {
+  const out = new Map<Request, CompletionResult[]>(REQUESTS.map((r) => [r, []]));
+  const request = (site: LineSite, prefix: string) =>
+    engine.complete(cache, { path: site.path, prefix, suffix: site.suffix, mode: "hef", maxTokens: GENERATED_TOKENS, fixedLength: true });
+  for (const site of at) {
+    await engine.resetCaches();
+    out.get("cold")!.push(await request(site, site.prefix));
+    out.get("3 characters typed")!.push(await request(site, site.prefix + site.typed));
+    out.get("next line")!.push(await request(site, `${site.prefix}${site.typed}\n${site.indent}`));
+  }
+  return out;
+}
+
+async function keystrokes(models: { embedderPath: string; generatorPath: string; adapterPath: string }, repoNames: readonly string[]): Promise<void> {
+  const configs: { name: string; options: EngineOptions }[] = [
+    { name: "before: psm, retrieval every request", options: { fimLayout: "psm", retrievalMemory: false } },
+    { name: "after (default): psm, retrieval kept", options: {} },
+    // The shipped generator declares hef.fim.spm (fimLayout auto uses it); random weights declare nothing,
+    // so spm is forced there, to show what a generator trained with it costs.
+    { name: shipped ? "spm (auto: declared), retrieval kept" : "spm (forced), retrieval kept", options: { fimLayout: shipped ? "auto" : "spm" } },
+  ];
+  const rows: string[][] = [];
+  for (const config of configs) {
+    const engine = await loadEngine({ ...models, ...config.options, log });
+    for (const repo of repos.filter((r) => repoNames.includes(r.name))) {
+      const cache = await engine.openRepository(repo.root, { cacheDir: join(OUT, shipped ? "caches-shipped" : "caches", repo.name), log });
+      const report = await cache.sync();
+      log(`${repo.name}: ${config.name}...`);
+      const measured = await measureKeystrokes(engine, cache, lineSites(sites(cache, SITES)));
+      for (const [when, results] of measured) {
+        rows.push([
+          repo.name,
+          String(report.nodes),
+          config.name,
+          when,
+          String(results.length),
+          median(results.map((r) => r.timings.total)).toFixed(0),
+          median(results.map((r) => r.timings.queryEmbed)).toFixed(0),
+          median(results.map((r) => r.timings.prefill)).toFixed(0),
+          median(results.map((r) => r.timings.decode)).toFixed(0),
+          `${median(results.map((r) => r.promptTokens))} + ${median(results.map((r) => r.pseudoTokens))}`,
+          String(median(results.map((r) => r.decoded))),
+          String(median(results.map((r) => r.reused))),
+          `${results.filter((r) => r.retrievalReused).length}/${results.length}`,
+        ]);
+      }
+    }
+    await engine.dispose();
+  }
+  printTable(["repo", "nodes", "engine", "request", "n", "total p50 ms", "query embed", "prefill", "decode", "prompt + pseudo", "decoded", "reused", "nodes kept"], rows);
+  console.log(
+    `\nhef mode, ${GENERATED_TOKENS} tokens generated per request, medians over ${SITES} sites per repository (a line about 60% into a file, ` +
+      `written up to ${KEYSTROKES} characters before its end; nothing after the cursor on the line, the lines below as the suffix): cold after ` +
+      `engine.resetCaches(), then one request with the ${KEYSTROKES} characters typed, then one on the next line (Enter with auto-indent). ` +
+      `Times are medians in ms (query embed, prefill and decode: the stages); decoded / reused: prompt positions (pseudo-tokens included) ` +
+      `decoded now / kept from the previous request's KV cache; nodes kept: requests that reused the line's retrieval.`,
+  );
+}
+
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? undefined : process.argv[at + 1];
+}
+
 const prepareOnly = process.argv.includes("--prepare");
 const shipped = process.argv.includes("--shipped");
+const keystrokeRun = process.argv.includes("--keystrokes");
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const models = shipped ? shippedModels() : await prepareModels();
-const engine = await loadEngine({ ...models, log });
-log(`backend ${engine.backend}; models ${Object.values(engine.models).join(", ")}`);
 const repos = [
   { name: "shop", root: shopRepo() },
   { name: "lsp-packages", root: benchRepo("small") },
 ];
+if (keystrokeRun) {
+  await keystrokes(models, option("--repos")?.split(",") ?? repos.map((r) => r.name));
+  process.exit(0);
+}
+const engine = await loadEngine({ ...models, log });
+log(`backend ${engine.backend}; models ${Object.values(engine.models).join(", ")}`);
 const rows: string[][] = [];
 const p50 = new Map<string, number>();
 for (const repo of repos) {

@@ -6,16 +6,18 @@
 // Every request is cold (nothing reused from the previous task), so latencies compare what a first
 // request at a cursor costs.
 //
-//   npm run bench:quality -- --models DIR --repos DIR --tasks FILE [--corpus DIR ...] [--limit N] [--out FILE]
+//   npm run bench:quality -- --models DIR --repos DIR --tasks FILE [--corpus DIR ...] [--limit N] [--out FILE] [--fim-layouts psm,spm]
 //
 // --models holds generator.gguf, embedder.gguf, adapter.gguf (and separate/ with the separate regime's);
 // --repos the held-out repositories, --tasks their tasks (`hef tasks --cross-file`).
+// --fim-layouts psm,spm only compares fill-in-the-middle layouts: none and hef with the prompt in each
+// layout (the generator must be trained with both; the default one declares hef.fim.spm).
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { loadEngine } from "../sidecar/completion/engine";
+import { type EngineOptions, loadEngine } from "../sidecar/completion/engine";
 import type { CompletionEngine, CompletionMode } from "../sidecar/completion/types";
 import type { ModeSummary } from "../sidecar/eval/metrics";
 import { type Ablation, runEval, type TaskResult } from "../sidecar/eval/runEval";
@@ -30,10 +32,11 @@ const { values } = parseArgs({
     limit: { type: "string" },
     out: { type: "string" },
     ks: { type: "string", default: "1,4,8,16,32,64" },
+    "fim-layouts": { type: "string" },
   },
 });
 if (!values.models || !values.repos || !values.tasks) {
-  process.stderr.write("usage: bench:quality -- --models DIR --repos DIR --tasks FILE [--corpus DIR ...] [--limit N] [--out FILE]\n");
+  process.stderr.write("usage: bench:quality -- --models DIR --repos DIR --tasks FILE [--corpus DIR ...] [--limit N] [--out FILE] [--fim-layouts psm,spm]\n");
   process.exit(2);
 }
 const modelsDir = resolve(values.models);
@@ -124,8 +127,8 @@ function table(rows: readonly Row[]): string {
   return [header, "|---|---|---|---|---|---|---|---|", ...lines].join("\n");
 }
 
-async function withEngine<T>(models: string, run: (engine: CompletionEngine, workDir: string) => Promise<T>): Promise<T> {
-  const engine = await loadEngine({ generatorPath: join(models, "generator.gguf"), embedderPath: join(modelsDir, "embedder.gguf"), adapterPath: join(models, "adapter.gguf"), backend: "cpu", log: () => undefined });
+async function withEngine<T>(models: string, run: (engine: CompletionEngine, workDir: string) => Promise<T>, options: EngineOptions = {}): Promise<T> {
+  const engine = await loadEngine({ generatorPath: join(models, "generator.gguf"), embedderPath: join(modelsDir, "embedder.gguf"), adapterPath: join(models, "adapter.gguf"), backend: "cpu", log: () => undefined, ...options });
   const workDir = mkdtempSync(join(tmpdir(), "hef-quality-"));
   try {
     return await run(engine, workDir);
@@ -146,6 +149,16 @@ process.stderr.write(
   `held out: ${repos.join(", ")} (${heldOut.files} files), in none of ${heldOut.corpora} training corpora by name; ` +
     `${heldOut.shared.length} of their files also in training (${heldOut.shared.join(", ") || "none"}): ${allTasks.length - usable.length} tasks on them dropped\n`,
 );
+
+if (values["fim-layouts"]) {
+  const rows: Row[] = [];
+  for (const layout of values["fim-layouts"].split(",")) {
+    if (layout !== "psm" && layout !== "spm") throw new Error(`--fim-layouts takes psm and spm, got "${layout}"`);
+    rows.push(...(await withEngine(modelsDir, async (engine, workDir) => evaluate(engine, workDir, tasks, layout, ["none", "hef"]), { fimLayout: layout })));
+  }
+  process.stdout.write(`## FIM layouts on held-out repositories (${repos.join(", ")}; ${tasks.length} tasks)\n\n${table(rows)}\n`);
+  process.exit(0);
+}
 
 const main = await withEngine(modelsDir, async (engine, workDir) => [
   ...(await evaluate(engine, workDir, tasks, "", ["none", "rag", "hef"])),
