@@ -1,9 +1,9 @@
 import { relative } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import * as vscode from "vscode";
-import { createPathFilter, normalizeRel } from "../sidecar/cache/pathFilter";
+import { createPathFilter, normalizeRel } from "../common/pathFilter";
 import type { FilesChangedParams } from "../common/protocol";
-import { folderExcludes } from "../sidecar/server/excludes";
+import { folderExcludes } from "../common/excludes";
 import { DebouncedChanges, type FileEvent } from "./changeBatch";
 
 /** Excluded directories walked all the same, for the ignore file they hold (.git/info/exclude). */

@@ -6,7 +6,7 @@ import { printable } from "../util/printable";
 import { isAlive, withWriterLock } from "../util/writerLock";
 import type { FileEntry } from "./hierarchy";
 import type { StorageType } from "./nodeIndex";
-import { CACHE_TAG, CACHE_TAG_SIGNATURE, holdsCacheTag } from "./pathFilter";
+import { CACHE_TAG, CACHE_TAG_SIGNATURE, holdsCacheTag } from "../../common/pathFilter";
 import { VectorTable } from "./vectorTable";
 
 /**

@@ -7,8 +7,8 @@ import { isUtf8 } from "node:buffer";
 import type { Dirent } from "node:fs";
 import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
-import { isInside } from "../util/paths";
-import { createPathFilter, DEFAULT_MAX_FILE_BYTES, normalizeRel, type DiscoveryOptions, type PathFilter } from "./pathFilter";
+import { isInside } from "../../common/paths";
+import { createPathFilter, DEFAULT_MAX_FILE_BYTES, normalizeRel, type DiscoveryOptions, type PathFilter } from "../../common/pathFilter";
 
 /**
  * Why a file was left out. "symlink": a link that escapes the root, loops, dangles or duplicates a listed

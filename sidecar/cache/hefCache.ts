@@ -4,7 +4,7 @@ import { CacheStore, FORMAT_VERSION, type CacheIdentity } from "./cacheStore";
 import { contentHash, type Chunk } from "./chunking/chunk";
 import { createChunker, type Chunker } from "./chunking/chunker";
 import { decodeSource, readSourceFile, walkSourceFiles, type ReadResult, type SkippedFile } from "./discovery";
-import { createPathFilter, type DiscoveryOptions, type PathFilter } from "./pathFilter";
+import { createPathFilter, type DiscoveryOptions, type PathFilter } from "../../common/pathFilter";
 import { MeanFuser, type Fuser } from "./fuser";
 import {
   allNodes,

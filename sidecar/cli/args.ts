@@ -2,7 +2,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { DiscoveryOptions } from "../cache/pathFilter";
+import type { DiscoveryOptions } from "../../common/pathFilter";
 import { COMPLETION_MODES, type CompletionMode } from "../completion/types";
 import type { Backend } from "../models/llamaRuntime";
 import { type ModelPaths, shippedModels } from "../models/shippedModels";

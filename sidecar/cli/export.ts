@@ -8,7 +8,7 @@ import { groupByRepo, parseTasks } from "../eval/tasks";
 import { LlamaEmbedder } from "../models/embedder";
 import type { NativeEncoder } from "../native/encoder";
 import { exportRepository, type ExportSummary } from "../training/export";
-import { isInside } from "../util/paths";
+import { isInside } from "../../common/paths";
 import { backendOf, directory, discoveryOf, modelPaths, positiveInt, repositories, UsageError, type Values, withShippedModels } from "./args";
 import { progressBar } from "./progressBar";
 

@@ -3,7 +3,7 @@
 // and `hef export`.
 import { join, resolve } from "node:path";
 import { readSourceFile, walkSourceFiles } from "../cache/discovery";
-import type { DiscoveryOptions } from "../cache/pathFilter";
+import type { DiscoveryOptions } from "../../common/pathFilter";
 import { createLanguageSupport, extractEntities, type LanguageSupport } from "../completion/entities";
 import { API_KINDS, buildRepoTasks, type RepoFile } from "../eval/taskBuilder";
 import { writeFileAtomic } from "../util/atomicWrite";

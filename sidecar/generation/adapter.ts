@@ -6,7 +6,7 @@ import { floatArray } from "../models/gguf/tensorData";
 import { type GgufTensor, writeGguf } from "../models/gguf/writer";
 import { inspectModelFile, ModelFileError } from "../models/modelFile";
 import { Prng } from "../models/prng";
-import { isInside } from "../util/paths";
+import { isInside } from "../../common/paths";
 import { ADAPTER_ARCHITECTURE, ADAPTER_VERSION, AdapterKey, AdapterTensor } from "./adapterFormat";
 
 /** An adapter that cannot serve the loaded models; the message names the file and every mismatch. */

@@ -13,7 +13,7 @@ import type { CompletionEngine } from "../completion/types";
 import type { EngineOptions } from "../completion/engine";
 import { HefNotifications, HefRequests, type SidecarOptions, type SidecarStatus } from "../../common/protocol";
 import { oneLine } from "../util/errorText";
-import { folderExcludes } from "./excludes";
+import { folderExcludes } from "../../common/excludes";
 import { FolderIndex } from "./folderIndex";
 import { throttle } from "./throttle";
 import { completeParamsProblem, filesChangedParamsProblem, focusParamsProblem, rebuildParamsProblem } from "./validateParams";

@@ -8,7 +8,7 @@ import { contentHash, type Chunk } from "../cache/chunking/chunk";
 import { readSourceFile } from "../cache/discovery";
 import { HefCache, type Phase } from "../cache/hefCache";
 import { chunkNodeIds, type HNode } from "../cache/hierarchy";
-import type { DiscoveryOptions } from "../cache/pathFilter";
+import type { DiscoveryOptions } from "../../common/pathFilter";
 import { embedQuery, type IncrementalEncoder } from "../completion/queryEncoder";
 import { futureExcluded, type LineTask } from "../eval/tasks";
 import type { Embedder } from "../models/embedder";

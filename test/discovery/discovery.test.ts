@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, u
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createPathFilter, DEFAULT_EXCLUDES } from "../../sidecar/cache/pathFilter";
+import { createPathFilter, DEFAULT_EXCLUDES } from "../../common/pathFilter";
 import {
   discoverSourceFiles,
   listSourceFiles,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, mock, test } from "node:test";
 import { defaultCacheDir } from "../../sidecar/cache/cacheLocation";
 import { HefCache } from "../../sidecar/cache/hefCache";
-import { createPathFilter } from "../../sidecar/cache/pathFilter";
+import { createPathFilter } from "../../common/pathFilter";
 import type { LlamaEmbedder } from "../../sidecar/models/embedder";
 import { WriteError, writeFileAtomic } from "../../sidecar/util/atomicWrite";
 import { tinyEmbedder } from "../helpers/embedder";

@@ -1,4 +1,4 @@
-import { DEFAULT_EXCLUDES } from "../cache/pathFilter";
+import { DEFAULT_EXCLUDES } from "./pathFilter";
 
 /**
  * What a folder leaves out: the built-in excludes plus the user's (hef.exclude adds to them, where

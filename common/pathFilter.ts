@@ -1,11 +1,12 @@
 /**
  * Which paths of a repository count as source: gitignore files, an exclude list and an extension
- * allowlist. A standalone object, so that a file watcher applies exactly the rules of the walk.
+ * allowlist. Shared by the sidecar's walk and the extension's watcher (hence common/), so that the
+ * watcher applies exactly the rules of the walk.
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, realpathSync } from "node:fs";
 import { isAbsolute, join, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
-import { isInside } from "../util/paths";
+import { isInside } from "./paths";
 
 export interface DiscoveryOptions {
   /**
