@@ -249,9 +249,12 @@ export class HefCache {
   private async syncAll(progress?: Progress, signal?: AbortSignal, focus?: () => ReadonlySet<string>): Promise<RunReport> {
     // The ignore files are part of what is on disk: read them again too.
     this.filter.invalidate();
-    const { files: onDisk } = await walkSourceFiles(this.root, this.options.discovery, this.filter);
+    const walk = await walkSourceFiles(this.root, this.options.discovery, this.filter);
+    // What the walk leaves out (links out of the folder, FIFOs, names that are not UTF-8...) is reported with what reading skips.
+    for (const skip of walk.skipped) this.logSkip(skip.path, `${skip.reason}${skip.detail ? ` (${printable(skip.detail)})` : ""}`);
     const known = [...this.hierarchy.files.keys()];
-    return this.apply([...new Set([...onDisk, ...known])], progress, signal, focus);
+    const report = await this.apply([...new Set([...walk.files, ...known])], progress, signal, focus);
+    return { ...report, skipped: [...walk.skipped, ...report.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
   }
 
   private relativePath(path: string): string | undefined {

@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { discoverSourceFiles, escapedName, readSourceFile, walkSourceFiles } from "../../sidecar/cache/discovery";
+import { HefCache } from "../../sidecar/cache/hefCache";
+import { tinyEmbedder } from "../helpers/embedder";
 import { tempDir } from "../helpers/repos";
 
 const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
@@ -82,5 +84,16 @@ describe("the walk reports what it leaves out", () => {
     const found = await discoverSourceFiles(root);
     assert.equal(found.counts.unreadable, 2);
     assert.equal(found.counts.symlink, 1);
+  });
+
+  test("an index run reports and logs the walk's skips with its own, once each", async () => {
+    const root = workspace();
+    writeFileSync(bytes(root, "/caf", [0xe9], ".py"), "latin = 1\n");
+    const logs: string[] = [];
+    const cache = await HefCache.open({ root, cacheDir: tempDir("hef-walk-cache-"), embedder: await tinyEmbedder(), log: (line) => logs.push(line) });
+    const report = await cache.sync();
+    assert.deepEqual(report.skipped.map((skip) => [skip.path, skip.reason]), [["caf\\xe9.py", "invalid-utf8"]]);
+    await cache.sync();
+    assert.equal(logs.filter((line) => line.startsWith("skipped caf")).length, 1, logs.join("\n"));
   });
 });
