@@ -159,8 +159,8 @@ function lineSites(at: readonly Site[]): LineSite[] {
   });
 }
 
-type Request = "cold" | "3 characters typed" | "next line";
-const REQUESTS: Request[] = ["cold", "3 characters typed", "next line"];
+type Request = "cold" | "3 characters typed" | "next line" | "cold, after a pre-warm";
+const REQUESTS: Request[] = ["cold", "3 characters typed", "next line", "cold, after a pre-warm"];
 
 async function measureKeystrokes(engine: CompletionEngine, cache: HefCache, at: readonly LineSite[]): Promise<Map<Request, CompletionResult[]>> {
   const out = new Map<Request, CompletionResult[]>(REQUESTS.map((r) => [r, []]));
@@ -171,6 +171,10 @@ async function measureKeystrokes(engine: CompletionEngine, cache: HefCache, at: 
     out.get("cold")!.push(await request(site, site.prefix));
     out.get("3 characters typed")!.push(await request(site, site.prefix + site.typed));
     out.get("next line")!.push(await request(site, `${site.prefix}${site.typed}\n${site.indent}`));
+    // What the sidecar does while the cursor rests (hef/prewarm): the same request with one generated token.
+    await engine.resetCaches();
+    await engine.complete(cache, { path: site.path, prefix: site.prefix, suffix: site.suffix, mode: "hef", maxTokens: 1 });
+    out.get("cold, after a pre-warm")!.push(await request(site, site.prefix));
   }
   return out;
 }
@@ -215,7 +219,7 @@ async function keystrokes(models: { embedderPath: string; generatorPath: string;
   console.log(
     `\nhef mode, ${GENERATED_TOKENS} tokens generated per request, medians over ${SITES} sites per repository (a line about 60% into a file, ` +
       `written up to ${KEYSTROKES} characters before its end; nothing after the cursor on the line, the lines below as the suffix): cold after ` +
-      `engine.resetCaches(), then one request with the ${KEYSTROKES} characters typed, then one on the next line (Enter with auto-indent). ` +
+      `engine.resetCaches(), then one request with the ${KEYSTROKES} characters typed, then one on the next line (Enter with auto-indent); last, cold again after a pre-warm at the first place (hef/prewarm: the request with one generated token, what the sidecar does while the cursor rests). ` +
       `Times are medians in ms (query embed, prefill and decode: the stages); decoded / reused: prompt positions (pseudo-tokens included) ` +
       `decoded now / kept from the previous request's KV cache; nodes kept: requests that reused the line's retrieval.`,
   );

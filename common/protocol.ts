@@ -195,6 +195,13 @@ export namespace HefNotifications {
    * reads these files and their neighbours before the rest of the tree.
    */
   export const focus = new NotificationType<FocusParams>("hef/focus");
+  /**
+   * Client to sidecar: the cursor rests here (a file gained focus, the cursor moved, the user paused),
+   * with the parameters a completion here would have. The sidecar embeds the query, retrieves,
+   * projects and prefills the prompt in the background, so that the completion that follows reuses
+   * that work. A hef/complete cancels it at once; a newer one replaces it.
+   */
+  export const prewarm = new NotificationType<CompleteParams>("hef/prewarm");
   /** Sidecar to client: the status changed (indexing progress, ready, failure). */
   export const status = new NotificationType<SidecarStatus>("hef/status");
 }

@@ -19,6 +19,8 @@ export interface SidecarClientApi {
    * rejects at once with a vscode.CancellationError and cancels decoding in the sidecar.
    */
   complete(params: CompleteParams, token?: vscode.CancellationToken): Promise<CompleteResult>;
+  /** Asks the sidecar to prepare a completion with these parameters in the background (nothing when it is not running). */
+  prewarm(params: CompleteParams): void;
 }
 
 /** One completion as the panel shows it: what was asked, what came back, and how long it took. */

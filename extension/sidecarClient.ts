@@ -177,6 +177,10 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
     this.notify(HefNotifications.focus, params);
   }
 
+  prewarm(params: CompleteParams): void {
+    this.notify(HefNotifications.prewarm, params);
+  }
+
   /** Notifications have no answer: a transport failure is logged here or nowhere. */
   private notify<P>(type: NotificationType<P>, params: P): void {
     if (!this.client || this.currentState !== "running") return;

@@ -4,6 +4,7 @@ import * as vscode from "vscode";
 import type { HefServices } from "../services";
 import { completesLanguage } from "../settings";
 import { completed, debounceDelay, initialDebounce, keystroke } from "./debounce";
+import { registerPrewarm } from "./prewarm";
 import { awaitingFirstIndex, completeParams, whyNoCompletion } from "./request";
 import { CompletionMemory, type Cursor } from "./typeThrough";
 
@@ -115,6 +116,7 @@ export function registerInlineCompletions(context: vscode.ExtensionContext, serv
     // Remembered completions answered another mode, model or length limit.
     services.onDidChangeSettings(() => provider.forget()),
     vscode.commands.registerCommand(COMPLETE_NOW, () => completeNow(services)),
+    ...registerPrewarm(services),
   );
 }
 

@@ -154,7 +154,29 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
     folders.get(root)?.focus(params.paths);
   });
 
+  /** The pre-warm running now: any completion request stops it before it starts, so it never waits behind one. */
+  let warming: AbortController | undefined;
+  const stopWarming = () => {
+    warming?.abort();
+    warming = undefined;
+  };
+
+  connection.onNotification(HefNotifications.prewarm, (params) => {
+    const problem = completeParamsProblem(params);
+    if (problem) return log(`ignored a ${HefNotifications.prewarm.method} notification: ${problem}`);
+    stopWarming();
+    const folder = engine && folders.get(resolve(params.root));
+    if (!folder) return;
+    const controller = (warming = new AbortController());
+    // One generated token: the work worth keeping is the query, the retrieval, the projection and the prefill.
+    folder
+      .complete({ ...params, maxTokens: 1, force: false }, controller.signal)
+      .catch((error: unknown) => controller.signal.aborted || log(`pre-warm failed: ${oneLine(error)}`))
+      .finally(() => warming === controller && (warming = undefined));
+  });
+
   connection.onRequest(HefRequests.complete, async (params, token) => {
+    stopWarming();
     const problem = completeParamsProblem(params);
     if (problem) throw invalidParams(HefRequests.complete.method, problem);
     if (!engine) return { kind: "notReady", reason: engineError ?? "the models are loading" };

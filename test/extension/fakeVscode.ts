@@ -64,6 +64,8 @@ export function fakeVscode() {
   /** Presses Cancel on the progress notification shown now. */
   let cancelProgress = () => {};
   const documentChanges = new Emitter<unknown>();
+  const activeEditorChanges = new Emitter<unknown>();
+  const selectionChanges = new Emitter<{ kind?: number }>();
   const api = {
     Uri: FakeUri,
     Range: FakeRange,
@@ -85,8 +87,11 @@ export function fakeVscode() {
         update: async (key: string, value: unknown, target: number) => void settingsWritten.push({ key, value, target }),
       }),
     },
+    TextEditorSelectionChangeKind: { Keyboard: 1, Mouse: 2, Command: 3 },
     window: {
       activeTextEditor: undefined as { document: unknown } | undefined,
+      onDidChangeActiveTextEditor: activeEditorChanges.event,
+      onDidChangeTextEditorSelection: selectionChanges.event,
       registerWebviewViewProvider: (id: string, provider: unknown) => (registered.webviewProviders.set(id, provider), { dispose() {} }),
       showTextDocument: async (uri: FakeUri, options: { selection: FakeRange; preview: boolean }) => void shown.documents.push({ uri, options }),
       showWarningMessage: async (message: string) => void shown.warnings.push(message),
@@ -117,7 +122,7 @@ export function fakeVscode() {
       executeCommand: async (command: string, ...args: unknown[]) => void shown.executed.push({ command, args }),
     },
   };
-  return { api, registered, shown, documentChanges, answers, settingsWritten, cancelProgress: () => cancelProgress() };
+  return { api, registered, shown, documentChanges, activeEditorChanges, selectionChanges, answers, settingsWritten, cancelProgress: () => cancelProgress() };
 }
 
 /** Requires a TypeScript module of the extension with `vscode` resolved to the stand-in. */
@@ -147,6 +152,7 @@ export const DEFAULT_SETTINGS: HefSettings = {
 
 /** Services whose sidecar answers from a script and records what it was asked. */
 export function fakeServices(answer: (params: CompleteParams) => CompleteResult) {
+  const prewarms: CompleteParams[] = [];
   const requests: { params: CompleteParams; token: unknown }[] = [];
   const reported: CompletionEvent[] = [];
   const latencies: number[] = [];
@@ -165,6 +171,7 @@ export function fakeServices(answer: (params: CompleteParams) => CompleteResult)
       },
       onDidChangeStatus: new Emitter<SidecarStatus>().event as never,
       complete: async (params, token) => (requests.push({ params, token }), answer(params)),
+      prewarm: (params) => void prewarms.push(params),
     },
     settings: () => state.settings,
     onDidChangeSettings: settingsChanges.event as never,
@@ -173,7 +180,7 @@ export function fakeServices(answer: (params: CompleteParams) => CompleteResult)
     onCompletion: completions.event as never,
     log: { warn: (line: string) => void logs.push(line) } as never,
   };
-  return { services, state, requests, reported, latencies, logs, settingsChanges };
+  return { services, state, requests, prewarms, reported, latencies, logs, settingsChanges };
 }
 
 /** A completion as the sidecar would return it, with the given text and nodes. */

@@ -57,6 +57,7 @@ function fakeVscode(folderPath: string, trusted: boolean) {
       visibleTextEditors: [],
       onDidChangeVisibleTextEditors: never,
       onDidChangeActiveTextEditor: never,
+      onDidChangeTextEditorSelection: never,
       showInformationMessage: (m: string) => messages.push(`info: ${m}`),
       showWarningMessage: (m: string) => messages.push(`warning: ${m}`),
       showErrorMessage: (m: string) => messages.push(`error: ${m}`),

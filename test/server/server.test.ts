@@ -278,6 +278,24 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.deepEqual([request.entities, request.k, request.maxTokens, request.mode, request.path], [true, 3, 7, "rag", "shop/cart.py"]);
   });
 
+  test("a pre-warm prepares a completion at the cursor in the background, and a real request stops it at once", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    session.engine.hold = true;
+    await session.client.sendNotification(HefNotifications.prewarm, completeParams(root, { maxTokens: 64 }));
+    while (session.engine.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(session.engine.requests[0]!.maxTokens, 1, "the query, retrieval, projection and prefill are the work worth keeping");
+    session.engine.hold = false;
+    const result = await session.client.sendRequest(HefRequests.complete, completeParams(root));
+    assert.equal(result.kind, "completion");
+    assert.equal(session.engine.completeSignals[0]!.aborted, true, "the pre-warm was stopped before the request ran");
+    assert.equal(session.engine.completeSignals[1]!.aborted, false);
+    await session.client.sendNotification(HefNotifications.prewarm, completeParams(root, { k: -1 }));
+    await session.client.sendRequest(HefRequests.status, undefined);
+    assert.ok(session.logs.includes("ignored a hef/prewarm notification: k must be an integer from 1 to 1024"));
+  });
+
   test("cancelling a completion aborts the engine's signal", async () => {
     const root = copyOfRepo("samples/shop");
     const engine = new FakeEngine();
