@@ -17,7 +17,7 @@ import {
   type HierarchyUpdate,
   type Level,
 } from "./hierarchy";
-import { byFocus, FIRST_BATCH_FILES, focusRank, nextBatchFiles } from "./indexOrder";
+import { byFocus, FIRST_BATCH_FILES, type Focus, focusRank, nextBatchFiles, NO_FOCUS } from "./indexOrder";
 import { NodeIndex, type StorageType } from "./nodeIndex";
 import { selectHits, type RetrievedNode } from "./retrieval";
 import type { VectorTable } from "./vectorTable";
@@ -229,7 +229,7 @@ export class HefCache {
    * redone. `focus` (paths relative to the root, asked again before each batch): the files the
    * user looks at, read first with their neighbours.
    */
-  sync(progress?: Progress, signal?: AbortSignal, focus?: () => ReadonlySet<string>): Promise<RunReport> {
+  sync(progress?: Progress, signal?: AbortSignal, focus?: () => Focus): Promise<RunReport> {
     return this.serialised(() => this.syncAll(progress, signal, focus));
   }
 
@@ -246,7 +246,7 @@ export class HefCache {
     );
   }
 
-  private async syncAll(progress?: Progress, signal?: AbortSignal, focus?: () => ReadonlySet<string>): Promise<RunReport> {
+  private async syncAll(progress?: Progress, signal?: AbortSignal, focus?: () => Focus): Promise<RunReport> {
     // The ignore files are part of what is on disk: read them again too.
     this.filter.invalidate();
     const walk = await walkSourceFiles(this.root, this.options.discovery, this.filter);
@@ -275,7 +275,7 @@ export class HefCache {
    * written every `persistMs`, so that a big first index is useful within seconds and a crash
    * resumes from the last batch written instead of from the first file.
    */
-  private async apply(paths: readonly string[], progress?: Progress, signal?: AbortSignal, focus?: () => ReadonlySet<string>): Promise<RunReport> {
+  private async apply(paths: readonly string[], progress?: Progress, signal?: AbortSignal, focus?: () => Focus): Promise<RunReport> {
     const started = performance.now();
     const { batchMs = 5_000, persistMs = 60_000 } = this.options;
     let remaining = [...new Set(paths)];
@@ -286,7 +286,7 @@ export class HefCache {
     let batchFiles = FIRST_BATCH_FILES;
     let persisted = performance.now();
     while (remaining.length > 0) {
-      const focused = focus?.() ?? new Set<string>();
+      const focused = focus?.() ?? NO_FOCUS;
       remaining = byFocus(remaining, focused);
       // The files in view go alone in their own batch: committed within seconds, whatever the size of the tree.
       const inView = remaining.findIndex((path) => focusRank(path, focused) > 0);

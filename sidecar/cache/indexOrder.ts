@@ -6,22 +6,31 @@ import { posix } from "node:path";
  * seconds instead of after the whole tree (14 minutes for the Python standard library).
  */
 
-/** 0: a focused file; 1: in a focused file's directory; 2: under the same top-level directory; 3: elsewhere. */
-export function focusRank(path: string, focus: ReadonlySet<string>): number {
-  if (focus.has(path)) return 0;
+/** What the user looks at: the files in view, and those they probably import (imports.ts). Paths relative to the root. */
+export interface Focus {
+  inView: ReadonlySet<string>;
+  imported: ReadonlySet<string>;
+}
+
+export const NO_FOCUS: Focus = { inView: new Set(), imported: new Set() };
+
+/** 0: in view; 1: imported by a file in view; 2: in a viewed file's directory; 3: under the same top-level directory; 4: elsewhere. */
+export function focusRank(path: string, focus: Focus): number {
+  if (focus.inView.has(path)) return 0;
+  if (focus.imported.has(path)) return 1;
   const dir = posix.dirname(path);
   const top = path.split("/")[0];
-  let rank = 3;
-  for (const focused of focus) {
-    if (posix.dirname(focused) === dir) return 1;
-    if (focused.includes("/") && focused.split("/")[0] === top) rank = 2;
+  let rank = 4;
+  for (const viewed of focus.inView) {
+    if (posix.dirname(viewed) === dir) return 2;
+    if (viewed.includes("/") && viewed.split("/")[0] === top) rank = 3;
   }
   return rank;
 }
 
-/** The paths, focused ones and their neighbours first; otherwise in the order given (a stable sort). */
-export function byFocus(paths: readonly string[], focus: ReadonlySet<string>): string[] {
-  if (focus.size === 0) return [...paths];
+/** The paths, those in view and their neighbours first; otherwise in the order given (a stable sort). */
+export function byFocus(paths: readonly string[], focus: Focus): string[] {
+  if (focus.inView.size === 0 && focus.imported.size === 0) return [...paths];
   return paths
     .map((path, i) => ({ path, i, rank: focusRank(path, focus) }))
     .sort((a, b) => a.rank - b.rank || a.i - b.i)

@@ -2,6 +2,8 @@ import { isAbsolute, relative, sep } from "node:path";
 import type { HefCache, Phase, RunReport } from "../cache/hefCache";
 import type { CompletionEngine, RepositoryOptions } from "../completion/types";
 import type { CompleteParams, CompleteResult, FolderState, FolderStatus, RebuildResult } from "../../common/protocol";
+import { focusWithImports } from "../cache/imports";
+import { type Focus, NO_FOCUS } from "../cache/indexOrder";
 import { oneLine } from "../util/errorText";
 import { toCompletion } from "./wire";
 import { printable } from "../util/printable";
@@ -43,8 +45,8 @@ export class FolderIndex {
   private readonly pending = new Set<string>();
   private refreshQueued = false;
   private closed = false;
-  /** The files the user has in view, relative to the root: an index run reads them first. */
-  private focused: ReadonlySet<string> = new Set();
+  /** The files the user has in view and what they import, relative to the root: an index run reads them first. */
+  private focused: Focus = NO_FOCUS;
 
   constructor(
     readonly root: string,
@@ -90,7 +92,13 @@ export class FolderIndex {
   /** The files (absolute paths) the user has in view; a run in progress takes them up at its next batch. */
   focus(paths: readonly string[]): void {
     const inside = paths.map((path) => relative(this.root, path)).filter((rel) => rel !== "" && !rel.startsWith("..") && !isAbsolute(rel));
-    this.focused = new Set(inside.map((rel) => rel.split(sep).join("/")));
+    const inView = new Set(inside.map((rel) => rel.split(sep).join("/")));
+    this.focused = { inView, imported: new Set() };
+    focusWithImports(this.root, inView)
+      .then((focus) => {
+        if (this.focused.inView === inView) this.focused = focus;
+      })
+      .catch((error: unknown) => this.log(`${this.root}: reading the files in view failed: ${oneLine(error)}`));
   }
 
   /** Paths (absolute) of changed, added or deleted files (a rename is both names); refreshed in the next run. */

@@ -1,23 +1,26 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { byFocus, focusRank, nextBatchFiles } from "../../sidecar/cache/indexOrder";
+import { byFocus, type Focus, focusRank, nextBatchFiles } from "../../sidecar/cache/indexOrder";
+
+const inView = (...paths: string[]): Focus => ({ inView: new Set(paths), imported: new Set() });
 
 describe("the order of a large index run", () => {
-  const focus = new Set(["lib/common/cart.py"]);
+  const focus: Focus = { inView: new Set(["lib/common/cart.py"]), imported: new Set(["lib/pricing/tax.py"]) };
 
-  test("ranks the focused file, its directory, its top-level directory, then the rest", () => {
+  test("ranks the file in view, what it imports, its directory, its top-level directory, then the rest", () => {
     assert.equal(focusRank("lib/common/cart.py", focus), 0);
-    assert.equal(focusRank("lib/common/tax.py", focus), 1);
-    assert.equal(focusRank("lib/node/io.py", focus), 2);
-    assert.equal(focusRank("docs/conf.py", focus), 3);
-    assert.equal(focusRank("setup.py", new Set(["main.py"])), 1, "two files at the root share a directory");
-    assert.equal(focusRank("lib/a.py", new Set(["main.py"])), 3);
+    assert.equal(focusRank("lib/pricing/tax.py", focus), 1);
+    assert.equal(focusRank("lib/common/tax.py", focus), 2);
+    assert.equal(focusRank("lib/node/io.py", focus), 3);
+    assert.equal(focusRank("docs/conf.py", focus), 4);
+    assert.equal(focusRank("setup.py", inView("main.py")), 2, "two files at the root share a directory");
+    assert.equal(focusRank("lib/a.py", inView("main.py")), 4);
   });
 
-  test("puts the focused files and their neighbours first and keeps the walk's order within a rank", () => {
-    const walk = ["docs/conf.py", "lib/node/io.py", "lib/common/tax.py", "a.py", "lib/common/cart.py", "lib/common/util.py"];
-    assert.deepEqual(byFocus(walk, focus), ["lib/common/cart.py", "lib/common/tax.py", "lib/common/util.py", "lib/node/io.py", "docs/conf.py", "a.py"]);
-    assert.deepEqual(byFocus(walk, new Set()), walk);
+  test("puts the files in view, their imports and their neighbours first and keeps the walk's order within a rank", () => {
+    const walk = ["docs/conf.py", "lib/node/io.py", "lib/common/tax.py", "a.py", "lib/pricing/tax.py", "lib/common/cart.py", "lib/common/util.py"];
+    assert.deepEqual(byFocus(walk, focus), ["lib/common/cart.py", "lib/pricing/tax.py", "lib/common/tax.py", "lib/common/util.py", "lib/node/io.py", "docs/conf.py", "a.py"]);
+    assert.deepEqual(byFocus(walk, inView()), walk);
   });
 
   test("sizes the next batch to last about the target time at the last batch's pace", () => {

@@ -169,7 +169,7 @@ describe("incremental refresh on a real repository", () => {
         if (phase === "reading") seen.push({ done, files: cache.indexedFiles().map((file) => file.path) });
       },
       undefined,
-      () => new Set([EDITED]),
+      () => ({ inView: new Set([EDITED]), imported: new Set<string>() }),
     );
     // When the second file is read, the first (the one in view) is already searchable, alone.
     assert.deepEqual(seen.find((s) => s.done === 2)?.files, [EDITED]);
