@@ -70,8 +70,12 @@ export class Workbench {
     const input = this.page.locator(".quick-input-widget .quick-input-box input");
     await input.waitFor({ state: "visible" });
     await input.fill(relativePath);
-    await this.page.locator(".quick-input-list .monaco-list-row", { hasText: basename(relativePath) }).first().waitFor();
-    await this.page.keyboard.press("Enter");
+    // The row whose file name is exactly this one ("cart.py" is also in "test_cart.py", which Quick
+    // Open may list first when it was opened recently), clicked rather than taken with Enter.
+    const name = this.page.locator(".label-name", { hasText: new RegExp(`^${escape(basename(relativePath))}$`) });
+    const row = this.page.locator(".quick-input-list .monaco-list-row", { has: name }).first();
+    await row.waitFor();
+    await row.click();
     await this.page.locator(".quick-input-widget").waitFor({ state: "hidden" });
     await this.activeTab(basename(relativePath));
     const editor = this.editor();
@@ -84,7 +88,8 @@ export class Workbench {
   }
 
   async activeTab(name) {
-    return this.page.locator(".tabs-container .tab.active", { hasText: name }).first().waitFor();
+    const label = this.page.locator(".label-name", { hasText: new RegExp(`^${escape(name)}$`) });
+    return this.page.locator(".tabs-container .tab.active", { has: label }).first().waitFor();
   }
 
   /** Text of the cursor position item in the status bar ("Ln 12, Col 5 (30 selected)"). */
