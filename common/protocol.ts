@@ -91,6 +91,8 @@ export interface SidecarStatus {
    * (backend is then "none"). A single folder's failure is in its FolderStatus instead.
    */
   error?: string;
+  /** Why the sidecar runs on the embedded default models instead of the chosen ones (they failed to load), in one line. */
+  fallback?: string;
 }
 
 /** A retrieved node as the panel lists it; the path is relative to `root`. */

@@ -67,9 +67,10 @@ export function activate(context: vscode.ExtensionContext): HefServices {
     client.onDidChangeState(() => status.update()),
     client.onDidChangeStatus((current) => {
       status.update();
-      if (current.backend === "loading" || current.error === reportedFailure) return;
-      reportedFailure = current.error;
-      if (current.error) void reportModelFailure(current.error, settings(), log);
+      const failure = current.error ?? current.fallback;
+      if (current.backend === "loading" || failure === reportedFailure) return;
+      reportedFailure = failure;
+      if (failure) void reportModelFailure(current, settings(), log);
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => vscode.workspace.isTrusted && void watchers.watch(settings().exclude)),
     vscode.workspace.onDidChangeConfiguration((event) => {

@@ -52,12 +52,14 @@ export const USE_DEFAULTS = "Use the default models";
 
 /**
  * Says, once per failure, that the models did not load, with a way back: the reason used to sit
- * in the status bar's tooltip while every completion silently did nothing.
+ * in the status bar's tooltip while every completion silently did nothing. `failure`: the
+ * sidecar's status, either nothing loaded (error) or the embedded defaults serve instead (fallback).
  */
-export async function reportModelFailure(error: string, settings: HefSettings, log: vscode.LogOutputChannel): Promise<void> {
+export async function reportModelFailure(failure: { error?: string; fallback?: string }, settings: HefSettings, log: vscode.LogOutputChannel): Promise<void> {
   const chosen = ROLES.filter((role) => settings.models[role] !== undefined);
   const actions = chosen.length > 0 ? [USE_DEFAULTS, "Show log"] : ["Show log"];
-  const answer = await vscode.window.showErrorMessage(`HEF: ${error}. HEF completes nothing until the models load.`, ...actions);
+  const message = failure.error ? `HEF: ${failure.error}. HEF completes nothing until the models load.` : `HEF: ${failure.fallback}.`;
+  const answer = await (failure.error ? vscode.window.showErrorMessage : vscode.window.showWarningMessage)(message, ...actions);
   if (answer === "Show log") log.show();
   if (answer !== USE_DEFAULTS) return;
   const config = vscode.workspace.getConfiguration(SECTION);

@@ -36,7 +36,8 @@ export function describeStatus(
   const failed = status.folders.filter((folder) => folder.state === "failed");
   const nodes = status.folders.reduce((sum, folder) => sum + folder.nodes, 0);
   const lines = status.folders.map((folder) => `${folder.root}: ${folder.state}, ${folder.files} files, ${folder.nodes} nodes${folder.error ? ` (${folder.error})` : ""}`);
-  const tooltip = [`HEF on ${status.backend}${off}`, `models: ${status.models.embedder} / ${status.models.generator} / ${status.models.adapter}`, ...lines].join("\n");
+  const models = `models: ${status.models.embedder} / ${status.models.generator} / ${status.models.adapter}${status.fallback ? ` (${status.fallback})` : ""}`;
+  const tooltip = [`HEF on ${status.backend}${off}`, models, ...lines].join("\n");
   if (status.backend === "loading") return { text: "$(sync~spin) HEF loading models", tooltip, click: "log" };
   const progress = indexing.find((folder) => folder.progress)?.progress;
   if (indexing.length > 0) {
@@ -47,7 +48,7 @@ export function describeStatus(
     return { text: `$(sync~spin) HEF indexing${progress ? ` (${progress.phase})` : ""}${percent}${eta}`, tooltip: tooltip + serving, click: "log" };
   }
   const latency = latencyMs === undefined ? "" : ` · ${Math.round(latencyMs)} ms`;
-  const icon = failed.length > 0 ? "$(warning)" : enabled ? "$(check)" : "$(circle-slash)";
+  const icon = failed.length > 0 || status.fallback ? "$(warning)" : enabled ? "$(check)" : "$(circle-slash)";
   return { text: `${icon} HEF ${nodes} nodes · ${status.backend}${latency}`, tooltip, click: "log" };
 }
 

@@ -54,6 +54,8 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
   let options: SidecarOptions = { backend: "auto", exclude: [] };
   let engine: CompletionEngine | undefined;
   let engineError: string | undefined;
+  /** Why the chosen models were replaced by the embedded defaults (they failed to load). */
+  let fallback: string | undefined;
   /**
    * The workspace folders as the client last described them. Folder events can arrive while the
    * models load, before any folder can be opened; the folders opened once the engine is ready are
@@ -71,6 +73,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
     models: engine?.models ?? { embedder: "", generator: "", adapter: "" },
     folders: [...folders.values()].map((folder) => folder.status()),
     ...(engineError ? { error: engineError } : {}),
+    ...(fallback ? { fallback } : {}),
   });
   const publish = throttle(() => void connection.sendNotification(HefNotifications.status, snapshot()), STATUS_INTERVAL_MS);
   const changed = (urgent: boolean) => (urgent ? publish.flush() : publish());
@@ -122,14 +125,30 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
       });
     }
     publish.flush();
+    const { embedderPath, generatorPath, adapterPath, backend } = options;
     try {
-      const { embedderPath, generatorPath, adapterPath, backend } = options;
       engine = await loadEngine({ embedderPath, generatorPath, adapterPath, backend, log });
+    } catch (error) {
+      const failure = `loading the models failed: ${oneLine(error)}`;
+      connection.console.error(failure);
+      // Models the user chose that do not load should not leave the editor with nothing: the
+      // embedded defaults serve meanwhile, and the status says why.
+      const chosen = embedderPath !== undefined || generatorPath !== undefined || adapterPath !== undefined;
+      if (!chosen) engineError = failure;
+      else {
+        try {
+          engine = await loadEngine({ backend, log });
+          fallback = `${failure}; completing with the embedded default models meanwhile`;
+          connection.console.warn(fallback);
+        } catch (defaultsError) {
+          engineError = `${failure}; the embedded defaults failed too: ${oneLine(defaultsError)}`;
+          connection.console.error(engineError);
+        }
+      }
+    }
+    if (engine) {
       log(`sidecar ready: ${engine.backend}, embedder ${engine.models.embedder}, generator ${engine.models.generator}`);
       openWanted();
-    } catch (error) {
-      engineError = `loading the models failed: ${oneLine(error)}`;
-      connection.console.error(engineError);
     }
     publish.flush();
   });

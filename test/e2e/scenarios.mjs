@@ -268,19 +268,20 @@ export const scenarios = [
     requires: [`command:${SELECT_MODELS}`, `command:${RESTART}`],
     async run({ wb, log }) {
       // A text file renamed .gguf, set as the generator (here through the workspace's settings file):
-      // the failure must be said in a notification that offers the way back, not only in a tooltip.
+      // the failure must be said in a notification that offers the way back, not only in a tooltip,
+      // and the embedded defaults serve meanwhile.
       const notes = join(wb.workspace, "notes.gguf");
       writeFileSync(notes, "not a model, just notes\n".repeat(8));
       mkdirSync(join(wb.workspace, ".vscode"), { recursive: true });
       const settings = join(wb.workspace, ".vscode", "settings.json");
       writeFileSync(settings, JSON.stringify({ "hef.models.generator": notes }));
       try {
-        const message = await wb.notification("HEF completes nothing until the models load", { timeoutMs: 90_000 });
+        const message = await wb.notification("completing with the embedded default models meanwhile", { timeoutMs: 90_000 });
         if (!/not a GGUF file/.test(message)) throw new Error(`the notification does not say why: ${JSON.stringify(message)}`);
         log(`notification: ${JSON.stringify(message)}`);
         await wb.screenshot("bad-model-notification");
         const skip = wb.channel(CHANNEL).length;
-        await wb.page.locator(".notification-toast", { hasText: "HEF completes nothing" }).getByRole("button", { name: "Use the default models" }).click();
+        await wb.page.locator(".notification-toast", { hasText: "completing with the embedded default models" }).getByRole("button", { name: "Use the default models" }).click();
         await wb.channelLine(CHANNEL, /models set back to the embedded defaults/, { skip, timeoutMs: 30_000 });
         await wb.channelLine(CHANNEL, /sidecar ready/, { skip, timeoutMs: 90_000 });
         log("back on the default models");

@@ -170,7 +170,7 @@ describe("HEF: Select models", () => {
     const asked: { message: string; actions: string[] }[] = [];
     fake.api.window.showErrorMessage = (async (message: string, ...actions: string[]) => (asked.push({ message, actions }), USE_DEFAULTS)) as never;
     try {
-      await reportModelFailure("loading the models failed: /m/notes.gguf is not a GGUF file", { ...DEFAULT_SETTINGS, models: { generator: "/m/notes.gguf" } }, log);
+      await reportModelFailure({ error: "loading the models failed: /m/notes.gguf is not a GGUF file" }, { ...DEFAULT_SETTINGS, models: { generator: "/m/notes.gguf" } }, log);
     } finally {
       fake.api.window.showErrorMessage = show;
     }
@@ -178,5 +178,20 @@ describe("HEF: Select models", () => {
       { message: "HEF: loading the models failed: /m/notes.gguf is not a GGUF file. HEF completes nothing until the models load.", actions: [USE_DEFAULTS, "Show log"] },
     ]);
     assert.deepEqual(fake.settingsWritten, [{ key: "models.generator", value: undefined, target: fake.api.ConfigurationTarget.Global }]);
+  });
+
+  test("the defaults serving instead of the chosen models is a warning with the same way back", async () => {
+    const show = fake.api.window.showWarningMessage;
+    const asked: { message: string; actions: string[] }[] = [];
+    fake.api.window.showWarningMessage = (async (message: string, ...actions: string[]) => (asked.push({ message, actions }), undefined)) as never;
+    try {
+      await reportModelFailure({ fallback: "loading the models failed: /m/notes.gguf: not a GGUF file; completing with the embedded default models meanwhile" }, { ...DEFAULT_SETTINGS, models: { generator: "/m/notes.gguf" } }, log);
+    } finally {
+      fake.api.window.showWarningMessage = show;
+    }
+    assert.deepEqual(asked, [
+      { message: "HEF: loading the models failed: /m/notes.gguf: not a GGUF file; completing with the embedded default models meanwhile.", actions: [USE_DEFAULTS, "Show log"] },
+    ]);
+    assert.deepEqual(fake.settingsWritten, [], "nothing changes until the user says so");
   });
 });

@@ -80,4 +80,11 @@ describe("the status bar", () => {
     assert.match(view.tooltip, /Completions already use the 430 files indexed so far/);
     assert.deepEqual([timeLeft(4_000), timeLeft(44_000), timeLeft(3_000_000), timeLeft(9_000_000)], ["~10 s left", "~40 s left", "~50 min left", "~3 h left"]);
   });
+
+  test("the embedded defaults serving instead of the chosen models shows as a warning, with the reason", () => {
+    const fallback = "loading the models failed: /m/g.gguf: not a GGUF file; completing with the embedded default models meanwhile";
+    const view = describeStatus("running", { backend: "CPU", models: { embedder: "e", generator: "g", adapter: "a" }, folders: [], fallback }, true, undefined);
+    assert.match(view.text, /^\$\(warning\) HEF/);
+    assert.ok(view.tooltip.includes(fallback));
+  });
 });

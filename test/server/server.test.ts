@@ -7,7 +7,7 @@ import { after, describe, test } from "node:test";
 import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import { createConnection, ProposedFeatures } from "vscode-languageserver/node.js";
 import { DidChangeWorkspaceFoldersNotification, ErrorCodes, InitializeRequest, InitializedNotification, LSPErrorCodes, ResponseError, ShutdownRequest } from "vscode-languageserver-protocol";
-import { HefNotifications, HefRequests, type CompleteParams, type SidecarStatus } from "../../common/protocol";
+import { HefNotifications, HefRequests, type CompleteParams, type SidecarOptions, type SidecarStatus } from "../../common/protocol";
 import { estimateMs } from "../../sidecar/server/folderIndex";
 import { startServer, type LoadEngine } from "../../sidecar/server/server";
 import { copyOfRepo, tempDir } from "../helpers/repos";
@@ -27,7 +27,13 @@ interface Session {
  * The real server module on an in-memory connection, with a fake engine over the real HefCache;
  * `load` stands in for loading the models (to delay or fail it).
  */
-async function serve(roots: string[], engine = new FakeEngine(), cacheDir = tempDir("hef-server-cache-"), load: LoadEngine = async () => engine): Promise<Session> {
+async function serve(
+  roots: string[],
+  engine = new FakeEngine(),
+  cacheDir = tempDir("hef-server-cache-"),
+  load: LoadEngine = async () => engine,
+  models: Pick<SidecarOptions, "embedderPath" | "generatorPath" | "adapterPath"> = {},
+): Promise<Session> {
   const up = new PassThrough();
   const down = new PassThrough();
   startServer(createConnection(ProposedFeatures.all, up, down), load);
@@ -54,7 +60,7 @@ async function serve(roots: string[], engine = new FakeEngine(), cacheDir = temp
     rootUri: null,
     capabilities: { workspace: { workspaceFolders: true } },
     workspaceFolders: roots.map(workspaceFolder),
-    initializationOptions: { backend: "cpu", exclude: [], cacheDir },
+    initializationOptions: { backend: "cpu", exclude: [], cacheDir, ...models },
   });
   await client.sendNotification(InitializedNotification.type, {});
   const until = async (ok: (status: SidecarStatus) => boolean, from = 0) => {
@@ -352,6 +358,33 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.equal((await session.client.sendRequest(HefRequests.status, undefined)).error, failed.error);
     const refused = await session.client.sendRequest(HefRequests.complete, completeParams(root));
     assert.deepEqual(refused, { kind: "notReady", reason: failed.error });
+  });
+
+  test("chosen models that fail to load: the embedded defaults serve meanwhile, and the status says why", async () => {
+    const root = copyOfRepo("samples/shop");
+    const engine = new FakeEngine();
+    const asked: (string | undefined)[] = [];
+    const load: LoadEngine = async (options) => {
+      asked.push(options.generatorPath);
+      if (options.generatorPath) throw new Error(`${options.generatorPath}: not a GGUF file`);
+      return engine;
+    };
+    const session = await serve([root], engine, undefined, load, { generatorPath: "/m/notes.gguf" });
+    const serving = await session.until(ready(root));
+    assert.deepEqual(asked, ["/m/notes.gguf", undefined]);
+    assert.equal(serving.error, undefined);
+    assert.equal(serving.fallback, "loading the models failed: /m/notes.gguf: not a GGUF file; completing with the embedded default models meanwhile");
+    assert.equal((await session.client.sendRequest(HefRequests.complete, completeParams(root))).kind, "completion");
+  });
+
+  test("when the embedded defaults fail too, nothing is served and the status says both", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root], undefined, undefined, async (options) => {
+      throw new Error(options.generatorPath ? "not a GGUF file" : "out of memory");
+    }, { generatorPath: "/m/notes.gguf" });
+    const failed = await session.until((s) => s.backend === "none");
+    assert.equal(failed.error, "loading the models failed: not a GGUF file; the embedded defaults failed too: out of memory");
+    assert.equal(failed.fallback, undefined);
   });
 
   test("malformed parameters are refused with InvalidParams, and the sidecar goes on serving", async () => {
