@@ -56,10 +56,16 @@ export async function inspectModelFile(path: string, role: ModelRole): Promise<M
     throw new ModelFileError(path, `truncated: the GGUF header needs ${headerEnd} bytes, the file has ${size}`);
   }
   for (const tensor of info.fullTensorInfo ?? []) {
-    const end = Number(tensor.fileOffset) + tensorByteSize(tensor.ggmlType, tensor.dimensions.map(Number));
-    if (end > size) {
-      throw new ModelFileError(path, `truncated: tensor ${tensor.name} ends at byte ${end}, the file has ${size}`);
+    // The file passed the structural walk (common/ggufHeader.ts); its tensor names are still its own bytes: escaped and bounded.
+    const name = printable(tensor.name).slice(0, 64);
+    let bytes: number;
+    try {
+      bytes = tensorByteSize(tensor.ggmlType, tensor.dimensions.map(Number));
+    } catch (error) {
+      throw new ModelFileError(path, `tensor ${name}: ${(error as Error).message} (a newer llama.cpp type, or a damaged file)`);
     }
+    const end = Number(tensor.fileOffset) + bytes;
+    if (end > size) throw new ModelFileError(path, `truncated: tensor ${name} ends at byte ${end}, the file has ${size}`);
   }
   const architecture = String(info.metadata.general?.architecture ?? "");
   if (!architecture) throw new ModelFileError(path, "GGUF declares no general.architecture");

@@ -11,6 +11,7 @@ import { readGgufFileInfo } from "node-llama-cpp";
 import { ggufHeaderProblem } from "../../common/ggufHeader";
 import { modelFileProblem } from "../../extension/modelFileCheck";
 import { ensureTinyModel } from "../../sidecar/models/generatedModels";
+import { inspectModelFile } from "../../sidecar/models/modelFile";
 import { tempDir } from "../helpers/repos";
 
 /** Bytes of the file's own text that no message may quote. */
@@ -226,5 +227,19 @@ describe("a GGUF's metadata and tensor descriptions are walked before any parser
       assert.ok(message.startsWith(`${path}: `), `${name}, ${role}: ${message}`);
       assert.match(message.slice(path.length + 2), expected, `${name}, ${role}`);
     }
+  });
+
+  test("a tensor type this llama.cpp does not know is refused with the file's path, naming the tensor escaped", async () => {
+    const path = await ensureTinyModel("tiny-embed");
+    const bytes = readFileSync(path);
+    const info = await readGgufFileInfo(path, { sourceType: "filesystem", logWarnings: false, readTensorInfo: false });
+    const dims = info.metadataSize + 8 + Number(bytes.readBigUInt64LE(info.metadataSize));
+    bytes.writeUInt32LE(99, dims + 4 + 8 * bytes.readUInt32LE(dims));
+    const damaged = join(tempDir("hef-gguf-type-"), "type99.gguf");
+    writeFileSync(damaged, bytes);
+    await assert.rejects(inspectModelFile(damaged, "embedder"), (error: Error) => {
+      assert.match(error.message, /type99\.gguf: tensor [\w.]+: unknown ggml type 99 \(a newer llama\.cpp type, or a damaged file\)$/);
+      return true;
+    });
   });
 });
