@@ -91,8 +91,8 @@ describe("hef CLI", () => {
     writeFileSync(foreign, "these are not weights\n");
     const cases: [string, RegExp][] = [
       [join(dir, "missing.gguf"), /missing\.gguf: embedder model file not found/],
-      [truncated, /truncated\.gguf: truncated: tensor token_embd\.weight ends at byte \d+, the file has 2000000/],
-      [cutHeader, /cut-header\.gguf: truncated: the GGUF header needs \d+ bytes, the file has 100000/],
+      [truncated, /truncated\.gguf: damaged: tensor description \d+ of \d+ places its data at offset \d+, past the end of the file \(2000000 bytes\)/],
+      [cutHeader, /cut-header\.gguf: truncated or damaged: metadata entry \d+ of \d+ runs past the end of the file \(100000 bytes\)/],
       [foreign, /notes\.gguf: not a GGUF file$/m],
       [await ensureTinyModel("tiny-generator"), /tiny-generator\.gguf: not an embedding model/],
     ];
