@@ -2,7 +2,7 @@
 // the sidecar's language server (sidecar/server/wire.ts maps a result to the protocol's Completion).
 // Modes, stop reasons and stage timings are the protocol's: what the engine reports is what the
 // editor shows.
-import type { CompletionMode, StageTimings, StopReason } from "../../common/protocol";
+import type { Completion, CompletionMode } from "../../common/protocol";
 import type { HefCache } from "../cache/hefCache";
 import type { RetrievedNode } from "../cache/retrieval";
 
@@ -39,22 +39,12 @@ export interface CompletionRequest {
   signal?: AbortSignal;
 }
 
-export interface CompletionResult {
-  text: string;
-  mode: CompletionMode;
-  stopReason: StopReason;
-  /** Prompt tokens the generator saw (text tokens, pseudo-tokens not included). */
-  promptTokens: number;
-  /** Pseudo-tokens prepended (hef: the retrieved nodes; otherwise 0). */
-  pseudoTokens: number;
-  /** Raw-context tokens: what rag injected, or in hef mode what injecting the same nodes' text would have cost. */
-  contextTokens: number;
-  /** Entity-name tokens appended (0 when off). */
-  entityTokens: number;
-  /** Prompt positions reused from the previous request's KV cache, and decoded now. */
-  reused: number;
-  decoded: number;
-  generatedTokens: number;
+/**
+ * What the engine returns: the protocol's Completion, fields and meanings, with the sidecar's own
+ * nodes (sidecar/server/wire.ts turns them into the panel's). A field added here stays in the
+ * sidecar until wire.ts sends it.
+ */
+export interface CompletionResult extends Omit<Completion, "kind" | "nodes" | "retrievalReused"> {
   /** The retrieved nodes, best first (none mode: empty). */
   nodes: RetrievedNode[];
   /**
@@ -63,7 +53,6 @@ export interface CompletionResult {
    * search ran (timings.queryEmbed and search are 0). Absent from engines that do not say.
    */
   retrievalReused?: boolean;
-  timings: StageTimings;
 }
 
 /** How one repository's cache is opened by the engine (its models are the engine's). */
