@@ -39,6 +39,8 @@ export class FolderIndex {
   private progress: FolderStatus["progress"];
   private error: string | undefined;
   private cache: HefCache | undefined;
+  /** A rebuild's new cache while it is built (the old one serves meanwhile). */
+  private building: HefCache | undefined;
   private indexed = false;
   private runs: Promise<unknown> = Promise.resolve();
   private running: AbortController | undefined;
@@ -134,7 +136,8 @@ export class FolderIndex {
       try {
         both.throwIfAborted();
         const fresh = await this.engine.openRepository(this.root, { ...this.repository, rebuild: true });
-        const report = await this.run((progress) => fresh.sync(progress, both, () => this.focused));
+        this.building = fresh;
+        const report = await this.run((progress) => fresh.sync(progress, both, () => this.focused)).finally(() => (this.building = undefined));
         await fresh.save();
         this.cache = fresh;
         this.indexed = true;
@@ -167,6 +170,11 @@ export class FolderIndex {
       signal,
     });
     return toCompletion(result, this.root);
+  }
+
+  /** Writes the chunk vectors embedded so far by the cache being built (a signal's exit), without waiting for the run. */
+  checkpoint(): Promise<void> {
+    return (this.building ?? this.cache)?.checkpoint() ?? Promise.resolve();
   }
 
   /** Stops what runs, waits for it, and persists what is done. */

@@ -9,11 +9,10 @@ import { constants as osConstants } from "node:os";
 import { format } from "node:util";
 import { StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node.js";
 import { createConnection, ProposedFeatures } from "vscode-languageserver/node.js";
-import type { HefCache } from "../cache/hefCache";
 import { loadEngine } from "../completion/engine";
 import { oneLine } from "../util/errorText";
 import { framingGuard } from "../util/framingGuard";
-import { startServer, type LoadEngine } from "./server";
+import { startServer } from "./server";
 
 /** A message whose bytes stopped arriving this long before it was complete will not complete: the framing is lost. */
 const PARTIAL_MESSAGE_LIMIT_MS = 60_000;
@@ -39,21 +38,7 @@ console.warn = (...args: unknown[]) => connection.console.warn(format(...args));
 console.error = (...args: unknown[]) => connection.console.error(format(...args));
 console.debug = (...args: unknown[]) => connection.console.log(format(...args));
 
-/**
- * Each folder's cache, the one opened last: what a signal saves the vectors of. Weak, so that a
- * folder closed and dropped by the server takes its cache with it.
- */
-const caches = new Map<string, WeakRef<HefCache>>();
-const tracked: LoadEngine = async (options) => {
-  const engine = await loadEngine(options);
-  const open = engine.openRepository.bind(engine);
-  engine.openRepository = async (root, repository) => {
-    const cache = await open(root, repository);
-    caches.set(root, new WeakRef(cache));
-    return cache;
-  };
-  return engine;
-};
+const server = startServer(connection, loadEngine);
 
 let stopping = false;
 const stop = (signal: NodeJS.Signals) => {
@@ -62,15 +47,12 @@ const stop = (signal: NodeJS.Signals) => {
   if (stopping) process.exit(code);
   stopping = true;
   process.stderr.write(`hef sidecar: ${signal}: saving the chunk vectors embedded so far, then exiting\n`);
-  const saves = [...caches.entries()].map(([root, cache]) =>
-    cache.deref()?.checkpoint().catch((error: unknown) => process.stderr.write(`hef sidecar: saving the vectors of ${root} failed: ${oneLine(error)}\n`)),
-  );
+  const saved = server.checkpoint((root, error) => process.stderr.write(`hef sidecar: saving the vectors of ${root} failed: ${oneLine(error)}\n`));
   const limit = new Promise((done) => setTimeout(done, SIGNAL_SAVE_LIMIT_MS).unref());
-  void Promise.race([Promise.all(saves), limit]).then(() => process.exit(code));
+  void Promise.race([saved, limit]).then(() => process.exit(code));
 };
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 
-startServer(connection, tracked);
 // After the reader: both get every chunk from here on.
 process.stdin.on("data", framingGuard(broken));

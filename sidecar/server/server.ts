@@ -48,7 +48,13 @@ function rootOf(folder: WorkspaceFolder): string {
  * them one after another in the background, and answers the requests of sidecar/protocol.ts.
  * A folder that fails is reported in its status; the others go on.
  */
-export function startServer(connection: Connection, loadEngine: LoadEngine): void {
+/** What the process around the server can ask of it. */
+export interface RunningServer {
+  /** Writes every folder's chunk vectors embedded so far (SIGTERM without a shutdown); `failed` hears of each folder that could not. */
+  checkpoint(failed: (root: string, error: unknown) => void): Promise<void>;
+}
+
+export function startServer(connection: Connection, loadEngine: LoadEngine): RunningServer {
   const folders = new Map<string, FolderIndex>();
   const log = (line: string) => connection.console.info(line);
   let options: SidecarOptions = { backend: "auto", exclude: [] };
@@ -232,4 +238,9 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): voi
   });
 
   connection.listen();
+  return {
+    checkpoint: async (failed) => {
+      await Promise.all([...folders].map(([root, folder]) => folder.checkpoint().catch((error: unknown) => failed(root, error))));
+    },
+  };
 }
