@@ -24,6 +24,10 @@ class GeneratorConfig:
     shape: TransformerShape = field(default_factory=lambda: TransformerShape(256, 6, 8, 2, 768))
     data: LmDataConfig = field(default_factory=LmDataConfig)
     optim: Optim = field(default_factory=lambda: Optim(steps=4000, lr=1e-3, warmup=200, batch=32, micro_batch=8, weight_decay=0.1))
+    # With --generator: pre-train that generator further on the corpus (its own shape and tokenizer) before
+    # the later stages, instead of only fine-tuning it there. How CPU sessions on different machines add
+    # up: each continues from the shipped models/default/generator.gguf, not from scratch.
+    continue_pretraining: bool = False
 
 
 @dataclass

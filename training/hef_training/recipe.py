@@ -4,7 +4,8 @@ training stage resumes from its checkpoint, so `hef train` run again after a cra
 continues where it stopped.
 
     0 tokenizer            (skipped with a user's generator: its tokenizer is used)
-    1 generator            pre-training from scratch (skipped with a user's generator)
+    1 generator            pre-training from scratch (with a user's generator: skipped, or continued when
+                           generator.continue_pretraining is set)
     - tasks, export        `hef tasks` and `hef export` through the sidecar's own CLI
     2 embedder             contrastive (skipped with a user's embedder GGUF, which stays frozen)
     3 fuser                contrastive InfoNCE on repository vectors
@@ -229,10 +230,11 @@ class Recipe:
             self.on_main(train)
         return CodeTokenizer.load(path)
 
-    def generator(self, tokenizer: CodeTokenizer) -> nn.Module:
+    def generator(self, tokenizer: CodeTokenizer, start: nn.Module | None = None) -> nn.Module:
+        """Pre-trains a new generator, or continues pre-training `start` (a loaded one, with its tokenizer)."""
         config = self.config.generator
         seed_everything(self.config.seed)
-        model = new_generator(config.shape, tokenizer.vocab_size, tokenizer.eos).to(self.device.device)
+        model = start if start is not None else new_generator(config.shape, tokenizer.vocab_size, tokenizer.eos).to(self.device.device)
         if self.load_module("generator", model):
             return model
         stream = self.out / "data" / "lm-stream.npy"
@@ -243,7 +245,7 @@ class Recipe:
                 self.record["lm_stream_tokens"] = build_stream(self.inputs.repos, tokenizer, dataclasses.replace(config.data, seed=self.config.seed), stream)
 
             self.on_main(tokenize)
-        self.say(f"pre-training the generator ({parameter_count(model) / 1e6:.2f}M parameters)")
+        self.say(f"{'continuing to pre-train' if start is not None else 'pre-training'} the generator ({parameter_count(model) / 1e6:.2f}M parameters)")
         windows = TokenWindows(stream, config.data.seq_len, self.config.seed)
         self.stage(pretrain_stage(model, windows, config.optim, self.device), "generator")
         self.save_module("generator", model)
@@ -374,7 +376,9 @@ class Recipe:
         if self.inputs.generator is not None:
             generator, tokenizer = load_user_generator(self.inputs.generator)
             generator.to(self.device.device)
-            self.record["generator"] = str(self.inputs.generator)
+            self.record["generator"] = {"path": str(self.inputs.generator), "fingerprint": fingerprint_file(self.inputs.generator) if self.inputs.generator.is_file() else None}
+            if config.generator.continue_pretraining:
+                generator = self.generator(tokenizer, generator)
         else:
             tokenizer = self.tokenizer()
             self.reached("tokenizer")
