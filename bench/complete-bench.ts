@@ -15,10 +15,10 @@ import { loadEngine } from "../sidecar/completion/engine";
 import type { EngineOptions } from "../sidecar/completion/engine";
 import type { CompletionEngine, CompletionMode, CompletionResult, StageTimings } from "../sidecar/completion/types";
 import { summarize } from "../sidecar/eval/metrics";
-import { writeRandomAdapter } from "../sidecar/generation/adapter";
-import { makeShapedModel } from "../sidecar/models/generatedModels";
+import { writeRandomAdapter } from "../sidecar/syntheticModels/randomAdapter";
+import { makeShapedModel } from "../sidecar/syntheticModels/generatedModels";
 import { fingerprintFile } from "../sidecar/models/embedder";
-import { modelSpec } from "../sidecar/models/modelSpecs";
+import { modelSpec } from "../sidecar/syntheticModels/modelSpecs";
 import { shippedModels } from "../sidecar/models/shippedModels";
 import { benchRepo } from "./repos";
 

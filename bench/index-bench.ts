@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { makeShapedModel } from "../sidecar/models/generatedModels";
+import { makeShapedModel } from "../sidecar/syntheticModels/generatedModels";
 import { shippedModels } from "../sidecar/models/shippedModels";
 import { benchRepo, type RepoName } from "./repos";
 

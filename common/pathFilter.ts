@@ -6,7 +6,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, realpathSync } from "node:fs";
 import { isAbsolute, join, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
-import { isInside } from "./paths";
+import { extensionOf, isInside } from "./paths";
 
 export interface DiscoveryOptions {
   /**
@@ -218,11 +218,6 @@ export function holdsCacheTag(dir: string, realRoot: string): boolean {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-}
-
-function extensionOf(name: string): string {
-  const dot = name.lastIndexOf(".");
-  return dot <= 0 ? "" : name.slice(dot).toLowerCase();
 }
 
 export async function createPathFilter(root: string, options: DiscoveryOptions = {}): Promise<PathFilter> {

@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { findPackageRoot } from "../models/packageRoot";
+import { findPackageRoot } from "../util/packageRoot";
 import { UsageError, type Values } from "./args";
 
 export const PRESETS = ["smoke", "cpu", "gpu"] as const;

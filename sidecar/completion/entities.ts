@@ -8,7 +8,7 @@
 import type { Node, Parser as ParserType } from "web-tree-sitter";
 import type { RetrievedNode } from "../cache/retrieval";
 import { contentHash } from "../cache/chunking/chunk";
-import { languageForPath, type LanguageId } from "../cache/chunking/languages";
+import { languageForPath, type LanguageId } from "../languages";
 import { initRuntime, loadGrammarSync, Parser } from "../cache/chunking/parser";
 
 export type EntityKind = "class" | "interface" | "type" | "enum" | "namespace" | "function" | "method" | "field" | "constant" | "variable";

@@ -12,7 +12,7 @@
  * separately and concatenated, which is how FIM prompts are built anyway and makes each piece's cost exact and
  * additive, so budgets hold to the token.
  */
-import { extensionOf } from "../cache/chunking/languages";
+import { lineComment } from "../languages";
 import type { GeneratorModelInfo } from "../native/generator";
 import type { CompletionMode } from "./types";
 import { headTokens, stableHead, stableTail, tailTokens } from "./window";
@@ -195,19 +195,6 @@ function prefixTokens(tokenize: Tokenize, prefix: string, budget: number): Int32
     maxChars = Math.max(2, Math.floor((maxChars * budget * 0.9) / tokens.length));
   }
   return tailTokens(tokens, budget);
-}
-
-const HASH_COMMENT = new Set([".py", ".pyi", ".pyw", ".rb", ".sh", ".bash", ".zsh", ".pl", ".r", ".yaml", ".yml", ".toml", ".cmake", ".ps1", ".jl", ".ex", ".exs", ".nim"]);
-const DASH_COMMENT = new Set([".sql", ".lua", ".hs", ".elm", ".ada", ".adb"]);
-const PERCENT_COMMENT = new Set([".erl", ".tex"]);
-
-/** Line comment marker of a file's language by its extension; `//` for the C family and unknown files. */
-export function lineComment(path: string): string {
-  const ext = extensionOf(path);
-  if (HASH_COMMENT.has(ext)) return "#";
-  if (DASH_COMMENT.has(ext)) return "--";
-  if (PERCENT_COMMENT.has(ext)) return "%";
-  return "//";
 }
 
 function concat(parts: readonly ArrayLike<number>[]): Int32Array {

@@ -17,8 +17,8 @@
  * docstring's prose) are not code to complete.
  */
 import type { EntityKind } from "../completion/entities";
-import { lineComment } from "../completion/promptAssembly";
-import { Prng } from "../models/prng";
+import { lineComment } from "../languages";
+import { Prng } from "../util/prng";
 import { futureExcluded } from "./tasks";
 
 export const MIN_PREFIX_LINES = 3;

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { readGgufFileInfo, type GgufFileInfo } from "node-llama-cpp";
 import { printable } from "../util/printable";
-import { tensorByteSize } from "./gguf/ggmlTypes";
+import { tensorByteSize } from "./ggmlTypes";
 import { ggufHeaderProblem } from "../../common/ggufHeader";
 
 /** adapter: a HEF adapter (sidecar/generation/adapterFormat.ts), checked for truncation only; fuser: the transformer an adapter names. */

@@ -2,7 +2,7 @@
 // models/default/README.md) and shipped inside the package, so nothing is downloaded. Every command
 // and the extension use them unless the user names other files.
 import { join } from "node:path";
-import { findPackageRoot } from "./packageRoot";
+import { findPackageRoot } from "../util/packageRoot";
 
 export interface ModelPaths {
   embedderPath: string;

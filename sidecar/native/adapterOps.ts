@@ -1,7 +1,7 @@
 // TypeScript side of the addon's Adapter (sidecar/native/adapter.cpp): the trained HEF adapter's
 // maps run with ggml on the generator's device, so the K pseudo-tokens of a completion are
 // computed where they are consumed, without a float64 detour through JavaScript. The file format
-// is sidecar/generation/adapterFormat.ts.
+// is sidecar/adapter/adapterFormat.ts.
 import { statSync } from "node:fs";
 import { defaultThreads } from "../models/llamaRuntime";
 import { loadNativeAddon } from "./addon";

@@ -4,7 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { defaultThreads } from "../models/llamaRuntime";
-import { findPackageRoot } from "../models/packageRoot";
+import { findPackageRoot } from "../util/packageRoot";
 import type { RawAdapter, RawAdapterLoadOptions } from "./adapterOps";
 import type { RawEncoder, RawEncoderLoadOptions } from "./encoder";
 import type { GeneratorLoadOptions, RawGenerator } from "./generator";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createChunker, type Chunker } from "../../sidecar/cache/chunking/chunker";
 import { chunkLines } from "../../sidecar/cache/chunking/lineChunker";
-import { LANGUAGES, languageForPath } from "../../sidecar/cache/chunking/languages";
+import { LANGUAGES, languageForPath } from "../../sidecar/languages";
 import { grammarPath, wasmAssets } from "../../sidecar/cache/chunking/parser";
 import {
   assertChunkInvariants,

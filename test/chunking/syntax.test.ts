@@ -8,7 +8,7 @@ import { before, describe, it } from "node:test";
 import type { Node } from "web-tree-sitter";
 import type { TokenCounter } from "../../sidecar/cache/chunking/chunk";
 import { createChunker, type Chunker } from "../../sidecar/cache/chunking/chunker";
-import { languageForPath } from "../../sidecar/cache/chunking/languages";
+import { languageForPath } from "../../sidecar/languages";
 import { loadGrammarSync, Parser } from "../../sidecar/cache/chunking/parser";
 import {
   assertChunkInvariants,

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { writeRandomAdapter } from "../../sidecar/generation/adapter";
+import { writeRandomAdapter } from "../../sidecar/syntheticModels/randomAdapter";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
 function hef(args: string[], env: NodeJS.ProcessEnv = {}) {

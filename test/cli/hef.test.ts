@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { ensureTinyModel } from "../../sidecar/models/generatedModels";
+import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
 const SAMPLE = "samples/shop";

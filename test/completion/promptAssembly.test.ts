@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { assemblePrompt, lineComment, snippetCost, type PromptModel, type PromptRequest } from "../../sidecar/completion/promptAssembly";
+import { assemblePrompt, snippetCost, type PromptModel, type PromptRequest } from "../../sidecar/completion/promptAssembly";
+import { lineComment } from "../../sidecar/languages";
 
 /** One token per character (its code point); special tokens are negative so they cannot collide. */
 const tokenize = (text: string) => Int32Array.from([...text], (c) => c.codePointAt(0)!);

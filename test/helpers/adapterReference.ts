@@ -1,11 +1,11 @@
 // HEF adapter files for tests (random F32 weights, sidecar/generation/adapterFormat.ts) and a
 // float64 reference of the maps the native Adapter computes, with an exact erf-based GELU.
-import { ADAPTER_ARCHITECTURE, ADAPTER_VERSION, AdapterKey, AdapterTensor } from "../../sidecar/generation/adapterFormat";
-import { GgmlType } from "../../sidecar/models/gguf/ggmlTypes";
-import { gguf, type GgufValue } from "../../sidecar/models/gguf/metadata";
-import { floatArray } from "../../sidecar/models/gguf/tensorData";
-import { type GgufTensor, writeGguf } from "../../sidecar/models/gguf/writer";
-import { Prng } from "../../sidecar/models/prng";
+import { ADAPTER_ARCHITECTURE, ADAPTER_VERSION, AdapterKey, AdapterTensor } from "../../sidecar/adapter/adapterFormat";
+import { GgmlType } from "../../sidecar/models/ggmlTypes";
+import { gguf, type GgufValue } from "../../sidecar/syntheticModels/gguf/metadata";
+import { floatArray } from "../../sidecar/syntheticModels/gguf/tensorData";
+import { type GgufTensor, writeGguf } from "../../sidecar/syntheticModels/gguf/writer";
+import { Prng } from "../../sidecar/util/prng";
 
 /** erf to double precision: its Taylor series near 0, the continued fraction of erfc further out. */
 export function erf(x: number): number {

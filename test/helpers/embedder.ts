@@ -1,4 +1,4 @@
-import { ensureTinyModel } from "../../sidecar/models/generatedModels";
+import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
 import { LlamaEmbedder, type Embedder } from "../../sidecar/models/embedder";
 
 let shared: Promise<LlamaEmbedder> | undefined;

@@ -2,7 +2,7 @@
 // is up to date). A missing compiler or tool skips the tests instead of failing them.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { findPackageRoot } from "../../sidecar/models/packageRoot";
+import { findPackageRoot } from "../../sidecar/util/packageRoot";
 
 const MISSING_TOOL = 3;
 

@@ -2,7 +2,7 @@
 // what training writes against what the sidecar loads.
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { join } from "node:path";
-import { findPackageRoot } from "../../sidecar/models/packageRoot";
+import { findPackageRoot } from "../../sidecar/util/packageRoot";
 
 const root = findPackageRoot();
 

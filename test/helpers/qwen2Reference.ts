@@ -4,8 +4,8 @@
 // attention, SwiGLU, final norm.
 import { readFileSync } from "node:fs";
 import { readGgufFileInfo } from "node-llama-cpp";
-import { GgmlType } from "../../sidecar/models/gguf/ggmlTypes";
-import { type ModelSpec, modelSpec } from "../../sidecar/models/modelSpecs";
+import { GgmlType } from "../../sidecar/models/ggmlTypes";
+import { type ModelSpec, modelSpec } from "../../sidecar/syntheticModels/modelSpecs";
 
 /** The fuser transformer of the tests: a tiny Qwen2 with F32 weights, so the float64 reference can read them. */
 export const FUSER_SPEC: ModelSpec = { ...modelSpec("tiny-generator"), hidden: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffn: 128, quant: "f32", weightStd: 0.1 };

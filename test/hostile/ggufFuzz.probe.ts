@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureTinyModel } from "../../sidecar/models/generatedModels";
+import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
 
 if (process.argv[2] === "--worker") {
   // One file per line on stdin; one JSON line per file on stdout.

@@ -10,7 +10,7 @@ import { before, describe, test } from "node:test";
 import { readGgufFileInfo } from "node-llama-cpp";
 import { ggufHeaderProblem } from "../../common/ggufHeader";
 import { modelFileProblem } from "../../extension/modelFileCheck";
-import { ensureTinyModel } from "../../sidecar/models/generatedModels";
+import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
 import { inspectModelFile } from "../../sidecar/models/modelFile";
 import { tempDir } from "../helpers/repos";
 

@@ -5,10 +5,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { AdapterTensor } from "../../sidecar/generation/adapterFormat";
-import { GgmlType } from "../../sidecar/models/gguf/ggmlTypes";
-import { floatArray } from "../../sidecar/models/gguf/tensorData";
-import { Prng } from "../../sidecar/models/prng";
+import { AdapterTensor } from "../../sidecar/adapter/adapterFormat";
+import { GgmlType } from "../../sidecar/models/ggmlTypes";
+import { floatArray } from "../../sidecar/syntheticModels/gguf/tensorData";
+import { Prng } from "../../sidecar/util/prng";
 import { AdapterOps } from "../../sidecar/native/adapterOps";
 import {
   type AdapterWeights,

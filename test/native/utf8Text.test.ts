@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { modelMetadata, modelTensors, specVocab } from "../../sidecar/models/buildModel";
-import { isFloatEncodedType } from "../../sidecar/models/gguf/quantize";
-import { floatRows } from "../../sidecar/models/gguf/tensorData";
-import { writeGguf } from "../../sidecar/models/gguf/writer";
-import { type ModelSpec, modelSpec } from "../../sidecar/models/modelSpecs";
+import { modelMetadata, modelTensors, specVocab } from "../../sidecar/syntheticModels/buildModel";
+import { isFloatEncodedType } from "../../sidecar/syntheticModels/gguf/quantize";
+import { floatRows } from "../../sidecar/syntheticModels/gguf/tensorData";
+import { writeGguf } from "../../sidecar/syntheticModels/gguf/writer";
+import { type ModelSpec, modelSpec } from "../../sidecar/syntheticModels/modelSpecs";
 import { NativeGenerator } from "../../sidecar/native/generator";
 import { buildNativeAddon } from "../helpers/nativeBuild";
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { asIncrementalEncoder, embedQuery } from "../../sidecar/completion/queryEncoder";
 import { parseTasks, type LineTask } from "../../sidecar/eval/tasks";
-import { ensureTinyModel } from "../../sidecar/models/generatedModels";
+import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
 import { NativeEncoder } from "../../sidecar/native/encoder";
 import { type ChunkRow, ExportFile, type ExportManifest, type NodeRow, type TaskRow } from "../../sidecar/training/exportFormat";
 import { tinyEmbedder } from "../helpers/embedder";

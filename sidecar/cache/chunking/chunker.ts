@@ -12,7 +12,7 @@
 import type { Node, Parser as ParserType, Tree } from "web-tree-sitter";
 import type { Chunk, TokenCounter } from "./chunk";
 import { DEFAULT_MAX_TOKENS, DEFAULT_MIN_TOKENS, SourceText, type Budget } from "./budget";
-import { languageForPath, type LanguageId, type LanguageSpec } from "./languages";
+import { languageForPath, type LanguageId, type LanguageSpec } from "../../languages";
 import { chunkLines } from "./lineChunker";
 import { initRuntime, loadGrammarSync, Parser } from "./parser";
 import { chunkSyntaxTree } from "./syntaxChunker";

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { Language, Parser } from "web-tree-sitter";
-import { LANGUAGES, type LanguageSpec } from "./languages";
+import { LANGUAGES, type LanguageSpec } from "../../languages";
 
 export const RUNTIME_WASM = "web-tree-sitter.wasm";
 

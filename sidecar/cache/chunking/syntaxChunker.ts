@@ -10,7 +10,7 @@
 import type { Node } from "web-tree-sitter";
 import type { Chunk, TokenCounter } from "./chunk";
 import { isWhitespaceCode, materialize, packPieces, splitLines, SourceText, type Budget, type Piece } from "./budget";
-import { isCommentType, type LanguageSpec } from "./languages";
+import { isCommentType, type LanguageSpec } from "../../languages";
 
 interface Segment {
   start: number;

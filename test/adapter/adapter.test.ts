@@ -5,9 +5,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { AdapterError, checkAdapter, readAdapter, writeRandomAdapter, type RandomAdapterSpec } from "../../sidecar/generation/adapter";
-import { ADAPTER_ARCHITECTURE } from "../../sidecar/generation/adapterFormat";
-import { ensureTinyModel } from "../../sidecar/models/generatedModels";
+import { AdapterError, checkAdapter, readAdapter } from "../../sidecar/adapter/adapter";
+import { type RandomAdapterSpec, writeRandomAdapter } from "../../sidecar/syntheticModels/randomAdapter";
+import { ADAPTER_ARCHITECTURE } from "../../sidecar/adapter/adapterFormat";
+import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
 
 const dir = mkdtempSync(join(tmpdir(), "hef-adapter-test-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,12 +7,12 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { build } from "esbuild";
 import { type Llama, type LlamaModel, getLlama, readGgufFileInfo } from "node-llama-cpp";
-import { writeModel, specVocab } from "../../sidecar/models/buildModel";
-import { tinyModelPath, ensureTinyModel, makeShapedModel, readContentVersion } from "../../sidecar/models/generatedModels";
-import { GgmlType, ggmlTypeName } from "../../sidecar/models/gguf/ggmlTypes";
-import { MODEL_SPECS, PoolingType, SHAPED_MODEL_NAMES, modelSpec, modelTensorShapes, parameterCount } from "../../sidecar/models/modelSpecs";
-import { findPackageRoot } from "../../sidecar/models/packageRoot";
-import { tensorType, useMoreBits } from "../../sidecar/models/quantMix";
+import { writeModel, specVocab } from "../../sidecar/syntheticModels/buildModel";
+import { tinyModelPath, ensureTinyModel, makeShapedModel, readContentVersion } from "../../sidecar/syntheticModels/generatedModels";
+import { GgmlType, ggmlTypeName } from "../../sidecar/models/ggmlTypes";
+import { MODEL_SPECS, PoolingType, SHAPED_MODEL_NAMES, modelSpec, modelTensorShapes, parameterCount } from "../../sidecar/syntheticModels/modelSpecs";
+import { findPackageRoot } from "../../sidecar/util/packageRoot";
+import { tensorType, useMoreBits } from "../../sidecar/syntheticModels/quantMix";
 import { cosine } from "../helpers/vectors";
 
 const root = findPackageRoot();
@@ -118,8 +118,8 @@ describe("tiny embedder", () => {
       "node_modules/typescript/lib/typescript.js", // held out: the corpus has only the .d.ts files
       "node_modules/chokidar/esm/index.js",
       "node_modules/ignore/index.js",
-      "sidecar/models/buildModel.ts",
-      "sidecar/models/gguf/writer.ts",
+      "sidecar/syntheticModels/buildModel.ts",
+      "sidecar/syntheticModels/gguf/writer.ts",
     ];
     let bytes = 0;
     let tokens = 0;
@@ -191,10 +191,10 @@ describe("tiny test models and shaped models", () => {
     mkdirSync(out, { recursive: true });
     try {
       const esmEntry = join(out, "esm-entry.ts");
-      writeFileSync(esmEntry, `import { ensureTinyModel } from ${JSON.stringify(join(root, "sidecar/models/generatedModels"))};\nconsole.log(await ensureTinyModel("tiny-embed"));\n`);
+      writeFileSync(esmEntry, `import { ensureTinyModel } from ${JSON.stringify(join(root, "sidecar/syntheticModels/generatedModels"))};\nconsole.log(await ensureTinyModel("tiny-embed"));\n`);
       await build({ entryPoints: [esmEntry], bundle: true, platform: "node", format: "esm", outfile: join(out, "esm.mjs"), external: ["node-llama-cpp"], logLevel: "silent" });
       const cjsEntry = join(out, "cjs-entry.ts");
-      writeFileSync(cjsEntry, `import { findPackageRoot } from ${JSON.stringify(join(root, "sidecar/models/packageRoot"))};\nimport { buildVocab } from ${JSON.stringify(join(root, "sidecar/models/vocab"))};\nconsole.log(findPackageRoot() + "\\n" + buildVocab().tokens.length);\n`);
+      writeFileSync(cjsEntry, `import { findPackageRoot } from ${JSON.stringify(join(root, "sidecar/util/packageRoot"))};\nimport { buildVocab } from ${JSON.stringify(join(root, "sidecar/syntheticModels/vocab"))};\nconsole.log(findPackageRoot() + "\\n" + buildVocab().tokens.length);\n`);
       await build({ entryPoints: [cjsEntry], bundle: true, platform: "node", format: "cjs", outfile: join(out, "cjs.cjs"), logLevel: "silent" });
       const esm = execFileSync(process.execPath, [join(out, "esm.mjs")], { encoding: "utf8" }).trim();
       assert.equal(esm, join(root, "dist", "models", "tiny-embed.gguf"));

@@ -1,7 +1,8 @@
-/**
- * Which tree-sitter grammar parses which file, and which syntax nodes are "units" (functions, methods, classes...)
- * that the syntax chunker keeps whole where the token budget allows.
- */
+// What the sidecar knows of programming languages, by file extension: which tree-sitter grammar parses
+// a file, which syntax nodes are "units" (functions, methods, classes...) that the syntax chunker keeps
+// whole where the token budget allows, and a language's line-comment marker. (Which files are indexed
+// at all is common/pathFilter.ts's DEFAULT_EXTENSIONS; which imports name which files, cache/imports.ts.)
+import { extensionOf } from "../common/paths";
 
 export type LanguageId = "python" | "javascript" | "typescript" | "tsx" | "java" | "go";
 
@@ -124,14 +125,6 @@ export const LANGUAGES: readonly LanguageSpec[] = [
 const BY_EXTENSION = new Map<string, LanguageSpec>();
 for (const spec of LANGUAGES) for (const ext of spec.extensions) BY_EXTENSION.set(ext, spec);
 
-/** Lower-case extension of a path's file name, with the dot ("" when none). `a/b.D.TS` -> ".ts". */
-export function extensionOf(path: string): string {
-  const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
-  const name = path.slice(slash + 1);
-  const dot = name.lastIndexOf(".");
-  return dot <= 0 ? "" : name.slice(dot).toLowerCase();
-}
-
 /** The grammar for a path, by extension; undefined where there is none (the line chunker is used). */
 export function languageForPath(path: string): LanguageSpec | undefined {
   return BY_EXTENSION.get(extensionOf(path));
@@ -140,4 +133,17 @@ export function languageForPath(path: string): LanguageSpec | undefined {
 /** Node types that are comments in any of the grammars above. */
 export function isCommentType(type: string): boolean {
   return type === "comment" || type === "line_comment" || type === "block_comment" || type === "html_comment";
+}
+
+const HASH_COMMENT = new Set([".py", ".pyi", ".pyw", ".rb", ".sh", ".bash", ".zsh", ".pl", ".r", ".yaml", ".yml", ".toml", ".cmake", ".ps1", ".jl", ".ex", ".exs", ".nim"]);
+const DASH_COMMENT = new Set([".sql", ".lua", ".hs", ".elm", ".ada", ".adb"]);
+const PERCENT_COMMENT = new Set([".erl", ".tex"]);
+
+/** Line comment marker of a file's language by its extension; `//` for the C family and unknown files. */
+export function lineComment(path: string): string {
+  const ext = extensionOf(path);
+  if (HASH_COMMENT.has(ext)) return "#";
+  if (DASH_COMMENT.has(ext)) return "--";
+  if (PERCENT_COMMENT.has(ext)) return "%";
+  return "//";
 }

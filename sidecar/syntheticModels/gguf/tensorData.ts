@@ -1,6 +1,6 @@
 // Tensor data producers for the writer: float rows encoded on the fly, or a float array as a whole.
 import { type FloatEncodedType, encodeFloats } from "./quantize";
-import { rowByteSize } from "./ggmlTypes";
+import { rowByteSize } from "../../models/ggmlTypes";
 import type { TensorData } from "./writer";
 
 const CHUNK_BYTES = 2 << 20;

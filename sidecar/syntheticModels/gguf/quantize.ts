@@ -1,6 +1,6 @@
 // Encoding float32 rows as F32, F16 or Q8_0 bytes (Q8_0 exactly as ggml's quantize_row_q8_0_ref).
 import { f32ToF16Bits } from "./f16";
-import { GgmlType } from "./ggmlTypes";
+import { GgmlType } from "../../models/ggmlTypes";
 
 export const QK8_0 = 32;
 export const Q8_0_BLOCK_BYTES = 34;

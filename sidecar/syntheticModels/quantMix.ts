@@ -1,5 +1,5 @@
 // Which ggml type each tensor gets under a QuantMix, following llama.cpp's llama-quant.cpp for Q4_K_M.
-import { GgmlType, LlamaFileType, ggmlTypeInfo } from "./gguf/ggmlTypes";
+import { GgmlType, LlamaFileType, ggmlTypeInfo } from "../models/ggmlTypes";
 import type { ModelSpec, QuantMix, TensorShape } from "./modelSpecs";
 
 export const FILE_TYPE: Readonly<Record<QuantMix, LlamaFileType>> = {

@@ -1,8 +1,8 @@
 // Fast path for random-weight models: fills Q8_0 / Q4_K / Q6_K blocks directly with deterministic
 // pseudo-random quants and small, sane per-block scales, without ever materialising float arrays.
-import { Prng } from "../prng";
+import { Prng } from "../../util/prng";
 import { f32ToF16Bits, f16BitsToF32 } from "./f16";
-import { GgmlType, ggmlTypeInfo, ggmlTypeName } from "./ggmlTypes";
+import { GgmlType, ggmlTypeInfo, ggmlTypeName } from "../../models/ggmlTypes";
 
 export type RandomQuantType = typeof GgmlType.Q8_0 | typeof GgmlType.Q4_K | typeof GgmlType.Q6_K;
 

@@ -1,14 +1,14 @@
 // Turns a ModelSpec into a GGUF file: metadata as llama.cpp's converter writes it for the architecture,
 // the code BPE vocabulary, and deterministic weights streamed tensor by tensor.
 import { createHash } from "node:crypto";
-import { GgmlType, tensorByteSize } from "./gguf/ggmlTypes";
+import { GgmlType, tensorByteSize } from "../models/ggmlTypes";
 import { type GgufValue, gguf } from "./gguf/metadata";
 import { isFloatEncodedType } from "./gguf/quantize";
 import { isRandomQuantType, randomQuantBlocks } from "./gguf/randomQuant";
 import { floatRows, zeroBytes, zeroRows } from "./gguf/tensorData";
 import { type GgufTensor, type TensorData, writeGguf } from "./gguf/writer";
 import { type ModelName, type ModelSpec, type TensorShape, modelSpec, modelTensorShapes } from "./modelSpecs";
-import { Prng } from "./prng";
+import { Prng } from "../util/prng";
 import { FILE_TYPE, tensorType } from "./quantMix";
 import {
   QWEN2_5_SPECIAL_TOKENS,

@@ -3,12 +3,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { readAdapter } from "../../sidecar/generation/adapter";
-import { AdapterKey } from "../../sidecar/generation/adapterFormat";
-import { LearnedFuser } from "../../sidecar/generation/learnedFuser";
-import { writeModel } from "../../sidecar/models/buildModel";
-import { gguf } from "../../sidecar/models/gguf/metadata";
-import { Prng } from "../../sidecar/models/prng";
+import { readAdapter } from "../../sidecar/adapter/adapter";
+import { AdapterKey } from "../../sidecar/adapter/adapterFormat";
+import { LearnedFuser } from "../../sidecar/adapter/learnedFuser";
+import { writeModel } from "../../sidecar/syntheticModels/buildModel";
+import { gguf } from "../../sidecar/syntheticModels/gguf/metadata";
+import { Prng } from "../../sidecar/util/prng";
 import { AdapterOps } from "../../sidecar/native/adapterOps";
 import { linearRows, randomAdapterWeights, writeAdapterFile } from "../helpers/adapterReference";
 import { buildNativeAddon } from "../helpers/nativeBuild";

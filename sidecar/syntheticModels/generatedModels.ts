@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import { CONTENT_VERSION_KEY, DEFAULT_SEED, type WriteModelResult, modelContentVersion, specVocab, writeModel } from "./buildModel";
 import { type ModelName, type ShapedModelName, type TinyModelName, modelSpec, parameterCount } from "./modelSpecs";
-import { findPackageRoot } from "./packageRoot";
+import { findPackageRoot } from "../util/packageRoot";
 
 export type { TinyModelName };
 

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { GgmlType, ggmlTypeInfo, ggmlTypeName, tensorByteSize } from "./ggmlTypes";
+import { GgmlType, ggmlTypeInfo, ggmlTypeName, tensorByteSize } from "../../models/ggmlTypes";
 import { ByteSink, type GgufValue, gguf, writeKeyValue } from "./metadata";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian

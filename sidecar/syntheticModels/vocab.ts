@@ -1,8 +1,9 @@
 // Byte-level BPE vocabularies for the project's models: 256 byte tokens, the code merges learned by
 // scripts/train-code-bpe.ts, Qwen's special tokens, and unique unused fillers up to an exact size.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { findPackageRoot } from "../util/packageRoot";
 import { BYTE_TO_UNICODE } from "./bpe";
-import { CODE_BPE_MERGES } from "./data/codeBpeMerges";
 
 /** llama_token_type values (tokenizer.ggml.token_type). */
 export const TokenType = {
@@ -61,12 +62,19 @@ export const QWEN3_SPECIAL_TOKENS: readonly SpecialToken[] = [
 /** Where Qwen's tokenizers put their first added token (<|endoftext|>). */
 export const QWEN_SPECIAL_TOKENS_START = 151643;
 
+/** The committed code merges, read from the package (only tests and benchmarks make models). */
+export function codeMergesPath(): string {
+  return join(findPackageRoot(), "sidecar", "syntheticModels", "data", "code-bpe-merges.txt");
+}
+
+let committed: readonly string[] | undefined;
+
 /**
- * Merges, "left right" each, in rank order: the committed code merges (data/code-bpe-merges.txt,
- * compiled in as data/codeBpeMerges.ts), or those of a merges file at `path`.
+ * Merges, "left right" each, in rank order: the committed code merges (data/code-bpe-merges.txt),
+ * or those of a merges file at `path`.
  */
 export function loadCodeMerges(path?: string): readonly string[] {
-  if (path === undefined) return CODE_BPE_MERGES;
+  if (path === undefined) return (committed ??= loadCodeMerges(codeMergesPath()));
   const lines = readFileSync(path, "utf8").split("\n").filter((line) => line.length > 0);
   for (const line of lines) {
     const parts = line.split(" ");
