@@ -9,7 +9,23 @@
 // folder that failed) is a result (`notReady`, a folder's `error`); a request that could not be
 // served at all (invalid parameters, cancelled, the engine threw) is a ResponseError, which the
 // client logs.
-import { NotificationType, RequestType } from "vscode-languageserver-protocol";
+//
+// Documents, LSP's own text-document sync: the client syncs every open file (textDocument/didOpen,
+// didChange with TextDocumentSyncKind.Incremental, didClose), so the sidecar holds each one's current
+// text, unsaved edits included. A completion names the document, the version it was asked at and the
+// cursor; the sidecar cuts the text before and after the cursor from its own copy. A request is then a
+// few hundred bytes whatever the file's size (when the whole file went as prefix and suffix, a
+// 10,000-line file made every keystroke's request 321 KB of JSON). The client sends a version's
+// didChange before any request that names it, on the same connection; a request naming a version the
+// sidecar has not seen waits up to DOCUMENT_WAIT_MS for it, then answers notReady with the reason, as
+// it does for a version older than its own (the document changed since) and for a document that is not
+// open. Tools that have no editor (the hef CLI, benchmarks) call the engine with the texts instead.
+import {
+  NotificationType,
+  RequestType,
+  type Position,
+  type VersionedTextDocumentIdentifier,
+} from "vscode-languageserver-protocol";
 
 /** The levels of the hierarchy (paper Algorithm 1), as sidecar/cache/hierarchy.ts builds them. */
 export type NodeLevel = "chunk" | "file" | "module" | "repo";
@@ -106,12 +122,16 @@ export interface PanelNode {
   score: number;
 }
 
+/** How long a request naming a document version the sidecar has not seen yet waits for its didChange (ms). */
+export const DOCUMENT_WAIT_MS = 500;
+
 export interface CompleteParams {
-  /** Absolute path of the document and the workspace folder it belongs to. */
+  /** Absolute path of the workspace folder the document belongs to. */
   root: string;
-  path: string;
-  prefix: string;
-  suffix: string;
+  /** A synced document (a file: URI, as the client's didOpen named it) and the version the position refers to. */
+  textDocument: VersionedTextDocumentIdentifier;
+  /** The cursor: zero-based line and UTF-16 character, as LSP counts them. */
+  position: Position;
   mode: CompletionMode;
   k: number;
   maxTokens: number;

@@ -99,7 +99,9 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
       options: { env: { ...process.env, ELECTRON_RUN_AS_NODE: "1" } },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [],
+      // Every open file is synced (incrementally): completions name the document and the cursor, and
+      // the sidecar cuts the text from its copy. All languages, since hef.enabledLanguages applies live.
+      documentSelector: [{ scheme: "file" }],
       outputChannel: this.log,
       initializationOptions: this.options(),
       errorHandler: {

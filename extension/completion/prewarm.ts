@@ -48,10 +48,9 @@ function paramsAtCursor(services: HefServices): CompleteParams | undefined {
   if (!completesLanguage(settings, editor.document.languageId) || services.client.state !== "running") return undefined;
   const folder = vscode.workspace.getWorkspaceFolder(editor.document.uri);
   if (!folder || awaitingFirstIndex(services.client.status, folder.uri.fsPath)) return undefined;
-  const text = editor.document.getText();
-  const offset = editor.document.offsetAt(editor.selection.active);
-  const at = { uri: editor.document.uri.toString(), prefix: text.slice(0, offset), suffix: text.slice(offset) };
-  return completeParams(settings, folder.uri.fsPath, editor.document.uri.fsPath, at, false);
+  const { document, selection } = editor;
+  const at = { uri: document.uri.toString(), version: document.version, line: selection.active.line, character: selection.active.character };
+  return completeParams(settings, folder.uri.fsPath, at, false);
 }
 
 export function registerPrewarm(services: HefServices): vscode.Disposable[] {

@@ -5,7 +5,7 @@ import type { HefServices } from "../services";
 import { completesLanguage } from "../settings";
 import { completed, debounceDelay, initialDebounce, keystroke } from "./debounce";
 import { registerPrewarm } from "./prewarm";
-import { awaitingFirstIndex, completeParams, whyNoCompletion } from "./request";
+import { awaitingFirstIndex, completeParams, whyNoCompletion, type DocumentPosition } from "./request";
 import { CompletionMemory, type Cursor } from "./typeThrough";
 
 export const COMPLETE_NOW = "hef.completeNow";
@@ -37,6 +37,8 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
     const text = document.getText();
     const offset = document.offsetAt(position);
     const at: Cursor = { uri: document.uri.toString(), prefix: text.slice(0, offset), suffix: text.slice(offset) };
+    // The sidecar holds the document: the request names this version and the cursor.
+    const place: DocumentPosition = { uri: at.uri, version: document.version, line: position.line, character: position.character };
     const remembered = this.memory.recall(at);
     if (remembered !== undefined) return items(at, position, remembered);
 
@@ -49,10 +51,12 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
       // A request still in flight when this one began may have answered during the wait.
       const arrived = this.memory.recall(at);
       if (arrived !== undefined) return items(at, position, arrived);
+      // Typed on during the wait: VS Code asks again for the new version.
+      if (document.version !== place.version) return [];
     }
     if (client.state !== "running") return [];
 
-    const params = completeParams(settings, folder.uri.fsPath, document.uri.fsPath, at, forced);
+    const params = completeParams(settings, folder.uri.fsPath, place, forced);
     const started = Date.now();
     let result;
     try {

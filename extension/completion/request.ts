@@ -1,15 +1,23 @@
-// What the provider asks the sidecar, from the settings and the text around the cursor.
+// What the provider asks the sidecar, from the settings and the cursor. The sidecar holds the
+// document's text (LSP sync, common/protocol.ts "Documents"): the request names it, its version and
+// the cursor.
 import type { CompleteParams, SidecarStatus } from "../../common/protocol";
 import type { SidecarState } from "../services";
 import type { HefSettings } from "../settings";
-import type { Cursor } from "./typeThrough";
 
-export function completeParams(settings: HefSettings, root: string, path: string, at: Cursor, force: boolean): CompleteParams {
+/** A document version and a place in it, as LSP names them. */
+export interface DocumentPosition {
+  uri: string;
+  version: number;
+  line: number;
+  character: number;
+}
+
+export function completeParams(settings: HefSettings, root: string, at: DocumentPosition, force: boolean): CompleteParams {
   return {
     root,
-    path,
-    prefix: at.prefix,
-    suffix: at.suffix,
+    textDocument: { uri: at.uri, version: at.version },
+    position: { line: at.line, character: at.character },
     mode: settings.mode,
     k: settings.k,
     maxTokens: settings.maxTokens,

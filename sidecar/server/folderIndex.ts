@@ -5,6 +5,7 @@ import type { CompleteParams, CompleteResult, FolderState, FolderStatus, Rebuild
 import { focusWithImports } from "../cache/imports";
 import { type Focus, NO_FOCUS } from "../cache/indexOrder";
 import { oneLine } from "../util/errorText";
+import type { TextAtCursor } from "./documents";
 import { toCompletion } from "./wire";
 import { printable } from "../util/printable";
 
@@ -152,16 +153,17 @@ export class FolderIndex {
     });
   }
 
-  async complete(params: CompleteParams, signal: AbortSignal): Promise<CompleteResult> {
+  /** Completes `text` (cut from the synced document) with the request's settings. */
+  async complete(params: CompleteParams, text: TextAtCursor, signal: AbortSignal): Promise<CompleteResult> {
     // A first index commits as it goes, the files in view first: what is there already serves.
     if (!this.cache || (this.cache.stats.files === 0 && !params.force)) {
       const reason = this.state === "failed" ? `${this.root}: ${this.error}` : `${this.root} is being indexed for the first time`;
       return { kind: "notReady", reason };
     }
     const result = await this.engine.complete(this.cache, {
-      path: relative(this.root, params.path).split(sep).join("/"),
-      prefix: params.prefix,
-      suffix: params.suffix,
+      path: relative(this.root, text.path).split(sep).join("/"),
+      prefix: text.prefix,
+      suffix: text.suffix,
       mode: params.mode,
       k: params.k,
       maxTokens: params.maxTokens,

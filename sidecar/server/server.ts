@@ -4,6 +4,7 @@ import {
   ErrorCodes,
   LSPErrorCodes,
   ResponseError,
+  TextDocumentSyncKind,
   type CancellationToken,
   type Connection,
   type WorkspaceFolder,
@@ -11,9 +12,10 @@ import {
 import { defaultCacheDir } from "../cache/cacheLocation";
 import type { CompletionEngine } from "../completion/types";
 import type { EngineOptions } from "../completion/engine";
-import { HefNotifications, HefRequests, type SidecarOptions, type SidecarStatus } from "../../common/protocol";
+import { HefNotifications, HefRequests, type CompleteParams, type CompleteResult, type SidecarOptions, type SidecarStatus } from "../../common/protocol";
 import { oneLine } from "../util/errorText";
 import { folderExcludes } from "../../common/excludes";
+import { OpenDocuments } from "./documents";
 import { FolderIndex } from "./folderIndex";
 import { throttle } from "./throttle";
 import { completeParamsProblem, filesChangedParamsProblem, focusParamsProblem, rebuildParamsProblem } from "./validateParams";
@@ -73,6 +75,9 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
   const focus = new Map<string, string[]>();
   /** First indexes run one folder at a time: they share the embedder. */
   let indexing: Promise<void> = Promise.resolve();
+  /** The editor's open documents (LSP incremental sync): completions are cut from them. */
+  const documents = new OpenDocuments();
+  documents.listen(connection);
 
   const snapshot = (): SidecarStatus => ({
     backend: engine?.backend ?? (engineError ? "none" : "loading"),
@@ -112,7 +117,10 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     for (const folder of params.workspaceFolders ?? []) wanted.add(rootOf(folder));
     folderEvents = params.capabilities.workspace?.workspaceFolders === true;
     return {
-      capabilities: { workspace: { workspaceFolders: { supported: true, changeNotifications: true } } },
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+      },
       serverInfo: { name: "hef-sidecar" },
     };
   });
@@ -179,6 +187,28 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     folders.get(root)?.focus(params.paths);
   });
 
+  /** A completion at the cursor of a document the editor syncs, in the version the request names. */
+  const completeAt = async (params: CompleteParams, signal: AbortSignal): Promise<CompleteResult> => {
+    if (!engine) return { kind: "notReady", reason: engineError ?? "the models are loading" };
+    const folder = folders.get(resolve(params.root));
+    if (!folder) return { kind: "notReady", reason: `${params.root} is not a workspace folder` };
+    const text = await documents.textAt(params, signal);
+    signal.throwIfAborted();
+    return text.kind === "text" ? folder.complete(params, text, signal) : text;
+  };
+
+  /** The request's answer; a failure is a ResponseError (RequestCancelled once the signal aborted). */
+  const answer = async (params: CompleteParams, signal: AbortSignal, what: string): Promise<CompleteResult> => {
+    try {
+      const result = await completeAt(params, signal);
+      signal.throwIfAborted();
+      return result;
+    } catch (error) {
+      if (signal.aborted) throw cancelled();
+      throw new ResponseError(LSPErrorCodes.RequestFailed, `${what} failed: ${oneLine(error)}`);
+    }
+  };
+
   /** The pre-warm running now: any completion request stops it before it starts, so it never waits behind one. */
   let warming: AbortController | undefined;
   const stopWarming = () => {
@@ -190,12 +220,9 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     const problem = completeParamsProblem(params);
     if (problem) return log(`ignored a ${HefNotifications.prewarm.method} notification: ${problem}`);
     stopWarming();
-    const folder = engine && folders.get(resolve(params.root));
-    if (!folder) return;
     const controller = (warming = new AbortController());
     // One generated token: the work worth keeping is the query, the retrieval, the projection and the prefill.
-    folder
-      .complete({ ...params, maxTokens: 1, force: false }, controller.signal)
+    completeAt({ ...params, maxTokens: 1, force: false }, controller.signal)
       .catch((error: unknown) => controller.signal.aborted || log(`pre-warm failed: ${oneLine(error)}`))
       .finally(() => warming === controller && (warming = undefined));
   });
@@ -204,16 +231,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     stopWarming();
     const problem = completeParamsProblem(params);
     if (problem) throw invalidParams(HefRequests.complete.method, problem);
-    if (!engine) return { kind: "notReady", reason: engineError ?? "the models are loading" };
-    const folder = folders.get(resolve(params.root));
-    if (!folder) return { kind: "notReady", reason: `${params.root} is not a workspace folder` };
-    const signal = signalOf(token);
-    try {
-      return await folder.complete(params, signal);
-    } catch (error) {
-      if (signal.aborted) throw cancelled();
-      throw new ResponseError(LSPErrorCodes.RequestFailed, `completion failed: ${oneLine(error)}`);
-    }
+    return answer(params, signalOf(token), "completion");
   });
 
   connection.onRequest(HefRequests.rebuild, async (params, token) => {

@@ -27,6 +27,21 @@ function integer(params: Record<string, unknown>, key: string, max: number): Pro
   return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= max ? undefined : `${key} must be an integer from 1 to ${max}`;
 }
 
+function count(value: unknown): boolean {
+  return Number.isInteger(value) && (value as number) >= 0;
+}
+
+function textDocument(params: Record<string, unknown>): Problem {
+  const document = params.textDocument;
+  if (!isObject(document) || typeof document.uri !== "string" || !document.uri.startsWith("file:")) return "textDocument.uri must be a file: URI";
+  return count(document.version) ? undefined : "textDocument.version must be an integer of at least 0";
+}
+
+function position(params: Record<string, unknown>): Problem {
+  const at = params.position;
+  return isObject(at) && count(at.line) && count(at.character) ? undefined : "position must have a line and a character, integers of at least 0";
+}
+
 function strings(params: Record<string, unknown>, key: string): Problem {
   const value = params[key];
   return Array.isArray(value) && value.every((item) => typeof item === "string") ? undefined : `${key} must be an array of strings`;
@@ -37,9 +52,8 @@ export function completeParamsProblem(params: unknown): Problem {
   if (!MODES.has(params.mode as string)) return `mode must be one of ${[...MODES].join(", ")}`;
   return (
     string(params, "root") ??
-    string(params, "path") ??
-    string(params, "prefix") ??
-    string(params, "suffix") ??
+    textDocument(params) ??
+    position(params) ??
     integer(params, "k", LIMITS.k) ??
     integer(params, "maxTokens", LIMITS.maxTokens) ??
     boolean(params, "singleLine") ??

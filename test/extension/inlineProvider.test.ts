@@ -17,6 +17,7 @@ function at(before: string, after = "", languageId = "python", path = "/repo/sho
   const document = {
     uri: FakeUri.file(path),
     languageId,
+    version: 7,
     getText: () => text,
     offsetAt: (p: { line: number; character: number }) => text.split("\n").slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character,
   };
@@ -59,17 +60,17 @@ beforeEach(() => {
 });
 
 describe("the inline completion provider", () => {
-  test("is registered for files and asks the sidecar with the settings, the text around the cursor and VS Code's token", async () => {
+  test("is registered for files and asks the sidecar with the settings, the document version, the cursor and VS Code's token", async () => {
     assert.deepEqual(fake.registered.inlineProviders[0]!.selector, { scheme: "file" });
     const cancel = token();
     const items = await ask("for price in prices:\n    ", "\nreturn total\n", automatic, cancel);
     assert.equal(sidecar.requests.length, 1);
     assert.equal(sidecar.requests[0]!.token, cancel);
+    // The sidecar holds the text (LSP sync): the request names the document, its version and the cursor, not the file.
     assert.deepEqual(sidecar.requests[0]!.params, {
       root: "/repo",
-      path: "/repo/shop/cart.py",
-      prefix: "for price in prices:\n    ",
-      suffix: "\nreturn total\n",
+      textDocument: { uri: "file:///repo/shop/cart.py", version: 7 },
+      position: { line: 1, character: 4 },
       mode: "hef",
       k: 32,
       maxTokens: 64,
@@ -93,7 +94,7 @@ describe("the inline completion provider", () => {
   test("reports each result to the panel and its latency to the status bar", async () => {
     await ask("x = ");
     assert.equal(sidecar.reported.length, 1);
-    assert.equal(sidecar.reported[0]!.params.prefix, "x = ");
+    assert.deepEqual(sidecar.reported[0]!.params.position, { line: 0, character: 4 });
     assert.equal(sidecar.reported[0]!.result.kind, "completion");
     assert.deepEqual(sidecar.latencies, [sidecar.reported[0]!.latencyMs]);
   });
@@ -118,6 +119,14 @@ describe("the inline completion provider", () => {
     const cancel = token();
     const pending = ask("x = ", "", automatic, cancel);
     cancel.cancel();
+    assert.deepEqual(await pending, []);
+    assert.equal(sidecar.requests.length, 0);
+  });
+
+  test("asks nothing for a document typed on during the wait: the version it would name is gone", async () => {
+    const { document, position } = at("x = ");
+    const pending = provide(document, position, automatic, token());
+    document.version++;
     assert.deepEqual(await pending, []);
     assert.equal(sidecar.requests.length, 0);
   });
@@ -186,7 +195,7 @@ describe("the inline completion provider", () => {
       const typed = ask("x = ");
       const explicit = ask("y = ", "", invoke);
       await flush();
-      assert.deepEqual(sidecar.requests.map((r) => [r.params.prefix, r.params.force]), [["y = ", true]], "only the explicit request has asked");
+      assert.deepEqual(sidecar.requests.map((r) => r.params.force), [true], "only the explicit request has asked");
       mock.timers.runAll();
       assert.deepEqual((await explicit).map((i) => i.insertText), ["y = total += price"]);
       await typed;

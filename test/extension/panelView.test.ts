@@ -9,7 +9,7 @@ import type { FolderStatus, PanelNode, SidecarStatus } from "../../common/protoc
 import { completionResult, NODES } from "./fakeVscode";
 
 const event = (result: CompletionEvent["result"]): CompletionEvent => ({
-  params: { root: "/repo", path: "/repo/shop/cart.py", prefix: "", suffix: "", mode: "hef", k: 32, maxTokens: 64, singleLine: true, entities: false, force: false },
+  params: { root: "/repo", textDocument: { uri: "file:///repo/shop/cart.py", version: 1 }, position: { line: 0, character: 0 }, mode: "hef", k: 32, maxTokens: 64, singleLine: true, entities: false, force: false },
   result,
   latencyMs: 120,
 });

@@ -9,7 +9,17 @@ const fake = fakeVscode();
 const { PrewarmTimer, REST_MS } = loadWithVscode<typeof prewarm>("../../extension/completion/prewarm.ts", fake.api);
 const { registerInlineCompletions } = loadWithVscode<typeof provider>("../../extension/completion/provider.ts", fake.api);
 
-const params = (prefix: string): CompleteParams => ({ root: "/repo", path: "/repo/a.py", prefix, suffix: "", mode: "hef", k: 32, maxTokens: 64, singleLine: true, entities: false, force: false });
+const params = (line: number): CompleteParams => ({
+  root: "/repo",
+  textDocument: { uri: "file:///repo/a.py", version: 1 },
+  position: { line, character: 0 },
+  mode: "hef",
+  k: 32,
+  maxTokens: 64,
+  singleLine: true,
+  entities: false,
+  force: false,
+});
 
 describe("pre-warm", () => {
   beforeEach(() => mock.timers.reset());
@@ -18,13 +28,13 @@ describe("pre-warm", () => {
     mock.timers.enable({ apis: ["setTimeout"] });
     const sent: CompleteParams[] = [];
     const timer = new PrewarmTimer((p) => sent.push(p), 1000);
-    timer.moved(() => params("first"));
+    timer.moved(() => params(1));
     mock.timers.tick(600);
-    timer.moved(() => params("second"));
+    timer.moved(() => params(2));
     mock.timers.tick(999);
     assert.equal(sent.length, 0);
     mock.timers.tick(1);
-    assert.deepEqual(sent.map((p) => p.prefix), ["second"]);
+    assert.deepEqual(sent.map((p) => p.position.line), [2]);
     timer.moved(() => undefined);
     mock.timers.tick(1000);
     assert.equal(sent.length, 1, "nothing to warm where no completion could run");
@@ -34,7 +44,7 @@ describe("pre-warm", () => {
     mock.timers.enable({ apis: ["setTimeout"] });
     const sent: CompleteParams[] = [];
     const timer = new PrewarmTimer((p) => sent.push(p), 1000);
-    timer.moved(() => params("x"));
+    timer.moved(() => params(1));
     timer.cancel();
     mock.timers.tick(2000);
     assert.equal(sent.length, 0);
@@ -44,8 +54,7 @@ describe("pre-warm", () => {
     mock.timers.enable({ apis: ["setTimeout"] });
     const sidecar = fakeServices(() => completionResult("x"));
     sidecar.state.status = { backend: "CPU", models: { embedder: "e", generator: "g", adapter: "a" }, folders: [{ root: "/repo", state: "ready", files: 1, nodes: 4, nodesPerLevel: { chunk: 2, file: 1, module: 0, repo: 1 } }] };
-    const text = "def f():\n    return 1\n";
-    const document = { uri: FakeUri.file("/repo/a.py"), languageId: "python", getText: () => text, offsetAt: () => 9 };
+    const document = { uri: FakeUri.file("/repo/a.py"), languageId: "python", version: 3 };
     fake.api.window.activeTextEditor = { document, selection: { active: { line: 1, character: 0 } } } as never;
     registerInlineCompletions({ subscriptions: [] } as never, sidecar.services);
     fake.selectionChanges.fire({ kind: 3 });
@@ -53,7 +62,7 @@ describe("pre-warm", () => {
     assert.equal(sidecar.prewarms.length, 0, "a selection the editor made itself (typing, a command) is not a move");
     fake.selectionChanges.fire({ kind: 2 });
     mock.timers.tick(REST_MS);
-    assert.deepEqual(sidecar.prewarms.map((p) => [p.path, p.prefix, p.suffix, p.force]), [["/repo/a.py", "def f():\n", "    return 1\n", false]]);
+    assert.deepEqual(sidecar.prewarms.map((p) => [p.textDocument, p.position, p.force]), [[{ uri: "file:///repo/a.py", version: 3 }, { line: 1, character: 0 }, false]]);
     fake.activeEditorChanges.fire(undefined);
     fake.documentChanges.fire({ document, contentChanges: [{ text: "x" }] });
     mock.timers.tick(REST_MS);

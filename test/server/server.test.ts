@@ -6,8 +6,8 @@ import { pathToFileURL } from "node:url";
 import { after, describe, test } from "node:test";
 import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import { createConnection, ProposedFeatures } from "vscode-languageserver/node.js";
-import { DidChangeWorkspaceFoldersNotification, ErrorCodes, InitializeRequest, InitializedNotification, LSPErrorCodes, ResponseError, ShutdownRequest } from "vscode-languageserver-protocol";
-import { HefNotifications, HefRequests, type CompleteParams, type SidecarOptions, type SidecarStatus } from "../../common/protocol";
+import { DidChangeTextDocumentNotification, DidChangeWorkspaceFoldersNotification, DidOpenTextDocumentNotification, ErrorCodes, InitializeRequest, InitializedNotification, LSPErrorCodes, ResponseError, ShutdownRequest } from "vscode-languageserver-protocol";
+import { DOCUMENT_WAIT_MS, HefNotifications, HefRequests, type CompleteParams, type SidecarOptions, type SidecarStatus } from "../../common/protocol";
 import { estimateMs } from "../../sidecar/server/folderIndex";
 import { startServer, type LoadEngine } from "../../sidecar/server/server";
 import { copyOfRepo, tempDir } from "../helpers/repos";
@@ -15,6 +15,8 @@ import { FakeEngine } from "./fakeEngine";
 
 interface Session {
   client: MessageConnection;
+  /** The bodies of the messages the client has written to the sidecar so far. */
+  sent(): string[];
   engine: FakeEngine;
   statuses: SidecarStatus[];
   logs: string[];
@@ -36,6 +38,19 @@ async function serve(
 ): Promise<Session> {
   const up = new PassThrough();
   const down = new PassThrough();
+  const wire: Buffer[] = [];
+  up.on("data", (chunk: Buffer) => wire.push(chunk));
+  const sent = () => {
+    const bytes = Buffer.concat(wire);
+    const bodies: string[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const header = bytes.indexOf("\r\n\r\n", at);
+      const length = Number(/Content-Length: (\d+)/.exec(bytes.subarray(at, header).toString())![1]);
+      bodies.push(bytes.subarray(header + 4, header + 4 + length).toString());
+      at = header + 4 + length;
+    }
+    return bodies;
+  };
   startServer(createConnection(ProposedFeatures.all, up, down), load);
   const client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
   const statuses: SidecarStatus[] = [];
@@ -63,6 +78,8 @@ async function serve(
     initializationOptions: { backend: "cpu", exclude: [], cacheDir, ...models },
   });
   await client.sendNotification(InitializedNotification.type, {});
+  // The editor syncs the documents it completes in; completeParams completes in this one.
+  for (const root of roots) await client.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: cartUri(root), languageId: "python", version: 1, text: CART } });
   const until = async (ok: (status: SidecarStatus) => boolean, from = 0) => {
     for (;;) {
       const found = statuses.slice(from).find(ok);
@@ -70,19 +87,22 @@ async function serve(
       await new Promise<void>((wake) => waiters.push(wake));
     }
   };
-  return { client, engine, statuses, logs, until, shutdown };
+  return { client, sent, engine, statuses, logs, until, shutdown };
 }
 
 const workspaceFolder = (root: string) => ({ uri: pathToFileURL(root).href, name: root });
 const folderState = (status: SidecarStatus, root: string) => status.folders.find((f) => f.root === root)?.state;
 const ready = (...roots: string[]) => (status: SidecarStatus) => roots.every((root) => folderState(status, root) === "ready");
 
+/** The open document serve() syncs in each folder (its text, unsaved, is not the file's). */
+const CART = "def total(cart):\n    ";
+const cartUri = (root: string) => pathToFileURL(join(root, "shop/cart.py")).href;
+
 function completeParams(root: string, overrides: Partial<CompleteParams> = {}): CompleteParams {
   return {
     root,
-    path: join(root, "shop/cart.py"),
-    prefix: "def total(cart):\n    ",
-    suffix: "",
+    textDocument: { uri: cartUri(root), version: 1 },
+    position: { line: 1, character: 4 },
     mode: "hef",
     k: 4,
     maxTokens: 16,
@@ -284,6 +304,66 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.deepEqual([request.entities, request.k, request.maxTokens, request.mode, request.path], [true, 3, 7, "rag", "shop/cart.py"]);
   });
 
+  test("a completion request names the document and the cursor: its size on the wire does not grow with the file", async (t) => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => `    total += item_${i}.price * item_${i}.quantity`).join("\n");
+    const requestBytes = async (n: number) => {
+      const uri = pathToFileURL(join(root, `shop/lines_${n}.py`)).href;
+      await session.client.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: "python", version: 1, text: lines(n) } });
+      const params = completeParams(root, { textDocument: { uri, version: 1 }, position: { line: Math.floor(n / 2), character: 4 } });
+      assert.equal((await session.client.sendRequest(HefRequests.complete, params)).kind, "completion");
+      assert.equal(session.engine.requests.at(-1)!.prefix.split("\n").length, Math.floor(n / 2) + 1, "the sidecar cut the text at the cursor");
+      return Buffer.byteLength(session.sent().filter((body) => body.includes('"hef/complete"')).at(-1)!);
+    };
+    const [small, large] = [await requestBytes(10), await requestBytes(10_000)];
+    t.diagnostic(`hef/complete request: ${small} bytes at 10 lines, ${large} bytes at 10,000 lines`);
+    // Only the digits of the line number and the file name differ.
+    assert.ok(large - small <= 8, `${small} bytes at 10 lines, ${large} at 10,000`);
+    assert.ok(large < 512);
+  });
+
+  test("unsaved edits are what the prompt uses: incremental changes apply to the sidecar's copy, not the file on disk", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    const textDocument = { uri: cartUri(root), version: 2 };
+    // "def total(cart):\n    " becomes "def total(cart, tax):\n    return " (two edits, one didChange).
+    await session.client.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument,
+      contentChanges: [
+        { range: { start: { line: 0, character: 14 }, end: { line: 0, character: 14 } }, text: ", tax" },
+        { range: { start: { line: 1, character: 4 }, end: { line: 1, character: 4 } }, text: "return " },
+      ],
+    });
+    await session.client.sendRequest(HefRequests.complete, completeParams(root, { textDocument, position: { line: 1, character: 11 } }));
+    const request = session.engine.requests.at(-1)!;
+    assert.deepEqual([request.path, request.prefix, request.suffix], ["shop/cart.py", "def total(cart, tax):\n    return ", ""]);
+  });
+
+  test("a request for a version the sidecar has not seen waits for its didChange; an older version, one that never comes, or a document not open is notReady with the reason", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    const uri = cartUri(root);
+    const ahead = session.client.sendRequest(HefRequests.complete, completeParams(root, { textDocument: { uri, version: 2 }, position: { line: 1, character: 5 } }));
+    await session.client.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: 2 }, contentChanges: [{ range: { start: { line: 1, character: 4 }, end: { line: 1, character: 4 } }, text: "x" }] });
+    assert.equal((await ahead).kind, "completion");
+    assert.equal(session.engine.requests.at(-1)!.prefix, "def total(cart):\n    x");
+    assert.deepEqual(await session.client.sendRequest(HefRequests.complete, completeParams(root)), {
+      kind: "notReady",
+      reason: `${uri} changed since the request (version 1; the sidecar has 2)`,
+    });
+    assert.deepEqual(await session.client.sendRequest(HefRequests.complete, completeParams(root, { textDocument: { uri, version: 5 } })), {
+      kind: "notReady",
+      reason: `version 5 of ${uri} did not reach the sidecar within ${DOCUMENT_WAIT_MS} ms (it has version 2)`,
+    });
+    const unopened = pathToFileURL(join(root, "shop/pricing/tax.py")).href;
+    const notOpen = await session.client.sendRequest(HefRequests.complete, completeParams(root, { textDocument: { uri: unopened, version: 1 } }));
+    assert.deepEqual(notOpen, { kind: "notReady", reason: `${unopened} is not open in the sidecar (the editor syncs a document with textDocument/didOpen before completing in it)` });
+  });
+
   test("a pre-warm prepares a completion at the cursor in the background, and a real request stops it at once", async () => {
     const root = copyOfRepo("samples/shop");
     const session = await serve([root]);
@@ -397,7 +477,9 @@ describe("the sidecar language server (fake engine, real cache)", () => {
       ["k must be an integer from 1 to 1024", { k: 1.5 }],
       ["mode must be one of hef, rag, none", { mode: "bogus" }],
       ["maxTokens must be an integer from 1 to 4096", { maxTokens: 1e9 }],
-      ["prefix must be a string", { prefix: null }],
+      ["textDocument.uri must be a file: URI", { textDocument: { uri: "untitled:Untitled-1", version: 1 } }],
+      ["textDocument.version must be an integer of at least 0", { textDocument: { uri: "file:///a.py", version: "1" } }],
+      ["position must have a line and a character, integers of at least 0", { position: { line: -1, character: 0 } }],
       ["force must be true or false", { force: "yes" }],
       ["entities must be true or false", { entities: 1 }],
     ];
