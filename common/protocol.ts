@@ -132,6 +132,11 @@ export interface CompleteParams {
   textDocument: VersionedTextDocumentIdentifier;
   /** The cursor: zero-based line and UTF-16 character, as LSP counts them. */
   position: Position;
+  /**
+   * Complete as if this text were inserted at the position, the cursor after it, without a
+   * didChange: what accepting a suggestion would make of the document (hef/speculate).
+   */
+  insert?: string;
   mode: CompletionMode;
   k: number;
   maxTokens: number;
@@ -201,8 +206,16 @@ export interface FocusParams {
 }
 
 export namespace HefRequests {
-  /** Completes at the cursor; $/cancelRequest reaches native decoding. */
+  /** Completes at the cursor; $/cancelRequest reaches native decoding. Stops any background work (pre-warm, speculation) first. */
   export const complete = new RequestType<CompleteParams, CompleteResult, void>("hef/complete");
+  /**
+   * Speculative next: the completion that would follow accepting a suggestion (`insert` is the
+   * suggestion), computed in the background so that the editor can serve it from memory on accept.
+   * Background priority: any hef/complete cancels it at once, as does a newer hef/speculate or
+   * hef/prewarm (one piece of background work at a time); it then fails with RequestCancelled. It
+   * never delays a real request.
+   */
+  export const speculate = new RequestType<CompleteParams, CompleteResult, void>("hef/speculate");
   /** Rebuilds the caches of some or all folders from scratch (chunk vectors reused); cancellable. */
   export const rebuild = new RequestType<RebuildParams, RebuildResult, void>("hef/rebuild");
   /** The current status (also pushed with HefNotifications.status). */
@@ -221,7 +234,7 @@ export namespace HefNotifications {
    * Client to sidecar: the cursor rests here (a file gained focus, the cursor moved, the user paused),
    * with the parameters a completion here would have. The sidecar embeds the query, retrieves,
    * projects and prefills the prompt in the background, so that the completion that follows reuses
-   * that work. A hef/complete cancels it at once; a newer one replaces it.
+   * that work. A hef/complete cancels it at once; a newer pre-warm or speculation replaces it.
    */
   export const prewarm = new NotificationType<CompleteParams>("hef/prewarm");
   /** Sidecar to client: the status changed (indexing progress, ready, failure). */

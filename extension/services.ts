@@ -21,6 +21,12 @@ export interface SidecarClientApi {
   complete(params: CompleteParams, token?: vscode.CancellationToken): Promise<CompleteResult>;
   /** Asks the sidecar to prepare a completion with these parameters in the background (nothing when it is not running). */
   prewarm(params: CompleteParams): void;
+  /**
+   * The completion that would follow accepting a suggestion (params.insert), computed in the
+   * background (hef/speculate). Answers like complete; rejects with a vscode.CancellationError when
+   * the token fires or the sidecar cancelled it for a real request.
+   */
+  speculate(params: CompleteParams, token: vscode.CancellationToken): Promise<CompleteResult>;
 }
 
 /** One completion as the panel shows it: what was asked, what came back, and how long it took. */

@@ -3,6 +3,8 @@ import {
   CloseAction,
   ErrorAction,
   LanguageClient,
+  LSPErrorCodes,
+  ResponseError,
   TransportKind,
   type LanguageClientOptions,
   type ServerOptions,
@@ -163,6 +165,17 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
       return Promise.resolve({ kind: "notReady", reason: `the sidecar is ${this.currentState}` });
     }
     return raceToken(this.client.sendRequest(HefRequests.complete, params, token), token);
+  }
+
+  speculate(params: CompleteParams, token: vscode.CancellationToken): Promise<CompleteResult> {
+    if (!this.client || this.currentState !== "running") {
+      return Promise.resolve({ kind: "notReady", reason: `the sidecar is ${this.currentState}` });
+    }
+    const answer = this.client.sendRequest(HefRequests.speculate, params, token).catch((error: unknown) => {
+      // The sidecar cancels a speculation for any real request: as if the token had fired.
+      throw error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled ? new vscode.CancellationError() : error;
+    });
+    return raceToken(answer, token);
   }
 
   /** Rejects with a one-line Error when the sidecar is not running (callers wait on onDidChangeState first). */

@@ -1,11 +1,13 @@
 // Inline completions from the sidecar: debounced to the user's rhythm, served from memory while
-// the user types what is suggested, and cancelled in the sidecar when VS Code drops the request.
+// the user types what is suggested and once they accept it (the next one is speculated in the
+// background), and cancelled in the sidecar when VS Code drops the request.
 import * as vscode from "vscode";
 import type { HefServices } from "../services";
 import { completesLanguage } from "../settings";
 import { completed, debounceDelay, initialDebounce, keystroke } from "./debounce";
 import { registerPrewarm } from "./prewarm";
 import { awaitingFirstIndex, completeParams, whyNoCompletion, type DocumentPosition } from "./request";
+import { Speculation } from "./speculation";
 import { CompletionMemory, type Cursor } from "./typeThrough";
 
 export const COMPLETE_NOW = "hef.completeNow";
@@ -13,6 +15,7 @@ export const COMPLETE_NOW = "hef.completeNow";
 export class HefInlineCompletionProvider implements vscode.InlineCompletionItemProvider {
   private debounce = initialDebounce();
   private readonly memory = new CompletionMemory();
+  private readonly speculation = new Speculation();
 
   constructor(private readonly services: HefServices) {}
 
@@ -22,6 +25,7 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
 
   forget(): void {
     this.memory.clear();
+    this.speculation.clear();
   }
 
   async provideInlineCompletionItems(
@@ -39,8 +43,14 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
     const at: Cursor = { uri: document.uri.toString(), prefix: text.slice(0, offset), suffix: text.slice(offset) };
     // The sidecar holds the document: the request names this version and the cursor.
     const place: DocumentPosition = { uri: at.uri, version: document.version, line: position.line, character: position.character };
+    const root = folder.uri.fsPath;
+    const speculated = this.speculation.recall(at);
+    if (speculated !== undefined) {
+      this.memory.remember(at, speculated);
+      return this.shown(root, place, at, position, speculated);
+    }
     const remembered = this.memory.recall(at);
-    if (remembered !== undefined) return items(at, position, remembered);
+    if (remembered !== undefined) return this.shown(root, place, at, position, remembered);
 
     // An explicit trigger (hef.completeNow, or VS Code's own) is the user forcing a completion.
     const forced = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
@@ -50,13 +60,13 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
       if (!(await quiet(debounceDelay(this.debounce, settings.debounceMs), token))) return [];
       // A request still in flight when this one began may have answered during the wait.
       const arrived = this.memory.recall(at);
-      if (arrived !== undefined) return items(at, position, arrived);
+      if (arrived !== undefined) return this.shown(root, place, at, position, arrived);
       // Typed on during the wait: VS Code asks again for the new version.
       if (document.version !== place.version) return [];
     }
     if (client.state !== "running") return [];
 
-    const params = completeParams(settings, folder.uri.fsPath, place, forced);
+    const params = completeParams(settings, root, place, forced);
     const started = Date.now();
     let result;
     try {
@@ -80,7 +90,24 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
       return [];
     }
     this.memory.remember(at, result.text);
-    return token.isCancellationRequested ? [] : items(at, position, result.text);
+    return token.isCancellationRequested ? [] : this.shown(root, place, at, position, result.text);
+  }
+
+  /** The items showing `completion`, and the speculation of what follows accepting it. */
+  private shown(root: string, place: DocumentPosition, at: Cursor, position: vscode.Position, completion: string): vscode.InlineCompletionItem[] {
+    // What the user typed of a suggestion since it was shown leaves the document accepting makes the same.
+    const suggestion = { ...at, text: completion };
+    if (!this.speculation.covers(suggestion) && this.services.client.state === "running") {
+      const cancel = new vscode.CancellationTokenSource();
+      const keep = this.speculation.begin(suggestion, () => cancel.cancel());
+      const params = { ...completeParams(this.services.settings(), root, place, false), insert: completion };
+      this.services.client.speculate(params, cancel.token).then(
+        (result) => result.kind === "completion" && result.stopReason !== "cancelled" && keep(result.text),
+        // Cancelled by the user's next move or by a real request in the sidecar: nothing to say.
+        (error: Error) => error instanceof vscode.CancellationError || this.services.log.warn(`speculation failed: ${error.message}`),
+      );
+    }
+    return items(at, position, completion);
   }
 }
 

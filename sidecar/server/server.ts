@@ -209,26 +209,44 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     }
   };
 
-  /** The pre-warm running now: any completion request stops it before it starts, so it never waits behind one. */
-  let warming: AbortController | undefined;
-  const stopWarming = () => {
-    warming?.abort();
-    warming = undefined;
+  /**
+   * The background work running now (a pre-warm or a speculation), one at a time: any completion
+   * request stops it before it starts, so a real request never waits behind one.
+   */
+  let background: AbortController | undefined;
+  const stopBackground = () => {
+    background?.abort();
+    background = undefined;
   };
+  const startBackground = (): AbortController => {
+    stopBackground();
+    return (background = new AbortController());
+  };
+  const endBackground = (controller: AbortController) => background === controller && (background = undefined);
 
   connection.onNotification(HefNotifications.prewarm, (params) => {
     const problem = completeParamsProblem(params);
     if (problem) return log(`ignored a ${HefNotifications.prewarm.method} notification: ${problem}`);
-    stopWarming();
-    const controller = (warming = new AbortController());
+    const controller = startBackground();
     // One generated token: the work worth keeping is the query, the retrieval, the projection and the prefill.
     completeAt({ ...params, maxTokens: 1, force: false }, controller.signal)
       .catch((error: unknown) => controller.signal.aborted || log(`pre-warm failed: ${oneLine(error)}`))
-      .finally(() => warming === controller && (warming = undefined));
+      .finally(() => endBackground(controller));
+  });
+
+  connection.onRequest(HefRequests.speculate, async (params, token) => {
+    const problem = completeParamsProblem(params);
+    if (problem) throw invalidParams(HefRequests.speculate.method, problem);
+    const controller = startBackground();
+    try {
+      return await answer(params, AbortSignal.any([controller.signal, signalOf(token)]), "speculation");
+    } finally {
+      endBackground(controller);
+    }
   });
 
   connection.onRequest(HefRequests.complete, async (params, token) => {
-    stopWarming();
+    stopBackground();
     const problem = completeParamsProblem(params);
     if (problem) throw invalidParams(HefRequests.complete.method, problem);
     return answer(params, signalOf(token), "completion");

@@ -42,6 +42,10 @@ function position(params: Record<string, unknown>): Problem {
   return isObject(at) && count(at.line) && count(at.character) ? undefined : "position must have a line and a character, integers of at least 0";
 }
 
+function optionalString(params: Record<string, unknown>, key: string): Problem {
+  return params[key] === undefined ? undefined : string(params, key);
+}
+
 function strings(params: Record<string, unknown>, key: string): Problem {
   const value = params[key];
   return Array.isArray(value) && value.every((item) => typeof item === "string") ? undefined : `${key} must be an array of strings`;
@@ -54,6 +58,7 @@ export function completeParamsProblem(params: unknown): Problem {
     string(params, "root") ??
     textDocument(params) ??
     position(params) ??
+    optionalString(params, "insert") ??
     integer(params, "k", LIMITS.k) ??
     integer(params, "maxTokens", LIMITS.maxTokens) ??
     boolean(params, "singleLine") ??

@@ -43,6 +43,23 @@ export class Emitter<T> {
   }
 }
 
+export class FakeCancellationTokenSource {
+  private readonly cancelled = new Emitter<void>();
+  readonly token = { isCancellationRequested: false, onCancellationRequested: this.cancelled.event };
+  cancel() {
+    if (this.token.isCancellationRequested) return;
+    this.token.isCancellationRequested = true;
+    this.cancelled.fire();
+  }
+  dispose() {}
+}
+
+export class FakeCancellationError extends Error {
+  constructor() {
+    super("Canceled");
+  }
+}
+
 export function fakeVscode() {
   const registered = {
     commands: new Map<string, (...args: unknown[]) => unknown>(),
@@ -69,6 +86,8 @@ export function fakeVscode() {
   const api = {
     Uri: FakeUri,
     Range: FakeRange,
+    CancellationTokenSource: FakeCancellationTokenSource,
+    CancellationError: FakeCancellationError,
     InlineCompletionItem: class {
       constructor(readonly insertText: string, readonly range: FakeRange) {}
     },
@@ -150,9 +169,17 @@ export const DEFAULT_SETTINGS: HefSettings = {
   exclude: [],
 };
 
+/** A hef/speculate request the test answers (or sees cancelled) when it likes. */
+export interface FakeSpeculation {
+  params: CompleteParams;
+  token: { isCancellationRequested: boolean };
+  answer(result: CompleteResult): void;
+}
+
 /** Services whose sidecar answers from a script and records what it was asked. */
 export function fakeServices(answer: (params: CompleteParams) => CompleteResult) {
   const prewarms: CompleteParams[] = [];
+  const speculations: FakeSpeculation[] = [];
   const requests: { params: CompleteParams; token: unknown }[] = [];
   const reported: CompletionEvent[] = [];
   const latencies: number[] = [];
@@ -172,6 +199,11 @@ export function fakeServices(answer: (params: CompleteParams) => CompleteResult)
       onDidChangeStatus: new Emitter<SidecarStatus>().event as never,
       complete: async (params, token) => (requests.push({ params, token }), answer(params)),
       prewarm: (params) => void prewarms.push(params),
+      speculate: (params, token) =>
+        new Promise<CompleteResult>((resolve, reject) => {
+          speculations.push({ params, token, answer: resolve });
+          token.onCancellationRequested(() => reject(new FakeCancellationError()));
+        }),
     },
     settings: () => state.settings,
     onDidChangeSettings: settingsChanges.event as never,
@@ -180,7 +212,7 @@ export function fakeServices(answer: (params: CompleteParams) => CompleteResult)
     onCompletion: completions.event as never,
     log: { warn: (line: string) => void logs.push(line) } as never,
   };
-  return { services, state, requests, prewarms, reported, latencies, logs, settingsChanges };
+  return { services, state, requests, prewarms, speculations, reported, latencies, logs, settingsChanges };
 }
 
 /** A completion as the sidecar would return it, with the given text and nodes. */

@@ -31,7 +31,7 @@ const insert = (version: number, line: number, character: number, text: string) 
   textDocument: { uri, version },
   contentChanges: [{ range: { start: { line, character }, end: { line, character } }, text }],
 });
-const at = (version: number, line: number, character: number) => ({ textDocument: { uri, version }, position: { line, character } });
+const at = (version: number, line: number, character: number, insert?: string) => ({ textDocument: { uri, version }, position: { line, character }, ...(insert === undefined ? {} : { insert }) });
 const live = () => new AbortController().signal;
 
 describe("the open documents (LSP incremental sync)", () => {
@@ -58,6 +58,15 @@ describe("the open documents (LSP incremental sync)", () => {
     opened(open("s = '😀é' + x\n"));
     const cut = await documents.textAt(at(1, 0, 10), live());
     assert.deepEqual(cut.kind === "text" && [cut.prefix, cut.suffix], ["s = '😀é' ", "+ x\n"]);
+  });
+
+  test("insert: the text as if typed at the cursor, the document left as it is", async () => {
+    const { documents, open: opened } = sync();
+    opened(open("total = \nprint(total)\n"));
+    const cut = await documents.textAt(at(1, 0, 8, "sum(prices)"), live());
+    assert.deepEqual(cut.kind === "text" && [cut.prefix, cut.suffix], ["total = sum(prices)", "\nprint(total)\n"]);
+    const again = await documents.textAt(at(1, 0, 8), live());
+    assert.deepEqual(again.kind === "text" && again.prefix, "total = ");
   });
 
   test("a version not seen yet is waited for, and served once its change arrives", async () => {

@@ -364,6 +364,28 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.deepEqual(notOpen, { kind: "notReady", reason: `${unopened} is not open in the sidecar (the editor syncs a document with textDocument/didOpen before completing in it)` });
   });
 
+  test("a speculation completes as if its text were inserted at the cursor, and a real request cancels it at once", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    session.engine.hold = true;
+    const speculation = session.client.sendRequest(HefRequests.speculate, completeParams(root, { insert: "return sum(cart)" }));
+    while (session.engine.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual([session.engine.requests[0]!.prefix, session.engine.requests[0]!.maxTokens], ["def total(cart):\n    return sum(cart)", 16]);
+    session.engine.hold = false;
+    const cancelled = assert.rejects(speculation, (error: unknown) => error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled);
+    const real = await session.client.sendRequest(HefRequests.complete, completeParams(root));
+    await cancelled;
+    assert.equal(real.kind, "completion");
+    assert.equal(session.engine.completeSignals[0]!.aborted, true, "the speculation was stopped before the request ran");
+    assert.equal(session.engine.completeSignals[1]!.aborted, false);
+    assert.equal(session.engine.requests[1]!.prefix, CART, "the real request completes the document as it is");
+    // Undisturbed, a speculation answers like a completion.
+    const next = await session.client.sendRequest(HefRequests.speculate, completeParams(root, { insert: "return 0" }));
+    assert.equal(next.kind, "completion");
+    assert.equal(session.engine.requests.at(-1)!.prefix, "def total(cart):\n    return 0");
+  });
+
   test("a pre-warm prepares a completion at the cursor in the background, and a real request stops it at once", async () => {
     const root = copyOfRepo("samples/shop");
     const session = await serve([root]);
@@ -480,6 +502,7 @@ describe("the sidecar language server (fake engine, real cache)", () => {
       ["textDocument.uri must be a file: URI", { textDocument: { uri: "untitled:Untitled-1", version: 1 } }],
       ["textDocument.version must be an integer of at least 0", { textDocument: { uri: "file:///a.py", version: "1" } }],
       ["position must have a line and a character, integers of at least 0", { position: { line: -1, character: 0 } }],
+      ["insert must be a string", { insert: 42 }],
       ["force must be true or false", { force: "yes" }],
       ["entities must be true or false", { entities: 1 }],
     ];
