@@ -1,7 +1,8 @@
 // One Generator owns one model and one context (one sequence). Every request that decodes runs
 // on the thread pool and holds the generator's mutex, so requests on one handle run one at a
-// time; the KV cache is kept between requests and only the part after the longest common prefix
-// with the previous request is decoded again.
+// time; the KV cache is kept between requests: the longest common prefix with the previous
+// request, and after it the chunks of the previous tokens that reappear in the request at an
+// earlier position (moved there, not decoded again), are reused.
 #include "generator.hpp"
 
 #include "common.hpp"
@@ -21,6 +22,11 @@
 
 namespace hef {
 namespace {
+
+struct GeneratorOptions : ContextOptions {
+  // Shortest run of cached tokens moved to an earlier position instead of decoded again; 0 = never.
+  int cacheReuse = 0;
+};
 
 struct EvalOutcome {
   int reused = 0;
@@ -66,7 +72,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
   ~Generator() override { freeAll(); }
 
   // Runs on a worker thread: loads model and context.
-  void loadNative(const std::string& path, const ContextOptions& options) {
+  void loadNative(const std::string& path, const GeneratorOptions& options) {
     ensureBackends(options.backendDir);
     model_ = loadModel(path, options.gpuLayers);
     vocab_ = llama_model_get_vocab(model_);
@@ -81,6 +87,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     nCtx_ = static_cast<int>(llama_n_ctx(ctx_));
     nBatch_ = static_cast<int>(std::min(llama_n_batch(ctx_), llama_n_ubatch(ctx_)));
     threads_ = llama_n_threads(ctx_);
+    cacheReuse_ = llama_memory_can_shift(llama_get_memory(ctx_)) ? std::max(0, options.cacheReuse) : 0;
     tokenBatch_ = llama_batch_init(nBatch_, 0, 1);
     embdBatch_ = llama_batch_init(nBatch_, nEmbd_, 1);
     batchesAllocated_ = true;
@@ -97,6 +104,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
   int nCtx_ = 0;
   int nBatch_ = 0;
   int threads_ = 0;
+  int cacheReuse_ = 0;
   llama_batch tokenBatch_{};
   llama_batch embdBatch_{};
   bool batchesAllocated_ = false;
@@ -173,6 +181,44 @@ class Generator : public Napi::ObjectWrap<Generator> {
     }
   }
 
+  // The request's pseudo-tokens are those in the cache: keeps the tokens' longest common prefix
+  // and, after it, each run of at least cacheReuse_ cached tokens that comes next in the request at
+  // an earlier position (the prefix window slid: its first lines were dropped): the gap before it
+  // is removed and the run moved there (llama_memory_seq_add re-rotates its keys), as llama-server's
+  // --cache-reuse does. A moved position keeps the keys and values it had with the dropped tokens
+  // before it, so it is close to, not equal to, decoding it again (equal in a one-layer model).
+  // Only tokens move: after a changed pseudo-token (other retrieved context) everything is decoded
+  // again. At most `limit` tokens are kept; returns how many, and the cache holds exactly
+  // [pseudo, tokens[0, kept)].
+  int reuseTokens(const std::vector<llama_token>& tokens, int limit) {
+    llama_memory_t mem = llama_get_memory(ctx_);
+    const int K = static_cast<int>(cachedPseudo_.size() / nEmbd_);
+    const int cached = static_cast<int>(cachedTokens_.size());
+    int head = std::min(static_cast<int>(commonPrefixLength(tokens, cachedTokens_)), limit);
+    int from = head;
+    while (cacheReuse_ > 0 && from < cached && head < limit) {
+      int n = 0;
+      while (from + n < cached && head + n < limit && cachedTokens_[from + n] == tokens[head + n]) n++;
+      if (n < cacheReuse_) {
+        from++;
+        continue;
+      }
+      // Cells at positions [K + head, K + from) are leftovers of the previous request.
+      if (!llama_memory_seq_rm(mem, 0, K + head, K + from)) break;
+      llama_memory_seq_add(mem, 0, K + from, K + from + n, head - from);
+      head += n;
+      from += n;
+    }
+    cachedTokens_.assign(tokens.begin(), tokens.begin() + head);
+    if (!llama_memory_seq_rm(mem, 0, K + head, -1)) {
+      llama_memory_clear(mem, true);
+      cachedPseudo_.clear();
+      cachedTokens_.clear();
+      return 0;
+    }
+    return head;
+  }
+
   // Decodes positions [from, to) of the request; logits for the last position when it is N-1.
   // Returns 0, or llama_decode's failure code. The bookkeeping only grows by whole batches.
   int decodeRange(const std::vector<float>& pseudo, const std::vector<llama_token>& tokens, int from, int to, int total) {
@@ -241,12 +287,12 @@ class Generator : public Napi::ObjectWrap<Generator> {
                                    sizeof(float) * nEmbd_) == 0) {
       lcp++;
     }
-    if (lcp == K && K == cachedK) {
-      lcp += static_cast<int>(commonPrefixLength(tokens, cachedTokens_));
-    }
     // The last position is always decoded again: its logits are the answer.
-    if (lcp >= N) lcp = N - 1;
-    truncateCache(lcp);
+    if (lcp == K && K == cachedK && T > 0) {
+      reuseTokens(tokens, T - 1);
+    } else {
+      truncateCache(std::min(lcp, N - 1));
+    }
     lcp = cachedLength();
     out.reused = lcp;
     int rc = decodeRange(pseudo, tokens, lcp, N, N);
@@ -276,6 +322,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     o.Set("nCtx", nCtx_);
     o.Set("nBatch", nBatch_);
     o.Set("threads", threads_);
+    o.Set("cacheReuse", cacheReuse_);
     return o;
   }
 
@@ -556,7 +603,9 @@ Napi::Value loadGenerator(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "load(modelPath, options)");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   Napi::Value o = info.Length() > 1 ? info[1] : env.Undefined();
-  ContextOptions options = readContextOptions(o);
+  GeneratorOptions options;
+  static_cast<ContextOptions&>(options) = readContextOptions(o);
+  options.cacheReuse = intOption(o, "cacheReuse", options.cacheReuse);
   return loadOnWorker<Generator>(env, env.GetInstanceData<AddonData>()->generator,
                                  [path, options](Generator* g) { g->loadNative(path, options); });
 }

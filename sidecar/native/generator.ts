@@ -15,6 +15,12 @@ export interface GeneratorLoadOptions {
   contextSize?: number;
   /** Positions per llama_decode call during prefill (default 512, at most contextSize). */
   batchSize?: number;
+  /**
+   * Shortest run of the previous request's tokens that is moved to where it reappears earlier in the
+   * next request (a prefix window that slid) instead of decoded again; 0 = never (default 256, as
+   * llama.vscode runs llama-server's --cache-reuse). Forced to 0 where the model's cache cannot shift.
+   */
+  cacheReuse?: number;
   /** Folder to load ggml backends from; default: the folder of the libllama the addon was linked to. */
   backendDir?: string;
 }
@@ -45,6 +51,8 @@ export interface GeneratorModelInfo {
   nLayer: number;
   nBatch: number;
   threads: number;
+  /** The cacheReuse in force (0 where the model's cache cannot shift). */
+  cacheReuse: number;
   /** Whether the model's tokenizer adds BOS / EOS around a text (tokenize's addSpecial). */
   addBos: boolean;
   addEos: boolean;
@@ -74,7 +82,10 @@ export interface EvaluateRequest {
 export interface EvaluateResult {
   /** Logits of the last position (nVocab floats). */
   logits: Float32Array;
-  /** Positions taken from the KV cache of the previous request, and positions decoded now. */
+  /**
+   * Positions taken from the KV cache of the previous request (those moved to an earlier position
+   * included), and positions decoded now.
+   */
   reused: number;
   decoded: number;
   prefillMs: number;
@@ -185,7 +196,7 @@ export class NativeGenerator {
   static async load(modelPath: string, options: GeneratorLoadOptions = {}): Promise<NativeGenerator> {
     const file = await inspectModelFile(modelPath, "generator");
     const native = loadNativeAddon();
-    const raw = await native.load(modelPath, contextDefaults(modelPath, options));
+    const raw = await native.load(modelPath, { ...contextDefaults(modelPath, options), cacheReuse: options.cacheReuse ?? 256 });
     const rawInfo = raw.info();
     const hef = (file.info.metadata as { hef?: { fim?: { spm?: unknown } } }).hef;
     return new NativeGenerator(raw, {
