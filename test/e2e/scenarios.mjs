@@ -7,7 +7,8 @@
 // - output channel "HEF" with the lines "sidecar pid <n>" (each time the sidecar starts) and
 //   "sidecar ready", a line matching /index(ed|ing) .*(done|ready|complete)|indexed/i when the first
 //   index is built, and /refresh/i when a saved file has been re-indexed;
-// - a status bar item whose text contains "HEF";
+// - a status bar item whose text contains "HEF" and, once a completion request has answered, its
+//   round trip ("· 118 ms"), changed by each request and by nothing else;
 // - the activity-bar container titled "HEF" with the webview view hef.nodes listing nodes as elements
 //   with data-testid="hef-node" (optional data-path / data-line), clicking one opens its span;
 // - inline completions from the default model in Python files.
@@ -155,6 +156,41 @@ export const scenarios = [
       const named = [...(await definedElsewhere(wb.workspace, file))].filter((name) => new RegExp(`\\b${name}\\b`).test(body));
       log(`parses as Python: ${errors.length === 0 ? "yes" : `no (${errors.join(", ")})`}; names defined in other files: ${named.join(", ") || "none"}`);
       if (errors.length > 0 && named.length === 0) throw new Error(`the accepted completion is not code: ${JSON.stringify(tail)}`);
+    },
+  },
+  {
+    name: "accept then the next suggestion from memory",
+    requires: [`command:${TOGGLE_INLINE}`],
+    async run({ wb, log }) {
+      // Speculative next (issue 16): while a suggestion shows, the sidecar computes the one that
+      // follows accepting it; accepting then shows that one at once, without a completion request.
+      // The status bar's latency is the last request's round trip: a request after accepting would
+      // change it.
+      const file = "shop/cart.py";
+      await wb.openFile(file);
+      await wb.press("Control+End");
+      await wb.press("Enter");
+      await wb.press("Enter");
+      await wb.type("def count_items(cart):\n    count = ");
+      const first = await wb.ghostText(20_000);
+      // The speculation runs in the background while the user reads the suggestion.
+      await new Promise((wake) => setTimeout(wake, 3000));
+      const status = async () => (await wb.statusItem("HEF").textContent())?.trim();
+      const lastRequest = await status();
+      const suggestedAt = await wb.cursorStatus();
+      await wb.press("Tab");
+      const acceptedAt = await wb.until("the suggestion accepted", async () => {
+        const cursor = await wb.cursorStatus();
+        return cursor !== suggestedAt && cursor;
+      }, 5_000);
+      const next = await wb.until("the next suggestion after accepting", async () => (await wb.ghostVisible()) && (await wb.ghost().allTextContents()).join(""), 10_000);
+      const after = await status();
+      log(`suggested ${JSON.stringify(first)} at ${suggestedAt}, accepted (${acceptedAt}); then ${JSON.stringify(next)}; status bar ${JSON.stringify(lastRequest)} → ${JSON.stringify(after)}`);
+      await wb.screenshot("accept-then-next");
+      if (after !== lastRequest) throw new Error(`a completion request ran after accepting (status bar ${JSON.stringify(lastRequest)} → ${JSON.stringify(after)})`);
+      // Leave the file as it is on disk for the scenarios after this one.
+      await wb.press("Escape");
+      await wb.runCommand("File: Revert File");
     },
   },
   {
