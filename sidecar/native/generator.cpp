@@ -1,8 +1,10 @@
-// One Generator owns one model and one context (one sequence). Every request that decodes runs
-// on the thread pool and holds the generator's mutex, so requests on one handle run one at a
-// time; the KV cache is kept between requests: the longest common prefix with the previous
-// request, and after it the chunks of the previous tokens that reappear in the request at an
-// earlier position (moved there, not decoded again), are reused.
+// One Generator owns one model and one context. Every request that decodes runs on the thread
+// pool and holds the generator's mutex, so requests on one handle run one at a time. The context
+// holds one KV sequence per recent slot (a document: requests name it), in one unified pool of
+// n_ctx cells, the least recently used slot giving way when a request needs its cells; within a
+// slot the longest common prefix with the slot's previous request, and after it the chunks of the
+// previous tokens that reappear in the request at an earlier position (moved there, not decoded
+// again), are reused.
 #include "generator.hpp"
 
 #include "common.hpp"
@@ -26,6 +28,16 @@ namespace {
 struct GeneratorOptions : ContextOptions {
   // Shortest run of cached tokens moved to an earlier position instead of decoded again; 0 = never.
   int cacheReuse = 0;
+  // Slots (KV sequences) kept at once.
+  int sequences = 1;
+};
+
+// What one KV sequence holds: positions [0, K) are pseudo-tokens, [K, K+T) tokens.
+struct Sequence {
+  std::string slot;
+  uint64_t lastUse = 0;
+  std::vector<float> pseudo;
+  std::vector<llama_token> tokens;
 };
 
 struct EvalOutcome {
@@ -80,13 +92,16 @@ class Generator : public Napi::ObjectWrap<Generator> {
     nVocab_ = llama_vocab_n_tokens(vocab_);
 
     llama_context_params cp = contextParams(options);
-    cp.n_seq_max = 1;
+    cp.n_seq_max = static_cast<uint32_t>(std::max(1, options.sequences));
+    // One pool of cells: a slot may use the whole context when the others give way.
+    cp.kv_unified = true;
     cp.abort_callback = &Generator::abortCallback;
     cp.abort_callback_data = this;
     ctx_ = createContext(model_, cp, path);
     nCtx_ = static_cast<int>(llama_n_ctx(ctx_));
     nBatch_ = static_cast<int>(std::min(llama_n_batch(ctx_), llama_n_ubatch(ctx_)));
     threads_ = llama_n_threads(ctx_);
+    seqs_.resize(llama_n_seq_max(ctx_));
     cacheReuse_ = llama_memory_can_shift(llama_get_memory(ctx_)) ? std::max(0, options.cacheReuse) : 0;
     tokenBatch_ = llama_batch_init(nBatch_, 0, 1);
     embdBatch_ = llama_batch_init(nBatch_, nEmbd_, 1);
@@ -112,9 +127,10 @@ class Generator : public Napi::ObjectWrap<Generator> {
 
   // Serialises every request that touches the context / KV cache.
   std::mutex mutex_;
-  // What the KV cache (sequence 0) holds: positions [0, K) are pseudo-tokens, [K, K+T) tokens.
-  std::vector<float> cachedPseudo_;
-  std::vector<llama_token> cachedTokens_;
+  // Sequence i of the KV cache is seqs_[i]; the running request uses seqs_[cur_].
+  std::vector<Sequence> seqs_;
+  int cur_ = 0;
+  uint64_t uses_ = 0;
 
   // Cancellation: one flag per request id, and the flag of the request now decoding (for the
   // abort callback, which llama.cpp polls between graph nodes).
@@ -142,8 +158,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
       llama_model_free(model_);
       model_ = nullptr;
     }
-    cachedPseudo_.clear();
-    cachedTokens_.clear();
+    seqs_.clear();
   }
 
   void checkUsable(const Napi::Env& env) {
@@ -161,23 +176,55 @@ class Generator : public Napi::ObjectWrap<Generator> {
     flags_.erase(id);
   }
 
-  int cachedLength() const { return static_cast<int>(cachedPseudo_.size() / nEmbd_ + cachedTokens_.size()); }
+  int length(const Sequence& s) const { return static_cast<int>(s.pseudo.size() / nEmbd_ + s.tokens.size()); }
+  int cachedLength() const { return length(seqs_[cur_]); }
+
+  // Empties sequence i of the KV cache; `slot` is what it holds from now on.
+  void forget(int i, const std::string& slot) {
+    llama_memory_seq_rm(llama_get_memory(ctx_), i, -1, -1);
+    seqs_[i] = Sequence{slot};
+  }
+
+  // Makes the sequence of `slot` current (a free one, or the least recently used one, when the slot
+  // has none), and empties the least recently used others until `needed` positions of it fit.
+  void selectSlot(const std::string& slot, int needed) {
+    auto lru = [&](auto pick) {
+      int best = -1;
+      for (int i = 0; i < static_cast<int>(seqs_.size()); i++) {
+        if (pick(i) && (best < 0 || seqs_[i].lastUse < seqs_[best].lastUse)) best = i;
+      }
+      return best;
+    };
+    int found = lru([&](int i) { return seqs_[i].slot == slot && seqs_[i].lastUse > 0; });
+    if (found < 0) {
+      found = lru([](int) { return true; });
+      forget(found, slot);
+    }
+    cur_ = found;
+    seqs_[cur_].lastUse = ++uses_;
+    int others = 0;
+    for (int i = 0; i < static_cast<int>(seqs_.size()); i++) others += i == cur_ ? 0 : length(seqs_[i]);
+    while (others + needed > nCtx_) {
+      int victim = lru([&](int i) { return i != cur_ && length(seqs_[i]) > 0; });
+      others -= length(seqs_[victim]);
+      forget(victim, "");
+    }
+  }
 
   // Drops everything in the KV cache from position `keep` on, and the bookkeeping with it.
   void truncateCache(int keep) {
     llama_memory_t mem = llama_get_memory(ctx_);
-    int k = static_cast<int>(cachedPseudo_.size() / nEmbd_);
-    if (keep < cachedLength()) {
-      if (!llama_memory_seq_rm(mem, 0, keep, -1)) {
-        llama_memory_clear(mem, true);
-        keep = 0;
-      }
+    Sequence& seq = seqs_[cur_];
+    int k = static_cast<int>(seq.pseudo.size() / nEmbd_);
+    if (keep < cachedLength() && !llama_memory_seq_rm(mem, cur_, keep, -1)) {
+      forget(cur_, seq.slot);
+      return;
     }
     if (keep <= k) {
-      cachedPseudo_.resize(static_cast<size_t>(keep) * nEmbd_);
-      cachedTokens_.clear();
+      seq.pseudo.resize(static_cast<size_t>(keep) * nEmbd_);
+      seq.tokens.clear();
     } else {
-      cachedTokens_.resize(static_cast<size_t>(keep - k));
+      seq.tokens.resize(static_cast<size_t>(keep - k));
     }
   }
 
@@ -192,28 +239,27 @@ class Generator : public Napi::ObjectWrap<Generator> {
   // [pseudo, tokens[0, kept)].
   int reuseTokens(const std::vector<llama_token>& tokens, int limit) {
     llama_memory_t mem = llama_get_memory(ctx_);
-    const int K = static_cast<int>(cachedPseudo_.size() / nEmbd_);
-    const int cached = static_cast<int>(cachedTokens_.size());
-    int head = std::min(static_cast<int>(commonPrefixLength(tokens, cachedTokens_)), limit);
+    Sequence& seq = seqs_[cur_];
+    const int K = static_cast<int>(seq.pseudo.size() / nEmbd_);
+    const int cached = static_cast<int>(seq.tokens.size());
+    int head = std::min(static_cast<int>(commonPrefixLength(tokens, seq.tokens)), limit);
     int from = head;
     while (cacheReuse_ > 0 && from < cached && head < limit) {
       int n = 0;
-      while (from + n < cached && head + n < limit && cachedTokens_[from + n] == tokens[head + n]) n++;
+      while (from + n < cached && head + n < limit && seq.tokens[from + n] == tokens[head + n]) n++;
       if (n < cacheReuse_) {
         from++;
         continue;
       }
       // Cells at positions [K + head, K + from) are leftovers of the previous request.
-      if (!llama_memory_seq_rm(mem, 0, K + head, K + from)) break;
-      llama_memory_seq_add(mem, 0, K + from, K + from + n, head - from);
+      if (!llama_memory_seq_rm(mem, cur_, K + head, K + from)) break;
+      llama_memory_seq_add(mem, cur_, K + from, K + from + n, head - from);
       head += n;
       from += n;
     }
-    cachedTokens_.assign(tokens.begin(), tokens.begin() + head);
-    if (!llama_memory_seq_rm(mem, 0, K + head, -1)) {
-      llama_memory_clear(mem, true);
-      cachedPseudo_.clear();
-      cachedTokens_.clear();
+    seq.tokens.assign(tokens.begin(), tokens.begin() + head);
+    if (!llama_memory_seq_rm(mem, cur_, K + head, -1)) {
+      forget(cur_, seq.slot);
       return 0;
     }
     return head;
@@ -238,30 +284,32 @@ class Generator : public Napi::ObjectWrap<Generator> {
         }
         b.pos[i] = p;
         b.n_seq_id[i] = 1;
-        b.seq_id[i][0] = 0;
+        b.seq_id[i][0] = cur_;
         b.logits[i] = (p == total - 1) ? 1 : 0;
       }
       b.n_tokens = n;
       int rc = llama_decode(ctx_, b);
       if (rc != 0) {
         // Aborted or fatal decodes may leave part of the batch in the cache; drop it.
-        llama_memory_seq_rm(llama_get_memory(ctx_), 0, pos, -1);
+        llama_memory_seq_rm(llama_get_memory(ctx_), cur_, pos, -1);
         return rc;
       }
+      Sequence& seq = seqs_[cur_];
       if (isPseudo) {
-        cachedPseudo_.insert(cachedPseudo_.end(), pseudo.begin() + static_cast<size_t>(pos) * nEmbd_,
+        seq.pseudo.insert(seq.pseudo.end(), pseudo.begin() + static_cast<size_t>(pos) * nEmbd_,
                              pseudo.begin() + static_cast<size_t>(pos + n) * nEmbd_);
       } else {
-        cachedTokens_.insert(cachedTokens_.end(), tokens.begin() + (pos - K), tokens.begin() + (pos - K + n));
+        seq.tokens.insert(seq.tokens.end(), tokens.begin() + (pos - K), tokens.begin() + (pos - K + n));
       }
       pos += n;
     }
     return 0;
   }
 
-  // Brings the KV cache to exactly [pseudo, tokens], reusing the longest common prefix with what
-  // it holds, and leaves the logits of the last position in the context. Runs on a worker thread.
-  EvalOutcome prefill(const std::vector<float>& pseudo, const std::vector<llama_token>& tokens) {
+  // Brings the slot's KV sequence to exactly [pseudo, tokens], reusing what it can of what it
+  // holds, with room for `room` more positions, and leaves the logits of the last position in the
+  // context. Runs on a worker thread.
+  EvalOutcome prefill(const std::string& slot, const std::vector<float>& pseudo, const std::vector<llama_token>& tokens, int room) {
     auto t0 = std::chrono::steady_clock::now();
     EvalOutcome out;
     if (pseudo.size() % nEmbd_ != 0) {
@@ -278,12 +326,14 @@ class Generator : public Napi::ObjectWrap<Generator> {
     for (llama_token t : tokens) {
       if (t < 0 || t >= nVocab_) throw std::runtime_error("token id " + std::to_string(t) + " is outside the vocabulary");
     }
+    selectSlot(slot, N + std::clamp(room, 0, nCtx_ - N));
     // Longest common prefix: pseudo-token vectors bit-exactly, then (only if all pseudo-tokens
     // match, count included) the tokens.
-    int cachedK = static_cast<int>(cachedPseudo_.size() / nEmbd_);
+    const Sequence& seq = seqs_[cur_];
+    int cachedK = static_cast<int>(seq.pseudo.size() / nEmbd_);
     int lcp = 0;
     int kk = std::min(K, cachedK);
-    while (lcp < kk && std::memcmp(pseudo.data() + static_cast<size_t>(lcp) * nEmbd_, cachedPseudo_.data() + static_cast<size_t>(lcp) * nEmbd_,
+    while (lcp < kk && std::memcmp(pseudo.data() + static_cast<size_t>(lcp) * nEmbd_, seq.pseudo.data() + static_cast<size_t>(lcp) * nEmbd_,
                                    sizeof(float) * nEmbd_) == 0) {
       lcp++;
     }
@@ -323,6 +373,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     o.Set("nBatch", nBatch_);
     o.Set("threads", threads_);
     o.Set("cacheReuse", cacheReuse_);
+    o.Set("sequences", static_cast<int>(seqs_.size()));
     return o;
   }
 
@@ -348,7 +399,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     return queueWorker(worker, Value());
   }
 
-  // evaluate({ pseudo, tokens }, requestId) -> Promise<{ logits, reused, decoded, prefillMs, cancelled }>
+  // evaluate({ pseudo, tokens, slot }, requestId) -> Promise<{ logits, reused, decoded, prefillMs, cancelled }>
   Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     checkUsable(env);
@@ -356,13 +407,14 @@ class Generator : public Napi::ObjectWrap<Generator> {
     Napi::Object request = info[0].As<Napi::Object>();
     auto pseudo = std::make_shared<std::vector<float>>(readFloat32Array(env, request.Get("pseudo"), "pseudo"));
     auto tokens = std::make_shared<std::vector<llama_token>>(readTokens(env, request.Get("tokens"), "tokens"));
+    std::string slot = stringOption(request, "slot");
     int64_t id = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : -1;
     auto flag = registerFlag(id);
     auto outcome = std::make_shared<EvalOutcome>();
     auto logits = std::make_shared<std::vector<float>>();
     auto* worker = new FnWorker(
         env,
-        [this, pseudo, tokens, flag, outcome, logits]() {
+        [this, slot, pseudo, tokens, flag, outcome, logits]() {
           std::lock_guard<std::mutex> lock(mutex_);
           if (disposed_) throw std::runtime_error("the generator has been disposed");
           if (flag->load()) {
@@ -372,7 +424,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
           currentFlag_.store(flag.get());
           t_cancel_flag = flag.get();
           try {
-            *outcome = prefill(*pseudo, *tokens);
+            *outcome = prefill(slot, *pseudo, *tokens, 0);
           } catch (...) {
             currentFlag_.store(nullptr);
             t_cancel_flag = nullptr;
@@ -403,7 +455,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     double decodeMs = 0;
   };
 
-  // generate({ pseudo, tokens, maxTokens, stop, timeLimitMs, ignoreEog }, requestId) -> Promise<result>
+  // generate({ pseudo, tokens, slot, maxTokens, stop, timeLimitMs, ignoreEog }, requestId) -> Promise<result>
   Napi::Value Generate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     checkUsable(env);
@@ -416,6 +468,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     Napi::Value timeValue = request.Get("timeLimitMs");
     double timeLimitMs = timeValue.IsNumber() ? timeValue.As<Napi::Number>().DoubleValue() : 0;
     bool ignoreEog = request.Get("ignoreEog").ToBoolean().Value();
+    std::string slot = stringOption(request, "slot");
     auto stops = std::make_shared<std::vector<std::string>>();
     Napi::Value stopValue = request.Get("stop");
     if (stopValue.IsArray()) {
@@ -432,7 +485,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     auto result = std::make_shared<GenerateResult>();
     auto* worker = new FnWorker(
         env,
-        [this, pseudo, tokens, maxTokens, timeLimitMs, ignoreEog, stops, flag, result]() {
+        [this, slot, pseudo, tokens, maxTokens, timeLimitMs, ignoreEog, stops, flag, result]() {
           std::lock_guard<std::mutex> lock(mutex_);
           if (disposed_) throw std::runtime_error("the generator has been disposed");
           auto t0 = std::chrono::steady_clock::now();
@@ -449,7 +502,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
               t_cancel_flag = nullptr;
             }
           } clear{currentFlag_};
-          result->prompt = prefill(*pseudo, *tokens);
+          result->prompt = prefill(slot, *pseudo, *tokens, maxTokens);
           if (result->prompt.cancelled) {
             result->reason = StopReason::Cancelled;
             return;
@@ -536,15 +589,15 @@ class Generator : public Napi::ObjectWrap<Generator> {
     tokenBatch_.token[0] = token;
     tokenBatch_.pos[0] = pos;
     tokenBatch_.n_seq_id[0] = 1;
-    tokenBatch_.seq_id[0][0] = 0;
+    tokenBatch_.seq_id[0][0] = cur_;
     tokenBatch_.logits[0] = 1;
     tokenBatch_.n_tokens = 1;
     int rc = llama_decode(ctx_, tokenBatch_);
     if (rc != 0) {
-      llama_memory_seq_rm(llama_get_memory(ctx_), 0, pos, -1);
+      llama_memory_seq_rm(llama_get_memory(ctx_), cur_, pos, -1);
       return rc;
     }
-    cachedTokens_.push_back(token);
+    seqs_[cur_].tokens.push_back(token);
     return 0;
   }
 
@@ -569,8 +622,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
           std::lock_guard<std::mutex> lock(mutex_);
           if (disposed_) return;
           llama_memory_clear(llama_get_memory(ctx_), true);
-          cachedPseudo_.clear();
-          cachedTokens_.clear();
+          for (Sequence& seq : seqs_) seq = Sequence{};
         },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
     return queueWorker(worker, Value());
@@ -606,6 +658,7 @@ Napi::Value loadGenerator(const Napi::CallbackInfo& info) {
   GeneratorOptions options;
   static_cast<ContextOptions&>(options) = readContextOptions(o);
   options.cacheReuse = intOption(o, "cacheReuse", options.cacheReuse);
+  options.sequences = intOption(o, "sequences", options.sequences);
   return loadOnWorker<Generator>(env, env.GetInstanceData<AddonData>()->generator,
                                  [path, options](Generator* g) { g->loadNative(path, options); });
 }

@@ -1,6 +1,6 @@
 // TypeScript side of the addon's Generator (sidecar/native/generator.cpp): a llama.cpp code
 // generator whose prompt may start with pseudo-tokens (vectors of n_embd floats fed in place of
-// token embeddings), with the KV cache kept between requests.
+// token embeddings), with a KV state per recent slot (document) kept between requests.
 import { inspectModelFile } from "../models/modelFile";
 import { contextDefaults, loadNativeAddon, presentTokens } from "./addon";
 
@@ -21,6 +21,11 @@ export interface GeneratorLoadOptions {
    * llama.vscode runs llama-server's --cache-reuse). Forced to 0 where the model's cache cannot shift.
    */
   cacheReuse?: number;
+  /**
+   * KV states kept at once, one per slot (EvaluateRequest.slot), in the one pool of contextSize
+   * positions: the least recently used slot gives way when a request needs its positions (default 4).
+   */
+  sequences?: number;
   /** Folder to load ggml backends from; default: the folder of the libllama the addon was linked to. */
   backendDir?: string;
 }
@@ -51,8 +56,9 @@ export interface GeneratorModelInfo {
   nLayer: number;
   nBatch: number;
   threads: number;
-  /** The cacheReuse in force (0 where the model's cache cannot shift). */
+  /** The cacheReuse in force (0 where the model's cache cannot shift), and the slots kept. */
   cacheReuse: number;
+  sequences: number;
   /** Whether the model's tokenizer adds BOS / EOS around a text (tokenize's addSpecial). */
   addBos: boolean;
   addEos: boolean;
@@ -74,6 +80,11 @@ export interface EvaluateRequest {
   pseudo?: Float32Array;
   /** Token ids at positions K..K+T-1. */
   tokens?: Int32Array | readonly number[];
+  /**
+   * Whose KV state to reuse and keep, e.g. the document's path: switching between documents and
+   * back reuses each one's own. Requests without one share one slot.
+   */
+  slot?: string;
   /** Caller-chosen id for cancel(); one is assigned when absent. */
   requestId?: number;
   signal?: AbortSignal;
@@ -138,13 +149,14 @@ export interface RawGenerator {
   detokenize(tokens: Int32Array | readonly number[], removeSpecial: boolean, unparseSpecial: boolean): string;
   tokenEmbeddingRows(ids: Int32Array | readonly number[]): Promise<Float32Array>;
   evaluate(
-    request: { pseudo?: Float32Array; tokens?: Int32Array | readonly number[] },
+    request: { pseudo?: Float32Array; tokens?: Int32Array | readonly number[]; slot?: string },
     requestId: number,
   ): Promise<{ logits: Float32Array; reused: number; decoded: number; prefillMs: number; cancelled: boolean }>;
   generate(
     request: {
       pseudo?: Float32Array;
       tokens?: Int32Array | readonly number[];
+      slot?: string;
       maxTokens: number;
       stop: readonly string[];
       timeLimitMs: number;
@@ -166,8 +178,9 @@ function abortError(): Error {
 }
 
 /** Copies of the request's arrays, taken when the request is made (it may run later). */
-function snapshot(request: EvaluateRequest): { pseudo?: Float32Array; tokens?: Int32Array } {
+function snapshot(request: EvaluateRequest): { pseudo?: Float32Array; tokens?: Int32Array; slot?: string } {
   return {
+    ...(request.slot !== undefined ? { slot: request.slot } : {}),
     ...(request.pseudo ? { pseudo: request.pseudo.slice() } : {}),
     ...(request.tokens ? { tokens: Int32Array.from(request.tokens) } : {}),
   };
@@ -196,7 +209,7 @@ export class NativeGenerator {
   static async load(modelPath: string, options: GeneratorLoadOptions = {}): Promise<NativeGenerator> {
     const file = await inspectModelFile(modelPath, "generator");
     const native = loadNativeAddon();
-    const raw = await native.load(modelPath, { ...contextDefaults(modelPath, options), cacheReuse: options.cacheReuse ?? 256 });
+    const raw = await native.load(modelPath, { ...contextDefaults(modelPath, options), cacheReuse: options.cacheReuse ?? 256, sequences: options.sequences ?? 4 });
     const rawInfo = raw.info();
     const hef = (file.info.metadata as { hef?: { fim?: { spm?: unknown } } }).hef;
     return new NativeGenerator(raw, {
@@ -225,8 +238,8 @@ export class NativeGenerator {
   }
 
   /**
-   * Decodes [pseudo, tokens], reusing the KV cache of the previous request up to the longest
-   * common prefix, and returns the logits of the last position. Rejects with an AbortError when
+   * Decodes [pseudo, tokens], reusing what it can of the KV state of the slot's previous request
+   * (the longest common prefix, then moved chunks), and returns the logits of the last position. Rejects with an AbortError when
    * cancelled.
    */
   evaluate(request: EvaluateRequest): Promise<EvaluateResult> {
@@ -291,7 +304,7 @@ export class NativeGenerator {
     return this.running.has(requestId) && this.raw.cancel(requestId);
   }
 
-  /** Forgets the KV cache: the next request is decoded from scratch. */
+  /** Forgets every slot's KV state: the next request is decoded from scratch. */
   resetCache(): Promise<void> {
     this.check();
     return this.enqueue(nextRequestId++, undefined, () => this.raw.resetCache());

@@ -1,5 +1,6 @@
-// What the generator keeps of its KV cache between requests beyond the longest common prefix:
-// chunks of the previous tokens moved to an earlier position when the prefix window slid (issue 16).
+// What the generator keeps of its KV cache between requests beyond the longest common prefix
+// (issue 16): chunks of the previous tokens moved to an earlier position when the prefix window
+// slid, and one KV state per recent document (slot), so that switching files and back stays warm.
 // Counted in positions; correctness is checked on a one-layer model, where moving a chunk is exact
 // up to float error (its keys and values depend only on token and position), against the same
 // request from scratch.
@@ -39,8 +40,8 @@ function argmax(a: Float32Array): number {
 describe("KV cache reuse beyond the common prefix", { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), "hef-kv-reuse-"));
   const handles: NativeGenerator[] = [];
-  const load = async (path: string, cacheReuse: number): Promise<NativeGenerator> => {
-    const gen = await NativeGenerator.load(path, { threads: 1, contextSize: 2048, cacheReuse });
+  const load = async (path: string, cacheReuse: number, more: { sequences?: number; contextSize?: number } = {}): Promise<NativeGenerator> => {
+    const gen = await NativeGenerator.load(path, { threads: 1, contextSize: 2048, cacheReuse, ...more });
     handles.push(gen);
     return gen;
   };
@@ -108,5 +109,54 @@ describe("KV cache reuse beyond the common prefix", { skip }, () => {
     await cold.resetCache();
     const coldGen = await cold.generate({ pseudo, tokens: slid, maxTokens: 12, ignoreEog: true });
     assert.deepEqual([...warmGen.tokens], [...coldGen.tokens]);
+  });
+
+  test("each slot keeps its own KV state: file A, file B, file A again decodes only what changed in A", async () => {
+    const gen = await load(tinyPath, CHUNK, { sequences: 2 });
+    const single = await load(tinyPath, CHUNK, { sequences: 1 });
+    const a = window(gen, 0, 20);
+    const b = concat([[gen.info.tokens.fimPre!], gen.tokenize("import os\n\ndef main():\n    print(os.getcwd())\n")]);
+    const typed = concat([a, gen.tokenize("    total = 0\n")]);
+    for (const handle of [gen, single]) {
+      await handle.evaluate({ tokens: a, slot: "a.py" });
+      await handle.evaluate({ tokens: b, slot: "b.py" });
+    }
+    const back = await gen.evaluate({ tokens: typed, slot: "a.py" });
+    assert.equal(back.reused, a.length);
+    assert.equal(back.decoded, typed.length - a.length);
+    // One sequence: B's request took it, A's starts cold.
+    assert.equal((await single.evaluate({ tokens: typed, slot: "a.py" })).reused, 0);
+    // B's sequence beside A's changes nothing: the logits are those of A then A typed on a handle of its own.
+    const alone = await load(tinyPath, CHUNK, { sequences: 1 });
+    await alone.evaluate({ tokens: a });
+    assert.equal(maxAbsDiff(back.logits, (await alone.evaluate({ tokens: typed })).logits), 0);
+    // B's state survived A's request.
+    assert.equal((await gen.evaluate({ tokens: b, slot: "b.py" })).decoded, 1);
+    // Requests without a slot share one of their own.
+    await gen.evaluate({ tokens: a });
+    assert.equal((await gen.evaluate({ tokens: a })).decoded, 1);
+  });
+
+  test("slots beyond the sequences or the context go cold, and stay correct", async () => {
+    const gen = await load(tinyPath, CHUNK, { sequences: 3, contextSize: 512 });
+    const fresh = await load(tinyPath, CHUNK, { sequences: 1, contextSize: 512 });
+    const file = (i: number) => window(gen, i * 8, i * 8 + 8);
+    const sizes = [0, 1, 2].map((i) => file(i).length);
+    assert.ok(sizes[0]! + sizes[1]! < 512 && sizes[0]! + sizes[1]! + sizes[2]! > 512, `sizes ${sizes.join(", ")}`);
+    for (const i of [0, 1, 2]) await gen.evaluate({ tokens: file(i), slot: `f${i}` });
+    // f2 needed the cells f0 held: f0 is cold, f1 warm.
+    const f0 = await gen.evaluate({ tokens: file(0), slot: "f0" });
+    assert.equal(f0.reused, 0);
+    await fresh.resetCache();
+    assert.ok(maxAbsDiff(f0.logits, (await fresh.evaluate({ tokens: file(0) })).logits) < 1e-3);
+    // f0 took the cells back from the least recently used, f1.
+    assert.equal((await gen.evaluate({ tokens: file(1), slot: "f1" })).reused, 0);
+    // Three slots in three sequences: a fourth takes the least recently used one (f2, then f0).
+    const small = (text: string) => concat([[gen.info.tokens.fimPre!], gen.tokenize(text)]);
+    await gen.evaluate({ tokens: small("x = 1\n"), slot: "g" });
+    assert.equal((await gen.evaluate({ tokens: file(1), slot: "f1" })).decoded, 1);
+    const g = await gen.evaluate({ tokens: small("x = 1\ny = 2\n"), slot: "g" });
+    assert.equal(g.reused, small("x = 1\n").length);
+    assert.equal((await gen.evaluate({ tokens: file(2), slot: "f2" })).reused, 0);
   });
 });
