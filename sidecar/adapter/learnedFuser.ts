@@ -3,14 +3,14 @@
 import { createHash } from "node:crypto";
 import type { Fuser } from "../cache/fuser";
 import { fingerprintFile } from "../models/embedder";
-import type { Backend } from "../models/llamaRuntime";
-import { AdapterOps } from "../native/adapterOps";
+import type { AdapterOps } from "../native/adapterOps";
 import { NativeEncoder } from "../native/encoder";
 import type { AdapterInfo } from "./adapter";
 
 /** Groups per native call: enough to fill llama.cpp batches, few enough to bound the buffers. */
 const GROUPS_PER_CALL = 64;
 
+/** The fuser borrows the adapter's maps (AdapterOps) from its owner (completion/retriever.ts) and owns its transformer. */
 export class LearnedFuser implements Fuser {
   private constructor(
     readonly id: string,
@@ -68,11 +68,4 @@ export class LearnedFuser implements Fuser {
   dispose(): Promise<void> {
     return this.transformer.dispose();
   }
-}
-
-/** The learned fuser of an adapter file, or undefined when the adapter fuses by the mean: for commands that only build caches. */
-export async function learnedFuserOf(adapter: AdapterInfo, backend: Backend): Promise<LearnedFuser | undefined> {
-  if (!adapter.fuser) return undefined;
-  const ops = await AdapterOps.load(adapter.path, { backend: backend === "cpu" ? "cpu" : "gpu" });
-  return LearnedFuser.load(adapter, ops, { gpuLayers: backend === "cpu" ? 0 : -1 });
 }

@@ -450,16 +450,11 @@ export class HefCache {
     return { files: this.hierarchy.files.size, chunks: nodesPerLevel.chunk, nodes: this.nodes.size, nodesPerLevel };
   }
 
-  /** The top k nodes of any level for the text before a cursor (paper Algorithm 2, lines 1-2). */
-  async query(prefix: string, k = 32): Promise<RetrievedNode[]> {
-    return this.search(await this.options.embedder.embedQuery(prefix), k);
-  }
-
   /**
-   * The top k nodes for a query vector. `accept` narrows the levels (rag retrieves chunks only);
+   * The top k nodes for a query vector (Retriever.query embeds the text before a cursor into one). `accept` narrows the levels (rag retrieves chunks only);
    * the index is then searched wider until k accepted nodes are found or it has no more.
    */
-  search(vector: Float32Array, k = 32, accept?: (node: HNode) => boolean): RetrievedNode[] {
+  search(vector: Float32Array, k: number, accept?: (node: HNode) => boolean): RetrievedNode[] {
     const nodeOf = (id: string): HNode | undefined => {
       const node = this.nodes.get(id);
       return node && (!accept || accept(node)) ? node : undefined;

@@ -2,14 +2,12 @@ import { readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import { defaultCacheDir } from "../cache/cacheLocation";
-import { HefCache, type RunReport } from "../cache/hefCache";
+import type { HefCache, RunReport } from "../cache/hefCache";
 import type { RetrievedNode } from "../cache/retrieval";
-import { LlamaEmbedder } from "../models/embedder";
-import { checkAdapter, readAdapter } from "../adapter/adapter";
-import { learnedFuserOf } from "../adapter/learnedFuser";
+import { DEFAULT_K, Retriever } from "../completion/retriever";
 import { shippedModels } from "../models/shippedModels";
 import { printable } from "../util/printable";
-import { backendOf, directory, discoveryOf, modelPaths, parse, positiveInt, UsageError, type Values, withShippedModels } from "./args";
+import { backendOf, directory, modelPaths, optionalPositiveInt, parse, positiveInt, UsageError, type Values, withShippedModels } from "./args";
 import { runComplete, splitAtLine } from "./complete";
 import { runDownload } from "./download";
 import { runEvalCommand } from "./eval";
@@ -83,27 +81,22 @@ const OPERANDS: Record<string, string> = {
   export: "repositories directory",
 };
 
-async function openCache(dir: string, values: Values): Promise<HefCache> {
-  const root = directory(dir);
-  const backend = backendOf(values);
+/** The retriever `hef index` and `hef query` use: the engine's own, so their caches and queries are the editor's. */
+function loadRetriever(values: Values): Promise<Retriever> {
   const given = modelPaths(values);
   const { embedderPath } = withShippedModels(given);
   // The shipped adapter belongs to the shipped embedder: another embedder without an adapter fuses by the mean.
   const adapterPath = given.adapterPath ?? (given.embedderPath ? undefined : shippedModels().adapterPath);
-  const embedder = await LlamaEmbedder.load(embedderPath, { backend });
-  const adapter = adapterPath ? await readAdapter(adapterPath) : undefined;
   // The adapter's b by default: the cache is then the one `hef complete` and the extension use.
-  const b = positiveInt(values.b, "b", adapter?.b ?? 8);
-  if (adapter) checkAdapter(adapter, { embedder: { name: embedder.name, id: embedder.id, dim: embedder.dim }, ...(adapter.fuser ? { b } : {}) });
-  const fuser = adapter ? await learnedFuserOf(adapter, backend) : undefined;
-  return HefCache.open({
-    root,
+  const b = values.b === undefined ? undefined : positiveInt(values.b, "b", 0);
+  return Retriever.load({ embedderPath, ...(adapterPath ? { adapterPath } : {}), ...(b !== undefined ? { b } : {}), backend: backendOf(values) });
+}
+
+function openCache(retriever: Retriever, root: string, values: Values): Promise<HefCache> {
+  return retriever.openRepository(root, {
     cacheDir: values["cache-dir"] ? resolve(values["cache-dir"]) : defaultCacheDir(root),
-    embedder,
-    ...(fuser ? { fuser } : {}),
-    b,
     rebuild: values.rebuild ?? false,
-    discovery: discoveryOf(values),
+    ...(values.exclude ? { exclude: values.exclude } : {}),
   });
 }
 
@@ -134,6 +127,39 @@ function formatNodes(nodes: RetrievedNode[]): string {
     .join("\n");
 }
 
+async function runIndexOrQuery(command: "index" | "query", dir: string, values: Values): Promise<void> {
+  const root = directory(dir);
+  const query = command === "query" ? queryOf(root, values) : undefined;
+  const retriever = await loadRetriever(values);
+  try {
+    const cache = await openCache(retriever, root, values);
+    const report = await syncWithProgress(cache);
+    await cache.save();
+    if (!query) {
+      const { changedFiles: _, ...json } = report;
+      process.stdout.write(values.json ? `${JSON.stringify(json)}\n` : `${formatReport(report)}\n`);
+      return;
+    }
+    const started = performance.now();
+    // The adapter's K by default, as in completion.
+    const k = query.k ?? retriever.adapter?.k ?? DEFAULT_K;
+    const { nodes } = await retriever.query(cache, query.prefix, k);
+    const ms = Math.round(performance.now() - started);
+    process.stdout.write(values.json ? `${JSON.stringify({ file: values.file, line: query.line, k, ms, nodes })}\n` : `${formatNodes(nodes)}\n`);
+  } finally {
+    await retriever.dispose();
+  }
+}
+
+/** `hef query`'s cursor and k, checked before any model loads. */
+function queryOf(root: string, values: Values): { line: number; k?: number; prefix: string } {
+  if (!values.file || !values.line) throw new UsageError("query needs --file <path> and --line <n>");
+  const line = positiveInt(values.line, "line", 1);
+  const k = optionalPositiveInt(values.k, "k");
+  const { prefix } = splitAtLine(readFileSync(resolve(root, values.file), "utf8"), line, values.file);
+  return { line, k, prefix };
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
   const [command, dir, ...extra] = positionals;
@@ -145,28 +171,7 @@ async function main(argv: string[]): Promise<void> {
   const operand = OPERANDS[command];
   if (!operand) throw new UsageError(`unknown command "${command}"`);
   if (!dir || extra.length > 0) throw new UsageError(`${command} takes one ${operand}`);
-  if (command === "index") {
-    const cache = await openCache(dir, values);
-    const report = await syncWithProgress(cache);
-    await cache.save();
-    const { changedFiles: _, ...json } = report;
-    process.stdout.write(values.json ? `${JSON.stringify(json)}\n` : `${formatReport(report)}\n`);
-    return;
-  }
-  if (command === "query") {
-    if (!values.file || !values.line) throw new UsageError("query needs --file <path> and --line <n>");
-    const line = positiveInt(values.line, "line", 1);
-    const k = positiveInt(values.k, "k", 32);
-    const { prefix } = splitAtLine(readFileSync(resolve(dir, values.file), "utf8"), line, values.file);
-    const cache = await openCache(dir, values);
-    await syncWithProgress(cache);
-    await cache.save();
-    const started = performance.now();
-    const nodes = await cache.query(prefix, k);
-    const ms = Math.round(performance.now() - started);
-    process.stdout.write(values.json ? `${JSON.stringify({ file: values.file, line, k, ms, nodes })}\n` : `${formatNodes(nodes)}\n`);
-    return;
-  }
+  if (command === "index" || command === "query") return runIndexOrQuery(command, dir, values);
   if (command === "complete") return runComplete(dir, values);
   if (command === "eval") return runEvalCommand(dir, values);
   if (command === "tasks") return runTasks(dir, values);

@@ -1,24 +1,21 @@
 // The online half of HEF (paper Algorithm 2) behind one API, with the two baselines it replaces:
 // the models are loaded once and serve completions for any number of repository caches.
-import { statSync } from "node:fs";
 import { basename } from "node:path";
-import { HefCache } from "../cache/hefCache";
+import type { HefCache } from "../cache/hefCache";
 import type { HNode } from "../cache/hierarchy";
 import type { RetrievedNode } from "../cache/retrieval";
-import { type AdapterInfo, checkAdapter, readAdapter } from "../adapter/adapter";
-import { LearnedFuser } from "../adapter/learnedFuser";
+import type { AdapterInfo } from "../adapter/adapter";
 import { shippedModels } from "../models/shippedModels";
-import { type Embedder, fingerprintFile, LlamaEmbedder } from "../models/embedder";
-import { backendName, defaultThreads, llamaRuntime, type Backend } from "../models/llamaRuntime";
-import { AdapterOps } from "../native/adapterOps";
-import { NativeEncoder } from "../native/encoder";
+import { fingerprintFile } from "../models/embedder";
+import { backendName, gpuLayersOf, llamaRuntime, type Backend } from "../models/llamaRuntime";
+import type { AdapterOps } from "../native/adapterOps";
 import { NativeGenerator } from "../native/generator";
 import { createLanguageSupport, EntityIndex, type LanguageSupport, rankEntities, selectEntities } from "./entities";
 import { postProcess } from "./postprocess";
 import { assemblePrompt, type FimLayout, PROMPT_DEFAULTS, type PromptModel, type Tokenize } from "./promptAssembly";
-import { asIncrementalEncoder, embedQuery } from "./queryEncoder";
 import { PseudoTokenCache, pseudoTokenOrder } from "./pseudoTokens";
 import { decideRetrieval, type RememberedRetrieval, retrievalKey } from "./retrievalMemory";
+import { Retriever } from "./retriever";
 import { readSnippets } from "./snippets";
 import { afterTypedIndent, typedIndent } from "./postprocess/typedIndent";
 import type { CompletionEngine, CompletionRequest, CompletionResult, RepositoryOptions, StageTimings } from "./types";
@@ -53,11 +50,6 @@ const ENTITY_EXCLUDE_CHARS = 4096;
 
 const DEFAULT_MAX_TOKENS = { singleLine: 64, multiLine: 256 } as const;
 
-/** The embedder GGUF on the addon's encoder, which embeds query windows incrementally (queryEncoder.ts). */
-export function loadQueryEncoder(embedderPath: string, backend: Backend): Promise<NativeEncoder> {
-  return NativeEncoder.load(embedderPath, { purpose: "embedder", gpuLayers: backend === "cpu" ? 0 : -1, threads: defaultThreads(statSync(embedderPath).size) });
-}
-
 function aborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted ?? false;
 }
@@ -74,13 +66,10 @@ class HefEngine implements CompletionEngine {
   constructor(
     readonly backend: string,
     readonly models: { embedder: string; generator: string; adapter: string },
-    private readonly embedder: Embedder,
-    private readonly queryEncoder: NativeEncoder,
+    private readonly retriever: Retriever,
     private readonly generator: NativeGenerator,
     private readonly adapter: AdapterInfo,
-    private readonly ops: AdapterOps,
-    private readonly fuser: LearnedFuser | undefined,
-    private readonly log: (message: string) => void,
+    ops: AdapterOps,
     fimLayout: FimLayout,
     private readonly rememberRetrieval: boolean,
   ) {
@@ -90,16 +79,7 @@ class HefEngine implements CompletionEngine {
   }
 
   openRepository(root: string, options: RepositoryOptions): Promise<HefCache> {
-    return HefCache.open({
-      root,
-      cacheDir: options.cacheDir,
-      embedder: this.embedder,
-      ...(this.fuser ? { fuser: this.fuser } : {}),
-      b: this.adapter.b,
-      ...(options.exclude ? { discovery: { exclude: [...options.exclude] } } : {}),
-      rebuild: options.rebuild ?? false,
-      log: options.log ?? this.log,
-    });
+    return this.retriever.openRepository(root, options);
   }
 
   async complete(cache: HefCache, request: CompletionRequest): Promise<CompletionResult> {
@@ -120,13 +100,11 @@ class HefEngine implements CompletionEngine {
         nodes = decision.nodes;
         retrievalReused = true;
       } else {
-        let t = performance.now();
-        const query = await embedQuery(asIncrementalEncoder(this.queryEncoder), request.retrieval?.prefix ?? request.prefix, this.embedder.maxTokens);
-        timings.queryEmbed = performance.now() - t;
-        t = performance.now();
         const chunksOnly = request.mode === "rag" ? (node: HNode) => node.level === "chunk" : undefined;
-        nodes = source.search(query.vector, k, chunksOnly);
-        timings.search = performance.now() - t;
+        const retrieval = await this.retriever.query(source, request.retrieval?.prefix ?? request.prefix, k, chunksOnly);
+        nodes = retrieval.nodes;
+        timings.queryEmbed = retrieval.queryEmbedMs;
+        timings.search = retrieval.searchMs;
         if (key) this.memory.set(cache, { key, nodes: [...nodes] });
       }
     }
@@ -158,6 +136,8 @@ class HefEngine implements CompletionEngine {
     const generated = await this.generator.generate({
       ...(pseudo ? { pseudo } : {}),
       tokens: prompt.tokens,
+      // Each file keeps its own KV state: switching files and back stays warm.
+      slot: request.path,
       maxTokens: request.maxTokens ?? (singleLine ? DEFAULT_MAX_TOKENS.singleLine : DEFAULT_MAX_TOKENS.multiLine),
       stop: singleLine && !fixed ? ["\n"] : [],
       ignoreEog: fixed,
@@ -223,64 +203,51 @@ class HefEngine implements CompletionEngine {
     this.memory = new WeakMap();
     this.pseudo.clear();
     await this.generator.resetCache();
-    await this.queryEncoder.resetCache();
+    await this.retriever.resetCache();
   }
 
   async dispose(): Promise<void> {
     await this.generator.dispose();
-    await this.queryEncoder.dispose();
-    await this.fuser?.dispose();
-    this.ops.dispose();
     (await this.languages)?.dispose();
-    await this.embedder.dispose();
+    await this.retriever.dispose();
   }
 }
 
-/** Loads the embedder, generator and adapter (and the learned fuser when the adapter has one), checking every dimension. */
+/**
+ * The one way to build the engine (the CLI, the language server, the benchmarks and the tests use it):
+ * the retriever (embedder, query encoder, adapter and its learned fuser) and the generator, each loaded
+ * once, every dimension checked; what loaded before a failure is freed.
+ */
 export async function loadEngine(options: EngineOptions = {}): Promise<CompletionEngine> {
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
   const backend = options.backend ?? "auto";
   const shipped = shippedModels();
-  const embedderPath = options.embedderPath ?? shipped.embedderPath;
   const generatorPath = options.generatorPath ?? shipped.generatorPath;
   const adapterPath = options.adapterPath ?? shipped.adapterPath;
-  const adapter = await readAdapter(adapterPath);
-  const gpuLayers = backend === "cpu" ? 0 : -1;
-
-  const embedder = await LlamaEmbedder.load(embedderPath, { backend });
-  const loaded: { dispose(): Promise<void> }[] = [embedder];
+  const generator = await NativeGenerator.load(generatorPath, { gpuLayers: gpuLayersOf(backend), contextSize: options.contextSize ?? 8192 });
+  let retriever: Retriever;
   try {
-    const generator = await NativeGenerator.load(generatorPath, { gpuLayers, contextSize: options.contextSize ?? 8192 });
-    loaded.push(generator);
-    const ops = await AdapterOps.load(adapterPath, { backend: backend === "cpu" ? "cpu" : "gpu" });
-    loaded.push({ dispose: async () => ops.dispose() });
-    const fuser = adapter.fuser ? await LearnedFuser.load(adapter, ops, { gpuLayers }) : undefined;
-    if (fuser) loaded.push(fuser);
-    const { warnings } = checkAdapter(adapter, {
-      embedder: { name: embedder.name, id: embedder.id, dim: embedder.dim },
+    retriever = await Retriever.load({
+      embedderPath: options.embedderPath ?? shipped.embedderPath,
+      adapterPath,
+      backend,
       generator: { name: basename(generatorPath), id: fingerprintFile(generatorPath), dim: generator.info.nEmbdInp },
-      ...(fuser ? { fuserDim: fuser.hiddenDim } : {}),
-    });
-    warnings.forEach(log);
-    const queryEncoder = await loadQueryEncoder(embedderPath, backend);
-    loaded.push(queryEncoder);
-    const llama = await llamaRuntime(backend);
-    const fimLayout = options.fimLayout === "auto" ? (generator.info.fimSpm ? "spm" : "psm") : (options.fimLayout ?? "psm");
-    return new HefEngine(
-      backendName(llama),
-      { embedder: embedder.name, generator: basename(generatorPath), adapter: basename(adapterPath) },
-      embedder,
-      queryEncoder,
-      generator,
-      adapter,
-      ops,
-      fuser,
       log,
-      fimLayout,
-      options.retrievalMemory ?? true,
-    );
+    });
   } catch (error) {
-    for (const model of loaded.reverse()) await model.dispose().catch(() => undefined);
+    await generator.dispose().catch(() => undefined);
     throw error;
   }
+  const llama = await llamaRuntime(backend);
+  const fimLayout = options.fimLayout === "auto" ? (generator.info.fimSpm ? "spm" : "psm") : (options.fimLayout ?? "psm");
+  return new HefEngine(
+    backendName(llama),
+    { embedder: retriever.embedder.name, generator: basename(generatorPath), adapter: basename(adapterPath) },
+    retriever,
+    generator,
+    retriever.adapter!,
+    retriever.ops!,
+    fimLayout,
+    options.retrievalMemory ?? true,
+  );
 }

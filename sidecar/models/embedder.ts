@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
+import type { LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { defaultThreads, llamaRuntime, type Backend } from "./llamaRuntime";
 import { inspectModelFile } from "./modelFile";
 
@@ -16,8 +16,6 @@ export interface Embedder {
   countTokens(text: string): number;
   /** Embeds each text; onEmbedded reports how many are done so far. */
   embed(texts: readonly string[], onEmbedded?: (done: number) => void): Promise<Float32Array[]>;
-  /** Embeds the last maxTokens tokens of a prefix: the query of paper Algorithm 2, line 1. */
-  embedQuery(prefix: string): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
 
@@ -42,7 +40,7 @@ export function fingerprintFile(path: string): string {
 
 export interface EmbedderOptions {
   backend?: Backend;
-  /** Token budget of one input (chunks and the query window); the paper uses 512. */
+  /** Token budget of one input (chunks, and the query window of queryEncoder.ts); the paper uses 512. */
   maxTokens?: number;
   threads?: number;
 }
@@ -90,14 +88,7 @@ export class LlamaEmbedder implements Embedder {
     return vectors;
   }
 
-  async embedQuery(prefix: string): Promise<Float32Array> {
-    // Tokenize only a tail long enough to hold maxTokens tokens: prefixes can be whole files.
-    const tail = prefix.slice(-this.maxTokens * 16);
-    const tokens = this.model.tokenize(tail).slice(-this.maxTokens);
-    return this.embedInput(tokens.length > 0 ? tokens : this.model.tokenize(" "));
-  }
-
-  private async embedInput(input: string | Token[]): Promise<Float32Array> {
+  private async embedInput(input: string): Promise<Float32Array> {
     const { vector } = await this.context.getEmbeddingFor(input);
     if (vector.length !== this.dim) {
       throw new Error(`${this.name}: embedding has ${vector.length} values, the model declares ${this.dim}`);

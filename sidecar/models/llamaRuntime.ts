@@ -4,6 +4,16 @@ import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
 /** Where models run: "auto" takes the best GPU backend node-llama-cpp finds, falling back to the CPU. */
 export type Backend = "auto" | "cpu";
 
+/** Layers a model on the addon offloads: all of them (-1) unless the CPU is asked for. */
+export function gpuLayersOf(backend: Backend): number {
+  return backend === "cpu" ? 0 : -1;
+}
+
+/** Where the adapter's maps run (AdapterOps): the generator's GPU when there is one, unless the CPU is asked for. */
+export function adapterDeviceOf(backend: Backend): "gpu" | "cpu" {
+  return backend === "cpu" ? "cpu" : "gpu";
+}
+
 const runtimes = new Map<Backend, Promise<Llama>>();
 
 /**

@@ -5,8 +5,9 @@ import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { HefCache } from "../../sidecar/cache/hefCache";
+import type { RetrievedNode } from "../../sidecar/cache/retrieval";
 import type { LlamaEmbedder } from "../../sidecar/models/embedder";
-import { renamedEmbedder, tinyEmbedder } from "../helpers/embedder";
+import { renamedEmbedder, searchText, tinyEmbedder } from "../helpers/embedder";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
 let embedder: LlamaEmbedder;
@@ -20,13 +21,13 @@ function currentGeneration(cacheDir: string): string {
   return join(cacheDir, readFileSync(join(cacheDir, "CURRENT"), "utf8").trim());
 }
 
-async function builtCache(): Promise<{ root: string; cacheDir: string; expected: Awaited<ReturnType<HefCache["query"]>> }> {
+async function builtCache(): Promise<{ root: string; cacheDir: string; expected: RetrievedNode[] }> {
   const root = copyOfRepo();
   const cacheDir = tempDir("hef-cache-");
   const cache = await HefCache.open({ root, cacheDir, embedder, log: () => undefined });
   await cache.sync();
   await cache.save();
-  return { root, cacheDir, expected: await cache.query(QUERY, 16) };
+  return { root, cacheDir, expected: await searchText(cache, embedder, QUERY, 16) };
 }
 
 async function reopen(root: string, cacheDir: string, logs: string[], withEmbedder = embedder as Parameters<typeof HefCache.open>[0]["embedder"]) {
@@ -38,7 +39,7 @@ describe("persistence", () => {
     const { root, cacheDir, expected } = await builtCache();
     const logs: string[] = [];
     const cache = await reopen(root, cacheDir, logs);
-    assert.deepEqual(await cache.query(QUERY, 16), expected);
+    assert.deepEqual(await searchText(cache, embedder, QUERY, 16), expected);
     const report = await cache.sync();
     assert.equal(report.embedded + report.fused + report.changedFiles, 0);
     assert.deepEqual(logs, []);
@@ -51,7 +52,7 @@ describe("persistence", () => {
     const logs: string[] = [];
     const cache = await reopen(root, cacheDir, logs);
     assert.match(logs.join("\n"), /index of generation \d+ unusable .*rebuilding it from the stored vectors/);
-    assert.deepEqual((await cache.query(QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
+    assert.deepEqual((await searchText(cache, embedder, QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
   });
 
   test("an index file of the right size but damaged bytes never reaches usearch; the repair is saved once", async () => {
@@ -62,7 +63,7 @@ describe("persistence", () => {
     const logs: string[] = [];
     const cache = await reopen(root, cacheDir, logs);
     assert.match(logs.join("\n"), /index of generation \d+ unusable \(its checksum does not match the manifest\); rebuilding it from the stored vectors/);
-    assert.deepEqual((await cache.query(QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
+    assert.deepEqual((await searchText(cache, embedder, QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
     await cache.save();
     const again: string[] = [];
     await reopen(root, cacheDir, again);
@@ -78,7 +79,7 @@ describe("persistence", () => {
     const report = await cache.sync();
     assert.equal(report.embedded, 0, "chunk vectors survive in the embedding cache");
     assert.ok(report.fused > 0);
-    assert.deepEqual((await cache.query(QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
+    assert.deepEqual((await searchText(cache, embedder, QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
   });
 
   test("a files.json of valid JSON but the wrong shape means a rebuild with a log line, not failures forever", async () => {
@@ -94,7 +95,7 @@ describe("persistence", () => {
       const cache = await reopen(root, cacheDir, logs);
       assert.match(logs.join("\n"), problem);
       await cache.sync();
-      assert.deepEqual((await cache.query(QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
+      assert.deepEqual((await searchText(cache, embedder, QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
       await cache.save();
     }
   });
@@ -142,7 +143,7 @@ describe("persistence", () => {
       const cache = await reopen(root, cacheDir, logs);
       assert.deepEqual(logs, [], `cache loads cleanly after SIGKILL at +${delayMs} ms`);
       assert.ok(cache.stats.nodes > 0);
-      assert.ok((await cache.query(QUERY, 8)).length === 8);
+      assert.ok((await searchText(cache, embedder, QUERY, 8)).length === 8);
       // The next writer removes what the kill left: temp files, a generation never finished or never removed.
       await cache.checkpoint();
       const left = [...readdirSync(cacheDir), ...readdirSync(join(cacheDir, "embeddings"))];

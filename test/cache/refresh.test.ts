@@ -5,7 +5,7 @@ import { before, describe, test } from "node:test";
 import { HefCache } from "../../sidecar/cache/hefCache";
 import type { HNode } from "../../sidecar/cache/hierarchy";
 import type { LlamaEmbedder } from "../../sidecar/models/embedder";
-import { tinyEmbedder } from "../helpers/embedder";
+import { searchText, tinyEmbedder } from "../helpers/embedder";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
 const EDITED = "lib/common/semanticTokens.js";
@@ -120,7 +120,7 @@ describe("incremental refresh on a real repository", () => {
     const results = [];
     let settled = false;
     void refresh.then(() => (settled = true));
-    while (!settled) results.push(await cache.query("connection.onRequest(", 64));
+    while (!settled) results.push(await searchText(cache, embedder, "connection.onRequest(", 64));
     await refresh;
     const afterIds = new Set(ids(cache));
     for (const result of results) {

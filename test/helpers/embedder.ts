@@ -1,3 +1,5 @@
+import type { HefCache } from "../../sidecar/cache/hefCache";
+import type { RetrievedNode } from "../../sidecar/cache/retrieval";
 import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
 import { LlamaEmbedder, type Embedder } from "../../sidecar/models/embedder";
 
@@ -18,9 +20,14 @@ export function renamedEmbedder(embedder: Embedder, id: string): Embedder {
     maxTokens: embedder.maxTokens,
     countTokens: (text) => embedder.countTokens(text),
     embed: (texts, onEmbedded) => embedder.embed(texts, onEmbedded),
-    embedQuery: (prefix) => embedder.embedQuery(prefix),
     dispose: async () => undefined,
   };
+}
+
+/** The top k nodes for a short text embedded whole (the editor's query window is the retriever's, test/cli/hef.test.ts). */
+export async function searchText(cache: HefCache, embedder: Embedder, text: string, k: number): Promise<RetrievedNode[]> {
+  const [vector] = await embedder.embed([text]);
+  return cache.search(vector!, k);
 }
 
 /** The embedder with some of its methods replaced (to record what it is given, or to fail on a text). */

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { HefCache } from "../../sidecar/cache/hefCache";
 import type { LlamaEmbedder } from "../../sidecar/models/embedder";
-import { tinyEmbedder } from "../helpers/embedder";
+import { searchText, tinyEmbedder } from "../helpers/embedder";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
 const TRIES = Number(process.env.HEF_PROBE_TRIES ?? 2);
@@ -25,7 +25,7 @@ before(async () => {
   const cache = await HefCache.open({ root, cacheDir: pristine, embedder, log: () => undefined });
   await cache.sync();
   await cache.save();
-  expected = (await cache.query(QUERY, 16)).map((n) => n.id);
+  expected = (await searchText(cache, embedder, QUERY, 16)).map((n) => n.id);
 });
 
 /** The cache's files, relative to its folder. */
@@ -49,7 +49,7 @@ describe("random bytes in a cache file", () => {
         await cache.sync();
         await cache.save();
         const where = `${file}, try ${trial + 1}`;
-        assert.deepEqual((await cache.query(QUERY, 16)).map((n) => n.id), expected, where);
+        assert.deepEqual((await searchText(cache, embedder, QUERY, 16)).map((n) => n.id), expected, where);
         if (file !== "CACHEDIR.TAG") assert.ok(logs.length > 0, `${where}: the damage went unsaid`);
         // Said without quoting the damaged bytes: no control character reaches a terminal or the log.
         for (const line of logs) assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f\ufffd]/, where);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { AdapterError, readAdapter } from "../../sidecar/adapter/adapter";
 import { type RandomAdapterSpec, writeRandomAdapter } from "../../sidecar/syntheticModels/randomAdapter";
-import { learnedFuserOf } from "../../sidecar/adapter/learnedFuser";
+import { Retriever } from "../../sidecar/completion/retriever";
 import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
 import { inspectModelFile, ModelFileError } from "../../sidecar/models/modelFile";
 import { printable } from "../../sidecar/util/printable";
@@ -47,7 +47,7 @@ describe("an adapter names its fuser transformer", () => {
     const adapter = join(dir, "adapter.gguf");
     await writeRandomAdapter(adapter, adapterSpec(join(dir, "fuser.gguf")));
     writeFileSync(join(dir, "fuser.gguf"), SECRET);
-    await assert.rejects(learnedFuserOf(await readAdapter(adapter), "cpu"), (error: Error) => {
+    await assert.rejects(Retriever.load({ embedderPath: await ensureTinyModel("tiny-embed"), adapterPath: adapter, backend: "cpu" }), (error: Error) => {
       assert.ok(error instanceof ModelFileError);
       assert.equal(error.message, `${join(dir, "fuser.gguf")}: not a GGUF file`);
       return true;

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HefCache } from "../../sidecar/cache/hefCache";
+import { DEFAULT_K } from "../../sidecar/completion/retriever";
 import type { CompletionEngine, CompletionRequest, CompletionResult } from "../../sidecar/completion/types";
 import type { Embedder } from "../../sidecar/models/embedder";
 
@@ -26,7 +27,6 @@ export function hashEmbedder(delay: { ms: number }): Embedder {
       }
       return vectors;
     },
-    embedQuery: async (prefix) => vector(prefix),
     dispose: async () => undefined,
   };
 }
@@ -68,7 +68,8 @@ export class FakeEngine implements CompletionEngine {
     if (this.hold) {
       await new Promise((_, reject) => request.signal!.addEventListener("abort", () => reject(request.signal!.reason), { once: true }));
     }
-    const nodes = await cache.query(request.prefix, request.k);
+    const [query] = await this.embedder.embed([request.prefix]);
+    const nodes = cache.search(query!, request.k ?? DEFAULT_K);
     const timings = { queryEmbed: 0, search: 0, projection: 0, prefill: 0, decode: 0, total: 0 };
     return {
       text: `completion of ${request.path}`,

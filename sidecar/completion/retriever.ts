@@ -1,0 +1,139 @@
+// The retrieval half of HEF behind one object: the embedder that embeds chunks, the adapter's learned
+// fuser that builds their parents (paper 3.3), and the one query path (Algorithm 2, lines 1-2) from the
+// text before a cursor to the top k nodes. The engine (engine.ts) adds the generator and the projector
+// to it; `hef index`, `hef query` and `hef export` use it alone, so that a cache and a query are the same
+// whichever of them made it.
+import { statSync } from "node:fs";
+import { checkAdapter, type AdapterInfo, type ModelIdentity, readAdapter } from "../adapter/adapter";
+import { LearnedFuser } from "../adapter/learnedFuser";
+import { HefCache } from "../cache/hefCache";
+import type { HNode } from "../cache/hierarchy";
+import type { RetrievedNode } from "../cache/retrieval";
+import { LlamaEmbedder } from "../models/embedder";
+import { adapterDeviceOf, type Backend, defaultThreads, gpuLayersOf } from "../models/llamaRuntime";
+import { AdapterOps } from "../native/adapterOps";
+import { NativeEncoder } from "../native/encoder";
+import { asIncrementalEncoder, embedQuery, type IncrementalEncoder } from "./queryEncoder";
+import type { RepositoryOptions } from "./types";
+
+/** Children fused per parent where no adapter says otherwise (the paper's b). */
+export const DEFAULT_BRANCHING = 8;
+/** Nodes retrieved where no adapter says otherwise (the paper's K). */
+export const DEFAULT_K = 32;
+
+export interface RetrieverOptions {
+  embedderPath: string;
+  /** The adapter whose learned fuser and branching factor the caches use; none: fusion by the mean. */
+  adapterPath?: string;
+  /** Branching factor (default: the adapter's, else 8); a learned fuser only serves the b it was trained with. */
+  b?: number;
+  backend?: Backend;
+  /** The engine's generator, checked against the adapter with the rest: one error names every mismatch. */
+  generator?: ModelIdentity;
+  log?: (message: string) => void;
+}
+
+export interface Retrieval {
+  nodes: RetrievedNode[];
+  /** Milliseconds embedding the query window, and searching the index. */
+  queryEmbedMs: number;
+  searchMs: number;
+}
+
+export class Retriever {
+  private disposed = false;
+
+  private constructor(
+    readonly embedder: LlamaEmbedder,
+    /** The embedder GGUF on the addon's encoder, which embeds query windows incrementally (queryEncoder.ts). */
+    private readonly queryEncoder: NativeEncoder,
+    readonly adapter: AdapterInfo | undefined,
+    /** The adapter's maps (the fuser's and the projector's), owned here; the engine projects with them. */
+    readonly ops: AdapterOps | undefined,
+    private readonly fuser: LearnedFuser | undefined,
+    readonly b: number,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  /** Loads the embedder (twice: node-llama-cpp for chunks, the addon for query windows) and the adapter's fuser, checking their dimensions. */
+  static async load(options: RetrieverOptions): Promise<Retriever> {
+    const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
+    const backend = options.backend ?? "auto";
+    const adapter = options.adapterPath ? await readAdapter(options.adapterPath) : undefined;
+    const b = options.b ?? adapter?.b ?? DEFAULT_BRANCHING;
+    const loaded: { dispose(): unknown }[] = [];
+    try {
+      const embedder = await LlamaEmbedder.load(options.embedderPath, { backend });
+      loaded.push(embedder);
+      const ops = adapter ? await AdapterOps.load(adapter.path, { backend: adapterDeviceOf(backend) }) : undefined;
+      if (ops) loaded.push(ops);
+      const fuser = adapter?.fuser && ops ? await LearnedFuser.load(adapter, ops, { gpuLayers: gpuLayersOf(backend) }) : undefined;
+      if (fuser) loaded.push(fuser);
+      if (adapter) {
+        const { warnings } = checkAdapter(adapter, {
+          embedder: { name: embedder.name, id: embedder.id, dim: embedder.dim },
+          ...(options.generator ? { generator: options.generator } : {}),
+          ...(fuser ? { fuserDim: fuser.hiddenDim, b } : {}),
+        });
+        warnings.forEach(log);
+      }
+      const queryEncoder = await NativeEncoder.load(options.embedderPath, {
+        purpose: "embedder",
+        gpuLayers: gpuLayersOf(backend),
+        threads: defaultThreads(statSync(options.embedderPath).size),
+      });
+      return new Retriever(embedder, queryEncoder, adapter, ops, fuser, b, log);
+    } catch (error) {
+      for (const model of loaded.reverse()) await Promise.resolve(model.dispose()).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The query encoder as the query window needs it (`hef export` writes each task's query vector with it). */
+  get queryWindowEncoder(): IncrementalEncoder {
+    return asIncrementalEncoder(this.queryEncoder);
+  }
+
+  /** Opens (does not yet sync) the cache of one repository, built with these models. */
+  openRepository(root: string, options: RepositoryOptions): Promise<HefCache> {
+    return HefCache.open({
+      root,
+      cacheDir: options.cacheDir,
+      embedder: this.embedder,
+      ...(this.fuser ? { fuser: this.fuser } : {}),
+      b: this.b,
+      ...(options.exclude ? { discovery: { exclude: [...options.exclude] } } : {}),
+      rebuild: options.rebuild ?? false,
+      log: options.log ?? this.log,
+    });
+  }
+
+  /**
+   * The top k nodes of any level for the text before a cursor: the last maxTokens tokens of `prefix`
+   * (in a window that moves in steps, queryEncoder.ts) embedded, then the index searched. `accept`
+   * narrows the levels (rag retrieves chunks only).
+   */
+  async query(cache: HefCache, prefix: string, k: number, accept?: (node: HNode) => boolean): Promise<Retrieval> {
+    let t = performance.now();
+    const query = await embedQuery(this.queryWindowEncoder, prefix, this.embedder.maxTokens);
+    const queryEmbedMs = performance.now() - t;
+    t = performance.now();
+    const nodes = cache.search(query.vector, k, accept);
+    return { nodes, queryEmbedMs, searchMs: performance.now() - t };
+  }
+
+  /** Forgets the query window's cached positions: the next query runs cold. */
+  resetCache(): Promise<void> {
+    return this.queryEncoder.resetCache();
+  }
+
+  /** Frees every model and the adapter's maps; a second call does nothing. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.queryEncoder.dispose();
+    await this.fuser?.dispose();
+    this.ops?.dispose();
+    await this.embedder.dispose();
+  }
+}

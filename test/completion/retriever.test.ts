@@ -1,0 +1,83 @@
+// One engine, one query path: `hef query` retrieves what the editor's engine retrieves for the same
+// cursor, and whoever built the retriever frees every native handle it loaded.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { splitAtLine } from "../../sidecar/cli/complete";
+import { loadEngine } from "../../sidecar/completion/engine";
+import { Retriever } from "../../sidecar/completion/retriever";
+import { writeModel } from "../../sidecar/syntheticModels/buildModel";
+import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
+import { modelSpec } from "../../sidecar/syntheticModels/modelSpecs";
+import { writeRandomAdapter } from "../../sidecar/syntheticModels/randomAdapter";
+import { buildNativeAddon } from "../helpers/nativeBuild";
+import { FUSER_SPEC } from "../helpers/qwen2Reference";
+import { copyOfRepo, tempDir } from "../helpers/repos";
+
+const skip = buildNativeAddon();
+const embedder = { name: "tiny-embed", id: "", dim: modelSpec("tiny-embed").hidden };
+const generator = { name: "tiny-generator", id: "", dim: modelSpec("tiny-generator").hidden };
+
+describe("the retriever", { skip }, () => {
+  test("hef query retrieves the node ids the engine retrieves for the same cursor", async () => {
+    const root = copyOfRepo("samples/shop");
+    // A prefix far longer than the 512-token query window, so that how the window is cut decides what is retrieved.
+    const words = ["price", "stock", "order", "refund", "basket", "coupon", "invoice", "parcel", "ledger", "tax"];
+    const body = Array.from({ length: 160 }, (_, i) => `def ${words[i % 10]}_${i}(${words[(i * 3) % 10]}):\n    return ${words[(i * 7) % 10]} * ${i}\n`);
+    writeFileSync(join(root, "shop/long.py"), body.join("\n"));
+    const cacheDir = tempDir("hef-retriever-cache-");
+    const adapterPath = join(tempDir("hef-retriever-adapter-"), "adapter.gguf");
+    // b = 4, not the default 8: a command that built its cache with other settings than the engine retrieves other nodes.
+    await writeRandomAdapter(adapterPath, { embedder, generator, projectorHidden: 16, b: 4 });
+    const embedderPath = await ensureTinyModel("tiny-embed");
+    const generatorPath = await ensureTinyModel("tiny-generator");
+    const file = "shop/long.py";
+    const line = 400;
+    const k = 8;
+
+    const cli = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "sidecar/cli/hef.ts", "query", root, "--file", file, "--line", String(line), "--k", String(k), "--json"]
+        .concat(["--embedder", embedderPath, "--adapter", adapterPath, "--cache-dir", cacheDir, "--backend", "cpu"]),
+      { encoding: "utf8" },
+    );
+    assert.equal(cli.status, 0, cli.stderr);
+    const queried = JSON.parse(cli.stdout) as { nodes: { id: string }[] };
+
+    const engine = await loadEngine({ embedderPath, generatorPath, adapterPath, backend: "cpu", log: () => undefined });
+    try {
+      const cache = await engine.openRepository(root, { cacheDir });
+      await cache.sync();
+      const { prefix, suffix } = splitAtLine(readFileSync(join(root, file), "utf8"), line, file);
+      const completed = await engine.complete(cache, { path: file, prefix, suffix, mode: "hef", k, maxTokens: 1 });
+      assert.equal(completed.nodes.length, k);
+      assert.deepEqual(
+        completed.nodes.map((node) => node.id).sort(),
+        queried.nodes.map((node) => node.id).sort(),
+      );
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  test("an adapter with a learned fuser: dispose frees its maps (AdapterOps) once", async () => {
+    const dir = tempDir("hef-retriever-fuser-");
+    const fuserPath = join(dir, "fuser.gguf");
+    await writeModel(FUSER_SPEC, fuserPath);
+    const adapterPath = join(dir, "adapter.gguf");
+    await writeRandomAdapter(adapterPath, { embedder, generator, projectorHidden: 16, fuser: { name: "fuser", id: "", dim: FUSER_SPEC.hidden, modelPath: fuserPath } });
+    const retriever = await Retriever.load({ embedderPath: await ensureTinyModel("tiny-embed"), adapterPath, backend: "cpu", log: () => undefined });
+    const ops = retriever.ops!;
+    let freed = 0;
+    const free = ops.dispose.bind(ops);
+    ops.dispose = () => {
+      freed++;
+      free();
+    };
+    await retriever.dispose();
+    await retriever.dispose();
+    assert.equal(freed, 1);
+  });
+});
