@@ -44,7 +44,9 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
     // The sidecar holds the document: the request names this version and the cursor.
     const place: DocumentPosition = { uri: at.uri, version: document.version, line: position.line, character: position.character };
     const root = folder.uri.fsPath;
-    const speculated = this.speculation.recall(at);
+    const speculation = this.speculation.recall(at);
+    const speculated = speculation && (await speculation);
+    if (token.isCancellationRequested) return [];
     if (speculated !== undefined) {
       this.memory.remember(at, speculated);
       return this.shown(root, place, at, position, speculated);
@@ -99,13 +101,16 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
     const suggestion = { ...at, text: completion };
     if (!this.speculation.covers(suggestion) && this.services.client.state === "running") {
       const cancel = new vscode.CancellationTokenSource();
-      const keep = this.speculation.begin(suggestion, () => cancel.cancel());
       const params = { ...completeParams(this.services.settings(), root, place, false), insert: completion };
-      this.services.client.speculate(params, cancel.token).then(
-        (result) => result.kind === "completion" && result.stopReason !== "cancelled" && keep(result.text),
-        // Cancelled by the user's next move or by a real request in the sidecar: nothing to say.
-        (error: Error) => error instanceof vscode.CancellationError || this.services.log.warn(`speculation failed: ${error.message}`),
+      const next = this.services.client.speculate(params, cancel.token).then(
+        (result) => (result.kind === "completion" && result.stopReason !== "cancelled" && result.text.trim() !== "" ? result.text : undefined),
+        (error: Error) => {
+          // Cancelled by the user's next move or by a real request in the sidecar: nothing to say.
+          if (!(error instanceof vscode.CancellationError)) this.services.log.warn(`speculation failed: ${error.message}`);
+          return undefined;
+        },
       );
+      this.speculation.begin(suggestion, next, () => cancel.cancel());
     }
     return items(at, position, completion);
   }

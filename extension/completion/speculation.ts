@@ -16,8 +16,8 @@ const same = (a: Cursor, b: Cursor): boolean =>
 
 interface Pending {
   shown: Suggestion;
-  /** The completion after accepting, once the sidecar has answered (blank answers are not kept). */
-  next?: string;
+  /** The completion after accepting; undefined when the answer was blank, stopped or failed. */
+  next: Promise<string | undefined>;
   /** Cancels the request while it runs. */
   stop: () => void;
 }
@@ -30,31 +30,22 @@ export class Speculation {
     return this.current !== undefined && same(accepted(this.current.shown), accepted(shown));
   }
 
-  /**
-   * Starts speculating after `shown`, replacing (and stopping) the one before; `stop` cancels its
-   * request. The returned function takes the sidecar's answer, kept only while this speculation is current.
-   */
-  begin(shown: Suggestion, stop: () => void): (next: string) => void {
+  /** Speculates after `shown` with the sidecar's answer `next`, replacing (and stopping) the one before; `stop` cancels its request. */
+  begin(shown: Suggestion, next: Promise<string | undefined>, stop: () => void): void {
     this.clear();
-    const pending: Pending = { shown, stop };
-    this.current = pending;
-    return (next) => {
-      if (this.current === pending && next.trim() !== "") pending.next = next;
-    };
+    this.current = { shown, next, stop };
   }
 
   /**
-   * The next completion when `at` is exactly what accepting the shown suggestion made. On the way
-   * there (the suggestion's own cursor, part of it typed) the speculation is kept; anywhere else it
-   * is dropped and its request stopped.
+   * When `at` is exactly what accepting the shown suggestion made: the next completion, answered
+   * already or still on its way (accepting soon after the suggestion showed waits for it rather
+   * than asking again). On the way there (the suggestion's own cursor, part of it typed) the
+   * speculation is kept; anywhere else it is dropped and its request stopped.
    */
-  recall(at: Cursor): string | undefined {
+  recall(at: Cursor): Promise<string | undefined> | undefined {
     const pending = this.current;
     if (!pending) return undefined;
-    if (pending.next !== undefined && same(at, accepted(pending.shown))) {
-      this.current = undefined;
-      return pending.next;
-    }
+    if (same(at, accepted(pending.shown))) return pending.next;
     if (typeThrough(pending.shown, at) === undefined) this.clear();
     return undefined;
   }

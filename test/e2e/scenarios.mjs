@@ -172,9 +172,8 @@ export const scenarios = [
       await wb.press("Enter");
       await wb.press("Enter");
       await wb.type("def count_items(cart):\n    count = ");
+      // Accepted as soon as it shows: the speculation may still run, and accepting then waits for it.
       const first = await wb.ghostText(20_000);
-      // The speculation runs in the background while the user reads the suggestion.
-      await new Promise((wake) => setTimeout(wake, 3000));
       const status = async () => (await wb.statusItem("HEF").textContent())?.trim();
       const lastRequest = await status();
       const suggestedAt = await wb.cursorStatus();
