@@ -99,6 +99,48 @@ export interface Preview {
   vectors: Float32Array[];
 }
 
+/** What one batch of a run did. */
+interface BatchResult {
+  prepared: Prepared;
+  /** Index entries removed, and the parents fused. */
+  removed: number;
+  fusedIds: string[];
+}
+
+/** The next batch of a run: the files in view go alone in their own batch, committed within seconds whatever the size of the tree. */
+function nextBatch(remaining: readonly string[], focus: Focus, size: number): { batch: string[]; rest: string[] } {
+  const ordered = byFocus(remaining, focus);
+  const inView = ordered.findIndex((path) => focusRank(path, focus) > 0);
+  const take = inView > 0 ? Math.min(inView, size) : size;
+  return { batch: ordered.slice(0, take), rest: ordered.slice(take) };
+}
+
+/** A run's counts, batch by batch. */
+class RunTally {
+  private readonly skipped: SkippedFile[] = [];
+  private changedFiles = 0;
+  private embedded = 0;
+  private reused = 0;
+  private removed = 0;
+  /** Parents fused by this run; an ancestor re-fused by a later batch counts once. */
+  private readonly fusedIds = new Set<string>();
+
+  add({ prepared, removed, fusedIds }: BatchResult): void {
+    this.skipped.push(...prepared.skipped);
+    this.changedFiles += prepared.changes.size;
+    this.embedded += prepared.embedded;
+    this.reused += prepared.chunks.length - prepared.embedded;
+    this.removed += removed;
+    for (const id of fusedIds) this.fusedIds.add(id);
+  }
+
+  /** `exists`: whether a node is still in the cache (a parent fused and later removed does not count). */
+  report(exists: (id: string) => boolean): Pick<RunReport, "skipped" | "changedFiles" | "embedded" | "reused" | "removed" | "fused"> {
+    const { skipped, changedFiles, embedded, reused, removed } = this;
+    return { skipped, changedFiles, embedded, reused, removed, fused: [...this.fusedIds].filter(exists).length };
+  }
+}
+
 /**
  * The hierarchical cache of one repository: Algorithm 1 of the paper kept up to date file by
  * file. Runs are serialised; each does its slow work (reading, embedding, fusing) against the
@@ -280,35 +322,16 @@ export class HefCache {
     const { batchMs = 5_000, persistMs = 60_000 } = this.options;
     let remaining = [...new Set(paths)];
     const total = remaining.length;
-    const report = { skipped: [] as SkippedFile[], changedFiles: 0, embedded: 0, reused: 0, removed: 0 };
-    /** Parents fused by this run; an ancestor re-fused by a later batch counts once, and only if it is still there. */
-    const fusedIds = new Set<string>();
+    const tally = new RunTally();
     let batchFiles = FIRST_BATCH_FILES;
     let persisted = performance.now();
     while (remaining.length > 0) {
-      const focused = focus?.() ?? NO_FOCUS;
-      remaining = byFocus(remaining, focused);
-      // The files in view go alone in their own batch: committed within seconds, whatever the size of the tree.
-      const inView = remaining.findIndex((path) => focusRank(path, focused) > 0);
-      const take = inView > 0 ? Math.min(inView, batchFiles) : batchFiles;
-      const batch = remaining.slice(0, take);
-      remaining = remaining.slice(take);
+      const { batch, rest } = nextBatch(remaining, focus?.() ?? NO_FOCUS, batchFiles);
+      remaining = rest;
       const before = total - remaining.length - batch.length;
       const batchStarted = performance.now();
       const overall: Progress = (phase, done) => progress?.(phase, before + (phase === "reading" ? done : batch.length), total);
-      const { changes, chunks, skipped, embedded } = await this.prepare(batch, (path) => this.readFromDisk(path), overall, signal);
-      signal?.throwIfAborted();
-      const update = updateHierarchy(this.hierarchy, changes);
-      const fused = await this.fuseMissing(update.added, overall);
-      signal?.throwIfAborted();
-      this.commit(update, fused);
-      if (changes.size > 0) this.dirty = true;
-      report.skipped.push(...skipped);
-      report.changedFiles += changes.size;
-      report.embedded += embedded;
-      report.reused += chunks.length - embedded;
-      for (const id of fused.keys()) fusedIds.add(id);
-      report.removed += update.removed.length;
+      tally.add(await this.indexBatch(batch, overall, signal));
       batchFiles = nextBatchFiles(batch.length, performance.now() - batchStarted, batchMs);
       if (remaining.length > 0 && this.dirty && performance.now() - persisted >= persistMs) {
         // Vectors of files not reached yet may be in the embedding table from an interrupted run: keep them.
@@ -316,8 +339,19 @@ export class HefCache {
         persisted = performance.now();
       }
     }
-    const fused = [...fusedIds].filter((id) => this.nodes.has(id)).length;
-    return { ...this.counts(), ...report, fused, ms: Math.round(performance.now() - started) };
+    return { ...this.counts(), ...tally.report((id) => this.nodes.has(id)), ms: Math.round(performance.now() - started) };
+  }
+
+  /** One batch: read, chunk and embed what changed, fuse the new parents, then commit them all at once. */
+  private async indexBatch(batch: readonly string[], progress: Progress, signal?: AbortSignal): Promise<BatchResult> {
+    const prepared = await this.prepare(batch, (path) => this.readFromDisk(path), progress, signal);
+    signal?.throwIfAborted();
+    const update = updateHierarchy(this.hierarchy, prepared.changes);
+    const fused = await this.fuseMissing(update.added, progress);
+    signal?.throwIfAborted();
+    this.commit(update, fused);
+    if (prepared.changes.size > 0) this.dirty = true;
+    return { prepared, removed: update.removed.length, fusedIds: [...fused.keys()] };
   }
 
   /** From here to the end nothing awaits, so no query sees a half-applied batch. */
@@ -359,7 +393,13 @@ export class HefCache {
    * and the next save drops what no file uses.
    */
   private async prepare(paths: readonly string[], read: Reader, progress?: Progress, signal?: AbortSignal): Promise<Prepared> {
-    const { embedder } = this.options;
+    const { changes, chunks, skipped } = await this.readChanges(paths, read, progress, signal);
+    const embedded = await this.embedNew(chunks, progress, signal);
+    return { changes, chunks, skipped, embedded };
+  }
+
+  /** The changed files among `paths` (null: gone or now ignored) and their chunks; unchanged files are left out. */
+  private async readChanges(paths: readonly string[], read: Reader, progress?: Progress, signal?: AbortSignal): Promise<Omit<Prepared, "embedded">> {
     const changes = new Map<string, FileEntry | null>();
     const chunks: Chunk[] = [];
     const skipped: SkippedFile[] = [];
@@ -387,32 +427,47 @@ export class HefCache {
       this.skipsLogged.delete(path);
       const hash = contentHash(source.text);
       if (indexed?.entry.hash === hash) continue;
-      let chunked: Chunk[];
-      try {
-        chunked = this.chunker.chunkFile(path, source.text, (text) => embedder.countTokens(text), { maxTokens: embedder.maxTokens }).chunks;
-      } catch (error) {
-        // One file the chunker cannot handle must not stop the index; its previous version, if any, stays.
-        const detail = oneLine(error).slice(0, 200);
-        skipped.push({ path, reason: "failed", detail });
-        this.logSkip(path, `chunking failed (${printable(detail)})`);
+      const chunked = this.chunkFile(path, source.text);
+      if (!chunked.ok) {
+        skipped.push(chunked.skipped);
         continue;
       }
       // A file with nothing to index (empty, blank) that was not indexed before changes nothing: counting
       // it as a change wrote a new cache generation on every run.
-      if (chunked.length === 0 && !indexed) continue;
+      if (chunked.chunks.length === 0 && !indexed) continue;
       changes.set(path, {
         path,
         hash,
-        chunks: chunked.map(({ hash, startLine, endLine, startByte, endByte, tokens }) => ({ hash, startLine, endLine, startByte, endByte, tokens })),
+        chunks: chunked.chunks.map(({ hash, startLine, endLine, startByte, endByte, tokens }) => ({ hash, startLine, endLine, startByte, endByte, tokens })),
       });
-      chunks.push(...chunked);
+      chunks.push(...chunked.chunks);
     }
+    return { changes, chunks, skipped };
+  }
 
+  /** A file's chunks within the embedder's token budget; a file the chunker cannot handle is skipped (its previous version, if any, stays). */
+  private chunkFile(path: string, text: string): { ok: true; chunks: Chunk[] } | { ok: false; skipped: SkippedFile } {
+    const { embedder } = this.options;
+    try {
+      return { ok: true, chunks: this.chunker.chunkFile(path, text, (t) => embedder.countTokens(t), { maxTokens: embedder.maxTokens }).chunks };
+    } catch (error) {
+      // One file the chunker cannot handle must not stop the index.
+      const detail = oneLine(error).slice(0, 200);
+      this.logSkip(path, `chunking failed (${printable(detail)})`);
+      return { ok: false, skipped: { path, reason: "failed", detail } };
+    }
+  }
+
+  /**
+   * Embeds the chunks whose text has no vector yet, writing the embedding cache every `checkpointMs`
+   * or `checkpointChunks` so that an interrupted run resumes there. Returns how many were embedded.
+   */
+  private async embedNew(chunks: readonly Chunk[], progress?: Progress, signal?: AbortSignal): Promise<number> {
+    const { embedder, checkpointMs = 30_000, checkpointChunks = 2_000 } = this.options;
     const toEmbed = new Map<string, string>();
     for (const chunk of chunks) if (!this.embeddings.has(chunk.hash)) toEmbed.set(chunk.hash, chunk.text);
     let embedded = 0;
     let checkpoint = { at: performance.now(), embedded: 0 };
-    const { checkpointMs = 30_000, checkpointChunks = 2_000 } = this.options;
     for (const [hash, text] of toEmbed) {
       signal?.throwIfAborted();
       const [vector] = await embedder.embed([text]);
@@ -425,7 +480,7 @@ export class HefCache {
         checkpoint = { at: performance.now(), embedded };
       }
     }
-    return { changes, chunks, skipped, embedded };
+    return embedded;
   }
 
   /**
