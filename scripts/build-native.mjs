@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// Builds the HEF generator addon (sidecar/native/) with node-gyp, against the llama.cpp headers of
+// Builds the HEF native addon (sidecar/native/: generator, encoder, adapter) with node-gyp, against the llama.cpp headers of
 // the release node-llama-cpp ships (cloned from its git bundle into node_modules/.cache/) and
 // linked against the prebuilt libllama/libggml of the installed @node-llama-cpp/<platform>
 // package, so that the addon and node-llama-cpp run on one build and backend.
 //
 //   node scripts/build-native.mjs [--gpu cpu|cuda|vulkan|metal] [--force] [--quiet] [--check]
 //
-// Idempotent: when sidecar/native/build/Release/hef_generator.node exists and its stamp
-// (hef_generator.json) matches the sources, headers, libraries and Node, nothing runs.
+// Idempotent: when sidecar/native/build/Release/hef_native.node exists and its stamp
+// (hef_native.json) matches the sources, headers, libraries and Node, nothing runs.
 // --check only reports (exit 0 up to date, 1 stale). Exit code 3 means a required tool is missing;
 // the message names it. Environment: HEF_NATIVE_GPU (like --gpu), HEF_LLAMA_BINS (a bins folder to
 // link against instead of the package's), NODE_GYP (path to node-gyp.js).
@@ -21,8 +21,10 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const nativeDir = join(root, "sidecar", "native");
 const releaseDir = join(nativeDir, "build", "Release");
-const addonFile = join(releaseDir, "hef_generator.node");
-const stampFile = join(releaseDir, "hef_generator.json");
+const addonFile = join(releaseDir, "hef_native.node");
+const stampFile = join(releaseDir, "hef_native.json");
+// The addon's name until it held more than the generator: a build left there is never loaded, and is removed.
+const formerFiles = ["hef_generator.node", "hef_generator.json"].map((name) => join(releaseDir, name));
 const MISSING_TOOL = 3;
 
 const args = process.argv.slice(2);
@@ -251,6 +253,7 @@ function main() {
   gyp(["build", ...common, `--jobs=${Math.max(1, Math.min(4, availableParallelism()))}`]);
   if (!existsSync(addonFile)) throw new BuildError(`node-gyp finished but ${addonFile} is missing`);
   writeFileSync(stampFile, JSON.stringify(stamp, null, 2));
+  for (const file of formerFiles) rmSync(file, { force: true });
   log(`built ${relative(root, addonFile)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return 0;
 }

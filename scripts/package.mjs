@@ -89,7 +89,7 @@ const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const target = option("target") ?? hostTarget();
 if (target !== hostTarget()) fail(`--target ${target}: the native addon and binaries can only be packaged for this machine (${hostTarget()})`);
 const out = resolve(option("out") ?? join(root, `${manifest.name}-${target}-${manifest.version}.vsix`));
-const addon = join(root, "sidecar", "native", "build", "Release", "hef_generator.node");
+const addon = join(root, "sidecar", "native", "build", "Release", "hef_native.node");
 
 if (!flag("no-build")) {
   say("building bundles and the native addon");

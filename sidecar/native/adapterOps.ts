@@ -5,6 +5,7 @@
 import { statSync } from "node:fs";
 import { defaultThreads } from "../models/llamaRuntime";
 import { loadNativeAddon } from "./addon";
+import type { RawAdapter, RawAdapterInfo } from "./addonTypes";
 
 export interface AdapterOpsOptions {
   /** gpu (default): the first GPU device when one is loaded, else the CPU; cpu: always the CPU. */
@@ -14,39 +15,8 @@ export interface AdapterOpsOptions {
   backendDir?: string;
 }
 
-export interface AdapterTensorInfo {
-  name: string;
-  /** ggml order: shape[0] is the row length (a PyTorch Linear's input features). */
-  shape: number[];
-  type: string;
-}
-
-export interface AdapterOpsInfo {
+export interface AdapterOpsInfo extends RawAdapterInfo {
   path: string;
-  /** The ggml backend the weights live on, e.g. "CPU" or "CUDA0". */
-  backend: string;
-  /** Embedder dimension, projector hidden size, generator dimension, fuser dimension (0 without a fuser). */
-  d: number;
-  hidden: number;
-  dG: number;
-  dF: number;
-  hasFuser: boolean;
-  tensors: AdapterTensorInfo[];
-}
-
-export interface RawAdapterLoadOptions {
-  gpu: boolean;
-  threads: number;
-  backendDir?: string;
-}
-
-/** The addon's Adapter object, as AdapterOps drives it. */
-export interface RawAdapter {
-  info(): Omit<AdapterOpsInfo, "path">;
-  project(z: Float32Array, rows: number): Float32Array;
-  fuserIn(x: Float32Array, rows: number): Float32Array;
-  fuserOut(h: Float32Array, rows: number): Float32Array;
-  dispose(): void;
 }
 
 /** All inputs and outputs are row-major, `rows` rows; every call is one ggml graph, synchronous. */

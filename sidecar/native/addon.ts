@@ -1,22 +1,13 @@
-// Loading the native addon (hef_generator.node, built by `node scripts/build-native.mjs` against
+// Loading the native addon (hef_native.node, built by `node scripts/build-native.mjs` against
 // node-llama-cpp's own prebuilt llama.cpp libraries) once per process, for every wrapper over it.
 import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { defaultThreads } from "../models/llamaRuntime";
 import { findPackageRoot } from "../util/packageRoot";
-import type { RawAdapter, RawAdapterLoadOptions } from "./adapterOps";
-import type { RawEncoder, RawEncoderLoadOptions } from "./encoder";
-import type { GeneratorLoadOptions, RawGenerator } from "./generator";
+import type { ContextLoadOptions, NativeAddon, ResolvedContextOptions } from "./addonTypes";
 
 export const NATIVE_BUILD_COMMAND = "node scripts/build-native.mjs";
-
-export interface NativeAddon {
-  load(modelPath: string, options: GeneratorLoadOptions): Promise<RawGenerator>;
-  loadEncoder(modelPath: string, options: RawEncoderLoadOptions): Promise<RawEncoder>;
-  loadAdapter(path: string, options: RawAdapterLoadOptions): Promise<RawAdapter>;
-  backendInfo(): { linkedDir: string; loadedDir: string; systemInfo: string };
-}
 
 /** The addon is not built (or cannot be loaded here); the message says how to build it. */
 export class NativeAddonError extends Error {
@@ -28,7 +19,7 @@ export class NativeAddonError extends Error {
 
 /** Where the build script puts the addon; HEF_NATIVE_ADDON overrides. */
 export function nativeAddonPath(): string {
-  return process.env.HEF_NATIVE_ADDON ?? join(findPackageRoot(), "sidecar", "native", "build", "Release", "hef_generator.node");
+  return process.env.HEF_NATIVE_ADDON ?? join(findPackageRoot(), "sidecar", "native", "build", "Release", "hef_native.node");
 }
 
 let addon: NativeAddon | undefined;
@@ -45,17 +36,8 @@ export function loadNativeAddon(): NativeAddon {
   return addon;
 }
 
-/** The model and context options every handle's native load takes (the C++ ContextOptions). */
-export interface ContextLoadOptions {
-  threads?: number;
-  gpuLayers?: number;
-  contextSize?: number;
-  batchSize?: number;
-  backendDir?: string;
-}
-
 /** Defaults shared by every handle: threads by model size, every layer on the GPU, 2,048 positions, batches of 512. */
-export function contextDefaults(modelPath: string, options: ContextLoadOptions): Required<Omit<ContextLoadOptions, "backendDir">> & Pick<ContextLoadOptions, "backendDir"> {
+export function contextDefaults(modelPath: string, options: ContextLoadOptions): ResolvedContextOptions {
   return {
     threads: options.threads ?? defaultThreads(statSync(modelPath).size),
     gpuLayers: options.gpuLayers ?? -1,

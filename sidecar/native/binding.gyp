@@ -14,7 +14,7 @@
   },
   "targets": [
     {
-      "target_name": "hef_generator",
+      "target_name": "hef_native",
       "sources": ["module.cpp", "common.cpp", "model.cpp", "token_embeddings.cpp", "generator.cpp", "encoder.cpp", "adapter_file.cpp", "adapter.cpp"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

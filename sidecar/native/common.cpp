@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #if defined(_WIN32)
-#error "hef_generator: Windows is not supported yet (needs import libraries and another way to find the backend folder)"
+#error "hef_native: Windows is not supported yet (needs import libraries and another way to find the backend folder)"
 #else
 #include <dlfcn.h>
 #endif

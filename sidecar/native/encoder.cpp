@@ -67,8 +67,10 @@ struct EmbedResult {
   double ms = 0;
 };
 
-class Encoder : public Napi::ObjectWrap<Encoder> {
+class Encoder : public ModelHandle<Encoder> {
  public:
+  static constexpr const char* kKind = "encoder";
+
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Encoder",
                        {
@@ -82,97 +84,54 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
                        });
   }
 
-  explicit Encoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Encoder>(info) {}
-  ~Encoder() override { freeAll(); }
+  explicit Encoder(const Napi::CallbackInfo& info) : ModelHandle<Encoder>(info) {}
 
   // Runs on a worker thread.
   void loadNative(const std::string& path, const EncoderOptions& options) {
-    ensureBackends(options.backendDir);
-    model_ = loadModel(path, options.gpuLayers);
-    vocab_ = llama_model_get_vocab(model_);
-    nEmbdInp_ = llama_model_n_embd_inp(model_);
-    nEmbdOut_ = llama_model_n_embd_out(model_);
-    std::string arch = modelMeta(model_, "general.architecture");
-    pooling_ = modelPooling(model_, arch);
-    causal_ = causalAttention(model_, arch);
-
     ContextOptions sizes = options;
     // At least one position: the encoder has no use for the model's training context.
     sizes.contextSize = std::max(1, options.contextSize);
-    llama_context_params cp = contextParams(sizes);
-    cp.n_seq_max = static_cast<uint32_t>(std::max(1, options.maxSequences));
-    // One pool of cells for all sequences: embedTokens' single sequence may use the whole context.
-    cp.kv_unified = true;
-    cp.embeddings = true;
-    cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
-    if (options.f32Cache) {
-      cp.type_k = GGML_TYPE_F32;
-      cp.type_v = GGML_TYPE_F32;
-      cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
-    }
-    ctx_ = createContext(model_, cp, path);
-    nCtx_ = static_cast<int>(llama_n_ctx(ctx_));
-    nBatch_ = static_cast<int>(std::min(llama_n_batch(ctx_), llama_n_ubatch(ctx_)));
-    nSeqMax_ = static_cast<int>(llama_n_seq_max(ctx_));
-    threads_ = llama_n_threads(ctx_);
-    tokenBatch_ = llama_batch_init(nBatch_, 0, 1);
-    embdBatch_ = llama_batch_init(nBatch_, nEmbdInp_, 1);
-    batchesAllocated_ = true;
+    m_ = std::make_unique<LoadedModel>(path, sizes, [&](llama_context_params& cp) {
+      cp.n_seq_max = static_cast<uint32_t>(std::max(1, options.maxSequences));
+      // One pool of cells for all sequences: embedTokens' single sequence may use the whole context.
+      cp.kv_unified = true;
+      cp.embeddings = true;
+      cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
+      if (options.f32Cache) {
+        cp.type_k = GGML_TYPE_F32;
+        cp.type_v = GGML_TYPE_F32;
+        cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+      }
+    });
+    nEmbdInp_ = m_->nEmbdInp;
+    nEmbdOut_ = llama_model_n_embd_out(m_->model);
+    std::string arch = modelMeta(m_->model, "general.architecture");
+    pooling_ = modelPooling(m_->model, arch);
+    causal_ = causalAttention(m_->model, arch);
+    nSeqMax_ = static_cast<int>(llama_n_seq_max(m_->ctx));
   }
 
  private:
-  llama_model* model_ = nullptr;
-  llama_context* ctx_ = nullptr;
-  const llama_vocab* vocab_ = nullptr;
+  // Copies of m_'s sizes, read on every position.
   int nEmbdInp_ = 0;
   int nEmbdOut_ = 0;
-  int nCtx_ = 0;
-  int nBatch_ = 0;
   int nSeqMax_ = 1;
-  int threads_ = 0;
   enum llama_pooling_type pooling_ = LLAMA_POOLING_TYPE_NONE;
   bool causal_ = true;
-  llama_batch tokenBatch_{};
-  llama_batch embdBatch_{};
-  bool batchesAllocated_ = false;
-  bool disposed_ = false;
 
-  std::mutex mutex_;
   // embedTokens' sequence 0: the tokens in the KV cache and their hidden states (nEmbdOut_ each).
   std::vector<llama_token> cached_;
   std::vector<float> hidden_;
 
-  void freeAll() {
-    if (batchesAllocated_) {
-      llama_batch_free(tokenBatch_);
-      llama_batch_free(embdBatch_);
-      batchesAllocated_ = false;
-    }
-    if (ctx_) {
-      llama_free(ctx_);
-      ctx_ = nullptr;
-    }
-    if (model_) {
-      llama_model_free(model_);
-      model_ = nullptr;
-    }
-    cached_.clear();
-    hidden_.clear();
-  }
-
-  void checkUsable(const Napi::Env& env) {
-    if (disposed_ || !model_) throw Napi::Error::New(env, "the encoder has been disposed");
-  }
-
   void forgetCache() {
-    llama_memory_clear(llama_get_memory(ctx_), true);
+    llama_memory_clear(m_->memory(), true);
     cached_.clear();
     hidden_.clear();
   }
 
   // Keeps the first `keep` cached positions; returns how many were kept.
   size_t truncateCache(size_t keep) {
-    if (keep == 0 || !llama_memory_seq_rm(llama_get_memory(ctx_), 0, static_cast<llama_pos>(keep), -1)) {
+    if (keep == 0 || !llama_memory_seq_rm(m_->memory(), 0, static_cast<llama_pos>(keep), -1)) {
       forgetCache();
       return 0;
     }
@@ -184,22 +143,22 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
   // Decodes tokens[from..] into sequence 0 and records their hidden states.
   void decodeTokens(const std::vector<llama_token>& tokens, size_t from) {
     for (size_t pos = from; pos < tokens.size();) {
-      int n = static_cast<int>(std::min(tokens.size() - pos, static_cast<size_t>(nBatch_)));
+      int n = static_cast<int>(std::min(tokens.size() - pos, static_cast<size_t>(m_->nBatch)));
       for (int i = 0; i < n; i++) {
-        tokenBatch_.token[i] = tokens[pos + i];
-        tokenBatch_.pos[i] = static_cast<llama_pos>(pos + i);
-        tokenBatch_.n_seq_id[i] = 1;
-        tokenBatch_.seq_id[i][0] = 0;
-        tokenBatch_.logits[i] = 1;
+        m_->tokens.token[i] = tokens[pos + i];
+        m_->tokens.pos[i] = static_cast<llama_pos>(pos + i);
+        m_->tokens.n_seq_id[i] = 1;
+        m_->tokens.seq_id[i][0] = 0;
+        m_->tokens.logits[i] = 1;
       }
-      tokenBatch_.n_tokens = n;
-      int rc = llama_decode(ctx_, tokenBatch_);
+      m_->tokens.n_tokens = n;
+      int rc = llama_decode(m_->ctx, m_->tokens);
       if (rc != 0) {
         forgetCache();
         throw std::runtime_error(withLlamaReason("llama_decode failed with code " + std::to_string(rc)));
       }
       for (int i = 0; i < n; i++) {
-        const float* e = llama_get_embeddings_ith(ctx_, i);
+        const float* e = llama_get_embeddings_ith(m_->ctx, i);
         if (!e) throw std::runtime_error(withLlamaReason("llama.cpp returned no hidden state"));
         hidden_.insert(hidden_.end(), e, e + nEmbdOut_);
       }
@@ -250,16 +209,16 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
       size_t first = next;
       int rows = 0;
       int packed = 0;
-      while (next < lengths.size() && packed < nSeqMax_ && rows + lengths[next] <= nBatch_) {
+      while (next < lengths.size() && packed < nSeqMax_ && rows + lengths[next] <= m_->nBatch) {
         int len = lengths[next];
-        std::memcpy(embdBatch_.embd + static_cast<size_t>(rows) * nEmbdInp_, inputs.data() + inputRow * nEmbdInp_,
+        std::memcpy(m_->embd.embd + static_cast<size_t>(rows) * nEmbdInp_, inputs.data() + inputRow * nEmbdInp_,
                     sizeof(float) * static_cast<size_t>(len) * nEmbdInp_);
         for (int p = 0; p < len; p++) {
           int i = rows + p;
-          embdBatch_.pos[i] = p;
-          embdBatch_.n_seq_id[i] = 1;
-          embdBatch_.seq_id[i][0] = packed;
-          embdBatch_.logits[i] = p == len - 1;
+          m_->embd.pos[i] = p;
+          m_->embd.n_seq_id[i] = 1;
+          m_->embd.seq_id[i][0] = packed;
+          m_->embd.logits[i] = p == len - 1;
         }
         lastIndex[static_cast<size_t>(packed)] = rows + len - 1;
         rows += len;
@@ -267,18 +226,18 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
         packed++;
         next++;
       }
-      embdBatch_.n_tokens = rows;
-      int rc = llama_decode(ctx_, embdBatch_);
+      m_->embd.n_tokens = rows;
+      int rc = llama_decode(m_->ctx, m_->embd);
       if (rc != 0) {
         forgetCache();
         throw std::runtime_error(withLlamaReason("llama_decode failed with code " + std::to_string(rc)));
       }
       for (int j = 0; j < packed; j++) {
-        const float* e = llama_get_embeddings_ith(ctx_, lastIndex[static_cast<size_t>(j)]);
+        const float* e = llama_get_embeddings_ith(m_->ctx, lastIndex[static_cast<size_t>(j)]);
         if (!e) throw std::runtime_error(withLlamaReason("llama.cpp returned no hidden state"));
         std::memcpy(out.data() + (first + static_cast<size_t>(j)) * nEmbdOut_, e, sizeof(float) * nEmbdOut_);
       }
-      llama_memory_clear(llama_get_memory(ctx_), true);
+      llama_memory_clear(m_->memory(), true);
     }
     return out;
   }
@@ -289,25 +248,15 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
     Napi::Env env = info.Env();
     checkUsable(env);
     Napi::Object o = Napi::Object::New(env);
-    describeModel(o, model_);
+    describeModel(o, m_->model);
     o.Set("nEmbdOut", nEmbdOut_);
-    o.Set("nCtx", nCtx_);
-    o.Set("nBatch", nBatch_);
+    o.Set("nCtx", m_->nCtx);
+    o.Set("nBatch", m_->nBatch);
     o.Set("maxSequences", nSeqMax_);
-    o.Set("threads", threads_);
+    o.Set("threads", m_->threads);
     o.Set("pooling", poolingName(pooling_));
     o.Set("causal", causal_);
     return o;
-  }
-
-  Napi::Value Tokenize(const Napi::CallbackInfo& info) {
-    checkUsable(info.Env());
-    return tokenize(info, vocab_);
-  }
-
-  Napi::Value Detokenize(const Napi::CallbackInfo& info) {
-    checkUsable(info.Env());
-    return detokenize(info, vocab_);
   }
 
   // embedTokens(tokens: Int32Array) -> Promise<{ vector, reused, decoded, ms }>
@@ -320,17 +269,16 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
                                       poolingName(pooling_));
     }
     if (tokens->empty()) throw Napi::RangeError::New(env, "embedTokens: no tokens");
-    if (static_cast<int>(tokens->size()) > nCtx_ || (!causal_ && static_cast<int>(tokens->size()) > nBatch_)) {
+    if (static_cast<int>(tokens->size()) > m_->nCtx || (!causal_ && static_cast<int>(tokens->size()) > m_->nBatch)) {
       throw Napi::RangeError::New(env, "embedTokens: " + std::to_string(tokens->size()) + " tokens do not fit the context of " +
-                                           std::to_string(causal_ ? nCtx_ : nBatch_));
+                                           std::to_string(causal_ ? m_->nCtx : m_->nBatch));
     }
-    checkTokenIds(env, vocab_, *tokens);
+    checkTokenIds(env, m_->vocab, *tokens);
     auto result = std::make_shared<EmbedResult>();
     auto* worker = new FnWorker(
         env,
         [this, tokens, result]() {
-          std::lock_guard<std::mutex> lock(mutex_);
-          if (disposed_) throw std::runtime_error("the encoder has been disposed");
+          auto lock = lockLive();
           *result = embed(*tokens);
         },
         [result](Napi::Env env) -> Napi::Value {
@@ -352,9 +300,9 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
     auto lengths = std::make_shared<std::vector<int32_t>>(readInt32Array(env, info[1], "lengths"));
     size_t rows = 0;
     for (int32_t len : *lengths) {
-      if (len < 1 || len > nBatch_) {
+      if (len < 1 || len > m_->nBatch) {
         throw Napi::RangeError::New(env, "lastHidden: a sequence of " + std::to_string(len) + " rows (each needs 1.." +
-                                             std::to_string(nBatch_) + ", the batch size)");
+                                             std::to_string(m_->nBatch) + ", the batch size)");
       }
       rows += static_cast<size_t>(len);
     }
@@ -366,8 +314,7 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
     auto* worker = new FnWorker(
         env,
         [this, inputs, lengths, out]() {
-          std::lock_guard<std::mutex> lock(mutex_);
-          if (disposed_) throw std::runtime_error("the encoder has been disposed");
+          auto lock = lockLive();
           *out = lastStates(*inputs, *lengths);
         },
         [out](Napi::Env env) -> Napi::Value { return toFloat32Array(env, *out); });
@@ -380,23 +327,18 @@ class Encoder : public Napi::ObjectWrap<Encoder> {
     auto* worker = new FnWorker(
         info.Env(),
         [this]() {
-          std::lock_guard<std::mutex> lock(mutex_);
-          if (!disposed_) forgetCache();
+          auto lock = lockLive();
+          forgetCache();
         },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
     return queueWorker(worker, Value());
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    auto* worker = new FnWorker(
-        info.Env(),
-        [this]() {
-          std::lock_guard<std::mutex> lock(mutex_);
-          disposed_ = true;
-          freeAll();
-        },
-        [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
-    return queueWorker(worker, Value());
+    return disposeOnWorker(info.Env(), [this]() {
+      cached_.clear();
+      hidden_.clear();
+    });
   }
 };
 

@@ -6,7 +6,8 @@
 //    vectors at once and returns each one's state at its last position.
 import { inspectModelFile } from "../models/modelFile";
 import { contextDefaults, loadNativeAddon, presentTokens } from "./addon";
-import type { SpecialTokens } from "./generator";
+import type { EmbedResult, RawEncoder, RawEncoderInfo, SpecialTokens } from "./addonTypes";
+import { ModelHandle } from "./modelHandle";
 
 export interface EncoderLoadOptions {
   /**
@@ -29,58 +30,14 @@ export interface EncoderLoadOptions {
   backendDir?: string;
 }
 
-export type PoolingName = "none" | "mean" | "cls" | "last" | "rank";
-
-export interface EncoderModelInfo {
+/**
+ * embedTokens takes token ids as they are: whoever builds them adds tokens.bos first when addBos
+ * and tokens.eos last when addEos, as node-llama-cpp and tokenize(text, true) do for a text.
+ */
+export interface EncoderModelInfo extends Omit<RawEncoderInfo, "tokens"> {
   path: string;
   architecture: string;
-  /** Hidden size, floats per input row of lastHidden (nEmbdInp) and per output vector (nEmbdOut). */
-  nEmbd: number;
-  nEmbdInp: number;
-  nEmbdOut: number;
-  nVocab: number;
-  nCtx: number;
-  nCtxTrain: number;
-  nLayer: number;
-  nBatch: number;
-  maxSequences: number;
-  threads: number;
-  /** The model's own pooling (GGUF {arch}.pooling_type), which embedTokens applies. */
-  pooling: PoolingName;
-  /** False for bidirectional encoders: embedTokens then reuses nothing. */
-  causal: boolean;
-  /**
-   * embedTokens takes token ids as they are: whoever builds them adds tokens.bos first when addBos
-   * and tokens.eos last when addEos, as node-llama-cpp and tokenize(text, true) do for a text.
-   */
-  addBos: boolean;
-  addEos: boolean;
-  description: string;
-  backendDir: string;
-  devices: string[];
   tokens: SpecialTokens;
-}
-
-export interface EmbedResult {
-  /** The pooled final hidden state, not normalized. */
-  vector: Float32Array;
-  /** Leading tokens whose KV cache and hidden states came from the previous call, and tokens decoded now. */
-  reused: number;
-  decoded: number;
-  ms: number;
-}
-
-export type RawEncoderLoadOptions = Required<Omit<EncoderLoadOptions, "purpose" | "backendDir">> & { backendDir?: string };
-
-/** The addon's Encoder object, as NativeEncoder drives it. */
-export interface RawEncoder {
-  info(): Omit<EncoderModelInfo, "path" | "architecture" | "tokens"> & { tokens: Record<keyof SpecialTokens, number> };
-  tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
-  detokenize(tokens: Int32Array | readonly number[], removeSpecial: boolean, unparseSpecial: boolean): string;
-  embedTokens(tokens: Int32Array): Promise<EmbedResult>;
-  lastHidden(inputs: Float32Array, lengths: Int32Array): Promise<Float32Array>;
-  resetCache(): Promise<void>;
-  dispose(): Promise<void>;
 }
 
 /**
@@ -88,13 +45,14 @@ export interface RawEncoder {
  * arrays passed in are copied when the call is made. embedTokens and lastHidden share the context:
  * a lastHidden call empties the cache embedTokens would reuse, so give each use its own encoder.
  */
-export class NativeEncoder {
-  private disposed = false;
+export class NativeEncoder extends ModelHandle<RawEncoder> {
 
   private constructor(
-    private readonly raw: RawEncoder,
+    raw: RawEncoder,
     readonly info: EncoderModelInfo,
-  ) {}
+  ) {
+    super(raw, "encoder");
+  }
 
   /** Checks the file (ModelFileError for a missing, truncated or foreign file), then loads it. */
   static async load(modelPath: string, options: EncoderLoadOptions = {}): Promise<NativeEncoder> {
@@ -109,20 +67,11 @@ export class NativeEncoder {
     return new NativeEncoder(raw, { ...rawInfo, path: modelPath, architecture: file.architecture, tokens: presentTokens(rawInfo.tokens) });
   }
 
-  tokenize(text: string, addSpecial = false, parseSpecial = false): Int32Array {
-    this.check();
-    return this.raw.tokenize(text, addSpecial, parseSpecial);
-  }
-
-  detokenize(tokens: Int32Array | readonly number[], options: { removeSpecial?: boolean; unparseSpecial?: boolean } = {}): string {
-    this.check();
-    return this.raw.detokenize(tokens, options.removeSpecial ?? false, options.unparseSpecial ?? false);
-  }
-
   /** The model's pooled embedding of exactly these tokens (special tokens included only if the caller added them). */
   async embedTokens(tokens: Int32Array | readonly number[]): Promise<EmbedResult> {
     this.check();
-    return this.raw.embedTokens(Int32Array.from(tokens));
+    const copy = Int32Array.from(tokens);
+    return this.queue.run(() => this.raw.embedTokens(copy));
   }
 
   /**
@@ -132,22 +81,20 @@ export class NativeEncoder {
    */
   async lastHidden(inputs: Float32Array, lengths: Int32Array | readonly number[]): Promise<Float32Array> {
     this.check();
-    return this.raw.lastHidden(inputs.slice(), Int32Array.from(lengths));
+    const rows = inputs.slice();
+    const counts = Int32Array.from(lengths);
+    return this.queue.run(() => this.raw.lastHidden(rows, counts));
   }
 
   /** Forgets the cached positions: the next embedTokens decodes its whole input. */
   resetCache(): Promise<void> {
     this.check();
-    return this.raw.resetCache();
+    return this.queue.run(() => this.raw.resetCache());
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.raw.dispose();
-  }
-
-  private check(): void {
-    if (this.disposed) throw new Error("the encoder has been disposed");
+    await this.queue.run(() => this.raw.dispose());
   }
 }

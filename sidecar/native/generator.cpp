@@ -61,8 +61,10 @@ const char* stopReasonName(StopReason r) {
   return "unknown";
 }
 
-class Generator : public Napi::ObjectWrap<Generator> {
+class Generator : public ModelHandle<Generator> {
  public:
+  static constexpr const char* kKind = "generator";
+
   static Napi::Function Init(Napi::Env env) {
     Napi::Function fn = DefineClass(env, "Generator",
                                     {
@@ -79,54 +81,33 @@ class Generator : public Napi::ObjectWrap<Generator> {
     return fn;
   }
 
-  explicit Generator(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Generator>(info) {}
-
-  ~Generator() override { freeAll(); }
+  explicit Generator(const Napi::CallbackInfo& info) : ModelHandle<Generator>(info) {}
 
   // Runs on a worker thread: loads model and context.
   void loadNative(const std::string& path, const GeneratorOptions& options) {
-    ensureBackends(options.backendDir);
-    model_ = loadModel(path, options.gpuLayers);
-    vocab_ = llama_model_get_vocab(model_);
-    nEmbd_ = llama_model_n_embd_inp(model_);
-    nVocab_ = llama_vocab_n_tokens(vocab_);
-
-    llama_context_params cp = contextParams(options);
-    cp.n_seq_max = static_cast<uint32_t>(std::max(1, options.sequences));
-    // One pool of cells: a slot may use the whole context when the others give way.
-    cp.kv_unified = true;
-    cp.abort_callback = &Generator::abortCallback;
-    cp.abort_callback_data = this;
-    ctx_ = createContext(model_, cp, path);
-    nCtx_ = static_cast<int>(llama_n_ctx(ctx_));
-    nBatch_ = static_cast<int>(std::min(llama_n_batch(ctx_), llama_n_ubatch(ctx_)));
-    threads_ = llama_n_threads(ctx_);
-    seqs_.resize(llama_n_seq_max(ctx_));
-    cacheReuse_ = llama_memory_can_shift(llama_get_memory(ctx_)) ? std::max(0, options.cacheReuse) : 0;
-    tokenBatch_ = llama_batch_init(nBatch_, 0, 1);
-    embdBatch_ = llama_batch_init(nBatch_, nEmbd_, 1);
-    batchesAllocated_ = true;
+    m_ = std::make_unique<LoadedModel>(path, options, [&](llama_context_params& cp) {
+      cp.n_seq_max = static_cast<uint32_t>(std::max(1, options.sequences));
+      // One pool of cells: a slot may use the whole context when the others give way.
+      cp.kv_unified = true;
+      cp.abort_callback = &Generator::abortCallback;
+      cp.abort_callback_data = this;
+    });
+    nEmbd_ = m_->nEmbdInp;
+    nVocab_ = llama_vocab_n_tokens(m_->vocab);
+    nCtx_ = m_->nCtx;
+    seqs_.resize(llama_n_seq_max(m_->ctx));
+    cacheReuse_ = llama_memory_can_shift(m_->memory()) ? std::max(0, options.cacheReuse) : 0;
     embeddingTable_ = std::make_unique<TokenEmbeddingTable>(path, nEmbd_);
   }
 
  private:
-  llama_model* model_ = nullptr;
-  llama_context* ctx_ = nullptr;
-  const llama_vocab* vocab_ = nullptr;
   std::unique_ptr<TokenEmbeddingTable> embeddingTable_;
+  // Copies of m_'s sizes, read on every position.
   int nEmbd_ = 0;
   int nVocab_ = 0;
   int nCtx_ = 0;
-  int nBatch_ = 0;
-  int threads_ = 0;
   int cacheReuse_ = 0;
-  llama_batch tokenBatch_{};
-  llama_batch embdBatch_{};
-  bool batchesAllocated_ = false;
-  bool disposed_ = false;
 
-  // Serialises every request that touches the context / KV cache.
-  std::mutex mutex_;
   // Sequence i of the KV cache is seqs_[i]; the running request uses seqs_[cur_].
   std::vector<Sequence> seqs_;
   int cur_ = 0;
@@ -142,27 +123,6 @@ class Generator : public Napi::ObjectWrap<Generator> {
     auto* self = static_cast<Generator*>(data);
     std::atomic<bool>* flag = self->currentFlag_.load();
     return flag != nullptr && flag->load();
-  }
-
-  void freeAll() {
-    if (batchesAllocated_) {
-      llama_batch_free(tokenBatch_);
-      llama_batch_free(embdBatch_);
-      batchesAllocated_ = false;
-    }
-    if (ctx_) {
-      llama_free(ctx_);
-      ctx_ = nullptr;
-    }
-    if (model_) {
-      llama_model_free(model_);
-      model_ = nullptr;
-    }
-    seqs_.clear();
-  }
-
-  void checkUsable(const Napi::Env& env) {
-    if (disposed_ || !model_) throw Napi::Error::New(env, "the generator has been disposed");
   }
 
   std::shared_ptr<std::atomic<bool>> registerFlag(int64_t id) {
@@ -181,8 +141,8 @@ class Generator : public Napi::ObjectWrap<Generator> {
 
   // Empties sequence i of the KV cache; `slot` is what it holds from now on.
   void forget(int i, const std::string& slot) {
-    llama_memory_seq_rm(llama_get_memory(ctx_), i, -1, -1);
-    seqs_[i] = Sequence{slot};
+    llama_memory_seq_rm(m_->memory(), i, -1, -1);
+    seqs_[i] = Sequence{slot, 0, {}, {}};
   }
 
   // Makes the sequence of `slot` current (a free one, or the least recently used one, when the slot
@@ -213,7 +173,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
 
   // Drops everything in the KV cache from position `keep` on, and the bookkeeping with it.
   void truncateCache(int keep) {
-    llama_memory_t mem = llama_get_memory(ctx_);
+    llama_memory_t mem = m_->memory();
     Sequence& seq = seqs_[cur_];
     int k = static_cast<int>(seq.pseudo.size() / nEmbd_);
     if (keep < cachedLength() && !llama_memory_seq_rm(mem, cur_, keep, -1)) {
@@ -238,7 +198,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
   // again. At most `limit` tokens are kept; returns how many, and the cache holds exactly
   // [pseudo, tokens[0, kept)].
   int reuseTokens(const std::vector<llama_token>& tokens, int limit) {
-    llama_memory_t mem = llama_get_memory(ctx_);
+    llama_memory_t mem = m_->memory();
     Sequence& seq = seqs_[cur_];
     const int K = static_cast<int>(seq.pseudo.size() / nEmbd_);
     const int cached = static_cast<int>(seq.tokens.size());
@@ -273,8 +233,8 @@ class Generator : public Napi::ObjectWrap<Generator> {
     while (pos < to) {
       bool isPseudo = pos < K;
       int end = std::min(to, isPseudo ? K : to);
-      int n = std::min(nBatch_, end - pos);
-      llama_batch& b = isPseudo ? embdBatch_ : tokenBatch_;
+      int n = std::min(m_->nBatch, end - pos);
+      llama_batch& b = isPseudo ? m_->embd : m_->tokens;
       for (int i = 0; i < n; i++) {
         int p = pos + i;
         if (isPseudo) {
@@ -288,10 +248,10 @@ class Generator : public Napi::ObjectWrap<Generator> {
         b.logits[i] = (p == total - 1) ? 1 : 0;
       }
       b.n_tokens = n;
-      int rc = llama_decode(ctx_, b);
+      int rc = llama_decode(m_->ctx, b);
       if (rc != 0) {
         // Aborted or fatal decodes may leave part of the batch in the cache; drop it.
-        llama_memory_seq_rm(llama_get_memory(ctx_), cur_, pos, -1);
+        llama_memory_seq_rm(m_->memory(), cur_, pos, -1);
         return rc;
       }
       Sequence& seq = seqs_[cur_];
@@ -357,7 +317,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
   }
 
   std::vector<float> lastLogits() {
-    const float* logits = llama_get_logits_ith(ctx_, -1);
+    const float* logits = llama_get_logits_ith(m_->ctx, -1);
     if (!logits) throw std::runtime_error("llama.cpp returned no logits");
     return std::vector<float>(logits, logits + nVocab_);
   }
@@ -368,30 +328,20 @@ class Generator : public Napi::ObjectWrap<Generator> {
     Napi::Env env = info.Env();
     checkUsable(env);
     Napi::Object o = Napi::Object::New(env);
-    describeModel(o, model_);
+    describeModel(o, m_->model);
     o.Set("nCtx", nCtx_);
-    o.Set("nBatch", nBatch_);
-    o.Set("threads", threads_);
+    o.Set("nBatch", m_->nBatch);
+    o.Set("threads", m_->threads);
     o.Set("cacheReuse", cacheReuse_);
     o.Set("sequences", static_cast<int>(seqs_.size()));
     return o;
-  }
-
-  Napi::Value Tokenize(const Napi::CallbackInfo& info) {
-    checkUsable(info.Env());
-    return tokenize(info, vocab_);
-  }
-
-  Napi::Value Detokenize(const Napi::CallbackInfo& info) {
-    checkUsable(info.Env());
-    return detokenize(info, vocab_);
   }
 
   Napi::Value TokenEmbeddingRows(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     checkUsable(env);
     auto ids = std::make_shared<std::vector<llama_token>>(readTokens(env, info[0], "tokenIds"));
-    checkTokenIds(env, vocab_, *ids);
+    checkTokenIds(env, m_->vocab, *ids);
     auto rows = std::make_shared<std::vector<float>>();
     auto* worker = new FnWorker(
         env, [this, ids, rows]() { *rows = embeddingTable_->rows(*ids); },
@@ -415,8 +365,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     auto* worker = new FnWorker(
         env,
         [this, slot, pseudo, tokens, flag, outcome, logits]() {
-          std::lock_guard<std::mutex> lock(mutex_);
-          if (disposed_) throw std::runtime_error("the generator has been disposed");
+          auto lock = lockLive();
           if (flag->load()) {
             outcome->cancelled = true;
             return;
@@ -486,8 +435,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
     auto* worker = new FnWorker(
         env,
         [this, slot, pseudo, tokens, maxTokens, timeLimitMs, ignoreEog, stops, flag, result]() {
-          std::lock_guard<std::mutex> lock(mutex_);
-          if (disposed_) throw std::runtime_error("the generator has been disposed");
+          auto lock = lockLive();
           auto t0 = std::chrono::steady_clock::now();
           if (flag->load()) {
             result->reason = StopReason::Cancelled;
@@ -512,7 +460,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
           for (const auto& s : *stops) maxStop = std::max(maxStop, s.size());
           int K = static_cast<int>(pseudo->size() / nEmbd_);
           int pos = K + static_cast<int>(tokens->size());
-          const float* logits = llama_get_logits_ith(ctx_, -1);
+          const float* logits = llama_get_logits_ith(m_->ctx, -1);
           // The output is kept as bytes while it grows: a byte-level BPE token may end inside a
           // multi-byte UTF-8 character whose other bytes come with the next tokens, so a piece is
           // never text on its own. The bytes become a JS string once, at the end.
@@ -522,10 +470,10 @@ class Generator : public Napi::ObjectWrap<Generator> {
             if (static_cast<int>(result->generated.size()) >= maxTokens) { result->reason = StopReason::MaxTokens; break; }
             if (!logits) throw std::runtime_error("llama.cpp returned no logits");
             llama_token best = static_cast<llama_token>(std::max_element(logits, logits + nVocab_) - logits);
-            if (!ignoreEog && llama_vocab_is_eog(vocab_, best)) { result->reason = StopReason::Eog; break; }
+            if (!ignoreEog && llama_vocab_is_eog(m_->vocab, best)) { result->reason = StopReason::Eog; break; }
             result->generated.push_back(best);
             size_t before = text.size();
-            text += tokenPiece(vocab_, best);
+            text += tokenPiece(m_->vocab, best);
             // Stops count only after the first non-blank character: a line completion right
             // after `def f():` starts with a newline that must not end it empty. They are matched
             // on bytes, which is matching on characters: a stop string is well-formed UTF-8 (it
@@ -554,7 +502,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
             if (rc == 2) { result->reason = StopReason::Cancelled; break; }
             if (rc != 0) throw std::runtime_error(withLlamaReason("llama_decode failed with code " + std::to_string(rc)));
             pos++;
-            logits = llama_get_logits_ith(ctx_, -1);
+            logits = llama_get_logits_ith(m_->ctx, -1);
           }
           // Whatever ended the output (the token limit, a stop string, the time limit, ...), it
           // ends with a whole character: a character the last tokens only began is dropped, not
@@ -586,15 +534,15 @@ class Generator : public Napi::ObjectWrap<Generator> {
 
   // Decodes one generated token at `pos` (which must equal the cached length) and records it.
   int decodeOne(llama_token token, int pos) {
-    tokenBatch_.token[0] = token;
-    tokenBatch_.pos[0] = pos;
-    tokenBatch_.n_seq_id[0] = 1;
-    tokenBatch_.seq_id[0][0] = cur_;
-    tokenBatch_.logits[0] = 1;
-    tokenBatch_.n_tokens = 1;
-    int rc = llama_decode(ctx_, tokenBatch_);
+    m_->tokens.token[0] = token;
+    m_->tokens.pos[0] = pos;
+    m_->tokens.n_seq_id[0] = 1;
+    m_->tokens.seq_id[0][0] = cur_;
+    m_->tokens.logits[0] = 1;
+    m_->tokens.n_tokens = 1;
+    int rc = llama_decode(m_->ctx, m_->tokens);
     if (rc != 0) {
-      llama_memory_seq_rm(llama_get_memory(ctx_), cur_, pos, -1);
+      llama_memory_seq_rm(m_->memory(), cur_, pos, -1);
       return rc;
     }
     seqs_[cur_].tokens.push_back(token);
@@ -619,9 +567,8 @@ class Generator : public Napi::ObjectWrap<Generator> {
     auto* worker = new FnWorker(
         env,
         [this]() {
-          std::lock_guard<std::mutex> lock(mutex_);
-          if (disposed_) return;
-          llama_memory_clear(llama_get_memory(ctx_), true);
+          auto lock = lockLive();
+          llama_memory_clear(m_->memory(), true);
           for (Sequence& seq : seqs_) seq = Sequence{};
         },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
@@ -634,15 +581,7 @@ class Generator : public Napi::ObjectWrap<Generator> {
       std::lock_guard<std::mutex> lock(flagsMutex_);
       for (auto& entry : flags_) entry.second->store(true);
     }
-    auto* worker = new FnWorker(
-        env,
-        [this]() {
-          std::lock_guard<std::mutex> lock(mutex_);
-          disposed_ = true;
-          freeAll();
-        },
-        [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
-    return queueWorker(worker, Value());
+    return disposeOnWorker(env, [this]() { seqs_.clear(); });
   }
 };
 

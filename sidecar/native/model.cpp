@@ -9,12 +9,35 @@
 
 namespace hef {
 
-llama_model* loadModel(const std::string& path, int gpuLayers) {
+LoadedModel::LoadedModel(const std::string& path, const ContextOptions& options, const std::function<void(llama_context_params&)>& configure) {
+  ensureBackends(options.backendDir);
   llama_model_params mp = llama_model_default_params();
-  mp.n_gpu_layers = gpuLayers;
-  llama_model* model = llama_model_load_from_file(path.c_str(), mp);
+  mp.n_gpu_layers = options.gpuLayers;
+  model = llama_model_load_from_file(path.c_str(), mp);
   if (!model) throw std::runtime_error(withLlamaReason("failed to load model " + path));
-  return model;
+  llama_context_params cp = contextParams(options);
+  configure(cp);
+  ctx = llama_init_from_model(model, cp);
+  if (!ctx) {
+    // The destructor does not run for a constructor that throws.
+    std::string message = withLlamaReason("failed to create a llama.cpp context for " + path);
+    llama_model_free(model);
+    throw std::runtime_error(message);
+  }
+  vocab = llama_model_get_vocab(model);
+  nEmbdInp = llama_model_n_embd_inp(model);
+  nCtx = static_cast<int>(llama_n_ctx(ctx));
+  nBatch = static_cast<int>(std::min(llama_n_batch(ctx), llama_n_ubatch(ctx)));
+  threads = llama_n_threads(ctx);
+  tokens = llama_batch_init(nBatch, 0, 1);
+  embd = llama_batch_init(nBatch, nEmbdInp, 1);
+}
+
+LoadedModel::~LoadedModel() {
+  llama_batch_free(tokens);
+  llama_batch_free(embd);
+  llama_free(ctx);
+  llama_model_free(model);
 }
 
 ContextOptions readContextOptions(const Napi::Value& options, ContextOptions defaults) {
@@ -40,17 +63,6 @@ llama_context_params contextParams(const ContextOptions& options) {
   }
   cp.no_perf = true;
   return cp;
-}
-
-llama_context* createContext(llama_model*& model, const llama_context_params& params, const std::string& path) {
-  llama_context* ctx = llama_init_from_model(model, params);
-  if (!ctx) {
-    std::string message = withLlamaReason("failed to create a llama.cpp context for " + path);
-    llama_model_free(model);
-    model = nullptr;
-    throw std::runtime_error(message);
-  }
-  return ctx;
 }
 
 std::string modelMeta(const llama_model* model, const std::string& key) {

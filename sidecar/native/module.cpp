@@ -1,4 +1,4 @@
-// HEF native addon (hef_generator.node): llama.cpp handles the node-llama-cpp API cannot offer,
+// HEF native addon (hef_native.node): llama.cpp handles the node-llama-cpp API cannot offer,
 // built against the headers of the llama.cpp release node-llama-cpp ships and linked against its
 // own prebuilt libllama/libggml, so both share one build and backend.
 //   Generator: a code generator whose prompt may start with pseudo-tokens (llama_batch.embd).
@@ -49,4 +49,4 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
 // NODE_API_MODULE pastes the name into identifiers: it must be unqualified.
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return hef::init(env, exports); }
 
-NODE_API_MODULE(hef_generator, InitModule)
+NODE_API_MODULE(hef_native, InitModule)
