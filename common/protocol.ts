@@ -26,6 +26,7 @@ import {
   type Position,
   type VersionedTextDocumentIdentifier,
 } from "vscode-languageserver-protocol";
+import type { Backend } from "./settings";
 
 /** The levels of the hierarchy (paper Algorithm 1), as sidecar/cache/hierarchy.ts builds them. */
 export type NodeLevel = "chunk" | "file" | "module" | "repo";
@@ -43,8 +44,8 @@ export interface NodeSpan {
  * rag: the retrieved chunks' raw text injected before the prefix up to a token budget.
  * none: the prefix (and suffix, with FIM) alone.
  */
-export type CompletionMode = "hef" | "rag" | "none";
-export const COMPLETION_MODES: readonly CompletionMode[] = ["hef", "rag", "none"];
+export const COMPLETION_MODES = ["hef", "rag", "none"] as const;
+export type CompletionMode = (typeof COMPLETION_MODES)[number];
 
 /** Why generation ended: end of generation, a stop string, the token or time limit, cancellation, a full context. */
 export type StopReason = "eog" | "stop" | "maxTokens" | "time" | "cancelled" | "context";
@@ -65,8 +66,7 @@ export interface SidecarOptions {
   embedderPath?: string;
   generatorPath?: string;
   adapterPath?: string;
-  /** "auto": the best GPU backend llama.cpp finds, else the CPU; "cpu": never a GPU. */
-  backend: "auto" | "cpu";
+  backend: Backend;
   /** gitignore-style globs left out of the index, besides .gitignore. */
   exclude: string[];
   /**

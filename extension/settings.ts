@@ -4,6 +4,7 @@
 // manifest's (package.json), written there once.
 import manifest from "../package.json";
 import type { CompletionMode, SidecarOptions } from "../common/protocol";
+import type { Backend } from "../common/settings";
 
 const DEFAULTS = manifest.contributes.configuration.properties;
 
@@ -14,7 +15,7 @@ export interface HefSettings {
   enable: boolean;
   /** GGUF paths; undefined = the embedded default models. */
   models: { embedder?: string; generator?: string; adapter?: string };
-  backend: "auto" | "cpu";
+  backend: Backend;
   mode: CompletionMode;
   k: number;
   /** Quiet time after typing before a completion is requested. */

@@ -9,6 +9,7 @@ import { MeanFuser, type Fuser } from "./fuser";
 import {
   allNodes,
   countByLevel,
+  DEFAULT_BRANCHING,
   emptyHierarchy,
   updateHierarchy,
   type FileEntry,
@@ -173,7 +174,7 @@ export class HefCache {
   }
 
   static async open(options: HefCacheOptions): Promise<HefCache> {
-    const full = { b: 8, storage: "f16" as StorageType, log: (m: string) => process.stderr.write(`${m}\n`), ...options };
+    const full = { b: DEFAULT_BRANCHING, storage: "f16" as StorageType, log: (m: string) => process.stderr.write(`${m}\n`), ...options };
     const { embedder, log } = full;
     const fuser = full.fuser ?? new MeanFuser();
     if (!existsSync(full.root)) throw new Error(`${full.root}: no such directory`);

@@ -84,6 +84,9 @@ export interface HierarchyUpdate {
 
 export const ROOT_DIR = ".";
 
+/** Children fused per parent (the paper's b) where no adapter says otherwise. */
+export const DEFAULT_BRANCHING = 8;
+
 export function emptyHierarchy(b: number): Hierarchy {
   if (!Number.isInteger(b) || b < 2) throw new Error(`branching factor must be an integer >= 2, got ${b}`);
   return { b, files: new Map(), dirs: new Map() };

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { DiscoveryOptions } from "../../common/pathFilter";
 import { COMPLETION_MODES, type CompletionMode } from "../completion/types";
-import type { Backend } from "../models/llamaRuntime";
+import { type Backend, BACKENDS, DEFAULT_BACKEND } from "../../common/settings";
 import { type ModelPaths, shippedModels } from "../models/shippedModels";
 
 /** Bad command-line use: exit status 2 and the usage text. */
@@ -70,9 +70,9 @@ export function optionalPositiveInt(value: string | undefined, name: string): nu
 }
 
 export function backendOf(values: Values): Backend {
-  const backend = values.backend ?? "auto";
-  if (backend !== "auto" && backend !== "cpu") throw new UsageError(`--backend must be auto or cpu, got "${values.backend}"`);
-  return backend;
+  const backend = values.backend ?? DEFAULT_BACKEND;
+  if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be ${BACKENDS.join(" or ")}, got "${values.backend}"`);
+  return backend as Backend;
 }
 
 /** --mode hef,rag or repeated --mode; `fallback` when absent. */

@@ -2,7 +2,8 @@
 // it and query vector, in the training export format (sidecar/training/exportFormat.ts).
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { DEFAULT_BRANCHING, Retriever } from "../completion/retriever";
+import { DEFAULT_BRANCHING } from "../cache/hierarchy";
+import { Retriever } from "../completion/retriever";
 import { groupByRepo, parseTasks } from "../eval/tasks";
 import { exportRepository, type ExportSummary } from "../training/export";
 import { isInside } from "../../common/paths";

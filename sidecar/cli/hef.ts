@@ -4,7 +4,9 @@ import { resolve } from "node:path";
 import { defaultCacheDir } from "../cache/cacheLocation";
 import type { HefCache, RunReport } from "../cache/hefCache";
 import type { RetrievedNode } from "../cache/retrieval";
-import { DEFAULT_K, Retriever } from "../completion/retriever";
+import { DEFAULT_K, DEFAULT_MAX_TOKENS } from "../../common/settings";
+import { DEFAULT_BRANCHING } from "../cache/hierarchy";
+import { Retriever } from "../completion/retriever";
 import { shippedModels } from "../models/shippedModels";
 import { printable } from "../util/printable";
 import { backendOf, directory, modelPaths, optionalPositiveInt, parse, positiveInt, UsageError, type Values, withShippedModels } from "./args";
@@ -46,10 +48,10 @@ Options:
                         export: <dir>/<repo>, default <out>/.cache/<repo>)
   --backend auto|cpu    run models on the best GPU found, or on the CPU only (default auto)
   --exclude <glob>      gitignore-style pattern to leave out, in addition to .gitignore (repeatable)
-  --b <n>               branching factor: children fused per parent (default 8)
+  --b <n>               branching factor: children fused per parent (default: the adapter's, ${DEFAULT_BRANCHING})
   --rebuild             (index) rebuild the hierarchy and index from scratch; known chunk vectors are reused
-  --k <n>               nodes retrieved (default: the adapter's K, 32)
-  --max-tokens <n>      (complete) tokens generated at most (default 64, 256 with --multiline)
+  --k <n>               nodes retrieved (default: the adapter's K, ${DEFAULT_K})
+  --max-tokens <n>      (complete) tokens generated at most (default ${DEFAULT_MAX_TOKENS.singleLine}, ${DEFAULT_MAX_TOKENS.multiLine} with --multiline)
   --multiline           (complete) do not stop at the end of the line
   --no-fim              (complete) prefix only, even when the generator has fill-in-the-middle tokens
   --entities            (complete, eval) append names of user-defined entities (up to 64 tokens)

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { findPackageRoot } from "../util/packageRoot";
-import { UsageError, type Values } from "./args";
+import { backendOf, UsageError, type Values } from "./args";
 
 export const PRESETS = ["smoke", "cpu", "gpu"] as const;
 
@@ -30,8 +30,7 @@ export function trainArguments(values: Values, extra: readonly string[]): string
   if (!values.out) throw new UsageError("train needs --out <dir>");
   const preset = values.preset ?? "cpu";
   if (!(PRESETS as readonly string[]).includes(preset)) throw new UsageError(`--preset must be one of ${PRESETS.join(", ")}, got "${preset}"`);
-  const backend = values.backend ?? "auto";
-  if (backend !== "auto" && backend !== "cpu") throw new UsageError(`--backend must be auto or cpu, got "${values.backend}"`);
+  const backend = backendOf(values);
   const args = ["-m", "hef_training", "train", "--repos", ...repos.map((r) => resolve(r)), "--out", resolve(values.out), "--preset", preset, "--device", backend];
   if (values.generator) args.push("--generator", resolve(values.generator));
   if (values.embedder) args.push("--embedder", resolve(values.embedder));

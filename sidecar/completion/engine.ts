@@ -7,7 +7,8 @@ import type { RetrievedNode } from "../cache/retrieval";
 import type { AdapterInfo } from "../adapter/adapter";
 import { shippedModels } from "../models/shippedModels";
 import { fingerprintFile } from "../models/embedder";
-import { backendName, gpuLayersOf, llamaRuntime, type Backend } from "../models/llamaRuntime";
+import { type Backend, DEFAULT_BACKEND, DEFAULT_MAX_TOKENS } from "../../common/settings";
+import { backendName, gpuLayersOf, llamaRuntime } from "../models/llamaRuntime";
 import type { AdapterOps } from "../native/adapterOps";
 import { NativeGenerator } from "../native/generator";
 import { createLanguageSupport, EntityIndex, type LanguageSupport, rankEntities, selectEntities } from "./entities";
@@ -47,8 +48,6 @@ export interface EngineOptions {
 
 /** Entities whose names occur in this much of the prefix's end are already visible to the model. */
 const ENTITY_EXCLUDE_CHARS = 4096;
-
-const DEFAULT_MAX_TOKENS = { singleLine: 64, multiLine: 256 } as const;
 
 function aborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted ?? false;
@@ -220,7 +219,7 @@ class HefEngine implements CompletionEngine {
  */
 export async function loadEngine(options: EngineOptions = {}): Promise<CompletionEngine> {
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
-  const backend = options.backend ?? "auto";
+  const backend = options.backend ?? DEFAULT_BACKEND;
   const shipped = shippedModels();
   const generatorPath = options.generatorPath ?? shipped.generatorPath;
   const adapterPath = options.adapterPath ?? shipped.adapterPath;

@@ -7,19 +7,15 @@ import { statSync } from "node:fs";
 import { checkAdapter, type AdapterInfo, type ModelIdentity, readAdapter } from "../adapter/adapter";
 import { LearnedFuser } from "../adapter/learnedFuser";
 import { HefCache } from "../cache/hefCache";
-import type { HNode } from "../cache/hierarchy";
+import { DEFAULT_BRANCHING, type HNode } from "../cache/hierarchy";
 import type { RetrievedNode } from "../cache/retrieval";
 import { LlamaEmbedder } from "../models/embedder";
-import { adapterDeviceOf, type Backend, defaultThreads, gpuLayersOf } from "../models/llamaRuntime";
+import { type Backend, DEFAULT_BACKEND } from "../../common/settings";
+import { adapterDeviceOf, defaultThreads, gpuLayersOf } from "../models/llamaRuntime";
 import { AdapterOps } from "../native/adapterOps";
 import { NativeEncoder } from "../native/encoder";
 import { asIncrementalEncoder, embedQuery, type IncrementalEncoder } from "./queryEncoder";
 import type { RepositoryOptions } from "./types";
-
-/** Children fused per parent where no adapter says otherwise (the paper's b). */
-export const DEFAULT_BRANCHING = 8;
-/** Nodes retrieved where no adapter says otherwise (the paper's K). */
-export const DEFAULT_K = 32;
 
 export interface RetrieverOptions {
   embedderPath: string;
@@ -58,7 +54,7 @@ export class Retriever {
   /** Loads the embedder (twice: node-llama-cpp for chunks, the addon for query windows) and the adapter's fuser, checking their dimensions. */
   static async load(options: RetrieverOptions): Promise<Retriever> {
     const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
-    const backend = options.backend ?? "auto";
+    const backend = options.backend ?? DEFAULT_BACKEND;
     const adapter = options.adapterPath ? await readAdapter(options.adapterPath) : undefined;
     const b = options.b ?? adapter?.b ?? DEFAULT_BRANCHING;
     const loaded: { dispose(): unknown }[] = [];

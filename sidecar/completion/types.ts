@@ -15,9 +15,9 @@ export interface CompletionRequest {
   prefix: string;
   suffix: string;
   mode: CompletionMode;
-  /** Nodes retrieved (default 32). */
+  /** Nodes retrieved (default: the adapter's K). */
   k?: number;
-  /** Generated tokens at most (default 64 single-line, 256 multi-line). */
+  /** Generated tokens at most (default DEFAULT_MAX_TOKENS, common/settings.ts). */
   maxTokens?: number;
   /** Stop at the end of the first line (default true). */
   singleLine?: boolean;

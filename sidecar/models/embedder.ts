@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import type { LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
-import { defaultThreads, llamaRuntime, type Backend } from "./llamaRuntime";
+import { type Backend, DEFAULT_BACKEND } from "../../common/settings";
+import { defaultThreads, llamaGpuLayers, llamaRuntime } from "./llamaRuntime";
 import { inspectModelFile } from "./modelFile";
 
 /** The frozen encoder E of the paper: text to one vector, and the tokenizer that budgets chunks. */
@@ -63,8 +64,9 @@ export class LlamaEmbedder implements Embedder {
   static async load(modelPath: string, options: EmbedderOptions = {}): Promise<LlamaEmbedder> {
     const maxTokens = options.maxTokens ?? 512;
     const file = await inspectModelFile(modelPath, "embedder");
-    const llama = await llamaRuntime(options.backend);
-    const model = await llama.loadModel({ modelPath, gpuLayers: options.backend === "cpu" ? 0 : "auto" });
+    const backend = options.backend ?? DEFAULT_BACKEND;
+    const llama = await llamaRuntime(backend);
+    const model = await llama.loadModel({ modelPath, gpuLayers: llamaGpuLayers(backend) });
     // Room for the BOS/EOS tokens the context adds around an input of maxTokens.
     const contextSize = maxTokens + 8;
     const context = await model.createEmbeddingContext({

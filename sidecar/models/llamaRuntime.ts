@@ -1,8 +1,14 @@
 import { availableParallelism } from "node:os";
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import { type Backend, DEFAULT_BACKEND } from "../../common/settings";
 
-/** Where models run: "auto" takes the best GPU backend node-llama-cpp finds, falling back to the CPU. */
-export type Backend = "auto" | "cpu";
+// What a backend setting means to each runtime, in one place: node-llama-cpp's GPU choice and layers,
+// the addon's layers, the adapter maps' device.
+
+/** Layers a model on node-llama-cpp offloads: as many as fit ("auto") unless the CPU is asked for. */
+export function llamaGpuLayers(backend: Backend): 0 | "auto" {
+  return backend === "cpu" ? 0 : "auto";
+}
 
 /** Layers a model on the addon offloads: all of them (-1) unless the CPU is asked for. */
 export function gpuLayersOf(backend: Backend): number {
@@ -20,7 +26,7 @@ const runtimes = new Map<Backend, Promise<Llama>>();
  * One llama.cpp runtime per backend for the whole process. Never builds from source: a machine
  * without a matching prebuilt binary gets node-llama-cpp's error, not a 10-minute compile.
  */
-export function llamaRuntime(backend: Backend = "auto"): Promise<Llama> {
+export function llamaRuntime(backend: Backend = DEFAULT_BACKEND): Promise<Llama> {
   let runtime = runtimes.get(backend);
   if (!runtime) {
     runtime = getLlama({

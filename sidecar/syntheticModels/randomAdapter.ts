@@ -3,6 +3,8 @@
 import { dirname, relative } from "node:path";
 import { ADAPTER_ARCHITECTURE, ADAPTER_VERSION, AdapterKey, AdapterTensor } from "../adapter/adapterFormat";
 import type { ModelIdentity } from "../adapter/adapter";
+import { DEFAULT_K } from "../../common/settings";
+import { DEFAULT_BRANCHING } from "../cache/hierarchy";
 import { GgmlType } from "../models/ggmlTypes";
 import { Prng } from "../util/prng";
 import { gguf, type GgufValue } from "./gguf/metadata";
@@ -64,8 +66,8 @@ export async function writeRandomAdapter(path: string, spec: RandomAdapterSpec):
     [AdapterKey.generatorId]: gguf.str(spec.generator.id),
     [AdapterKey.generatorDim]: gguf.u32(dg),
     [AdapterKey.projectorHidden]: gguf.u32(hidden),
-    [AdapterKey.k]: gguf.u32(spec.k ?? 32),
-    [AdapterKey.b]: gguf.u32(spec.b ?? 8),
+    [AdapterKey.k]: gguf.u32(spec.k ?? DEFAULT_K),
+    [AdapterKey.b]: gguf.u32(spec.b ?? DEFAULT_BRANCHING),
     [AdapterKey.fuserModel]: gguf.str(spec.fuser ? relative(dirname(path), spec.fuser.modelPath) : ""),
     [AdapterKey.fuserId]: gguf.str(spec.fuser?.id ?? ""),
     [AdapterKey.fuserDim]: gguf.u32(spec.fuser?.dim ?? 0),

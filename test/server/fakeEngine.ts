@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HefCache } from "../../sidecar/cache/hefCache";
-import { DEFAULT_K } from "../../sidecar/completion/retriever";
+import { DEFAULT_K } from "../../common/settings";
 import type { CompletionEngine, CompletionRequest, CompletionResult } from "../../sidecar/completion/types";
 import type { Embedder } from "../../sidecar/models/embedder";
 
