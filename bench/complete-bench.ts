@@ -5,9 +5,14 @@
 // "next" requests are keystrokes typed at the same place. `-- --prepare` only makes the models and indexes;
 // `-- --shipped` measures the embedded default models (models/default) instead of the paper's shapes.
 // `-- --keystrokes` measures, in hef mode, what the editor asks while a user writes a line (issue 16):
-// cold, 3 characters typed at the end of the line, the next line (Enter), with the engine as it was
-// (prefix-suffix-middle, retrieval on every request), as it is (the retrieved set kept within a line)
-// and with suffix-prefix-middle as well; `--repos shop` limits the repositories.
+// cold, 3 characters typed at the end of the line, the next line (Enter), another file and back, and in
+// the longest files a line 512 characters or more further down past a full prefix window (the window slid
+// by a step), with the engine as it was (prefix-suffix-middle, retrieval on every request), as it is (the
+// retrieved set kept within a line), with suffix-prefix-middle, and in none mode (no pseudo-tokens);
+// `--repos shop` limits the repositories.
+// `-- --prefill` measures prefill throughput through the addon (tokens/s of one cold request of 512 and
+// 1,024 tokens) for a few batch sizes (n_batch = n_ubatch) and thread counts, on the shipped generator
+// and the real-shape generators in bench/out/models when present.
 import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { HefCache } from "../sidecar/cache/hefCache";
@@ -20,6 +25,7 @@ import { makeShapedModel } from "../sidecar/syntheticModels/generatedModels";
 import { fingerprintFile } from "../sidecar/models/embedder";
 import { modelSpec } from "../sidecar/syntheticModels/modelSpecs";
 import { shippedModels } from "../sidecar/models/shippedModels";
+import { NativeGenerator } from "../sidecar/native/generator";
 import { benchRepo } from "./repos";
 
 const OUT = resolve("bench/out");
@@ -159,33 +165,91 @@ function lineSites(at: readonly Site[]): LineSite[] {
   });
 }
 
-type Request = "cold" | "3 characters typed" | "next line" | "cold, after a pre-warm";
-const REQUESTS: Request[] = ["cold", "3 characters typed", "next line", "cold, after a pre-warm"];
+type Request = "cold" | "3 characters typed" | "next line" | "another file and back" | "512+ characters down" | "cold, after a pre-warm";
+const REQUESTS: Request[] = ["cold", "3 characters typed", "next line", "another file and back", "512+ characters down", "cold, after a pre-warm"];
 
-async function measureKeystrokes(engine: CompletionEngine, cache: HefCache, at: readonly LineSite[]): Promise<Map<Request, CompletionResult[]>> {
-  const out = new Map<Request, CompletionResult[]>(REQUESTS.map((r) => [r, []]));
-  const request = (site: LineSite, prefix: string) =>
-    engine.complete(cache, { path: site.path, prefix, suffix: site.suffix, mode: "hef", maxTokens: GENERATED_TOKENS, fixedLength: true });
-  for (const site of at) {
-    await engine.resetCaches();
-    out.get("cold")!.push(await request(site, site.prefix));
-    out.get("3 characters typed")!.push(await request(site, site.prefix + site.typed));
-    out.get("next line")!.push(await request(site, `${site.prefix}${site.typed}\n${site.indent}`));
-    // What the sidecar does while the cursor rests (hef/prewarm): the same request with one generated token.
-    await engine.resetCaches();
-    await engine.complete(cache, { path: site.path, prefix: site.prefix, suffix: site.suffix, mode: "hef", maxTokens: 1 });
-    out.get("cold, after a pre-warm")!.push(await request(site, site.prefix));
+interface Place {
+  path: string;
+  prefix: string;
+  suffix: string;
+}
+
+/**
+ * In the longest files (up to `count`), two line starts 512 characters or more apart (a step of the
+ * prefix window: 4,096 characters in 8 steps, promptAssembly.ts), both past a full window: between
+ * them the window slides, dropping its first lines.
+ */
+function slidPlaces(cache: HefCache, count: number): [Place, Place][] {
+  const files = [...new Set(cache.allNodes().filter((node) => node.level === "file").map((node) => node.path))];
+  const texts = files.map((path) => ({ path, text: readFileSync(join(cache.root, path), "utf8") })).sort((a, b) => b.text.length - a.text.length);
+  const lineStartFrom = (text: string, at: number) => {
+    const end = text.indexOf("\n", at);
+    return end < 0 || end + 1 >= text.length ? undefined : end + 1;
+  };
+  const place = (path: string, text: string, at: number): Place => ({ path, prefix: text.slice(0, at), suffix: text.slice(at) });
+  const out: [Place, Place][] = [];
+  for (const { path, text } of texts.slice(0, count)) {
+    const first = lineStartFrom(text, 4096 + 512);
+    const second = first === undefined ? undefined : lineStartFrom(text, first + 512);
+    if (first !== undefined && second !== undefined) out.push([place(path, text, first), place(path, text, second)]);
   }
   return out;
 }
 
+interface KeystrokeRun {
+  results: Map<Request, CompletionResult[]>;
+  /** Per site with a step down: whether its completion equals the same request decoded cold (moved KV positions are close, not equal). */
+  downSameAsCold: boolean[];
+}
+
+async function measureKeystrokes(
+  engine: CompletionEngine,
+  cache: HefCache,
+  at: readonly LineSite[],
+  slid: readonly [Place, Place][],
+  mode: CompletionMode,
+): Promise<KeystrokeRun> {
+  const out = new Map<Request, CompletionResult[]>(REQUESTS.map((r) => [r, []]));
+  const downSameAsCold: boolean[] = [];
+  const request = ({ path, prefix, suffix }: Place) =>
+    engine.complete(cache, { path, prefix, suffix, mode, maxTokens: GENERATED_TOKENS, fixedLength: true });
+  for (const [i, site] of at.entries()) {
+    await engine.resetCaches();
+    out.get("cold")!.push(await request(site));
+    out.get("3 characters typed")!.push(await request({ ...site, prefix: site.prefix + site.typed }));
+    const nextLine = { ...site, prefix: `${site.prefix}${site.typed}\n${site.indent}` };
+    out.get("next line")!.push(await request(nextLine));
+    // A request in the next site's file, then the last request here again (each file keeps its KV state).
+    const other = at[(i + 1) % at.length]!;
+    if (other.path !== site.path) {
+      await request(other);
+      out.get("another file and back")!.push(await request(nextLine));
+    }
+    const pair = slid[i];
+    if (pair) {
+      await request(pair[0]);
+      const warm = await request(pair[1]);
+      out.get("512+ characters down")!.push(warm);
+      await engine.resetCaches();
+      downSameAsCold.push((await request(pair[1])).text === warm.text);
+    }
+    // What the sidecar does while the cursor rests (hef/prewarm): the same request with one generated token.
+    await engine.resetCaches();
+    await engine.complete(cache, { path: site.path, prefix: site.prefix, suffix: site.suffix, mode, maxTokens: 1 });
+    out.get("cold, after a pre-warm")!.push(await request(site));
+  }
+  return { results: out, downSameAsCold };
+}
+
 async function keystrokes(models: { embedderPath: string; generatorPath: string; adapterPath: string }, repoNames: readonly string[]): Promise<void> {
-  const configs: { name: string; options: EngineOptions }[] = [
-    { name: "before: psm, retrieval every request", options: { fimLayout: "psm", retrievalMemory: false } },
-    { name: "after (default): psm, retrieval kept", options: {} },
+  const configs: { name: string; options: EngineOptions; mode: CompletionMode }[] = [
+    { name: "before: psm, retrieval every request", options: { fimLayout: "psm", retrievalMemory: false }, mode: "hef" },
+    { name: "after (default): psm, retrieval kept", options: {}, mode: "hef" },
     // The shipped generator declares hef.fim.spm (fimLayout auto uses it); random weights declare nothing,
     // so spm is forced there, to show what a generator trained with it costs.
-    { name: shipped ? "spm (auto: declared), retrieval kept" : "spm (forced), retrieval kept", options: { fimLayout: shipped ? "auto" : "spm" } },
+    { name: shipped ? "spm (auto: declared), retrieval kept" : "spm (forced), retrieval kept", options: { fimLayout: shipped ? "auto" : "spm" }, mode: "hef" },
+    // No pseudo-tokens: nothing ahead of the prefix changes when the cursor moves, so a window that slid is moved, not decoded.
+    { name: "none mode (prefix and suffix only): psm", options: {}, mode: "none" },
   ];
   const rows: string[][] = [];
   for (const config of configs) {
@@ -194,8 +258,9 @@ async function keystrokes(models: { embedderPath: string; generatorPath: string;
       const cache = await engine.openRepository(repo.root, { cacheDir: join(OUT, shipped ? "caches-shipped" : "caches", repo.name), log });
       const report = await cache.sync();
       log(`${repo.name}: ${config.name}...`);
-      const measured = await measureKeystrokes(engine, cache, lineSites(sites(cache, SITES)));
+      const { results: measured, downSameAsCold } = await measureKeystrokes(engine, cache, lineSites(sites(cache, SITES)), slidPlaces(cache, SITES), config.mode);
       for (const [when, results] of measured) {
+        if (results.length === 0) continue;
         rows.push([
           repo.name,
           String(report.nodes),
@@ -210,19 +275,50 @@ async function keystrokes(models: { embedderPath: string; generatorPath: string;
           String(median(results.map((r) => r.decoded))),
           String(median(results.map((r) => r.reused))),
           `${results.filter((r) => r.retrievalReused).length}/${results.length}`,
+          when === "512+ characters down" ? `${downSameAsCold.filter(Boolean).length}/${downSameAsCold.length}` : "",
         ]);
       }
     }
     await engine.dispose();
   }
-  printTable(["repo", "nodes", "engine", "request", "n", "total p50 ms", "query embed", "prefill", "decode", "prompt + pseudo", "decoded", "reused", "nodes kept"], rows);
+  printTable(["repo", "nodes", "engine", "request", "n", "total p50 ms", "query embed", "prefill", "decode", "prompt + pseudo", "decoded", "reused", "nodes kept", "text = cold"], rows);
   console.log(
     `\nhef mode, ${GENERATED_TOKENS} tokens generated per request, medians over ${SITES} sites per repository (a line about 60% into a file, ` +
       `written up to ${KEYSTROKES} characters before its end; nothing after the cursor on the line, the lines below as the suffix): cold after ` +
-      `engine.resetCaches(), then one request with the ${KEYSTROKES} characters typed, then one on the next line (Enter with auto-indent); last, cold again after a pre-warm at the first place (hef/prewarm: the request with one generated token, what the sidecar does while the cursor rests). ` +
+      `engine.resetCaches(), then one request with the ${KEYSTROKES} characters typed, then one on the next line (Enter with auto-indent), then one in another site's file and, measured, the next-line request again; then, in one of the ${SITES} longest files (at least 5,600 characters), a request at a line start past a full prefix window and, measured, one 512 or more characters further down (the window slid by a step); last, cold again after a pre-warm at the first place (hef/prewarm: the request with one generated token, what the sidecar does while the cursor rests). ` +
       `Times are medians in ms (query embed, prefill and decode: the stages); decoded / reused: prompt positions (pseudo-tokens included) ` +
-      `decoded now / kept from the previous request's KV cache; nodes kept: requests that reused the line's retrieval.`,
+      `decoded now / kept from the previous request's KV cache (moved positions included); nodes kept: requests that reused the line's retrieval; ` +
+      `text = cold: 512+ characters down, completions equal to the same request decoded from scratch.`,
   );
+}
+
+// --- prefill throughput: the addon's batch and thread choices ----------------------------------------
+
+async function prefillThroughput(): Promise<void> {
+  const text = readFileSync(join(shopRepo(), "shop", "cart.py"), "utf8");
+  const generators = [
+    { path: shippedModels().generatorPath, sizes: [512, 1024], threads: [1, 2] },
+    { path: join(OUT, "models", "qwen2.5-coder-0.5b-q8_0.gguf"), sizes: [512, 1024], threads: [1, 2] },
+    { path: join(OUT, "models", "qwen2.5-coder-1.5b-q4_k_m.gguf"), sizes: [512], threads: [2] },
+  ].filter((g) => existsSync(g.path));
+  const rows: string[][] = [];
+  for (const g of generators) {
+    for (const threads of g.threads) {
+      for (const batchSize of [128, 512]) {
+        const gen = await NativeGenerator.load(g.path, { threads, batchSize, contextSize: 1024 + 8 });
+        let ids = gen.tokenize(text);
+        while (ids.length < 1024) ids = Int32Array.from([...ids, ...ids]);
+        for (const size of g.sizes) {
+          await gen.resetCache();
+          const r = await gen.evaluate({ tokens: ids.subarray(0, size) });
+          log(`${g.path}: ${threads} threads, batch ${batchSize}, ${size} tokens: ${r.prefillMs.toFixed(0)} ms`);
+          rows.push([g.path.split("/").pop()!, String(threads), String(batchSize), String(size), r.prefillMs.toFixed(0), ((size / r.prefillMs) * 1000).toFixed(0)]);
+        }
+        await gen.dispose();
+      }
+    }
+  }
+  printTable(["generator", "threads", "n_batch = n_ubatch", "prompt tokens", "prefill ms", "tokens/s"], rows);
 }
 
 function option(name: string): string | undefined {
@@ -234,6 +330,10 @@ const prepareOnly = process.argv.includes("--prepare");
 const shipped = process.argv.includes("--shipped");
 const keystrokeRun = process.argv.includes("--keystrokes");
 const log = (message: string) => process.stderr.write(`${message}\n`);
+if (process.argv.includes("--prefill")) {
+  await prefillThroughput();
+  process.exit(0);
+}
 const models = shipped ? shippedModels() : await prepareModels();
 const repos = [
   { name: "shop", root: shopRepo() },
