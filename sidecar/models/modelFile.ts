@@ -4,7 +4,7 @@ import { printable } from "../util/printable";
 import { tensorByteSize } from "./ggmlTypes";
 import { ggufHeaderProblem } from "../../common/ggufHeader";
 
-/** adapter: a HEF adapter (sidecar/generation/adapterFormat.ts), checked for truncation only; fuser: the transformer an adapter names. */
+/** adapter: a HEF adapter (sidecar/adapter/adapterFormat.ts), checked for truncation only; fuser: the transformer an adapter names. */
 export type ModelRole = "embedder" | "generator" | "adapter" | "fuser";
 
 /** A model file that cannot serve its role; the message names the file and the problem in one line. */

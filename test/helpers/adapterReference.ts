@@ -1,4 +1,4 @@
-// HEF adapter files for tests (random F32 weights, sidecar/generation/adapterFormat.ts) and a
+// HEF adapter files for tests (random F32 weights, sidecar/adapter/adapterFormat.ts) and a
 // float64 reference of the maps the native Adapter computes, with an exact erf-based GELU.
 import { ADAPTER_ARCHITECTURE, ADAPTER_VERSION, AdapterKey, AdapterTensor } from "../../sidecar/adapter/adapterFormat";
 import { GgmlType } from "../../sidecar/models/ggmlTypes";

@@ -210,7 +210,7 @@ describe("a GGUF's metadata and tensor descriptions are walked before any parser
     });
     const script = `
       const { inspectModelFile } = await import(${JSON.stringify(resolve("sidecar/models/modelFile.ts"))});
-      const { readAdapter } = await import(${JSON.stringify(resolve("sidecar/generation/adapter.ts"))});
+      const { readAdapter } = await import(${JSON.stringify(resolve("sidecar/adapter/adapter.ts"))});
       for (const path of ${JSON.stringify(paths)}) {
         for (const role of ["embedder", "generator", "fuser", "adapter"]) {
           const message = await (role === "adapter" ? readAdapter(path) : inspectModelFile(path, role)).then(() => "loaded", (error) => error.message);
