@@ -29,7 +29,7 @@ export async function runExport(reposArg: string, values: Values): Promise<void>
 
   // Chunk vectors, fused by the mean (training learns the fuser from them), and the editor's query windows.
   const { embedderPath } = withShippedModels(modelPaths(values));
-  const retriever = await Retriever.load({ embedderPath, b, backend });
+  const retriever = await Retriever.load({ embedderPath, b, backend, queries: tasks !== undefined });
   const bar = progressBar();
   try {
     const summaries: ExportSummary[] = [];

@@ -84,14 +84,14 @@ const OPERANDS: Record<string, string> = {
 };
 
 /** The retriever `hef index` and `hef query` use: the engine's own, so their caches and queries are the editor's. */
-function loadRetriever(values: Values): Promise<Retriever> {
+function loadRetriever(values: Values, queries: boolean): Promise<Retriever> {
   const given = modelPaths(values);
   const { embedderPath } = withShippedModels(given);
   // The shipped adapter belongs to the shipped embedder: another embedder without an adapter fuses by the mean.
   const adapterPath = given.adapterPath ?? (given.embedderPath ? undefined : shippedModels().adapterPath);
   // The adapter's b by default: the cache is then the one `hef complete` and the extension use.
   const b = values.b === undefined ? undefined : positiveInt(values.b, "b", 0);
-  return Retriever.load({ embedderPath, ...(adapterPath ? { adapterPath } : {}), ...(b !== undefined ? { b } : {}), backend: backendOf(values) });
+  return Retriever.load({ embedderPath, ...(adapterPath ? { adapterPath } : {}), ...(b !== undefined ? { b } : {}), backend: backendOf(values), queries });
 }
 
 function openCache(retriever: Retriever, root: string, values: Values): Promise<HefCache> {
@@ -132,7 +132,7 @@ function formatNodes(nodes: RetrievedNode[]): string {
 async function runIndexOrQuery(command: "index" | "query", dir: string, values: Values): Promise<void> {
   const root = directory(dir);
   const query = command === "query" ? queryOf(root, values) : undefined;
-  const retriever = await loadRetriever(values);
+  const retriever = await loadRetriever(values, query !== undefined);
   try {
     const cache = await openCache(retriever, root, values);
     const report = await syncWithProgress(cache);

@@ -26,6 +26,8 @@ export interface RetrieverOptions {
   backend?: Backend;
   /** The engine's generator, checked against the adapter with the rest: one error names every mismatch. */
   generator?: ModelIdentity;
+  /** Load the query encoder (default true); `hef index` builds caches only and needs none. */
+  queries?: boolean;
   log?: (message: string) => void;
 }
 
@@ -42,7 +44,7 @@ export class Retriever {
   private constructor(
     readonly embedder: LlamaEmbedder,
     /** The embedder GGUF on the addon's encoder, which embeds query windows incrementally (queryEncoder.ts). */
-    private readonly queryEncoder: NativeEncoder,
+    private readonly queryEncoder: NativeEncoder | undefined,
     readonly adapter: AdapterInfo | undefined,
     /** The adapter's maps (the fuser's and the projector's), owned here; the engine projects with them. */
     readonly ops: AdapterOps | undefined,
@@ -51,7 +53,10 @@ export class Retriever {
     private readonly log: (message: string) => void,
   ) {}
 
-  /** Loads the embedder (twice: node-llama-cpp for chunks, the addon for query windows) and the adapter's fuser, checking their dimensions. */
+  /**
+   * Loads the embedder (twice: node-llama-cpp embeds chunks, the addon's encoder query windows, and the
+   * two runtimes cannot share a model) and the adapter's maps and fuser, checking their dimensions.
+   */
   static async load(options: RetrieverOptions): Promise<Retriever> {
     const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
     const backend = options.backend ?? DEFAULT_BACKEND;
@@ -73,11 +78,14 @@ export class Retriever {
         });
         warnings.forEach(log);
       }
-      const queryEncoder = await NativeEncoder.load(options.embedderPath, {
-        purpose: "embedder",
-        gpuLayers: gpuLayersOf(backend),
-        threads: defaultThreads(statSync(options.embedderPath).size),
-      });
+      const queryEncoder =
+        (options.queries ?? true)
+          ? await NativeEncoder.load(options.embedderPath, {
+              purpose: "embedder",
+              gpuLayers: gpuLayersOf(backend),
+              threads: defaultThreads(statSync(options.embedderPath).size),
+            })
+          : undefined;
       return new Retriever(embedder, queryEncoder, adapter, ops, fuser, b, log);
     } catch (error) {
       for (const model of loaded.reverse()) await Promise.resolve(model.dispose()).catch(() => undefined);
@@ -87,6 +95,7 @@ export class Retriever {
 
   /** The query encoder as the query window needs it (`hef export` writes each task's query vector with it). */
   get queryWindowEncoder(): IncrementalEncoder {
+    if (!this.queryEncoder) throw new Error("this retriever was loaded without its query encoder (queries: false)");
     return asIncrementalEncoder(this.queryEncoder);
   }
 
@@ -119,15 +128,15 @@ export class Retriever {
   }
 
   /** Forgets the query window's cached positions: the next query runs cold. */
-  resetCache(): Promise<void> {
-    return this.queryEncoder.resetCache();
+  async resetCache(): Promise<void> {
+    await this.queryEncoder?.resetCache();
   }
 
   /** Frees every model and the adapter's maps; a second call does nothing. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.queryEncoder.dispose();
+    await this.queryEncoder?.dispose();
     await this.fuser?.dispose();
     this.ops?.dispose();
     await this.embedder.dispose();
