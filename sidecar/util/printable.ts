@@ -3,6 +3,7 @@
 // retitle the terminal or forge log lines.
 
 // C0 controls (tab and newline included: one name stays on one line), DEL and C1 controls.
+// eslint-disable-next-line no-control-regex -- control characters are what this removes
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** `text` with each control character written as \xHH. */

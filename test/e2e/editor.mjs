@@ -110,7 +110,9 @@ function killGroup(child) {
   const force = setTimeout(() => {
     try {
       process.kill(-child.pid, "SIGKILL");
-    } catch {}
+    } catch {
+      // the editor's process group is gone already
+    }
   }, 3000);
   return exited.finally(() => clearTimeout(force));
 }

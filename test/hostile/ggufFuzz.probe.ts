@@ -53,7 +53,11 @@ function fields(buf: Buffer): { offset: number; width: 4 | 8; what: string }[] {
       out.push({ offset: at + 4, width: 8, what: `${what} array length` });
       const n = Number(buf.readBigUInt64LE(at + 4));
       at += 12;
-      if (itemType === 8) for (let i = 0; i < n; i++) i < 3 ? str(`${what}[${i}] length`) : (at += 8 + Number(buf.readBigUInt64LE(at)));
+      if (itemType === 8)
+        for (let i = 0; i < n; i++) {
+          if (i < 3) str(`${what}[${i}] length`);
+          else at += 8 + Number(buf.readBigUInt64LE(at));
+        }
       else at += n * SIZES[itemType]!;
       return;
     }

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, test } from "node:test";
+import type { SidecarStatus } from "../../common/protocol";
 import { buildNativeAddon } from "../helpers/nativeBuild";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
@@ -16,7 +17,7 @@ const frame = (message: object) => {
 };
 
 /** The messages in what the sidecar wrote to stdout so far. */
-function messages(stdout: Buffer): Array<{ method?: string; params?: any }> {
+function messages(stdout: Buffer): Array<{ method?: string; params?: unknown }> {
   const found = [];
   let offset = 0;
   for (;;) {
@@ -49,7 +50,7 @@ describe("the sidecar stopped by a signal", () => {
     child.stdin.write(frame({ id: 1, method: "initialize", params: { processId: null, rootUri: folder.uri, workspaceFolders: [folder], capabilities: {}, initializationOptions: { backend: "cpu", exclude: [] } } }));
     child.stdin.write(frame({ method: "initialized", params: {} }));
     const embedding = () =>
-      messages(stdout).some((m) => m.method === "hef/status" && m.params.folders.some((f: any) => f.progress?.phase === "embedding" && f.progress.done > 0));
+      messages(stdout).some((m) => m.method === "hef/status" && (m.params as SidecarStatus).folders.some((f) => f.progress?.phase === "embedding" && f.progress.done > 0));
     const deadline = Date.now() + 60_000;
     while (!embedding()) {
       assert.ok(Date.now() < deadline, `no embedding within 60 s:\n${stderr}`);

@@ -59,6 +59,7 @@ describe("an adapter names its fuser transformer", () => {
     for (const content of [SECRET, `GGUF${TERMINAL_ATTACK}${"\xff".repeat(40)}`]) {
       writeFileSync(path, content, "latin1");
       await assert.rejects(inspectModelFile(path, "generator"), (error: Error) => {
+        // eslint-disable-next-line no-control-regex -- a terminal escape in the message is the failure
         assert.doesNotMatch(error.message, /SECRET|root:|\x1b|\x07/);
         return true;
       });
@@ -115,6 +116,7 @@ describe("file names are printed with their control characters escaped", () => {
     const query = run(["query", root, "--file", "main.py", "--line", "3", "--k", "32"]);
     assert.equal(query.status, 0, query.stderr);
     assert.match(query.stdout, /pkg\/\\x1b\[2J\\x1b\]0;PWNED\\x07\.py:1-2/);
+    // eslint-disable-next-line no-control-regex -- a terminal escape in the output is the failure
     for (const output of [index.stdout, index.stderr, query.stdout, query.stderr]) assert.doesNotMatch(output, /[\x1b\x07]/);
   });
 });
