@@ -83,7 +83,6 @@ export interface FolderStatus {
   /** Absolute path of the workspace folder. */
   root: string;
   state: FolderState;
-  /** While indexing: the phase and how far it is. */
   /**
    * While indexing: the phase and how far it is (files), and the time left at the pace so far.
    * Files are committed in batches, so `nodes` grows meanwhile and completions use what is there.

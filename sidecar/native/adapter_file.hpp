@@ -1,4 +1,4 @@
-// Reading a HEF adapter GGUF (sidecar/generation/adapterFormat.ts): which tensors it must hold,
+// Reading a HEF adapter GGUF (sidecar/adapter/adapterFormat.ts): which tensors it must hold,
 // in which shapes, checked before anything is allocated so that a wrong file gets one sentence.
 #pragma once
 

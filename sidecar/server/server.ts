@@ -13,6 +13,7 @@ import { defaultCacheDir } from "../cache/cacheLocation";
 import type { CompletionEngine } from "../completion/types";
 import type { EngineOptions } from "../completion/engine";
 import { HefNotifications, HefRequests, type CompleteParams, type CompleteResult, type SidecarOptions, type SidecarStatus } from "../../common/protocol";
+import { DEFAULT_BACKEND } from "../../common/settings";
 import { oneLine } from "../util/errorText";
 import { folderExcludes } from "../../common/excludes";
 import { OpenDocuments } from "./documents";
@@ -59,7 +60,7 @@ export interface RunningServer {
 export function startServer(connection: Connection, loadEngine: LoadEngine): RunningServer {
   const folders = new Map<string, FolderIndex>();
   const log = (line: string) => connection.console.info(line);
-  let options: SidecarOptions = { backend: "auto", exclude: [] };
+  let options: SidecarOptions = { backend: DEFAULT_BACKEND, exclude: [] };
   let engine: CompletionEngine | undefined;
   let engineError: string | undefined;
   /** Why the chosen models were replaced by the embedded defaults (they failed to load). */

@@ -1,7 +1,7 @@
 """Writing what training makes into the files the sidecar loads: llama.cpp GGUFs for the generator,
 the embedder and the fuser's transformer (keys and tensor names as llama.cpp's converter writes them
 for qwen2 / qwen3, through gguf-py's own name map), and the HEF adapter GGUF whose layout
-sidecar/generation/adapterFormat.ts declares."""
+sidecar/adapter/adapterFormat.ts declares."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ WeightType = Literal["f32", "f16", "q8_0"]
 _QTYPE = {"f32": gguf.GGMLQuantizationType.F32, "f16": gguf.GGMLQuantizationType.F16, "q8_0": gguf.GGMLQuantizationType.Q8_0}
 _FILE_TYPE = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16, "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}
 
-# sidecar/generation/adapterFormat.ts
+# sidecar/adapter/adapterFormat.ts
 ADAPTER_ARCHITECTURE = "hef-adapter"
 ADAPTER_VERSION = 1
 # Generator GGUF keys of HEF's own: which FIM layouts the generator was trained on.
@@ -262,7 +262,7 @@ def write_adapter(
     fuser_model: str | Path | None = None,
     name: str = "HEF adapter",
 ) -> None:
-    """The adapter GGUF (sidecar/generation/adapterFormat.ts). fuser_model: the fuser transformer GGUF, stored relative to the adapter."""
+    """The adapter GGUF (sidecar/adapter/adapterFormat.ts). fuser_model: the fuser transformer GGUF, stored relative to the adapter."""
     if (fuser is None) != (fuser_model is None):
         raise ValueError("a learned fuser needs both its projections and its transformer GGUF")
     tmp = Path(f"{path}.tmp-{os.getpid()}")

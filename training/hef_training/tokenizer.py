@@ -20,7 +20,7 @@ QWEN2_PRETOKENIZER = (
 )
 
 # Qwen2.5(-Coder)'s added tokens in id order, as the sidecar's own vocabularies have them
-# (sidecar/models/vocab.ts); True = control token, False = user-defined.
+# (sidecar/syntheticModels/vocab.ts); True = control token, False = user-defined.
 SPECIAL_TOKENS: tuple[tuple[str, bool], ...] = (
     ("<|endoftext|>", True),
     ("<|im_start|>", True),
