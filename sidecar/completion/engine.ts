@@ -15,7 +15,7 @@ import { createLanguageSupport, EntityIndex, type LanguageSupport, rankEntities,
 import { postProcess } from "./postprocess";
 import { assemblePrompt, type FimLayout, PROMPT_DEFAULTS, type PromptModel, type Tokenize } from "./promptAssembly";
 import { PseudoTokenCache, pseudoTokenOrder } from "./pseudoTokens";
-import { decideRetrieval, type RememberedRetrieval, retrievalKey } from "./retrievalMemory";
+import { decideRetrieval, keepRetrieved, type RememberedRetrieval, retrievalKey } from "./retrievalMemory";
 import { Retriever } from "./retriever";
 import { readSnippets } from "./snippets";
 import { afterTypedIndent, typedIndent } from "./postprocess/typedIndent";
@@ -39,8 +39,9 @@ export interface EngineOptions {
    */
   fimLayout?: "auto" | FimLayout;
   /**
-   * Keystrokes within one line keep the nodes retrieved for that line (retrievalMemory.ts; default
-   * true). false retrieves on every request, as before issue 16 (benchmarks compare the two).
+   * Keystrokes within one line keep the nodes retrieved for that line, and a new line keeps them
+   * unless its top K really moved (retrievalMemory.ts; default true). false retrieves and uses the
+   * new top K on every request, as before issue 16 (benchmarks compare the two).
    */
   retrievalMemory?: boolean;
   log?: (message: string) => void;
@@ -101,7 +102,8 @@ class HefEngine implements CompletionEngine {
       } else {
         const chunksOnly = request.mode === "rag" ? (node: HNode) => node.level === "chunk" : undefined;
         const retrieval = await this.retriever.query(source, request.retrieval?.prefix ?? request.prefix, k, chunksOnly);
-        nodes = retrieval.nodes;
+        // A new line whose top K barely moved keeps the remembered nodes, so their pseudo-tokens and the KV behind them stay.
+        nodes = decision?.kept && keepRetrieved(decision.kept, retrieval.nodes) ? decision.kept : retrieval.nodes;
         timings.queryEmbed = retrieval.queryEmbedMs;
         timings.search = retrieval.searchMs;
         if (key) this.memory.set(cache, { key, nodes: [...nodes] });
@@ -109,9 +111,8 @@ class HefEngine implements CompletionEngine {
     }
     if (request.mode === "hef" && nodes.length > 0 && !aborted(request.signal)) {
       const t = performance.now();
-      nodes = pseudoTokenOrder(nodes);
       pseudo = await this.pseudo.pseudoTokens(
-        nodes.map((node) => node.id),
+        pseudoTokenOrder(nodes).map((node) => node.id),
         (id) => source.nodeVector(id),
       );
       if (request.zeroPseudoTokens) pseudo = new Float32Array(pseudo.length);

@@ -15,7 +15,8 @@ const LEVEL_ORDER = { repo: 0, module: 1, file: 2, chunk: 3 } as const;
  * whichever slot it is, and the most a merge keeps is the K pseudo-token positions before the first
  * change (at most 32 of the ~1,000 a request decodes); and the generator would then see orders that
  * depend on the history of the retrievals, which training (the same sort, hierarchy.py) never shows
- * it. Keystrokes avoid the change altogether instead: retrievalMemory.ts keeps the set within a line.
+ * it. Keystrokes avoid the change altogether instead: retrievalMemory.ts keeps the set within a line,
+ * and across lines unless the new top K really moved.
  */
 export function pseudoTokenOrder(nodes: readonly RetrievedNode[]): RetrievedNode[] {
   const firstLine = (node: RetrievedNode): number => node.spans[0]?.startLine ?? 0;

@@ -98,6 +98,29 @@ describe("completion engine", () => {
       assert.equal(onNewLine.retrievalReused, true, "and keeps what it retrieved while the new line is typed");
     });
 
+    test("Enter where the top K barely moved: the line's nodes are kept, so the pseudo-tokens and the prefix before the new line are reused; another file's text retrieves anew", async () => {
+      // k 6 of the sample's 36 nodes: any two top 32 would share most of them, and here Enter's own
+      // top 6 swaps one of the line's nodes (5 of 6 stay), which the line keeps.
+      const here = { ...site(), k: 6 };
+      await engine.resetCaches();
+      const prefixTokens = (await engine.complete(cache, { ...here, fim: false })).promptTokens;
+      const first = await engine.complete(cache, here);
+      const enter = await engine.complete(cache, { ...here, prefix: here.prefix + ENTER });
+      assert.ok(enter.timings.queryEmbed > 0 && enter.timings.search > 0, "the new line's query was embedded and searched");
+      assert.equal(enter.retrievalReused, false);
+      assert.deepEqual(enter.nodes.map((n) => n.id), first.nodes.map((n) => n.id), "the same nodes, best first as retrieved for the line above");
+      assert.equal(enter.pseudoTokens, first.pseudoTokens);
+      assert.ok(enter.reused >= first.pseudoTokens + 1 + prefixTokens - 2, `reused ${enter.reused}: ${first.pseudoTokens} pseudo-tokens and a prefix of ${prefixTokens}`);
+      assert.ok(enter.decoded < enter.promptTokens - prefixTokens + 8, `decoded ${enter.decoded} of ${enter.pseudoTokens} + ${enter.promptTokens}`);
+
+      // The same document, its text replaced by another file's (a paste): the query really moved.
+      const other = readFileSync(join(root, "shop/pricing/tax.py"), "utf8");
+      const moved = await engine.complete(cache, { ...here, prefix: other, suffix: "" });
+      const overlap = moved.nodes.filter((n) => first.nodes.some((f) => f.id === n.id)).length;
+      assert.ok(overlap < first.nodes.length / 2, `${overlap} of ${first.nodes.length} nodes stay`);
+      assert.equal(moved.reused, 0, "other pseudo-tokens: nothing of the KV state is reused");
+    });
+
     test("suffix-prefix-middle (the generator declares hef.fim.spm, fimLayout auto): typing 3 characters decodes only the typed tokens", async () => {
       const spm = await loadEngine({ backend: "cpu", log: () => undefined, fimLayout: "auto" });
       try {

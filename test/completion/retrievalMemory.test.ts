@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { HNode } from "../../sidecar/cache/hierarchy";
 import type { RetrievedNode } from "../../sidecar/cache/retrieval";
-import { decideRetrieval, type RememberedRetrieval, retrievalKey, textBeforeLine } from "../../sidecar/completion/retrievalMemory";
+import { decideRetrieval, keepRetrieved, MIN_OVERLAP, type RememberedRetrieval, retrievalKey, textBeforeLine } from "../../sidecar/completion/retrievalMemory";
 
 type NodeFields = Pick<HNode, "level" | "partial" | "path" | "spans">;
 
@@ -44,11 +44,19 @@ describe("decideRetrieval", () => {
     }
   });
 
-  it("retrieves again on a new line (Enter) and when the text before the line changed", () => {
-    assert.deepEqual(decideRetrieval(memory, key(`${PREFIX}    return 0\n`), nodeOf), { reuse: false, reason: "moved" });
-    assert.deepEqual(decideRetrieval(memory, key(`${PREFIX}\n    `), nodeOf), { reuse: false, reason: "moved" });
-    assert.deepEqual(decideRetrieval(memory, key(PREFIX.replace("os", "sys")), nodeOf), { reuse: false, reason: "moved" });
-    assert.deepEqual(decideRetrieval(memory, key("import os\n"), nodeOf), { reuse: false, reason: "moved" }, "the cursor went up");
+  it("retrieves again on a new line (Enter) and when the text before the line changed, offering the remembered nodes to keep", () => {
+    const moved = { reuse: false, reason: "moved", kept: nodes };
+    assert.deepEqual(decideRetrieval(memory, key(`${PREFIX}    return 0\n`), nodeOf), moved);
+    assert.deepEqual(decideRetrieval(memory, key(`${PREFIX}\n    `), nodeOf), moved);
+    assert.deepEqual(decideRetrieval(memory, key(PREFIX.replace("os", "sys")), nodeOf), moved);
+    assert.deepEqual(decideRetrieval(memory, key("import os\n"), nodeOf), moved, "the cursor went up");
+  });
+
+  it("offers nothing to keep on a new line when a remembered node was removed or the last retrieval was short", () => {
+    const withoutB = (id: string) => (id === "b" ? undefined : nodeOf(id));
+    assert.deepEqual(decideRetrieval(memory, key(`${PREFIX}    return 0\n`), withoutB), { reuse: false, reason: "removed" });
+    const short: RememberedRetrieval = { key: key(PREFIX, { k: 3 }), nodes };
+    assert.deepEqual(decideRetrieval(short, key(`${PREFIX}    return 0\n`, { k: 3 }), nodeOf), { reuse: false, reason: "short" });
   });
 
   it("retrieves again for another file, mode or k", () => {
@@ -80,5 +88,26 @@ describe("decideRetrieval", () => {
   it("keys on a digest of the text before the line, not the text", () => {
     const long = "x = 1\n".repeat(100_000);
     assert.ok(retrievalKey({ path: "a.py", mode: "hef", k: 32, prefix: long }).beforeLine.length < 64);
+  });
+});
+
+describe("keepRetrieved (hysteresis on a new line)", () => {
+  const ids = (...names: string[]) => names.map((name, i) => retrieved(name, i * 10, 1 - i / 100));
+  const kept = ids("a", "b", "c", "d");
+
+  it("keeps the remembered nodes when the new top K swapped a few of them, whatever its order", () => {
+    assert.equal(keepRetrieved(kept, ids("d", "c", "b", "a")), true);
+    assert.equal(keepRetrieved(kept, ids("b", "a", "c", "x")), true, "3 of 4 stay");
+    assert.equal(keepRetrieved(kept, ids("x", "a", "y", "c")), true, `2 of 4 stay: MIN_OVERLAP ${MIN_OVERLAP}`);
+  });
+
+  it("takes the new top K when the query really moved", () => {
+    assert.equal(keepRetrieved(kept, ids("x", "y", "z", "a")), false, "1 of 4 stays");
+    assert.equal(keepRetrieved(kept, ids("w", "x", "y", "z")), false);
+    assert.equal(keepRetrieved(kept, ids("x", "a", "b", "y"), 0.75), false, "a stricter threshold");
+  });
+
+  it("keeps nothing when nothing was remembered", () => {
+    assert.equal(keepRetrieved([], ids("a")), false);
   });
 });
