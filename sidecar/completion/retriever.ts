@@ -3,17 +3,15 @@
 // text before a cursor to the top k nodes. The engine (engine.ts) adds the generator and the projector
 // to it; `hef index`, `hef query` and `hef export` use it alone, so that a cache and a query are the same
 // whichever of them made it.
-import { statSync } from "node:fs";
 import { checkAdapter, type AdapterInfo, type ModelIdentity, readAdapter } from "../adapter/adapter";
 import { LearnedFuser } from "../adapter/learnedFuser";
 import { HefCache } from "../cache/hefCache";
 import { DEFAULT_BRANCHING, type HNode } from "../cache/hierarchy";
 import type { RetrievedNode } from "../cache/retrieval";
-import { LlamaEmbedder } from "../models/embedder";
+import { NativeEmbedder } from "../models/embedder";
 import { type Backend, DEFAULT_BACKEND } from "../../common/settings";
-import { adapterDeviceOf, defaultThreads, gpuLayersOf } from "../models/llamaRuntime";
+import { adapterDeviceOf, gpuLayersOf } from "../models/llamaRuntime";
 import { AdapterOps } from "../native/adapterOps";
-import { NativeEncoder } from "../native/encoder";
 import { asIncrementalEncoder, embedQuery, type IncrementalEncoder } from "./queryEncoder";
 import type { RepositoryOptions } from "./types";
 
@@ -26,7 +24,7 @@ export interface RetrieverOptions {
   backend?: Backend;
   /** The engine's generator, checked against the adapter with the rest: one error names every mismatch. */
   generator?: ModelIdentity;
-  /** Load the query encoder (default true); `hef index` builds caches only and needs none. */
+  /** Give the embedder its query window (default true); `hef index` builds caches only and needs none. */
   queries?: boolean;
   log?: (message: string) => void;
 }
@@ -42,9 +40,9 @@ export class Retriever {
   private disposed = false;
 
   private constructor(
-    readonly embedder: LlamaEmbedder,
-    /** The embedder GGUF on the addon's encoder, which embeds query windows incrementally (queryEncoder.ts). */
-    private readonly queryEncoder: NativeEncoder | undefined,
+    /** Embeds chunks, and query windows incrementally (queryEncoder.ts) on its other context. */
+    readonly embedder: NativeEmbedder,
+    private readonly queries: boolean,
     readonly adapter: AdapterInfo | undefined,
     /** The adapter's maps (the fuser's and the projector's), owned here; the engine projects with them. */
     readonly ops: AdapterOps | undefined,
@@ -53,10 +51,7 @@ export class Retriever {
     private readonly log: (message: string) => void,
   ) {}
 
-  /**
-   * Loads the embedder (twice: node-llama-cpp embeds chunks, the addon's encoder query windows, and the
-   * two runtimes cannot share a model) and the adapter's maps and fuser, checking their dimensions.
-   */
+  /** Loads the embedder (once, for chunks and queries) and the adapter's maps and fuser, checking their dimensions. */
   static async load(options: RetrieverOptions): Promise<Retriever> {
     const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
     const backend = options.backend ?? DEFAULT_BACKEND;
@@ -64,7 +59,8 @@ export class Retriever {
     const b = options.b ?? adapter?.b ?? DEFAULT_BRANCHING;
     const loaded: { dispose(): unknown }[] = [];
     try {
-      const embedder = await LlamaEmbedder.load(options.embedderPath, { backend });
+      const queries = options.queries ?? true;
+      const embedder = await NativeEmbedder.load(options.embedderPath, { backend, queries });
       loaded.push(embedder);
       const ops = adapter ? await AdapterOps.load(adapter.path, { backend: adapterDeviceOf(backend) }) : undefined;
       if (ops) loaded.push(ops);
@@ -78,15 +74,7 @@ export class Retriever {
         });
         warnings.forEach(log);
       }
-      const queryEncoder =
-        (options.queries ?? true)
-          ? await NativeEncoder.load(options.embedderPath, {
-              purpose: "embedder",
-              gpuLayers: gpuLayersOf(backend),
-              threads: defaultThreads(statSync(options.embedderPath).size),
-            })
-          : undefined;
-      return new Retriever(embedder, queryEncoder, adapter, ops, fuser, b, log);
+      return new Retriever(embedder, queries, adapter, ops, fuser, b, log);
     } catch (error) {
       for (const model of loaded.reverse()) await Promise.resolve(model.dispose()).catch(() => undefined);
       throw error;
@@ -95,8 +83,8 @@ export class Retriever {
 
   /** The query encoder as the query window needs it (`hef export` writes each task's query vector with it). */
   get queryWindowEncoder(): IncrementalEncoder {
-    if (!this.queryEncoder) throw new Error("this retriever was loaded without its query encoder (queries: false)");
-    return asIncrementalEncoder(this.queryEncoder);
+    if (!this.queries) throw new Error("this retriever was loaded without its query encoder (queries: false)");
+    return asIncrementalEncoder(this.embedder.encoder);
   }
 
   /** Opens (does not yet sync) the cache of one repository, built with these models. */
@@ -129,14 +117,13 @@ export class Retriever {
 
   /** Forgets the query window's cached positions: the next query runs cold. */
   async resetCache(): Promise<void> {
-    await this.queryEncoder?.resetCache();
+    if (this.queries) await this.embedder.encoder.resetCache();
   }
 
   /** Frees every model and the adapter's maps; a second call does nothing. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.queryEncoder?.dispose();
     await this.fuser?.dispose();
     this.ops?.dispose();
     await this.embedder.dispose();

@@ -3,7 +3,8 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import type { LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { type Backend, DEFAULT_BACKEND } from "../../common/settings";
-import { defaultThreads, llamaGpuLayers, llamaRuntime } from "./llamaRuntime";
+import { NativeEncoder } from "../native/encoder";
+import { defaultThreads, gpuLayersOf, llamaGpuLayers, llamaRuntime } from "./llamaRuntime";
 import { inspectModelFile } from "./modelFile";
 
 /** The frozen encoder E of the paper: text to one vector, and the tokenizer that budgets chunks. */
@@ -46,9 +47,69 @@ export interface EmbedderOptions {
   threads?: number;
 }
 
+/** Room for the BOS/EOS (CLS/SEP) tokens added around an input of maxTokens. */
+const SPECIAL_ROOM = 8;
+
 /**
- * A GGUF embedding model through node-llama-cpp's embedding context. Inputs are evaluated one
- * after another: chunks are cut close to the token budget, so each evaluation is already one
+ * The embedder GGUF on the addon's encoder, loaded once for chunks and queries: embed() runs each
+ * chunk on the encoder's chunk context, emptied for every input, and the query window
+ * (queryEncoder.ts) runs on its other context, whose cache indexing leaves alone. Each input gets
+ * the special tokens llama.cpp's tokenizer adds (node-llama-cpp's embedding context adds the same),
+ * so the vectors are those of caches built through LlamaEmbedder (test/native/encoderEmbedder.test.ts).
+ */
+export class NativeEmbedder implements Embedder {
+  private constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly dim: number,
+    readonly maxTokens: number,
+    /** The query window's encoder (embedTokens); its context is one position when loaded without queries. */
+    readonly encoder: NativeEncoder,
+  ) {}
+
+  /** queries: false sizes the query window's context to nothing (`hef index` embeds chunks only). */
+  static async load(modelPath: string, options: EmbedderOptions & { queries?: boolean } = {}): Promise<NativeEmbedder> {
+    const maxTokens = options.maxTokens ?? 512;
+    const encoder = await NativeEncoder.load(modelPath, {
+      purpose: "embedder",
+      gpuLayers: gpuLayersOf(options.backend ?? DEFAULT_BACKEND),
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      contextSize: (options.queries ?? true) ? maxTokens + SPECIAL_ROOM : 1,
+      chunkContext: maxTokens + SPECIAL_ROOM,
+    });
+    return new NativeEmbedder(fingerprintFile(modelPath), encoder.info.name ?? basename(modelPath), encoder.info.nEmbd, maxTokens, encoder);
+  }
+
+  countTokens(text: string): number {
+    return this.encoder.tokenize(text).length;
+  }
+
+  async embed(texts: readonly string[], onEmbedded?: (done: number) => void): Promise<Float32Array[]> {
+    const vectors: Float32Array[] = [];
+    for (const text of texts) {
+      vectors.push(await this.embedInput(text));
+      onEmbedded?.(vectors.length);
+    }
+    return vectors;
+  }
+
+  private async embedInput(input: string): Promise<Float32Array> {
+    if (input.length === 0) throw new Error(`${this.name}: cannot embed an empty input`);
+    const { vector } = await this.encoder.embedChunk(this.encoder.tokenize(input, true));
+    if (vector.length !== this.dim) {
+      throw new Error(`${this.name}: embedding has ${vector.length} values, the model declares ${this.dim}`);
+    }
+    return vector;
+  }
+
+  dispose(): Promise<void> {
+    return this.encoder.dispose();
+  }
+}
+
+/**
+ * A GGUF embedding model through node-llama-cpp's embedding context: the reference NativeEmbedder's
+ * vectors are checked against (the caches built before it). Inputs are evaluated one after another: chunks are cut close to the token budget, so each evaluation is already one
  * large batch and the context never holds two inputs that could attend to each other.
  */
 export class LlamaEmbedder implements Embedder {

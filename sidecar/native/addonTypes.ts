@@ -124,6 +124,8 @@ export interface RawGenerator extends RawTokenizer {
 export interface RawEncoderLoadOptions extends ResolvedContextOptions {
   maxSequences: number;
   f32Cache: boolean;
+  /** Positions of embedChunk's context; 0 = none. */
+  chunkContext: number;
 }
 
 export type PoolingName = "none" | "mean" | "cls" | "last" | "rank";
@@ -136,6 +138,8 @@ export interface RawEncoderInfo extends RawModelInfo {
   pooling: PoolingName;
   /** False for bidirectional encoders: embedTokens then reuses nothing. */
   causal: boolean;
+  /** The most tokens embedChunk takes (0: loaded without its context). */
+  chunkContext: number;
 }
 
 export interface EmbedResult {
@@ -151,6 +155,7 @@ export interface EmbedResult {
 export interface RawEncoder extends RawTokenizer {
   info(): RawEncoderInfo;
   embedTokens(tokens: Int32Array): Promise<EmbedResult>;
+  embedChunk(tokens: Int32Array): Promise<EmbedResult>;
   lastHidden(inputs: Float32Array, lengths: Int32Array): Promise<Float32Array>;
   resetCache(): Promise<void>;
   dispose(): Promise<void>;

@@ -6,8 +6,11 @@
 //  - lastHidden feeds sequences of input vectors (llama_batch.embd), many per llama_decode under
 //    distinct sequence ids, and returns each sequence's state at its last position (the learned
 //    fuser of paper 3.3 reads its output there).
-// Both use the one context, so a lastHidden call drops embedTokens' cache. Calls on one handle
-// run one at a time (a mutex), on the thread pool.
+//  - embedChunk pools one input on a second context of the same model (when loaded with
+//    chunkContext), emptied for each input, so that embedding chunks (a save refreshes the index)
+//    leaves the query window's cache in place and the model is loaded once.
+// embedTokens and lastHidden use the one context, so a lastHidden call drops embedTokens' cache.
+// Calls on one handle run one at a time (a mutex), on the thread pool.
 #include "encoder.hpp"
 
 #include "common.hpp"
@@ -16,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -30,6 +34,29 @@ struct EncoderOptions : ContextOptions {
   // F32 K/V cache and no flash attention (whose CPU kernel rounds through F16): exact enough to
   // compare with a float64 reference (1e-6 instead of 1e-3); F16 and the backend's choice otherwise.
   bool f32Cache = false;
+  // Positions of embedChunk's context (also its batch: a bidirectional model sees a whole input
+  // in one batch); 0 = no such context.
+  int chunkContext = 0;
+};
+
+// embedChunk's context on the model a LoadedModel owns, freed before it.
+struct ChunkContext {
+  llama_context* ctx = nullptr;
+  llama_batch tokens{};
+  int nCtx = 0;
+
+  ChunkContext(llama_model* model, const llama_context_params& cp) {
+    ctx = llama_init_from_model(model, cp);
+    if (!ctx) throw std::runtime_error(withLlamaReason("failed to create the chunk context"));
+    nCtx = static_cast<int>(std::min(llama_n_ctx(ctx), std::min(llama_n_batch(ctx), llama_n_ubatch(ctx))));
+    tokens = llama_batch_init(nCtx, 0, 1);
+  }
+  ~ChunkContext() {
+    llama_batch_free(tokens);
+    llama_free(ctx);
+  }
+  ChunkContext(const ChunkContext&) = delete;
+  ChunkContext& operator=(const ChunkContext&) = delete;
 };
 
 const char* poolingName(enum llama_pooling_type type) {
@@ -78,6 +105,7 @@ class Encoder : public ModelHandle<Encoder> {
                            InstanceMethod("tokenize", &Encoder::Tokenize),
                            InstanceMethod("detokenize", &Encoder::Detokenize),
                            InstanceMethod("embedTokens", &Encoder::EmbedTokens),
+                           InstanceMethod("embedChunk", &Encoder::EmbedChunk),
                            InstanceMethod("lastHidden", &Encoder::LastHidden),
                            InstanceMethod("resetCache", &Encoder::ResetCache),
                            InstanceMethod("dispose", &Encoder::Dispose),
@@ -91,10 +119,7 @@ class Encoder : public ModelHandle<Encoder> {
     ContextOptions sizes = options;
     // At least one position: the encoder has no use for the model's training context.
     sizes.contextSize = std::max(1, options.contextSize);
-    m_ = std::make_unique<LoadedModel>(path, sizes, [&](llama_context_params& cp) {
-      cp.n_seq_max = static_cast<uint32_t>(std::max(1, options.maxSequences));
-      // One pool of cells for all sequences: embedTokens' single sequence may use the whole context.
-      cp.kv_unified = true;
+    auto hiddenStates = [&](llama_context_params& cp) {
       cp.embeddings = true;
       cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
       if (options.f32Cache) {
@@ -102,7 +127,21 @@ class Encoder : public ModelHandle<Encoder> {
         cp.type_v = GGML_TYPE_F32;
         cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
       }
+    };
+    m_ = std::make_unique<LoadedModel>(path, sizes, [&](llama_context_params& cp) {
+      cp.n_seq_max = static_cast<uint32_t>(std::max(1, options.maxSequences));
+      // One pool of cells for all sequences: embedTokens' single sequence may use the whole context.
+      cp.kv_unified = true;
+      hiddenStates(cp);
     });
+    if (options.chunkContext > 0) {
+      ContextOptions chunkSizes = options;
+      chunkSizes.contextSize = options.chunkContext;
+      chunkSizes.batchSize = options.chunkContext;
+      llama_context_params cp = contextParams(chunkSizes);
+      hiddenStates(cp);
+      chunk_ = std::make_unique<ChunkContext>(m_->model, cp);
+    }
     nEmbdInp_ = m_->nEmbdInp;
     nEmbdOut_ = llama_model_n_embd_out(m_->model);
     std::string arch = modelMeta(m_->model, "general.architecture");
@@ -122,6 +161,7 @@ class Encoder : public ModelHandle<Encoder> {
   // embedTokens' sequence 0: the tokens in the KV cache and their hidden states (nEmbdOut_ each).
   std::vector<llama_token> cached_;
   std::vector<float> hidden_;
+  std::unique_ptr<ChunkContext> chunk_;
 
   void forgetCache() {
     llama_memory_clear(m_->memory(), true);
@@ -140,36 +180,34 @@ class Encoder : public ModelHandle<Encoder> {
     return keep;
   }
 
-  // Decodes tokens[from..] into sequence 0 and records their hidden states.
-  void decodeTokens(const std::vector<llama_token>& tokens, size_t from) {
+  // Decodes tokens[from..] into sequence 0 of ctx, nBatch at a time through `batch`, and appends
+  // their hidden states to `hidden`. Throws when llama.cpp fails; the caller forgets the cache.
+  void decodeTokens(llama_context* ctx, llama_batch& batch, int nBatch, const std::vector<llama_token>& tokens, size_t from,
+                    std::vector<float>& hidden) const {
     for (size_t pos = from; pos < tokens.size();) {
-      int n = static_cast<int>(std::min(tokens.size() - pos, static_cast<size_t>(m_->nBatch)));
+      int n = static_cast<int>(std::min(tokens.size() - pos, static_cast<size_t>(nBatch)));
       for (int i = 0; i < n; i++) {
-        m_->tokens.token[i] = tokens[pos + i];
-        m_->tokens.pos[i] = static_cast<llama_pos>(pos + i);
-        m_->tokens.n_seq_id[i] = 1;
-        m_->tokens.seq_id[i][0] = 0;
-        m_->tokens.logits[i] = 1;
+        batch.token[i] = tokens[pos + i];
+        batch.pos[i] = static_cast<llama_pos>(pos + i);
+        batch.n_seq_id[i] = 1;
+        batch.seq_id[i][0] = 0;
+        batch.logits[i] = 1;
       }
-      m_->tokens.n_tokens = n;
-      int rc = llama_decode(m_->ctx, m_->tokens);
-      if (rc != 0) {
-        forgetCache();
-        throw std::runtime_error(withLlamaReason("llama_decode failed with code " + std::to_string(rc)));
-      }
+      batch.n_tokens = n;
+      int rc = llama_decode(ctx, batch);
+      if (rc != 0) throw std::runtime_error(withLlamaReason("llama_decode failed with code " + std::to_string(rc)));
       for (int i = 0; i < n; i++) {
-        const float* e = llama_get_embeddings_ith(m_->ctx, i);
+        const float* e = llama_get_embeddings_ith(ctx, i);
         if (!e) throw std::runtime_error(withLlamaReason("llama.cpp returned no hidden state"));
-        hidden_.insert(hidden_.end(), e, e + nEmbdOut_);
+        hidden.insert(hidden.end(), e, e + nEmbdOut_);
       }
-      cached_.insert(cached_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(pos), tokens.begin() + static_cast<std::ptrdiff_t>(pos + n));
       pos += static_cast<size_t>(n);
     }
   }
 
-  std::vector<float> pooled() const {
-    size_t n = cached_.size();
-    const float* first = hidden_.data();
+  // The model's pooling of n positions' hidden states.
+  std::vector<float> pooled(const std::vector<float>& hidden, size_t n) const {
+    const float* first = hidden.data();
     if (pooling_ == LLAMA_POOLING_TYPE_CLS) return std::vector<float>(first, first + nEmbdOut_);
     if (pooling_ == LLAMA_POOLING_TYPE_LAST) {
       const float* last = first + (n - 1) * static_cast<size_t>(nEmbdOut_);
@@ -189,11 +227,30 @@ class Encoder : public ModelHandle<Encoder> {
     auto t0 = std::chrono::steady_clock::now();
     size_t keep = causal_ ? commonPrefixLength(tokens, cached_) : 0;
     keep = truncateCache(keep);
-    decodeTokens(tokens, keep);
+    try {
+      decodeTokens(m_->ctx, m_->tokens, m_->nBatch, tokens, keep, hidden_);
+    } catch (...) {
+      forgetCache();
+      throw;
+    }
+    cached_ = tokens;
     EmbedResult r;
     r.reused = static_cast<int>(keep);
     r.decoded = static_cast<int>(tokens.size() - keep);
-    r.vector = pooled();
+    r.vector = pooled(hidden_, cached_.size());
+    r.ms = msSince(t0);
+    return r;
+  }
+
+  EmbedResult embedAlone(const std::vector<llama_token>& tokens) {
+    auto t0 = std::chrono::steady_clock::now();
+    llama_memory_clear(llama_get_memory(chunk_->ctx), true);
+    std::vector<float> hidden;
+    hidden.reserve(tokens.size() * static_cast<size_t>(nEmbdOut_));
+    decodeTokens(chunk_->ctx, chunk_->tokens, chunk_->nCtx, tokens, 0, hidden);
+    EmbedResult r;
+    r.decoded = static_cast<int>(tokens.size());
+    r.vector = pooled(hidden, tokens.size());
     r.ms = msSince(t0);
     return r;
   }
@@ -256,30 +313,48 @@ class Encoder : public ModelHandle<Encoder> {
     o.Set("threads", m_->threads);
     o.Set("pooling", poolingName(pooling_));
     o.Set("causal", causal_);
+    o.Set("chunkContext", chunk_ ? chunk_->nCtx : 0);
     return o;
   }
 
   // embedTokens(tokens: Int32Array) -> Promise<{ vector, reused, decoded, ms }>
   Napi::Value EmbedTokens(const Napi::CallbackInfo& info) {
+    checkUsable(info.Env());
+    // A bidirectional model decodes a whole input in one batch.
+    auto tokens = readPoolInput(info, "embedTokens", causal_ ? m_->nCtx : m_->nBatch);
+    return queueEmbed(info.Env(), [this, tokens]() { return embed(*tokens); });
+  }
+
+  // embedChunk(tokens: Int32Array) -> Promise<{ vector, reused: 0, decoded, ms }>
+  Napi::Value EmbedChunk(const Napi::CallbackInfo& info) {
+    checkUsable(info.Env());
+    if (!chunk_) throw Napi::Error::New(info.Env(), "embedChunk: this encoder was loaded without a chunk context (chunkContext)");
+    auto tokens = readPoolInput(info, "embedChunk", chunk_->nCtx);
+    return queueEmbed(info.Env(), [this, tokens]() { return embedAlone(*tokens); });
+  }
+
+  // The token ids of an embedTokens / embedChunk call, checked against the model and `limit`.
+  std::shared_ptr<std::vector<llama_token>> readPoolInput(const Napi::CallbackInfo& info, const std::string& name, int limit) {
     Napi::Env env = info.Env();
-    checkUsable(env);
     auto tokens = std::make_shared<std::vector<llama_token>>(readInt32Array(env, info[0], "tokens"));
     if (pooling_ != LLAMA_POOLING_TYPE_MEAN && pooling_ != LLAMA_POOLING_TYPE_CLS && pooling_ != LLAMA_POOLING_TYPE_LAST) {
-      throw Napi::Error::New(env, std::string("embedTokens needs a model pooled by mean, cls or last; this one's pooling is ") +
-                                      poolingName(pooling_));
+      throw Napi::Error::New(env, name + " needs a model pooled by mean, cls or last; this one's pooling is " + poolingName(pooling_));
     }
-    if (tokens->empty()) throw Napi::RangeError::New(env, "embedTokens: no tokens");
-    if (static_cast<int>(tokens->size()) > m_->nCtx || (!causal_ && static_cast<int>(tokens->size()) > m_->nBatch)) {
-      throw Napi::RangeError::New(env, "embedTokens: " + std::to_string(tokens->size()) + " tokens do not fit the context of " +
-                                           std::to_string(causal_ ? m_->nCtx : m_->nBatch));
+    if (tokens->empty()) throw Napi::RangeError::New(env, name + ": no tokens");
+    if (static_cast<int>(tokens->size()) > limit) {
+      throw Napi::RangeError::New(env, name + ": " + std::to_string(tokens->size()) + " tokens do not fit the context of " + std::to_string(limit));
     }
     checkTokenIds(env, m_->vocab, *tokens);
+    return tokens;
+  }
+
+  Napi::Value queueEmbed(Napi::Env env, std::function<EmbedResult()> run) {
     auto result = std::make_shared<EmbedResult>();
     auto* worker = new FnWorker(
         env,
-        [this, tokens, result]() {
+        [this, run, result]() {
           auto lock = lockLive();
-          *result = embed(*tokens);
+          *result = run();
         },
         [result](Napi::Env env) -> Napi::Value {
           Napi::Object o = Napi::Object::New(env);
@@ -338,6 +413,7 @@ class Encoder : public ModelHandle<Encoder> {
     return disposeOnWorker(info.Env(), [this]() {
       cached_.clear();
       hidden_.clear();
+      chunk_.reset();
     });
   }
 };
@@ -355,6 +431,7 @@ Napi::Value loadEncoder(const Napi::CallbackInfo& info) {
   static_cast<ContextOptions&>(options) = readContextOptions(o);
   options.maxSequences = intOption(o, "maxSequences", options.maxSequences);
   options.f32Cache = boolOption(o, "f32Cache", options.f32Cache);
+  options.chunkContext = intOption(o, "chunkContext", options.chunkContext);
   return loadOnWorker<Encoder>(env, env.GetInstanceData<AddonData>()->encoder,
                                [path, options](Encoder* e) { e->loadNative(path, options); });
 }

@@ -6,7 +6,7 @@
 namespace hef {
 
 Napi::Function defineEncoder(Napi::Env env);
-// loadEncoder(modelPath, { threads, gpuLayers, contextSize, batchSize, maxSequences, f32Cache, backendDir })
+// loadEncoder(modelPath, { threads, gpuLayers, contextSize, batchSize, maxSequences, f32Cache, chunkContext, backendDir })
 //   -> Promise<Encoder>
 Napi::Value loadEncoder(const Napi::CallbackInfo& info);
 

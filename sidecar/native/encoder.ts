@@ -1,7 +1,9 @@
 // TypeScript side of the addon's Encoder (sidecar/native/encoder.cpp): a llama.cpp model run for
-// its final hidden states. Two uses:
+// its final hidden states. Three uses:
 //  - the incremental query embedder: consecutive query windows share most of their tokens, and
 //    embedTokens decodes only what follows the prefix the previous call left in the KV cache;
+//  - the chunk embedder (models/embedder.ts): embedChunk embeds one input on a second context of
+//    the same model, so that indexing leaves the query window's cache alone;
 //  - the learned fuser's transformer (paper 3.3): lastHidden runs many short sequences of input
 //    vectors at once and returns each one's state at its last position.
 import { inspectModelFile } from "../models/modelFile";
@@ -27,6 +29,8 @@ export interface EncoderLoadOptions {
   maxSequences?: number;
   /** K/V in F32 and no flash attention (its CPU kernel rounds through F16): slower, but within 1e-6 of a float64 reference instead of 1e-3. */
   f32Cache?: boolean;
+  /** Positions of a second context on the same model for embedChunk (its longest input); default 0: none. */
+  chunkContext?: number;
   backendDir?: string;
 }
 
@@ -37,16 +41,17 @@ export interface EncoderLoadOptions {
 export interface EncoderModelInfo extends Omit<RawEncoderInfo, "tokens"> {
   path: string;
   architecture: string;
+  /** general.name of the GGUF, when it has one. */
+  name?: string;
   tokens: SpecialTokens;
 }
 
 /**
- * One model with one context. Calls run one at a time in call order on libuv's thread pool; the
- * arrays passed in are copied when the call is made. embedTokens and lastHidden share the context:
+ * One model with one context (two with chunkContext). Calls run one at a time in call order on
+ * libuv's thread pool; the arrays passed in are copied when the call is made. embedTokens and lastHidden share the context:
  * a lastHidden call empties the cache embedTokens would reuse, so give each use its own encoder.
  */
 export class NativeEncoder extends ModelHandle<RawEncoder> {
-
   private constructor(
     raw: RawEncoder,
     readonly info: EncoderModelInfo,
@@ -62,9 +67,16 @@ export class NativeEncoder extends ModelHandle<RawEncoder> {
       ...contextDefaults(modelPath, options),
       maxSequences: options.maxSequences ?? (purpose === "embedder" ? 1 : 64),
       f32Cache: options.f32Cache ?? false,
+      chunkContext: options.chunkContext ?? 0,
     });
     const rawInfo = raw.info();
-    return new NativeEncoder(raw, { ...rawInfo, path: modelPath, architecture: file.architecture, tokens: presentTokens(rawInfo.tokens) });
+    return new NativeEncoder(raw, {
+      ...rawInfo,
+      path: modelPath,
+      architecture: file.architecture,
+      ...(file.name !== undefined ? { name: file.name } : {}),
+      tokens: presentTokens(rawInfo.tokens),
+    });
   }
 
   /** The model's pooled embedding of exactly these tokens (special tokens included only if the caller added them). */
@@ -72,6 +84,16 @@ export class NativeEncoder extends ModelHandle<RawEncoder> {
     this.check();
     const copy = Int32Array.from(tokens);
     return this.queue.run(() => this.raw.embedTokens(copy));
+  }
+
+  /**
+   * The pooled embedding of exactly these tokens on the chunk context (chunkContext at load),
+   * decoded whole: embedTokens' cache stays as it was.
+   */
+  async embedChunk(tokens: Int32Array | readonly number[]): Promise<EmbedResult> {
+    this.check();
+    const copy = Int32Array.from(tokens);
+    return this.queue.run(() => this.raw.embedChunk(copy));
   }
 
   /**

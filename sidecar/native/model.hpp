@@ -93,15 +93,16 @@ class ModelHandle : public Napi::ObjectWrap<T> {
     return detokenize(info, m_->vocab);
   }
 
-  // dispose() -> Promise<void>; `release` drops what the handle keeps besides the model.
+  // dispose() -> Promise<void>; `release` drops what the handle keeps besides the model, before it.
   Napi::Value disposeOnWorker(const Napi::Env& env, std::function<void()> release) {
     auto* worker = new FnWorker(
         env,
         [this, release]() {
           std::lock_guard<std::mutex> lock(mutex_);
           disposed_ = true;
-          m_.reset();
+          // What the handle keeps may hold contexts on m_'s model: freed first.
           release();
+          m_.reset();
         },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
     return queueWorker(worker, this->Value());

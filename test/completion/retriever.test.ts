@@ -2,7 +2,7 @@
 // cursor, and whoever built the retriever frees every native handle it loaded.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { splitAtLine } from "../../sidecar/cli/complete";
@@ -59,6 +59,41 @@ describe("the retriever", { skip }, () => {
       );
     } finally {
       await engine.dispose();
+    }
+  });
+
+  test("one embedder model embeds chunks and query windows: a refresh between two queries keeps the window's cache", async () => {
+    const root = copyOfRepo("samples/shop");
+    const retriever = await Retriever.load({ embedderPath: await ensureTinyModel("tiny-embed"), backend: "cpu", log: () => undefined });
+    try {
+      const encoder = retriever.embedder.encoder;
+      const decoded: number[] = [];
+      let chunks = 0;
+      const embedTokens = encoder.embedTokens.bind(encoder);
+      const embedChunk = encoder.embedChunk.bind(encoder);
+      encoder.embedTokens = async (tokens) => {
+        const result = await embedTokens(tokens);
+        decoded.push(result.decoded);
+        return result;
+      };
+      encoder.embedChunk = (tokens) => {
+        chunks++;
+        return embedChunk(tokens);
+      };
+      const cache = await retriever.openRepository(root, { cacheDir: tempDir("hef-retriever-once-") });
+      await cache.sync();
+      const prefix = readFileSync(join(root, "shop/cart.py"), "utf8");
+      await retriever.query(cache, prefix, 4);
+      const indexed = chunks;
+      appendFileSync(join(root, "shop/pricing/tax.py"), "\n\ndef surcharge(amount):\n    return amount * 2\n");
+      await cache.refresh([join(root, "shop/pricing/tax.py")]);
+      await retriever.query(cache, prefix, 4);
+      assert.ok(indexed > 0 && chunks > indexed, `chunks embedded: ${indexed} at sync, ${chunks} after the refresh`);
+      assert.equal(decoded.length, 2);
+      assert.ok(decoded[0]! > 0);
+      assert.equal(decoded[1], 0);
+    } finally {
+      await retriever.dispose();
     }
   });
 
