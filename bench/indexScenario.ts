@@ -5,7 +5,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HefCache } from "../sidecar/cache/hefCache";
-import { LlamaEmbedder, type Embedder } from "../sidecar/models/embedder";
+import { NativeEmbedder, type Embedder } from "../sidecar/models/embedder";
 
 const [root, modelPath, refreshCount = "40", measurePrefill = "no"] = process.argv.slice(2) as [string, string, string?, string?];
 
@@ -35,7 +35,7 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const embedder = await LlamaEmbedder.load(modelPath, { backend: "cpu" });
+const embedder = await NativeEmbedder.load(modelPath, { backend: "cpu", queries: false });
 const { wrapped, meter } = metered(embedder);
 const cacheDir = mkdtempSync(join(tmpdir(), "hef-bench-"));
 try {
