@@ -57,6 +57,20 @@ const SPECIAL_ROOM = 8;
  * the special tokens llama.cpp's tokenizer adds (node-llama-cpp's embedding context adds the same),
  * so the vectors are those of caches built through LlamaEmbedder (test/native/encoderEmbedder.test.ts).
  */
+/** Inputs one after another (each already one large batch), with progress after each. */
+async function embedEach(texts: readonly string[], embedOne: (text: string) => Promise<Float32Array>, onEmbedded?: (done: number) => void): Promise<Float32Array[]> {
+  const vectors: Float32Array[] = [];
+  for (const text of texts) {
+    vectors.push(await embedOne(text));
+    onEmbedded?.(vectors.length);
+  }
+  return vectors;
+}
+
+function checkDimension(embedder: Pick<Embedder, "name" | "dim">, length: number): void {
+  if (length !== embedder.dim) throw new Error(`${embedder.name}: embedding has ${length} values, the model declares ${embedder.dim}`);
+}
+
 export class NativeEmbedder implements Embedder {
   private constructor(
     readonly id: string,
@@ -84,21 +98,14 @@ export class NativeEmbedder implements Embedder {
     return this.encoder.tokenize(text).length;
   }
 
-  async embed(texts: readonly string[], onEmbedded?: (done: number) => void): Promise<Float32Array[]> {
-    const vectors: Float32Array[] = [];
-    for (const text of texts) {
-      vectors.push(await this.embedInput(text));
-      onEmbedded?.(vectors.length);
-    }
-    return vectors;
+  embed(texts: readonly string[], onEmbedded?: (done: number) => void): Promise<Float32Array[]> {
+    return embedEach(texts, (text) => this.embedInput(text), onEmbedded);
   }
 
   private async embedInput(input: string): Promise<Float32Array> {
     if (input.length === 0) throw new Error(`${this.name}: cannot embed an empty input`);
     const { vector } = await this.encoder.embedChunk(this.encoder.tokenize(input, true));
-    if (vector.length !== this.dim) {
-      throw new Error(`${this.name}: embedding has ${vector.length} values, the model declares ${this.dim}`);
-    }
+    checkDimension(this, vector.length);
     return vector;
   }
 
@@ -142,20 +149,13 @@ export class LlamaEmbedder implements Embedder {
     return this.model.tokenize(text).length;
   }
 
-  async embed(texts: readonly string[], onEmbedded?: (done: number) => void): Promise<Float32Array[]> {
-    const vectors: Float32Array[] = [];
-    for (const text of texts) {
-      vectors.push(await this.embedInput(text));
-      onEmbedded?.(vectors.length);
-    }
-    return vectors;
+  embed(texts: readonly string[], onEmbedded?: (done: number) => void): Promise<Float32Array[]> {
+    return embedEach(texts, (text) => this.embedInput(text), onEmbedded);
   }
 
   private async embedInput(input: string): Promise<Float32Array> {
     const { vector } = await this.context.getEmbeddingFor(input);
-    if (vector.length !== this.dim) {
-      throw new Error(`${this.name}: embedding has ${vector.length} values, the model declares ${this.dim}`);
-    }
+    checkDimension(this, vector.length);
     return Float32Array.from(vector);
   }
 
