@@ -3,10 +3,23 @@
 // binaries and wasm files that are loaded from their own package folders.
 import { build } from "esbuild";
 
-const common = { bundle: true, platform: "node", target: "node20", packages: "external", sourcemap: "linked", logLevel: "warning" };
+const common = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  packages: "external",
+  sourcemap: "linked",
+  logLevel: "warning",
+};
 
 await Promise.all([
-  build({ ...common, entryPoints: ["extension/extension.ts"], outfile: "dist/extension.cjs", format: "cjs", external: ["vscode"] }),
+  build({
+    ...common,
+    entryPoints: ["extension/extension.ts"],
+    outfile: "dist/extension.cjs",
+    format: "cjs",
+    external: ["vscode"],
+  }),
   build({ ...common, entryPoints: ["sidecar/cli/hef.ts"], outfile: "dist/hef.mjs", format: "esm" }),
   build({ ...common, entryPoints: ["sidecar/server/main.ts"], outfile: "dist/sidecar.mjs", format: "esm" }),
 ]);

@@ -6,14 +6,29 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "**/node_modules/", "bench/out/", "test/out/", ".venv/", "sidecar/native/build/", ".vscode-test/", "training/"] },
+  {
+    ignores: [
+      "dist/",
+      "node_modules/",
+      "**/node_modules/",
+      "bench/out/",
+      "test/out/",
+      ".venv/",
+      "sidecar/native/build/",
+      ".vscode-test/",
+      "training/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
       // `_name` says "deliberately unused" (callbacks with a fixed signature, destructuring to omit a key).
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
+      ],
     },
   },
   // The protocol groups each message's type in a namespace, as vscode-languageserver-protocol does.

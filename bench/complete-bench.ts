@@ -46,11 +46,24 @@ async function prepareModels(): Promise<{ embedderPath: string; generatorPath: s
   const adapterPath = join(dir, "hef-random-adapter.gguf");
   if (!existsSync(adapterPath)) {
     await writeRandomAdapter(adapterPath, {
-      embedder: { name: "qwen3-embedding-0.6b", id: fingerprintFile(embedderPath), dim: modelSpec("qwen3-embedding-0.6b").hidden },
-      generator: { name: "qwen2.5-coder-1.5b", id: fingerprintFile(generatorPath), dim: modelSpec("qwen2.5-coder-1.5b").hidden },
+      embedder: {
+        name: "qwen3-embedding-0.6b",
+        id: fingerprintFile(embedderPath),
+        dim: modelSpec("qwen3-embedding-0.6b").hidden,
+      },
+      generator: {
+        name: "qwen2.5-coder-1.5b",
+        id: fingerprintFile(generatorPath),
+        dim: modelSpec("qwen2.5-coder-1.5b").hidden,
+      },
       // Table 3 of the paper: a 2-layer MLP with hidden size 2048.
       projectorHidden: 2048,
-      fuser: { name: "qwen2.5-coder-0.5b", id: fingerprintFile(fuserPath), dim: modelSpec("qwen2.5-coder-0.5b").hidden, modelPath: fuserPath },
+      fuser: {
+        name: "qwen2.5-coder-0.5b",
+        id: fingerprintFile(fuserPath),
+        dim: modelSpec("qwen2.5-coder-0.5b").hidden,
+        modelPath: fuserPath,
+      },
     });
   }
   return { embedderPath, generatorPath, adapterPath };
@@ -72,15 +85,27 @@ interface Site {
 
 /** Cursor sites: the start of a non-blank line about 60% into evenly spaced files of at least 30 lines. */
 function sites(cache: HefCache, count: number): Site[] {
-  const files = [...new Set(cache.allNodes().filter((node) => node.level === "file").map((node) => node.path))].sort();
+  const files = [
+    ...new Set(
+      cache
+        .allNodes()
+        .filter((node) => node.level === "file")
+        .map((node) => node.path),
+    ),
+  ].sort();
   const out: Site[] = [];
-  const candidates = files.map((path) => ({ path, text: readFileSync(join(cache.root, path), "utf8") })).filter((f) => f.text.split("\n").length >= 30);
+  const candidates = files
+    .map((path) => ({ path, text: readFileSync(join(cache.root, path), "utf8") }))
+    .filter((f) => f.text.split("\n").length >= 30);
   for (let i = 0; i < count && candidates.length > 0; i++) {
     const { path, text } = candidates[Math.floor(((i + 0.5) * candidates.length) / count)]!;
     const lines = text.split("\n");
     let line = Math.floor(lines.length * 0.6);
     while (line < lines.length - 1 && lines[line]!.trim().length < KEYSTROKES + 1) line++;
-    const prefix = lines.slice(0, line).map((l) => `${l}\n`).join("");
+    const prefix = lines
+      .slice(0, line)
+      .map((l) => `${l}\n`)
+      .join("");
     out.push({ path, prefix, suffix: text.slice(prefix.length), typed: lines[line]!.trimStart().slice(0, KEYSTROKES) });
   }
   return out;
@@ -91,7 +116,12 @@ interface Measured {
   next: CompletionResult[];
 }
 
-async function measure(engine: CompletionEngine, cache: HefCache, mode: CompletionMode, at: readonly Site[]): Promise<Measured> {
+async function measure(
+  engine: CompletionEngine,
+  cache: HefCache,
+  mode: CompletionMode,
+  at: readonly Site[],
+): Promise<Measured> {
   const measured: Measured = { cold: [], next: [] };
   const request = (site: Site, typed: string) =>
     engine.complete(cache, {
@@ -106,7 +136,8 @@ async function measure(engine: CompletionEngine, cache: HefCache, mode: Completi
     const indent = site.suffix.match(/^[ \t]*/)![0];
     await engine.resetCaches();
     measured.cold.push(await request(site, indent));
-    for (let n = 1; n <= site.typed.length; n++) measured.next.push(await request(site, indent + site.typed.slice(0, n)));
+    for (let n = 1; n <= site.typed.length; n++)
+      measured.next.push(await request(site, indent + site.typed.slice(0, n)));
   }
   return measured;
 }
@@ -117,7 +148,13 @@ function median(values: readonly number[]): number {
   return summarize(values).p50;
 }
 
-function row(repo: string, nodes: number, mode: CompletionMode, when: "cold" | "next", results: readonly CompletionResult[]): string[] {
+function row(
+  repo: string,
+  nodes: number,
+  mode: CompletionMode,
+  when: "cold" | "next",
+  results: readonly CompletionResult[],
+): string[] {
   const total = summarize(results.map((r) => r.timings.total));
   return [
     repo,
@@ -161,12 +198,31 @@ function lineSites(at: readonly Site[]): LineSite[] {
     const start = site.prefix.length;
     const end = text.indexOf("\n", start);
     const line = text.slice(start, end);
-    return { path: site.path, prefix: text.slice(0, end - KEYSTROKES), typed: line.slice(-KEYSTROKES), suffix: text.slice(end), indent: line.match(/^[ \t]*/)![0] };
+    return {
+      path: site.path,
+      prefix: text.slice(0, end - KEYSTROKES),
+      typed: line.slice(-KEYSTROKES),
+      suffix: text.slice(end),
+      indent: line.match(/^[ \t]*/)![0],
+    };
   });
 }
 
-type Request = "cold" | "3 characters typed" | "next line" | "another file and back" | "512+ characters down" | "cold, after a pre-warm";
-const REQUESTS: Request[] = ["cold", "3 characters typed", "next line", "another file and back", "512+ characters down", "cold, after a pre-warm"];
+type Request =
+  | "cold"
+  | "3 characters typed"
+  | "next line"
+  | "another file and back"
+  | "512+ characters down"
+  | "cold, after a pre-warm";
+const REQUESTS: Request[] = [
+  "cold",
+  "3 characters typed",
+  "next line",
+  "another file and back",
+  "512+ characters down",
+  "cold, after a pre-warm",
+];
 
 interface Place {
   path: string;
@@ -180,13 +236,26 @@ interface Place {
  * them the window slides, dropping its first lines.
  */
 function slidPlaces(cache: HefCache, count: number): [Place, Place][] {
-  const files = [...new Set(cache.allNodes().filter((node) => node.level === "file").map((node) => node.path))];
-  const texts = files.map((path) => ({ path, text: readFileSync(join(cache.root, path), "utf8") })).sort((a, b) => b.text.length - a.text.length);
+  const files = [
+    ...new Set(
+      cache
+        .allNodes()
+        .filter((node) => node.level === "file")
+        .map((node) => node.path),
+    ),
+  ];
+  const texts = files
+    .map((path) => ({ path, text: readFileSync(join(cache.root, path), "utf8") }))
+    .sort((a, b) => b.text.length - a.text.length);
   const lineStartFrom = (text: string, at: number) => {
     const end = text.indexOf("\n", at);
     return end < 0 || end + 1 >= text.length ? undefined : end + 1;
   };
-  const place = (path: string, text: string, at: number): Place => ({ path, prefix: text.slice(0, at), suffix: text.slice(at) });
+  const place = (path: string, text: string, at: number): Place => ({
+    path,
+    prefix: text.slice(0, at),
+    suffix: text.slice(at),
+  });
   const out: [Place, Place][] = [];
   for (const { path, text } of texts.slice(0, count)) {
     const first = lineStartFrom(text, 4096 + 512);
@@ -241,13 +310,24 @@ async function measureKeystrokes(
   return { results: out, downSameAsCold };
 }
 
-async function keystrokes(models: { embedderPath: string; generatorPath: string; adapterPath: string }, repoNames: readonly string[]): Promise<void> {
+async function keystrokes(
+  models: { embedderPath: string; generatorPath: string; adapterPath: string },
+  repoNames: readonly string[],
+): Promise<void> {
   const configs: { name: string; options: EngineOptions; mode: CompletionMode }[] = [
-    { name: "before: psm, retrieval every request", options: { fimLayout: "psm", retrievalMemory: false }, mode: "hef" },
+    {
+      name: "before: psm, retrieval every request",
+      options: { fimLayout: "psm", retrievalMemory: false },
+      mode: "hef",
+    },
     { name: "after (default): psm, retrieval kept", options: {}, mode: "hef" },
     // The shipped generator declares hef.fim.spm (fimLayout auto uses it); random weights declare nothing,
     // so spm is forced there, to show what a generator trained with it costs.
-    { name: shipped ? "spm (auto: declared), retrieval kept" : "spm (forced), retrieval kept", options: { fimLayout: shipped ? "auto" : "spm" }, mode: "hef" },
+    {
+      name: shipped ? "spm (auto: declared), retrieval kept" : "spm (forced), retrieval kept",
+      options: { fimLayout: shipped ? "auto" : "spm" },
+      mode: "hef",
+    },
     // No pseudo-tokens: nothing ahead of the prefix changes when the cursor moves, so a window that slid is moved, not decoded.
     { name: "none mode (prefix and suffix only): psm", options: {}, mode: "none" },
   ];
@@ -255,10 +335,19 @@ async function keystrokes(models: { embedderPath: string; generatorPath: string;
   for (const config of configs) {
     const engine = await loadEngine({ ...models, ...config.options, log });
     for (const repo of repos.filter((r) => repoNames.includes(r.name))) {
-      const cache = await engine.openRepository(repo.root, { cacheDir: join(OUT, shipped ? "caches-shipped" : "caches", repo.name), log });
+      const cache = await engine.openRepository(repo.root, {
+        cacheDir: join(OUT, shipped ? "caches-shipped" : "caches", repo.name),
+        log,
+      });
       const report = await cache.sync();
       log(`${repo.name}: ${config.name}...`);
-      const { results: measured, downSameAsCold } = await measureKeystrokes(engine, cache, lineSites(sites(cache, SITES)), slidPlaces(cache, SITES), config.mode);
+      const { results: measured, downSameAsCold } = await measureKeystrokes(
+        engine,
+        cache,
+        lineSites(sites(cache, SITES)),
+        slidPlaces(cache, SITES),
+        config.mode,
+      );
       for (const [when, results] of measured) {
         if (results.length === 0) continue;
         rows.push([
@@ -281,7 +370,25 @@ async function keystrokes(models: { embedderPath: string; generatorPath: string;
     }
     await engine.dispose();
   }
-  printTable(["repo", "nodes", "engine", "request", "n", "total p50 ms", "query embed", "prefill", "decode", "prompt + pseudo", "decoded", "reused", "nodes kept", "text = cold"], rows);
+  printTable(
+    [
+      "repo",
+      "nodes",
+      "engine",
+      "request",
+      "n",
+      "total p50 ms",
+      "query embed",
+      "prefill",
+      "decode",
+      "prompt + pseudo",
+      "decoded",
+      "reused",
+      "nodes kept",
+      "text = cold",
+    ],
+    rows,
+  );
   console.log(
     `\nhef mode, ${GENERATED_TOKENS} tokens generated per request, medians over ${SITES} sites per repository (a line about 60% into a file, ` +
       `written up to ${KEYSTROKES} characters before its end; nothing after the cursor on the line, the lines below as the suffix): cold after ` +
@@ -312,7 +419,14 @@ async function prefillThroughput(): Promise<void> {
           await gen.resetCache();
           const r = await gen.evaluate({ tokens: ids.subarray(0, size) });
           log(`${g.path}: ${threads} threads, batch ${batchSize}, ${size} tokens: ${r.prefillMs.toFixed(0)} ms`);
-          rows.push([g.path.split("/").pop()!, String(threads), String(batchSize), String(size), r.prefillMs.toFixed(0), ((size / r.prefillMs) * 1000).toFixed(0)]);
+          rows.push([
+            g.path.split("/").pop()!,
+            String(threads),
+            String(batchSize),
+            String(size),
+            r.prefillMs.toFixed(0),
+            ((size / r.prefillMs) * 1000).toFixed(0),
+          ]);
         }
         await gen.dispose();
       }
@@ -348,19 +462,27 @@ log(`backend ${engine.backend}; models ${Object.values(engine.models).join(", ")
 const rows: string[][] = [];
 const p50 = new Map<string, number>();
 for (const repo of repos) {
-  const cache = await engine.openRepository(repo.root, { cacheDir: join(OUT, shipped ? "caches-shipped" : "caches", repo.name), log });
+  const cache = await engine.openRepository(repo.root, {
+    cacheDir: join(OUT, shipped ? "caches-shipped" : "caches", repo.name),
+    log,
+  });
   const started = performance.now();
   const report = await cache.sync((phase, done, total) => {
     if (done === total || done % 50 === 0) log(`${repo.name}: ${phase} ${done}/${total}`);
   });
   await cache.save();
-  log(`${repo.name}: ${report.files} files, ${report.nodes} nodes, indexed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `${repo.name}: ${report.files} files, ${report.nodes} nodes, indexed in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   if (prepareOnly) continue;
   const at = sites(cache, SITES);
   for (const mode of MODES) {
     log(`${repo.name}: measuring ${mode}...`);
     const measured = await measure(engine, cache, mode, at);
-    rows.push(row(repo.name, report.nodes, mode, "cold", measured.cold), row(repo.name, report.nodes, mode, "next", measured.next));
+    rows.push(
+      row(repo.name, report.nodes, mode, "cold", measured.cold),
+      row(repo.name, report.nodes, mode, "next", measured.next),
+    );
     p50.set(`${repo.name}:${mode}:cold`, median(measured.cold.map((r) => r.timings.total)));
     p50.set(`${repo.name}:${mode}:next`, median(measured.next.map((r) => r.timings.total)));
     p50.set(`${repo.name}:${mode}:prefill`, median(measured.cold.map((r) => r.timings.prefill)));
@@ -370,10 +492,26 @@ for (const repo of repos) {
 await engine.dispose();
 if (!prepareOnly) {
   printTable(
-    ["repo", "nodes", "mode", "request", "n", "total p50 / p95 ms", "query embed", "search", "projection", "prefill", "decode", "prompt + pseudo", "reused"],
+    [
+      "repo",
+      "nodes",
+      "mode",
+      "request",
+      "n",
+      "total p50 / p95 ms",
+      "query embed",
+      "search",
+      "projection",
+      "prefill",
+      "decode",
+      "prompt + pseudo",
+      "reused",
+    ],
     rows,
   );
-  console.log(`\n${GENERATED_TOKENS} tokens generated per request; stage columns are medians in ms; "next" = each of ${KEYSTROKES} keystrokes typed at the same place.`);
+  console.log(
+    `\n${GENERATED_TOKENS} tokens generated per request; stage columns are medians in ms; "next" = each of ${KEYSTROKES} keystrokes typed at the same place.`,
+  );
   for (const repo of repos) {
     const get = (key: string) => p50.get(`${repo.name}:${key}`)!;
     console.log(

@@ -11,7 +11,10 @@ import { loadEngine } from "../sidecar/completion/engine";
 const [root, inView, seconds = "60"] = process.argv.slice(2);
 if (!root || !inView) throw new Error("usage: bench/first-useful.ts <root> <file in view> [seconds]");
 const engine = await loadEngine({ backend: "cpu", log: () => undefined });
-const cache = await engine.openRepository(root, { cacheDir: mkdtempSync(join(tmpdir(), "hef-first-useful-")), log: () => undefined });
+const cache = await engine.openRepository(root, {
+  cacheDir: mkdtempSync(join(tmpdir(), "hef-first-useful-")),
+  log: () => undefined,
+});
 const focus = await focusWithImports(root, new Set([inView]));
 const started = performance.now();
 const at = (what: string) => console.log(`${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s  ${what}`);

@@ -35,7 +35,15 @@ for (const scenario of scenarios) {
   process.stderr.write(`running ${scenario.repo} repository with ${scenario.label}...\n`);
   const out = execFileSync(
     process.execPath,
-    ["--import", "tsx", "bench/indexScenario.ts", root, scenario.model, String(scenario.refreshes), scenario.prefill ? "prefill" : "no"],
+    [
+      "--import",
+      "tsx",
+      "bench/indexScenario.ts",
+      root,
+      scenario.model,
+      String(scenario.refreshes),
+      scenario.prefill ? "prefill" : "no",
+    ],
     { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 },
   );
   const r = JSON.parse(out.trim().split("\n").at(-1)!);
@@ -51,12 +59,25 @@ for (const scenario of scenarios) {
     r.prefill ? r.prefill.tokensPerSecond.toFixed(0) : "-",
     ratio,
     `${r.refreshP50.toFixed(0)} / ${r.refreshP95.toFixed(0)} ms (n=${r.refreshes})`,
-    `${(r.saveMs).toFixed(0)} ms`,
+    `${r.saveMs.toFixed(0)} ms`,
     `${r.peakRssMiB.toFixed(0)} MiB (model ${r.modelMiB.toFixed(0)})`,
   ]);
 }
 
-const header = ["repo", "embedder", "files", "chunks", "nodes", "index", "embed tok/s", "raw prefill tok/s", "ratio", "refresh p50 / p95", "save", "peak RSS"];
+const header = [
+  "repo",
+  "embedder",
+  "files",
+  "chunks",
+  "nodes",
+  "index",
+  "embed tok/s",
+  "raw prefill tok/s",
+  "ratio",
+  "refresh p50 / p95",
+  "save",
+  "peak RSS",
+];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
 console.log(line(header));

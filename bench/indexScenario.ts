@@ -7,7 +7,12 @@ import { join } from "node:path";
 import { HefCache } from "../sidecar/cache/hefCache";
 import { NativeEmbedder, type Embedder } from "../sidecar/models/embedder";
 
-const [root, modelPath, refreshCount = "40", measurePrefill = "no"] = process.argv.slice(2) as [string, string, string?, string?];
+const [root, modelPath, refreshCount = "40", measurePrefill = "no"] = process.argv.slice(2) as [
+  string,
+  string,
+  string?,
+  string?,
+];
 
 /** Counts the tokens and time of every embedding call: indexing throughput as the index sees it. */
 function metered(embedder: Embedder) {
@@ -48,7 +53,14 @@ try {
   const saveMs = performance.now() - saveStarted;
 
   // Single-file refreshes: files spread over the tree, each edited at its end, as a save does.
-  const files = [...new Set(cache.allNodes().filter((n) => n.level === "file").map((n) => n.path))].sort();
+  const files = [
+    ...new Set(
+      cache
+        .allNodes()
+        .filter((n) => n.level === "file")
+        .map((n) => n.path),
+    ),
+  ].sort();
   const step = Math.max(1, Math.floor(files.length / Number(refreshCount)));
   const refreshMs: number[] = [];
   for (let i = 0; i < files.length && refreshMs.length < Number(refreshCount); i += step) {
@@ -65,7 +77,10 @@ try {
   let prefill: { tokens: number; tokensPerSecond: number } | undefined;
   if (measurePrefill === "prefill") {
     // One input of exactly maxTokens tokens of real code: the largest batch an input can be.
-    let text = files.map((f) => readFileSync(join(root, f), "utf8")).join("\n").slice(0, embedder.maxTokens * 12);
+    let text = files
+      .map((f) => readFileSync(join(root, f), "utf8"))
+      .join("\n")
+      .slice(0, embedder.maxTokens * 12);
     while (embedder.countTokens(text) > embedder.maxTokens) text = text.slice(0, Math.floor(text.length * 0.95));
     const runs: number[] = [];
     for (let i = 0; i < 3; i++) {

@@ -36,7 +36,9 @@ const { values } = parseArgs({
   },
 });
 if (!values.models || !values.repos || !values.tasks) {
-  process.stderr.write("usage: bench:quality -- --models DIR --repos DIR --tasks FILE [--corpus DIR ...] [--limit N] [--out FILE] [--fim-layouts psm,spm]\n");
+  process.stderr.write(
+    "usage: bench:quality -- --models DIR --repos DIR --tasks FILE [--corpus DIR ...] [--limit N] [--out FILE] [--fim-layouts psm,spm]\n",
+  );
   process.exit(2);
 }
 const modelsDir = resolve(values.models);
@@ -55,12 +57,20 @@ const sha256 = (path: string) => createHash("sha256").update(readFileSync(path))
  * No held-out repository is in a training corpus by name; files of theirs that a training corpus holds
  * a copy of (a package vendoring another's module) are listed, and no task may target them.
  */
-function checkHeldOut(repos: readonly string[], corpora: readonly string[]): { corpora: number; files: number; shared: string[] } {
+function checkHeldOut(
+  repos: readonly string[],
+  corpora: readonly string[],
+): { corpora: number; files: number; shared: string[] } {
   const held = new Map<string, string>();
-  for (const repo of repos) for (const file of filesUnder(join(reposDir, repo))) held.set(sha256(file), `${repo}/${relative(join(reposDir, repo), file)}`);
+  for (const repo of repos)
+    for (const file of filesUnder(join(reposDir, repo)))
+      held.set(sha256(file), `${repo}/${relative(join(reposDir, repo), file)}`);
   const shared = new Set<string>();
   for (const corpus of corpora) {
-    const names = readFileSync(join(corpus, "corpus-manifest.tsv"), "utf8").split("\n").slice(1).map((row) => row.split("\t")[0]);
+    const names = readFileSync(join(corpus, "corpus-manifest.tsv"), "utf8")
+      .split("\n")
+      .slice(1)
+      .map((row) => row.split("\t")[0]);
     const clash = repos.filter((repo) => names.includes(repo));
     if (clash.length > 0) throw new Error(`${corpus} trained on held-out repositories: ${clash.join(", ")}`);
     for (const file of filesUnder(join(corpus, "repos"))) {
@@ -77,10 +87,30 @@ interface Row {
   results: TaskResult[];
 }
 
-async function evaluate(engine: CompletionEngine, workDir: string, tasks: readonly LineTask[], name: string, modes: CompletionMode[], extra: { k?: number; entities?: boolean; ablation?: Ablation } = {}): Promise<Row[]> {
+async function evaluate(
+  engine: CompletionEngine,
+  workDir: string,
+  tasks: readonly LineTask[],
+  name: string,
+  modes: CompletionMode[],
+  extra: { k?: number; entities?: boolean; ablation?: Ablation } = {},
+): Promise<Row[]> {
   const started = performance.now();
-  const { summaries, results } = await runEval({ engine, tasks, reposDir, modes, workDir, cold: true, ...extra, ...(process.stderr.isTTY ? { progress: (done: number, total: number) => process.stderr.write(`\r${name}: ${done}/${total}\x1b[K`) } : {}) });
-  process.stderr.write(`${process.stderr.isTTY ? "\r" : ""}${name || modes.join(", ")}: ${tasks.length} tasks x ${modes.length} modes in ${((performance.now() - started) / 1000).toFixed(0)} s\x1b[K\n`);
+  const { summaries, results } = await runEval({
+    engine,
+    tasks,
+    reposDir,
+    modes,
+    workDir,
+    cold: true,
+    ...extra,
+    ...(process.stderr.isTTY
+      ? { progress: (done: number, total: number) => process.stderr.write(`\r${name}: ${done}/${total}\x1b[K`) }
+      : {}),
+  });
+  process.stderr.write(
+    `${process.stderr.isTTY ? "\r" : ""}${name || modes.join(", ")}: ${tasks.length} tasks x ${modes.length} modes in ${((performance.now() - started) / 1000).toFixed(0)} s\x1b[K\n`,
+  );
   return summaries.map((summary) => ({
     name: modes.length > 1 ? `${summary.mode}${name ? ` ${name}` : ""}` : name || summary.mode,
     summary,
@@ -108,7 +138,8 @@ function lineKind(line: string): string {
 function byKind(rows: readonly Row[], tasks: readonly LineTask[]): string {
   const taskById = new Map(tasks.map((t) => [t.taskId, t]));
   const kinds = [...new Set(tasks.map((t) => lineKind(t.groundTruth)))].sort();
-  const names = (r: TaskResult) => ((taskById.get(r.taskId)?.metadata.names as string[] | undefined) ?? []).every((n) => r.prediction.includes(n));
+  const names = (r: TaskResult) =>
+    ((taskById.get(r.taskId)?.metadata.names as string[] | undefined) ?? []).every((n) => r.prediction.includes(n));
   const header = `| gold line | n | ${rows.map((r) => `${r.name} EM %`).join(" | ")} | ${rows.map((r) => `${r.name} names %`).join(" | ")} |`;
   const lines = kinds.map((kind) => {
     const of = (row: Row) => row.results.filter((r) => lineKind(r.groundTruth) === kind);
@@ -121,14 +152,26 @@ function byKind(rows: readonly Row[], tasks: readonly LineTask[]): string {
 
 function table(rows: readonly Row[]): string {
   const header = "| configuration | n | EM % | ES % | ID EM % | p50 ms | p95 ms | tokens |";
-  const lines = rows.map(({ name, summary: s }) =>
-    `| ${name} | ${s.count} | ${(100 * s.exactMatch).toFixed(1)} | ${(100 * s.editSimilarity).toFixed(1)} | ${(100 * s.identifierMatch).toFixed(1)} | ${s.latency.p50.toFixed(0)} | ${s.latency.p95.toFixed(0)} | ${s.inputTokens.toFixed(0)} |`,
+  const lines = rows.map(
+    ({ name, summary: s }) =>
+      `| ${name} | ${s.count} | ${(100 * s.exactMatch).toFixed(1)} | ${(100 * s.editSimilarity).toFixed(1)} | ${(100 * s.identifierMatch).toFixed(1)} | ${s.latency.p50.toFixed(0)} | ${s.latency.p95.toFixed(0)} | ${s.inputTokens.toFixed(0)} |`,
   );
   return [header, "|---|---|---|---|---|---|---|---|", ...lines].join("\n");
 }
 
-async function withEngine<T>(models: string, run: (engine: CompletionEngine, workDir: string) => Promise<T>, options: EngineOptions = {}): Promise<T> {
-  const engine = await loadEngine({ generatorPath: join(models, "generator.gguf"), embedderPath: join(modelsDir, "embedder.gguf"), adapterPath: join(models, "adapter.gguf"), backend: "cpu", log: () => undefined, ...options });
+async function withEngine<T>(
+  models: string,
+  run: (engine: CompletionEngine, workDir: string) => Promise<T>,
+  options: EngineOptions = {},
+): Promise<T> {
+  const engine = await loadEngine({
+    generatorPath: join(models, "generator.gguf"),
+    embedderPath: join(modelsDir, "embedder.gguf"),
+    adapterPath: join(models, "adapter.gguf"),
+    backend: "cpu",
+    log: () => undefined,
+    ...options,
+  });
   const workDir = mkdtempSync(join(tmpdir(), "hef-quality-"));
   try {
     return await run(engine, workDir);
@@ -140,7 +183,10 @@ async function withEngine<T>(models: string, run: (engine: CompletionEngine, wor
 
 const allTasks = parseTasks(readFileSync(resolve(values.tasks), "utf8"));
 const repos = [...new Set(allTasks.map((t) => t.repo))];
-const heldOut = checkHeldOut(repos, (values.corpus ?? []).map((c) => resolve(c)));
+const heldOut = checkHeldOut(
+  repos,
+  (values.corpus ?? []).map((c) => resolve(c)),
+);
 const usable = allTasks.filter((t) => !heldOut.shared.includes(`${t.repo}/${t.path}`));
 const limit = values.limit ? Number(values.limit) : usable.length;
 // An even share of every repository when limited, so that no repository dominates.
@@ -154,9 +200,17 @@ if (values["fim-layouts"]) {
   const rows: Row[] = [];
   for (const layout of values["fim-layouts"].split(",")) {
     if (layout !== "psm" && layout !== "spm") throw new Error(`--fim-layouts takes psm and spm, got "${layout}"`);
-    rows.push(...(await withEngine(modelsDir, async (engine, workDir) => evaluate(engine, workDir, tasks, layout, ["none", "hef"]), { fimLayout: layout })));
+    rows.push(
+      ...(await withEngine(
+        modelsDir,
+        async (engine, workDir) => evaluate(engine, workDir, tasks, layout, ["none", "hef"]),
+        { fimLayout: layout },
+      )),
+    );
   }
-  process.stdout.write(`## FIM layouts on held-out repositories (${repos.join(", ")}; ${tasks.length} tasks)\n\n${table(rows)}\n`);
+  process.stdout.write(
+    `## FIM layouts on held-out repositories (${repos.join(", ")}; ${tasks.length} tasks)\n\n${table(rows)}\n`,
+  );
   process.exit(0);
 }
 
@@ -166,17 +220,22 @@ const main = await withEngine(modelsDir, async (engine, workDir) => [
 ]);
 const ks = await withEngine(modelsDir, async (engine, workDir) => {
   const rows: Row[] = [];
-  for (const k of values.ks!.split(",").map(Number)) rows.push(...(await evaluate(engine, workDir, tasks, `hef K=${k}`, ["hef"], { k })));
+  for (const k of values.ks!.split(",").map(Number))
+    rows.push(...(await evaluate(engine, workDir, tasks, `hef K=${k}`, ["hef"], { k })));
   return rows;
 });
 const ablations = await withEngine(modelsDir, async (engine, workDir) => [
-  ...(await evaluate(engine, workDir, tasks, "hef, pseudo-tokens shuffled across tasks", ["hef"], { ablation: "shuffled" })),
+  ...(await evaluate(engine, workDir, tasks, "hef, pseudo-tokens shuffled across tasks", ["hef"], {
+    ablation: "shuffled",
+  })),
   ...(await evaluate(engine, workDir, tasks, "hef, pseudo-tokens zeroed", ["hef"], { ablation: "zeroed" })),
   ...(await evaluate(engine, workDir, tasks, "another repository's nodes", ["hef", "rag"], { ablation: "foreign" })),
 ]);
 const separateDir = join(modelsDir, "separate");
 const regimes = existsSync(join(separateDir, "adapter.gguf"))
-  ? await withEngine(separateDir, async (engine, workDir) => evaluate(engine, workDir, tasks, "hef, separate regime", ["hef"]))
+  ? await withEngine(separateDir, async (engine, workDir) =>
+      evaluate(engine, workDir, tasks, "hef, separate regime", ["hef"]),
+    )
   : [];
 
 const report = [
@@ -190,4 +249,8 @@ const report = [
   table([...regimes, ...ablations]),
 ].join("\n\n");
 process.stdout.write(`${report}\n`);
-if (values.out) writeFileSync(resolve(values.out), JSON.stringify({ repos, tasks: tasks.length, heldOut, main, ks, regimes, ablations }, null, 2));
+if (values.out)
+  writeFileSync(
+    resolve(values.out),
+    JSON.stringify({ repos, tasks: tasks.length, heldOut, main, ks, regimes, ablations }, null, 2),
+  );

@@ -20,7 +20,9 @@ export function benchRepo(name: RepoName): string {
       cpSync(resolve("node_modules", pkg), join(dir, pkg), { recursive: true });
     }
   } else {
-    const stdlib = execFileSync("python3", ["-c", "import os; print(os.path.dirname(os.__file__))"], { encoding: "utf8" }).trim();
+    const stdlib = execFileSync("python3", ["-c", "import os; print(os.path.dirname(os.__file__))"], {
+      encoding: "utf8",
+    }).trim();
     cpSync(stdlib, join(dir, "python-stdlib"), {
       recursive: true,
       filter: (src) => !/(site-packages|__pycache__|lib-dynload|config-3)/.test(src),

@@ -19,6 +19,7 @@ export function parseDownloadLine(line: string): DownloadLine | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const fields = value as Record<string, unknown>;
   if (typeof fields.path === "string") return { path: fields.path };
-  if (typeof fields.downloaded === "number" && typeof fields.total === "number") return { downloaded: fields.downloaded, total: fields.total };
+  if (typeof fields.downloaded === "number" && typeof fields.total === "number")
+    return { downloaded: fields.downloaded, total: fields.total };
   return undefined;
 }

@@ -46,7 +46,8 @@ class Cursor {
   }
 
   private fill(n: number): number {
-    if (n > this.size - this.pos) throw new Refusal(`truncated or damaged: ${this.at} runs past the end of the file (${this.size} bytes)`);
+    if (n > this.size - this.pos)
+      throw new Refusal(`truncated or damaged: ${this.at} runs past the end of the file (${this.size} bytes)`);
     if (this.pos < this.start || this.pos + n > this.end) {
       const got = readSync(this.fd, this.window, 0, Math.min(this.window.length, this.size - this.pos), this.pos);
       this.start = this.pos;
@@ -84,7 +85,10 @@ class Cursor {
   /** A string: u64 length, then that many bytes, skipped unread. */
   string(what: string): void {
     const length = this.u64();
-    if (length > this.left()) throw new Refusal(`truncated or damaged: ${what} declares ${this.show(length)} bytes, more than the ${this.left()} left in the file`);
+    if (length > this.left())
+      throw new Refusal(
+        `truncated or damaged: ${what} declares ${this.show(length)} bytes, more than the ${this.left()} left in the file`,
+      );
     this.pos += length;
   }
 }
@@ -94,22 +98,30 @@ function walkValue(c: Cursor, type: number, depth: number): void {
   if (type === STRING) return c.string(`the string of ${c.at}`);
   if (type !== ARRAY) {
     const bytes = VALUE_BYTES[type]!;
-    if (bytes > c.left()) throw new Refusal(`truncated or damaged: ${c.at} runs past the end of the file (${c.size} bytes)`);
+    if (bytes > c.left())
+      throw new Refusal(`truncated or damaged: ${c.at} runs past the end of the file (${c.size} bytes)`);
     return c.skip(bytes);
   }
   const itemType = c.u32();
-  if (itemType > LAST_TYPE) throw new Refusal(`damaged: ${c.at} is an array of value type ${itemType}, which GGUF does not define (0 to ${LAST_TYPE})`);
+  if (itemType > LAST_TYPE)
+    throw new Refusal(
+      `damaged: ${c.at} is an array of value type ${itemType}, which GGUF does not define (0 to ${LAST_TYPE})`,
+    );
   const count = c.u64();
   // The least each element takes: its bytes, a string's length, an inner array's type and count.
   const least = itemType === STRING ? 8 : itemType === ARRAY ? 12 : VALUE_BYTES[itemType]!;
   if (count > c.left() / least) {
-    throw new Refusal(`truncated or damaged: ${c.at} declares an array of ${c.show(count)} elements, more than the ${c.left()} bytes left in the file can hold`);
+    throw new Refusal(
+      `truncated or damaged: ${c.at} declares an array of ${c.show(count)} elements, more than the ${c.left()} bytes left in the file can hold`,
+    );
   }
   if (itemType === STRING) {
     for (let i = 0; i < count; i++) {
       const length = c.u64();
       if (length > c.left()) {
-        throw new Refusal(`truncated or damaged: string ${i + 1} of the array in ${c.at} declares ${c.show(length)} bytes, more than the ${c.left()} left in the file`);
+        throw new Refusal(
+          `truncated or damaged: string ${i + 1} of the array in ${c.at} declares ${c.show(length)} bytes, more than the ${c.left()} left in the file`,
+        );
       }
       c.skip(length);
     }
@@ -127,18 +139,24 @@ function walk(c: Cursor, tensors: number, pairs: number): void {
     c.at = `metadata entry ${i + 1} of ${pairs}`;
     c.string(`the key of ${c.at}`);
     const type = c.u32();
-    if (type > LAST_TYPE) throw new Refusal(`damaged: ${c.at} has value type ${type}, which GGUF does not define (0 to ${LAST_TYPE})`);
+    if (type > LAST_TYPE)
+      throw new Refusal(`damaged: ${c.at} has value type ${type}, which GGUF does not define (0 to ${LAST_TYPE})`);
     walkValue(c, type, 0);
   }
   for (let i = 0; i < tensors; i++) {
     c.at = `tensor description ${i + 1} of ${tensors}`;
     c.string(`the name in ${c.at}`);
     const dims = c.u32();
-    if (dims > MAX_DIMS) throw new Refusal(`damaged: ${c.at} declares ${dims} dimensions, more than ggml's ${MAX_DIMS}`);
-    if (dims * 8 + 4 + 8 > c.left()) throw new Refusal(`truncated or damaged: ${c.at} runs past the end of the file (${c.size} bytes)`);
+    if (dims > MAX_DIMS)
+      throw new Refusal(`damaged: ${c.at} declares ${dims} dimensions, more than ggml's ${MAX_DIMS}`);
+    if (dims * 8 + 4 + 8 > c.left())
+      throw new Refusal(`truncated or damaged: ${c.at} runs past the end of the file (${c.size} bytes)`);
     c.skip(dims * 8 + 4);
     const offset = c.u64();
-    if (offset > c.size) throw new Refusal(`damaged: ${c.at} places its data at offset ${c.show(offset)}, past the end of the file (${c.size} bytes)`);
+    if (offset > c.size)
+      throw new Refusal(
+        `damaged: ${c.at} places its data at offset ${c.show(offset)}, past the end of the file (${c.size} bytes)`,
+      );
   }
 }
 
@@ -156,16 +174,22 @@ export function ggufHeaderProblem(path: string, size: number): string | undefine
   try {
     const head = Buffer.alloc(24);
     const read = readSync(fd, head, 0, head.length, 0);
-    if (read < 4 || head.toString("latin1", 0, 4) !== "GGUF") return read < 4 ? "empty or truncated, not a GGUF file" : "not a GGUF file";
+    if (read < 4 || head.toString("latin1", 0, 4) !== "GGUF")
+      return read < 4 ? "empty or truncated, not a GGUF file" : "not a GGUF file";
     if (read < 24) return "truncated: the GGUF header is 24 bytes";
     const version = head.readUInt32LE(4);
     if (version !== 2 && version !== 3) return `GGUF version ${version} is not supported (2 or 3)`;
     const tensors = head.readBigUInt64LE(8);
     const pairs = head.readBigUInt64LE(16);
     const least = tensors * BigInt(MIN_TENSOR_INFO_BYTES) + pairs * BigInt(MIN_KV_BYTES);
-    if (least > BigInt(size - 24)) return `truncated or damaged: the header declares ${tensors} tensors and ${pairs} metadata entries, more than ${size} bytes can hold`;
+    if (least > BigInt(size - 24))
+      return `truncated or damaged: the header declares ${tensors} tensors and ${pairs} metadata entries, more than ${size} bytes can hold`;
     try {
-      walk(new Cursor(fd, size, Buffer.alloc(Math.min(WINDOW_BYTES, Math.max(size - 24, 8)))), Number(tensors), Number(pairs));
+      walk(
+        new Cursor(fd, size, Buffer.alloc(Math.min(WINDOW_BYTES, Math.max(size - 24, 8)))),
+        Number(tensors),
+        Number(pairs),
+      );
     } catch (error) {
       if (error instanceof Refusal) return error.message;
       throw error;

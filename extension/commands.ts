@@ -52,7 +52,9 @@ function whenRunning(client: SidecarClient, token: vscode.CancellationToken): Pr
 
 async function rebuild(client: SidecarClient, log: vscode.LogOutputChannel): Promise<void> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage("HEF: this workspace is not trusted; HEF Code indexes trusted workspaces only.");
+    void vscode.window.showWarningMessage(
+      "HEF: this workspace is not trusted; HEF Code indexes trusted workspaces only.",
+    );
     return;
   }
   if ((vscode.workspace.workspaceFolders ?? []).length === 0) {
@@ -60,22 +62,31 @@ async function rebuild(client: SidecarClient, log: vscode.LogOutputChannel): Pro
     return;
   }
   if (client.state === "stopped") {
-    void vscode.window.showErrorMessage("HEF: the sidecar is not running (see the HEF log); it restarts by itself, try again then.");
+    void vscode.window.showErrorMessage(
+      "HEF: the sidecar is not running (see the HEF log); it restarts by itself, try again then.",
+    );
     return;
   }
-  if (client.state === "starting") void vscode.window.showInformationMessage("HEF: the sidecar is starting; the rebuild will run when it is ready.");
+  if (client.state === "starting")
+    void vscode.window.showInformationMessage("HEF: the sidecar is starting; the rebuild will run when it is ready.");
   await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: "HEF: Rebuilding HEF cache", cancellable: true },
     async (_progress, token) => {
       if (!(await whenRunning(client, token))) {
-        if (!token.isCancellationRequested) void vscode.window.showErrorMessage("HEF: the sidecar stopped before the rebuild could run (see the HEF log).");
+        if (!token.isCancellationRequested)
+          void vscode.window.showErrorMessage(
+            "HEF: the sidecar stopped before the rebuild could run (see the HEF log).",
+          );
         return;
       }
       try {
         const result = await client.rebuild({ roots: [] }, token);
         // Each folder's outcome is already in the log, from the sidecar: only the notification is said here.
         const failed = result.folders.filter((folder) => folder.error);
-        if (failed.length > 0) void vscode.window.showErrorMessage(`HEF: rebuilding ${failed.map((f) => `${f.root} failed: ${f.error}`).join("; ")}`);
+        if (failed.length > 0)
+          void vscode.window.showErrorMessage(
+            `HEF: rebuilding ${failed.map((f) => `${f.root} failed: ${f.error}`).join("; ")}`,
+          );
         else void vscode.window.showInformationMessage(`HEF: cache rebuilt for ${result.folders.length} folder(s).`);
       } catch (error) {
         if (token.isCancellationRequested) return log.info("rebuild cancelled");

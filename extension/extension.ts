@@ -60,7 +60,10 @@ export function activate(context: vscode.ExtensionContext): HefServices {
       client,
       settings,
       log,
-      downloads: { cli: context.asAbsolutePath("dist/hef.mjs"), directory: vscode.Uri.joinPath(context.globalStorageUri, "models").fsPath },
+      downloads: {
+        cli: context.asAbsolutePath("dist/hef.mjs"),
+        directory: vscode.Uri.joinPath(context.globalStorageUri, "models").fsPath,
+      },
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(start),
     ...registerFocus(client),
@@ -72,7 +75,9 @@ export function activate(context: vscode.ExtensionContext): HefServices {
       reportedFailure = failure;
       if (failure) void reportModelFailure(current, settings(), log);
     }),
-    vscode.workspace.onDidChangeWorkspaceFolders(() => vscode.workspace.isTrusted && void watchers.watch(settings().exclude)),
+    vscode.workspace.onDidChangeWorkspaceFolders(
+      () => vscode.workspace.isTrusted && void watchers.watch(settings().exclude),
+    ),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration(SECTION)) return;
       const previous = applied;

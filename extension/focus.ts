@@ -5,7 +5,12 @@ import type { FocusParams } from "../common/protocol";
 import type { SidecarClient } from "./sidecarClient";
 
 /** The files in view per workspace folder (pure, for tests): the active file first, one entry per folder. */
-export function focusByFolder(active: string | undefined, visible: readonly string[], folders: readonly string[], folderOf: (path: string) => string | undefined): FocusParams[] {
+export function focusByFolder(
+  active: string | undefined,
+  visible: readonly string[],
+  folders: readonly string[],
+  folderOf: (path: string) => string | undefined,
+): FocusParams[] {
   const ordered = [...new Set([...(active ? [active] : []), ...visible])];
   // Every folder gets an entry, also an empty one: a folder whose files were all closed drops its old focus.
   return folders.map((root) => ({ root, paths: ordered.filter((path) => folderOf(path) === root) }));
@@ -14,11 +19,13 @@ export function focusByFolder(active: string | undefined, visible: readonly stri
 export function registerFocus(client: SidecarClient): vscode.Disposable[] {
   const send = () => {
     if (client.state !== "running") return;
-    const files = (editor: vscode.TextEditor | undefined) => (editor?.document.uri.scheme === "file" ? editor.document.uri.fsPath : undefined);
+    const files = (editor: vscode.TextEditor | undefined) =>
+      editor?.document.uri.scheme === "file" ? editor.document.uri.fsPath : undefined;
     const folders = (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath);
     const visible = vscode.window.visibleTextEditors.map(files).filter((path) => path !== undefined);
     const folderOf = (path: string) => vscode.workspace.getWorkspaceFolder(vscode.Uri.file(path))?.uri.fsPath;
-    for (const params of focusByFolder(files(vscode.window.activeTextEditor), visible, folders, folderOf)) client.focus(params);
+    for (const params of focusByFolder(files(vscode.window.activeTextEditor), visible, folders, folderOf))
+      client.focus(params);
   };
   return [
     vscode.window.onDidChangeVisibleTextEditors(send),

@@ -38,7 +38,10 @@ export function downloadModel(uri: string, options: DownloadOptions): Promise<st
       failure ??= error;
       child.kill("SIGKILL");
     };
-    const stall = setTimeout(() => stop(new Error(`could not download ${uri}: no network connection / host unreachable`)), stallMs);
+    const stall = setTimeout(
+      () => stop(new Error(`could not download ${uri}: no network connection / host unreachable`)),
+      stallMs,
+    );
     const cancel = () => stop(Object.assign(new Error(`downloading ${uri} was cancelled`), { name: "AbortError" }));
     if (options.signal?.aborted) cancel();
     options.signal?.addEventListener("abort", cancel, { once: true });

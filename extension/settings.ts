@@ -54,7 +54,9 @@ function optionalPath(value: unknown): string | undefined {
 }
 
 function strings(value: unknown, fallback: readonly string[]): string[] {
-  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string" && item.trim() !== "") : [...fallback];
+  return Array.isArray(value)
+    ? value.filter((item): item is string => typeof item === "string" && item.trim() !== "")
+    : [...fallback];
 }
 
 /** Reads the settings, replacing values of the wrong type by the defaults (package.json states the same ones). */

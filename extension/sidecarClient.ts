@@ -173,14 +173,17 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
     }
     const answer = this.client.sendRequest(HefRequests.speculate, params, token).catch((error: unknown) => {
       // The sidecar cancels a speculation for any real request: as if the token had fired.
-      throw error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled ? new vscode.CancellationError() : error;
+      throw error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled
+        ? new vscode.CancellationError()
+        : error;
     });
     return raceToken(answer, token);
   }
 
   /** Rejects with a one-line Error when the sidecar is not running (callers wait on onDidChangeState first). */
   rebuild(params: RebuildParams, token?: vscode.CancellationToken): Promise<RebuildResult> {
-    if (!this.client || this.currentState !== "running") return Promise.reject(new Error(`the sidecar is ${this.currentState}`));
+    if (!this.client || this.currentState !== "running")
+      return Promise.reject(new Error(`the sidecar is ${this.currentState}`));
     return raceToken(this.client.sendRequest(HefRequests.rebuild, params, token), token);
   }
 
@@ -199,7 +202,9 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
   /** Notifications have no answer: a transport failure is logged here or nowhere. */
   private notify<P>(type: NotificationType<P>, params: P): void {
     if (!this.client || this.currentState !== "running") return;
-    this.client.sendNotification(type, params).catch((error: Error) => this.log.warn(`${type.method} not sent: ${error.message}`));
+    this.client
+      .sendNotification(type, params)
+      .catch((error: Error) => this.log.warn(`${type.method} not sent: ${error.message}`));
   }
 
   dispose(): void {

@@ -22,7 +22,12 @@ export function describeStatus(
 ): StatusView {
   const off = enabled ? "" : " (completions off)";
   if (state === "stopped") {
-    if (restartInMs === undefined) return { text: "$(circle-slash) HEF", tooltip: `HEF: the sidecar is not running${off}. Click to start it.`, click: "restart" };
+    if (restartInMs === undefined)
+      return {
+        text: "$(circle-slash) HEF",
+        tooltip: `HEF: the sidecar is not running${off}. Click to start it.`,
+        click: "restart",
+      };
     const seconds = Math.max(1, Math.ceil(restartInMs / 1000));
     return {
       text: `$(debug-restart) HEF restarting in ${seconds} s`,
@@ -30,12 +35,21 @@ export function describeStatus(
       click: "restart",
     };
   }
-  if (state !== "running" || !status) return { text: "$(sync~spin) HEF", tooltip: `HEF: the sidecar is starting${off}`, click: "log" };
-  if (status.error) return { text: "$(error) HEF: models failed to load", tooltip: `HEF: ${status.error}${off}\nClick for the log.`, click: "log" };
+  if (state !== "running" || !status)
+    return { text: "$(sync~spin) HEF", tooltip: `HEF: the sidecar is starting${off}`, click: "log" };
+  if (status.error)
+    return {
+      text: "$(error) HEF: models failed to load",
+      tooltip: `HEF: ${status.error}${off}\nClick for the log.`,
+      click: "log",
+    };
   const indexing = status.folders.filter((folder) => folder.state === "indexing" || folder.state === "waiting");
   const failed = status.folders.filter((folder) => folder.state === "failed");
   const nodes = status.folders.reduce((sum, folder) => sum + folder.nodes, 0);
-  const lines = status.folders.map((folder) => `${folder.root}: ${folder.state}, ${folder.files} files, ${folder.nodes} nodes${folder.error ? ` (${folder.error})` : ""}`);
+  const lines = status.folders.map(
+    (folder) =>
+      `${folder.root}: ${folder.state}, ${folder.files} files, ${folder.nodes} nodes${folder.error ? ` (${folder.error})` : ""}`,
+  );
   const models = `models: ${status.models.embedder} / ${status.models.generator} / ${status.models.adapter}${status.fallback ? ` (${status.fallback})` : ""}`;
   const tooltip = [`HEF on ${status.backend}${off}`, models, ...lines].join("\n");
   if (status.backend === "loading") return { text: "$(sync~spin) HEF loading models", tooltip, click: "log" };
@@ -44,8 +58,15 @@ export function describeStatus(
     const percent = progress && progress.total > 0 ? ` ${Math.floor((100 * progress.done) / progress.total)}%` : "";
     const eta = progress?.etaMs === undefined ? "" : ` · ${timeLeft(progress.etaMs)}`;
     // Completions do not wait for the whole index: say so, or a user waits 14 minutes for nothing.
-    const serving = nodes > 0 ? `\nCompletions already use the ${indexing.reduce((sum, folder) => sum + folder.files, 0)} files indexed so far (the files in view first).` : "";
-    return { text: `$(sync~spin) HEF indexing${progress ? ` (${progress.phase})` : ""}${percent}${eta}`, tooltip: tooltip + serving, click: "log" };
+    const serving =
+      nodes > 0
+        ? `\nCompletions already use the ${indexing.reduce((sum, folder) => sum + folder.files, 0)} files indexed so far (the files in view first).`
+        : "";
+    return {
+      text: `$(sync~spin) HEF indexing${progress ? ` (${progress.phase})` : ""}${percent}${eta}`,
+      tooltip: tooltip + serving,
+      click: "log",
+    };
   }
   const latency = latencyMs === undefined ? "" : ` · ${Math.round(latencyMs)} ms`;
   const icon = failed.length > 0 || status.fallback ? "$(warning)" : enabled ? "$(check)" : "$(circle-slash)";
@@ -67,7 +88,12 @@ export class StatusBar implements vscode.Disposable {
   private countdown: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly current: () => { state: SidecarState; status: SidecarStatus | undefined; enabled: boolean; nextRestart?: number },
+    private readonly current: () => {
+      state: SidecarState;
+      status: SidecarStatus | undefined;
+      enabled: boolean;
+      nextRestart?: number;
+    },
     private readonly commands: { showLog: string; restart: string },
   ) {
     this.item.name = "HEF";

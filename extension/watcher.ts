@@ -74,7 +74,9 @@ export class FolderWatchers implements vscode.Disposable {
 
   /** Watches the current folders; `anew` restarts every watcher (the excludes changed). */
   async watch(exclude: readonly string[], anew = false): Promise<void> {
-    const roots = new Set((vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === "file").map((f) => f.uri.fsPath));
+    const roots = new Set(
+      (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === "file").map((f) => f.uri.fsPath),
+    );
     for (const [root, watcher] of this.watchers) {
       if (anew || !roots.has(root)) {
         this.watchers.delete(root);

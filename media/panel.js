@@ -40,7 +40,9 @@
   }
 
   function open(view, index, span) {
-    vscode.postMessage(span === undefined ? { type: "open", seq: view.seq, index } : { type: "open", seq: view.seq, index, span });
+    vscode.postMessage(
+      span === undefined ? { type: "open", seq: view.seq, index } : { type: "open", seq: view.seq, index, span },
+    );
   }
 
   /** The files and sub-directories a directory node groups; files open at their lines. */
@@ -74,7 +76,12 @@
     button.dataset.level = node.level;
     button.dataset.path = node.path;
     if (node.lines) button.dataset.line = String(node.lines).split(/[-–]/)[0];
-    button.append(level(node), label(node), el("span", "lines", node.lines), el("span", "score", node.score.toFixed(3)));
+    button.append(
+      level(node),
+      label(node),
+      el("span", "lines", node.lines),
+      el("span", "score", node.score.toFixed(3)),
+    );
     item.append(button);
     if (node.lines) {
       button.title = `Open ${node.path} at lines ${node.lines}`;
@@ -112,7 +119,11 @@
       root.replaceChildren(el("p", "empty", view.message));
       return;
     }
-    root.replaceChildren(figures("Prompt size", view.prompt, "tokens"), figures("Stage times", view.stages, "ms"), nodes(view));
+    root.replaceChildren(
+      figures("Prompt size", view.prompt, "tokens"),
+      figures("Stage times", view.stages, "ms"),
+      nodes(view),
+    );
   }
 
   window.addEventListener("message", (event) => {

@@ -50,7 +50,8 @@ class BuildError extends Error {
 function run(command, commandArgs, options = {}) {
   const result = spawnSync(command, commandArgs, { encoding: "utf8", ...options });
   if (result.error) {
-    if (result.error.code === "ENOENT") throw new BuildError(`missing tool: ${command} (not found on PATH)`, MISSING_TOOL);
+    if (result.error.code === "ENOENT")
+      throw new BuildError(`missing tool: ${command} (not found on PATH)`, MISSING_TOOL);
     throw result.error;
   }
   return result;
@@ -68,7 +69,8 @@ function nodeLlamaCpp() {
   const version = readJson(join(dir, "package.json")).version;
   const info = readJson(join(dir, "llama", "llama.cpp.info.json"));
   const bundle = join(dir, "llama", "gitRelease.bundle");
-  if (!existsSync(bundle)) throw new BuildError(`${bundle} is missing: node-llama-cpp ${version} ships no llama.cpp source bundle`);
+  if (!existsSync(bundle))
+    throw new BuildError(`${bundle} is missing: node-llama-cpp ${version} ships no llama.cpp source bundle`);
   return { dir, version, tag: info.tag, bundle };
 }
 
@@ -83,7 +85,11 @@ function binaryPackageName(gpu) {
   throw new BuildError(`--gpu ${gpu}: expected cpu, cuda, vulkan or metal`);
 }
 
-const LIB_PATTERNS = [/^libllama(\.v[\w.]+)?\.(so|dylib)$/, /^libggml(\.v[\w.]+)?\.(so|dylib)$/, /^libggml-base\.(so|dylib)$/];
+const LIB_PATTERNS = [
+  /^libllama(\.v[\w.]+)?\.(so|dylib)$/,
+  /^libggml(\.v[\w.]+)?\.(so|dylib)$/,
+  /^libggml-base\.(so|dylib)$/,
+];
 
 function findLibs(dir) {
   const names = existsSync(dir) ? readdirSync(dir) : [];
@@ -103,11 +109,15 @@ function llamaBins(llama) {
   const packageName = binaryPackageName(gpu);
   const packageDir = join(root, "node_modules", "@node-llama-cpp", packageName);
   if (!existsSync(join(packageDir, "package.json"))) {
-    throw new BuildError(`@node-llama-cpp/${packageName} is not installed (node-llama-cpp's prebuilt binaries for --gpu ${gpu})`);
+    throw new BuildError(
+      `@node-llama-cpp/${packageName} is not installed (node-llama-cpp's prebuilt binaries for --gpu ${gpu})`,
+    );
   }
   const packageVersion = readJson(join(packageDir, "package.json")).version;
   if (packageVersion !== llama.version) {
-    throw new BuildError(`@node-llama-cpp/${packageName} is ${packageVersion}, node-llama-cpp is ${llama.version}; reinstall`);
+    throw new BuildError(
+      `@node-llama-cpp/${packageName} is ${packageVersion}, node-llama-cpp is ${llama.version}; reinstall`,
+    );
   }
   const binsRoot = join(packageDir, "bins");
   for (const sub of existsSync(binsRoot) ? readdirSync(binsRoot) : []) {
@@ -122,7 +132,8 @@ function llamaBins(llama) {
 
 function bundleHead(llama) {
   const result = run("git", ["bundle", "list-heads", llama.bundle]);
-  if (result.status !== 0) throw new BuildError(`git bundle list-heads ${llama.bundle} failed: ${result.stderr.trim()}`);
+  if (result.status !== 0)
+    throw new BuildError(`git bundle list-heads ${llama.bundle} failed: ${result.stderr.trim()}`);
   const head = result.stdout.split("\n").find((line) => /\sHEAD$/.test(line)) ?? result.stdout.split("\n")[0] ?? "";
   const commit = head.split(/\s/)[0];
   if (!/^[0-9a-f]{40}$/.test(commit ?? "")) throw new BuildError(`cannot read the commit of ${llama.bundle}`);
@@ -141,7 +152,8 @@ function ensureHeaders(llama, commit) {
     let result = run("git", ["clone", "--quiet", "--no-checkout", llama.bundle, tmp]);
     if (result.status !== 0) throw new BuildError(`git clone of ${llama.bundle} failed: ${result.stderr.trim()}`);
     result = run("git", ["-C", tmp, "checkout", "--quiet", commit, "--", "include", "ggml/include"]);
-    if (result.status !== 0) throw new BuildError(`git checkout of the llama.cpp headers failed: ${result.stderr.trim()}`);
+    if (result.status !== 0)
+      throw new BuildError(`git checkout of the llama.cpp headers failed: ${result.stderr.trim()}`);
     rmSync(join(tmp, ".git"), { recursive: true, force: true });
     if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
@@ -159,12 +171,25 @@ function findNodeGyp() {
     join(root, "node_modules", "node-gyp", "bin", "node-gyp.js"),
     process.env.npm_config_node_gyp,
     // npm bundles node-gyp; with a system or nvm Node it sits next to the node binary's prefix.
-    join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+    join(
+      dirname(process.execPath),
+      "..",
+      "lib",
+      "node_modules",
+      "npm",
+      "node_modules",
+      "node-gyp",
+      "bin",
+      "node-gyp.js",
+    ),
     join(dirname(process.execPath), "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
   ];
   const found = candidates.find((path) => path && existsSync(path));
   if (!found) {
-    throw new BuildError("missing tool: node-gyp (add the devDependency \"node-gyp\", or set NODE_GYP to node-gyp.js)", MISSING_TOOL);
+    throw new BuildError(
+      'missing tool: node-gyp (add the devDependency "node-gyp", or set NODE_GYP to node-gyp.js)',
+      MISSING_TOOL,
+    );
   }
   return found;
 }
@@ -183,11 +208,13 @@ function localNodeDir() {
 function checkCompiler() {
   const cxx = process.env.CXX ?? (process.platform === "darwin" ? "clang++" : "g++");
   const result = spawnSync(cxx, ["--version"], { encoding: "utf8" });
-  if (result.error) throw new BuildError(`missing tool: ${cxx} (a C++17 compiler; install build-essential)`, MISSING_TOOL);
+  if (result.error)
+    throw new BuildError(`missing tool: ${cxx} (a C++17 compiler; install build-essential)`, MISSING_TOOL);
   const make = spawnSync("make", ["--version"], { encoding: "utf8" });
   if (make.error) throw new BuildError("missing tool: make (install build-essential)", MISSING_TOOL);
   const python = ["python3", "python"].some((p) => !spawnSync(p, ["--version"]).error);
-  if (!python && !process.env.PYTHON) throw new BuildError("missing tool: python3 (node-gyp runs gyp with it)", MISSING_TOOL);
+  if (!python && !process.env.PYTHON)
+    throw new BuildError("missing tool: python3 (node-gyp runs gyp with it)", MISSING_TOOL);
 }
 
 // --- main -----------------------------------------------------------------------------------------
@@ -195,7 +222,8 @@ function checkCompiler() {
 function sourcesHash() {
   const hash = createHash("sha256");
   for (const name of readdirSync(nativeDir).sort()) {
-    if (name === "binding.gyp" || /\.(cpp|cc|h|hpp)$/.test(name)) hash.update(name).update(readFileSync(join(nativeDir, name)));
+    if (name === "binding.gyp" || /\.(cpp|cc|h|hpp)$/.test(name))
+      hash.update(name).update(readFileSync(join(nativeDir, name)));
   }
   return hash.digest("hex");
 }
@@ -244,7 +272,10 @@ function main() {
   ];
   log(`building against ${bins.packageName} (${bins.dir}), llama.cpp ${llama.tag}`);
   const gyp = (gypArgs) => {
-    const result = spawnSync(process.execPath, [nodeGyp, ...gypArgs], { cwd: nativeDir, stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit" });
+    const result = spawnSync(process.execPath, [nodeGyp, ...gypArgs], {
+      cwd: nativeDir,
+      stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit",
+    });
     if (result.error) throw result.error;
     if (result.status !== 0) throw new BuildError(`node-gyp ${gypArgs[0]} failed (exit ${result.status})`);
   };

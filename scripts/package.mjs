@@ -34,7 +34,13 @@ const fail = (message) => {
 };
 
 function run(command, commandArgs, options = {}) {
-  const result = spawnSync(command, commandArgs, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 2 ** 20, ...options });
+  const result = spawnSync(command, commandArgs, {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 64 * 2 ** 20,
+    ...options,
+  });
   if (result.error) fail(`${command} ${commandArgs.join(" ")}: ${result.error.message}`);
   return result;
 }
@@ -51,7 +57,17 @@ function hostTarget() {
   const platform = process.platform === "linux" && existsSync("/etc/alpine-release") ? "alpine" : process.platform;
   const arch = process.arch === "arm" ? "armhf" : process.arch;
   const target = `${platform}-${arch}`;
-  const known = ["win32-x64", "win32-arm64", "linux-x64", "linux-arm64", "linux-armhf", "darwin-x64", "darwin-arm64", "alpine-x64", "alpine-arm64"];
+  const known = [
+    "win32-x64",
+    "win32-arm64",
+    "linux-x64",
+    "linux-arm64",
+    "linux-armhf",
+    "darwin-x64",
+    "darwin-arm64",
+    "alpine-x64",
+    "alpine-arm64",
+  ];
   if (!known.includes(target)) fail(`no VS Code target for ${target}`);
   return target;
 }
@@ -60,7 +76,8 @@ function hostTarget() {
 function platformIgnores(gpu) {
   const lines = [];
   const llamaPrefix = `${{ win32: "win", darwin: "mac", linux: "linux" }[process.platform] ?? process.platform}-${process.arch}`;
-  const keepLlama = (name) => name === llamaPrefix || name === `${llamaPrefix}-metal` || (gpu && name.startsWith(`${llamaPrefix}-`));
+  const keepLlama = (name) =>
+    name === llamaPrefix || name === `${llamaPrefix}-metal` || (gpu && name.startsWith(`${llamaPrefix}-`));
   const llamaDir = join(root, "node_modules", "@node-llama-cpp");
   const kept = [];
   for (const name of existsSync(llamaDir) ? readdirSync(llamaDir) : []) {
@@ -72,10 +89,13 @@ function platformIgnores(gpu) {
   const prebuilds = join(root, "node_modules", "usearch", "prebuilds");
   for (const name of existsSync(prebuilds) ? readdirSync(prebuilds) : []) {
     const [platform, archs = ""] = name.split("-");
-    if (!(platform === process.platform && archs.split("+").includes(process.arch))) lines.push(`node_modules/usearch/prebuilds/${name}/**`);
+    if (!(platform === process.platform && archs.split("+").includes(process.arch)))
+      lines.push(`node_modules/usearch/prebuilds/${name}/**`);
   }
   // packages npm lists as extraneous (installed by hand, left over): vsce's `npm list --production` would ship them
-  const tree = run("npm", ["ls", "--omit=dev", "--parseable", "--all", "--long"], { shell: process.platform === "win32" }).stdout;
+  const tree = run("npm", ["ls", "--omit=dev", "--parseable", "--all", "--long"], {
+    shell: process.platform === "win32",
+  }).stdout;
   for (const line of tree.split(/\r?\n/)) {
     const match = /^(.+):[^:]+:EXTRANEOUS$/.exec(line.trim()); // <path>:<name@version>:EXTRANEOUS
     if (match) lines.push(`${relative(root, match[1]).split("\\").join("/")}/**`);
@@ -87,7 +107,8 @@ function platformIgnores(gpu) {
 
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const target = option("target") ?? hostTarget();
-if (target !== hostTarget()) fail(`--target ${target}: the native addon and binaries can only be packaged for this machine (${hostTarget()})`);
+if (target !== hostTarget())
+  fail(`--target ${target}: the native addon and binaries can only be packaged for this machine (${hostTarget()})`);
 const out = resolve(option("out") ?? join(root, `${manifest.name}-${target}-${manifest.version}.vsix`));
 const addon = join(root, "sidecar", "native", "build", "Release", "hef_native.node");
 
@@ -95,9 +116,15 @@ if (!flag("no-build")) {
   say("building bundles and the native addon");
   runOrFail("esbuild", process.execPath, ["esbuild.config.mjs"]);
   const native = run(process.execPath, ["scripts/build-native.mjs", "--quiet"]);
-  if (native.status !== 0) fail(`native addon build failed (exit ${native.status}):\n${(native.stdout + native.stderr).trim()}`);
+  if (native.status !== 0)
+    fail(`native addon build failed (exit ${native.status}):\n${(native.stdout + native.stderr).trim()}`);
 }
-for (const file of ["dist/extension.cjs", "dist/hef.mjs", relative(root, addon), relative(root, addon).replace(/\.node$/, ".json")]) {
+for (const file of [
+  "dist/extension.cjs",
+  "dist/hef.mjs",
+  relative(root, addon),
+  relative(root, addon).replace(/\.node$/, ".json"),
+]) {
   if (!existsSync(join(root, file))) fail(`${file} is missing (run npm run build and node scripts/build-native.mjs)`);
 }
 const addonStamp = JSON.parse(readFileSync(addon.replace(/\.node$/, ".json"), "utf8"));
@@ -106,27 +133,38 @@ const addonStamp = JSON.parse(readFileSync(addon.replace(/\.node$/, ".json"), "u
 
 const { lines: extraIgnores, kept } = platformIgnores(flag("gpu"));
 if (addonStamp.binaryPackage && !kept.includes(addonStamp.binaryPackage.replace("@node-llama-cpp/", ""))) {
-  fail(`the native addon links against ${addonStamp.binaryPackage}, which this package would leave out (rebuild it for the CPU, or pass --gpu)`);
+  fail(
+    `the native addon links against ${addonStamp.binaryPackage}, which this package would leave out (rebuild it for the CPU, or pass --gpu)`,
+  );
 }
 const work = mkdtempSync(join(tmpdir(), "hef-package-"));
 const ignoreFile = join(work, ".vscodeignore");
-writeFileSync(ignoreFile, `${readFileSync(join(root, ".vscodeignore"), "utf8")}\n# added by scripts/package.mjs for ${target}\n${extraIgnores.join("\n")}\n`);
+writeFileSync(
+  ignoreFile,
+  `${readFileSync(join(root, ".vscodeignore"), "utf8")}\n# added by scripts/package.mjs for ${target}\n${extraIgnores.join("\n")}\n`,
+);
 rmSync(out, { force: true });
 const vsce = join(root, "node_modules", "@vscode", "vsce", "vsce");
 if (!existsSync(vsce)) fail("@vscode/vsce is not installed: run npm install (it is a devDependency)");
 say(`vsce package --target ${target} (llama.cpp binaries: ${kept.join(", ")})`);
 // stdin is closed so that a vsce prompt ("continue? [y/N]") fails at once instead of hanging
 runOrFail("vsce package", process.execPath, [
-  vsce, "package",
-  "--target", target,
-  "--out", out,
-  "--ignoreFile", ignoreFile,
+  vsce,
+  "package",
+  "--target",
+  target,
+  "--out",
+  out,
+  "--ignoreFile",
+  ignoreFile,
   "--skip-license",
   "--allow-missing-repository",
   "--no-update-package-json",
 ]);
 const bytes = statSync(out).size;
-const listing = execFileSync("unzip", ["-Z1", out], { encoding: "utf8", maxBuffer: 64 * 2 ** 20 }).trim().split("\n");
+const listing = execFileSync("unzip", ["-Z1", out], { encoding: "utf8", maxBuffer: 64 * 2 ** 20 })
+  .trim()
+  .split("\n");
 const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 say(`${relative(root, out) || out}: ${mib(bytes)}, ${listing.length} files`);
 
@@ -144,19 +182,30 @@ function verify() {
   if (!help.includes("hef index")) fail(`hef --help from the package printed no usage:\n${help}`);
   // the addon finds libllama through its RUNPATH ($ORIGIN/../../../../node_modules/@node-llama-cpp/...)
   const packagedAddon = join(ext, relative(root, addon));
-  const exported = nodeRun("loading the native addon from the package", ["-e", `console.log(Object.keys(require(${JSON.stringify(packagedAddon)})).sort().join(","))`]).trim();
+  const exported = nodeRun("loading the native addon from the package", [
+    "-e",
+    `console.log(Object.keys(require(${JSON.stringify(packagedAddon)})).sort().join(","))`,
+  ]).trim();
   if (!exported) fail("the native addon from the package exports nothing");
   if (process.platform === "linux") {
     // it must link the llama.cpp libraries shipped in the package, not the ones of this checkout
-    const libllama = runOrFail("ldd", "ldd", [packagedAddon]).split("\n").find((l) => l.includes("libllama"));
+    const libllama = runOrFail("ldd", "ldd", [packagedAddon])
+      .split("\n")
+      .find((l) => l.includes("libllama"));
     if (!libllama?.includes(ext)) fail(`the packaged addon resolves libllama outside the package: ${libllama?.trim()}`);
   }
   // the whole sidecar path the Rebuild command takes: tree-sitter wasm, node-llama-cpp, usearch, default models
   const repo = join(work, "shop");
-  cpSync(join(root, "samples", "shop"), repo, { recursive: true, filter: (p) => !p.includes(".hef-cache") && !p.includes("__pycache__") });
+  cpSync(join(root, "samples", "shop"), repo, {
+    recursive: true,
+    filter: (p) => !p.includes(".hef-cache") && !p.includes("__pycache__"),
+  });
   const report = JSON.parse(nodeRun("hef index from the package", [cli, "index", repo, "--rebuild", "--json"]));
-  if (!(report.files > 0 && report.chunks > 0)) fail(`hef index from the package indexed nothing: ${JSON.stringify(report)}`);
-  say(`verified from the unpacked package: hef --help, addon (${exported}), hef index samples/shop (${report.files} files, ${report.chunks} chunks, ${report.nodes} nodes in ${report.ms} ms)`);
+  if (!(report.files > 0 && report.chunks > 0))
+    fail(`hef index from the package indexed nothing: ${JSON.stringify(report)}`);
+  say(
+    `verified from the unpacked package: hef --help, addon (${exported}), hef index samples/shop (${report.files} files, ${report.chunks} chunks, ${report.nodes} nodes in ${report.ms} ms)`,
+  );
 }
 
 try {

@@ -14,7 +14,12 @@ function hasCuda() {
 function hasVulkan() {
   if (process.platform !== "linux" && process.platform !== "win32") return false;
   if (process.platform === "win32") return existsSync("C:\\Windows\\System32\\vulkan-1.dll");
-  return ["/usr/lib/x86_64-linux-gnu/libvulkan.so.1", "/usr/lib/aarch64-linux-gnu/libvulkan.so.1", "/usr/lib64/libvulkan.so.1", "/usr/lib/libvulkan.so.1"].some(existsSync);
+  return [
+    "/usr/lib/x86_64-linux-gnu/libvulkan.so.1",
+    "/usr/lib/aarch64-linux-gnu/libvulkan.so.1",
+    "/usr/lib64/libvulkan.so.1",
+    "/usr/lib/libvulkan.so.1",
+  ].some(existsSync);
 }
 function commandWorks(command, args) {
   try {
@@ -45,5 +50,7 @@ for (const name of readdirSync(dir)) {
   removed.push(name);
 }
 if (removed.length > 0) {
-  console.log(`hef: removed llama.cpp binaries not usable here (${removed.join(", ")}): ${(freed / 2 ** 20).toFixed(0)} MB`);
+  console.log(
+    `hef: removed llama.cpp binaries not usable here (${removed.join(", ")}): ${(freed / 2 ** 20).toFixed(0)} MB`,
+  );
 }

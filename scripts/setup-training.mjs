@@ -20,7 +20,10 @@ const quiet = process.argv.includes("--quiet");
 const say = (message) => quiet || process.stderr.write(`${message}\n`);
 
 function stamp() {
-  return createHash("sha256").update(readFileSync(requirements)).update(readFileSync(join(root, "training", "pyproject.toml"))).digest("hex");
+  return createHash("sha256")
+    .update(readFileSync(requirements))
+    .update(readFileSync(join(root, "training", "pyproject.toml")))
+    .digest("hex");
 }
 
 function ready() {
@@ -39,14 +42,18 @@ if (ready()) {
   process.exit(0);
 }
 const basePython = process.env.HEF_PYTHON ?? "python3";
-const version = spawnSync(basePython, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" });
+const version = spawnSync(basePython, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], {
+  encoding: "utf8",
+});
 if (version.status !== 0) {
   process.stderr.write(`setup-training: ${basePython} not found; install Python 3.11 or newer, or set HEF_PYTHON\n`);
   process.exit(3);
 }
 const [major, minor] = version.stdout.trim().split(".").map(Number);
 if (major < 3 || (major === 3 && minor < 11)) {
-  process.stderr.write(`setup-training: ${basePython} is Python ${version.stdout.trim()}; training needs 3.11 or newer (set HEF_PYTHON)\n`);
+  process.stderr.write(
+    `setup-training: ${basePython} is Python ${version.stdout.trim()}; training needs 3.11 or newer (set HEF_PYTHON)\n`,
+  );
   process.exit(3);
 }
 try {
@@ -54,7 +61,17 @@ try {
   if (!existsSync(python)) run(basePython, ["-m", "venv", venv]);
   // The requirements file names the mirror as --index-url: the public index is never asked.
   run(python, ["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", requirements]);
-  run(python, ["-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps", "--no-build-isolation", "-e", join(root, "training")]);
+  run(python, [
+    "-m",
+    "pip",
+    "install",
+    "--disable-pip-version-check",
+    "-q",
+    "--no-deps",
+    "--no-build-isolation",
+    "-e",
+    join(root, "training"),
+  ]);
   writeFileSync(stampPath, stamp());
   say("training environment ready (.venv)");
 } catch (error) {

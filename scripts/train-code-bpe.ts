@@ -43,11 +43,15 @@ interface CorpusFile {
 function readSource(root: string, source: CorpusSource, commits: Record<string, string>): CorpusFile[] {
   const base = join(root, source.packageDir, source.under);
   if (source.kind === "dir") {
-    return listFiles(base, source.suffix).map((file) => ({ name: relative(root, file), text: readFileSync(file, "utf8") }));
+    return listFiles(base, source.suffix).map((file) => ({
+      name: relative(root, file),
+      text: readFileSync(file, "utf8"),
+    }));
   }
   const tmp = mkdtempSync(join(tmpdir(), "hef-bpe-"));
   try {
-    const git = (...args: string[]): string => execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const git = (...args: string[]): string =>
+      execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     git("clone", "-q", "--no-checkout", base, tmp);
     git("-C", tmp, "checkout", "-q", "HEAD", "--", `*${source.suffix}`);
     commits[relative(root, base)] = git("-C", tmp, "rev-parse", "HEAD").trim();
@@ -255,7 +259,10 @@ function main(): void {
   }
   const hash = createHash("sha256");
   for (const file of files) hash.update(file.name).update("\0").update(file.text).update("\0");
-  const result = trainBpe(files.map((file) => file.text), mergeCount);
+  const result = trainBpe(
+    files.map((file) => file.text),
+    mergeCount,
+  );
   const seconds = (Date.now() - started) / 1000;
 
   mkdirSync(dirname(out), { recursive: true });
@@ -264,7 +271,9 @@ function main(): void {
     merges: result.merges.length,
     pretokenizer: "qwen2 (llama.cpp LLAMA_VOCAB_PRE_TYPE_QWEN2)",
     corpus: {
-      sources: SOURCES.map((s) => `${s.packageDir}/${s.under}${s.kind === "git-bundle" ? ":HEAD:" : "/"}**/*${s.suffix}`.replace("/./", "/")),
+      sources: SOURCES.map((s) =>
+        `${s.packageDir}/${s.under}${s.kind === "git-bundle" ? ":HEAD:" : "/"}**/*${s.suffix}`.replace("/./", "/"),
+      ),
       packages,
       bundleCommits: commits,
       files: files.length,
@@ -274,8 +283,10 @@ function main(): void {
     bytesPerTokenOnCorpus: Number((result.bytes / result.tokens).toFixed(3)),
   };
   writeFileSync(out.replace(/\.txt$/, "") + ".json", JSON.stringify(info, null, 2) + "\n");
-  console.log(`${result.merges.length} merges from ${files.length} files (${(result.bytes / 1e6).toFixed(1)} MB) in ${seconds.toFixed(1)} s; ` +
-    `${info.bytesPerTokenOnCorpus} bytes/token on the corpus -> ${relative(root, out)}`);
+  console.log(
+    `${result.merges.length} merges from ${files.length} files (${(result.bytes / 1e6).toFixed(1)} MB) in ${seconds.toFixed(1)} s; ` +
+      `${info.bytesPerTokenOnCorpus} bytes/token on the corpus -> ${relative(root, out)}`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) main();

@@ -135,7 +135,26 @@ export function isCommentType(type: string): boolean {
   return type === "comment" || type === "line_comment" || type === "block_comment" || type === "html_comment";
 }
 
-const HASH_COMMENT = new Set([".py", ".pyi", ".pyw", ".rb", ".sh", ".bash", ".zsh", ".pl", ".r", ".yaml", ".yml", ".toml", ".cmake", ".ps1", ".jl", ".ex", ".exs", ".nim"]);
+const HASH_COMMENT = new Set([
+  ".py",
+  ".pyi",
+  ".pyw",
+  ".rb",
+  ".sh",
+  ".bash",
+  ".zsh",
+  ".pl",
+  ".r",
+  ".yaml",
+  ".yml",
+  ".toml",
+  ".cmake",
+  ".ps1",
+  ".jl",
+  ".ex",
+  ".exs",
+  ".nim",
+]);
 const DASH_COMMENT = new Set([".sql", ".lua", ".hs", ".elm", ".ada", ".adb"]);
 const PERCENT_COMMENT = new Set([".erl", ".tex"]);
 

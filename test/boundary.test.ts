@@ -9,7 +9,11 @@ import { describe, test } from "node:test";
 
 const PARTS = ["extension", "sidecar", "common"] as const;
 type Part = (typeof PARTS)[number];
-const MAY_IMPORT: Record<Part, readonly Part[]> = { extension: ["extension", "common"], sidecar: ["sidecar", "common"], common: ["common"] };
+const MAY_IMPORT: Record<Part, readonly Part[]> = {
+  extension: ["extension", "common"],
+  sidecar: ["sidecar", "common"],
+  common: ["common"],
+};
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -19,7 +23,9 @@ function sources(dir: string): string[] {
 
 /** Module specifiers of import/export ... from, import(), require(). */
 function specifiers(text: string): string[] {
-  return [...text.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*|^import\s+)["']([^"']+)["']/gm)].map((m) => m[1]!);
+  return [...text.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*|^import\s+)["']([^"']+)["']/gm)].map(
+    (m) => m[1]!,
+  );
 }
 
 function partOf(file: string): Part | "other" {
@@ -46,14 +52,21 @@ describe("the boundary between editor and engine", () => {
   });
 
   test("the check sees an import across the line", () => {
-    assert.deepEqual(specifiers('import { a } from "../sidecar/x";\nexport { b } from "./y";\nconst c = await import("../z");\nimport "vscode";'), ["../sidecar/x", "./y", "../z", "vscode"]);
+    assert.deepEqual(
+      specifiers(
+        'import { a } from "../sidecar/x";\nexport { b } from "./y";\nconst c = await import("../z");\nimport "vscode";',
+      ),
+      ["../sidecar/x", "./y", "../z", "vscode"],
+    );
     assert.equal(partOf("sidecar/cache/x.ts"), "sidecar");
   });
 });
 
 /** Relative modules a file loads when it is loaded: static imports and re-exports, not `import type` nor import(). */
 function staticImports(text: string): string[] {
-  return [...text.matchAll(/^(?:import|export)\s+(?!type\s)(?:[^"';]*?\s+from\s+)?["'](\.[^"']+)["']/gm)].map((m) => m[1]!);
+  return [...text.matchAll(/^(?:import|export)\s+(?!type\s)(?:[^"';]*?\s+from\s+)?["'](\.[^"']+)["']/gm)].map(
+    (m) => m[1]!,
+  );
 }
 
 /** Every source file loaded, directly or not, when `entry` is (repository-relative paths). */
@@ -64,7 +77,9 @@ function moduleGraph(entry: string): Set<string> {
     seen.add(file);
     for (const spec of staticImports(readFileSync(file, "utf8"))) {
       const base = relative(".", join(dirname(file), spec));
-      const target = [`${base}.ts`, join(base, "index.ts"), base].find((path) => existsSync(path) && /\.ts$/.test(path));
+      const target = [`${base}.ts`, join(base, "index.ts"), base].find(
+        (path) => existsSync(path) && /\.ts$/.test(path),
+      );
       if (target) visit(target);
     }
   };
@@ -76,19 +91,35 @@ function moduleGraph(entry: string): Set<string> {
 // project writes itself for tests and benchmarks (GGUF writer, BPE merges, random weights) stay out of
 // what it loads. A command that needs them imports them lazily (import()).
 const FACTORY = join("sidecar", "syntheticModels");
-const PRODUCT_ENTRIES = [join("sidecar", "completion", "engine.ts"), join("sidecar", "server", "main.ts"), join("sidecar", "cli", "hef.ts")];
+const PRODUCT_ENTRIES = [
+  join("sidecar", "completion", "engine.ts"),
+  join("sidecar", "server", "main.ts"),
+  join("sidecar", "cli", "hef.ts"),
+];
 
 describe("the product and the synthetic-model factory", () => {
   for (const entry of PRODUCT_ENTRIES) {
     test(`${entry} loads nothing of ${FACTORY}/`, () => {
       const graph = moduleGraph(entry);
       assert.ok(graph.size > 10, `the walk found the modules ${entry} loads (${graph.size})`);
-      assert.deepEqual([...graph].filter((file) => file.startsWith(FACTORY)), []);
+      assert.deepEqual(
+        [...graph].filter((file) => file.startsWith(FACTORY)),
+        [],
+      );
     });
   }
 
   test("the walk follows static imports and re-exports, not type imports or import()", () => {
-    assert.deepEqual(staticImports('import { a } from "./a";\nimport type { B } from "./b";\nexport { c } from "./c";\nimport "./d";\nconst e = await import("./e");\nimport x from "node:fs";'), ["./a", "./c", "./d"]);
-    assert.ok(moduleGraph(join("sidecar", "syntheticModels", "generatedModels.ts")).has(join("sidecar", "syntheticModels", "gguf", "writer.ts")));
+    assert.deepEqual(
+      staticImports(
+        'import { a } from "./a";\nimport type { B } from "./b";\nexport { c } from "./c";\nimport "./d";\nconst e = await import("./e");\nimport x from "node:fs";',
+      ),
+      ["./a", "./c", "./d"],
+    );
+    assert.ok(
+      moduleGraph(join("sidecar", "syntheticModels", "generatedModels.ts")).has(
+        join("sidecar", "syntheticModels", "gguf", "writer.ts"),
+      ),
+    );
   });
 });

@@ -27,7 +27,8 @@ export function keystroke(state: DebounceState, now: number): DebounceState {
 }
 
 export function completed(state: DebounceState, latencyMs: number): DebounceState {
-  const latency = state.latencyMs === undefined ? latencyMs : state.latencyMs + LATENCY_WEIGHT * (latencyMs - state.latencyMs);
+  const latency =
+    state.latencyMs === undefined ? latencyMs : state.latencyMs + LATENCY_WEIGHT * (latencyMs - state.latencyMs);
   return { ...state, latencyMs: latency };
 }
 

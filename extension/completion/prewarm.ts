@@ -44,12 +44,18 @@ export class PrewarmTimer implements vscode.Disposable {
 function paramsAtCursor(services: HefServices): CompleteParams | undefined {
   const editor = vscode.window.activeTextEditor;
   const settings = services.settings();
-  if (!editor || editor.document.uri.scheme !== "file" || !settings.enable || !vscode.workspace.isTrusted) return undefined;
+  if (!editor || editor.document.uri.scheme !== "file" || !settings.enable || !vscode.workspace.isTrusted)
+    return undefined;
   if (!completesLanguage(settings, editor.document.languageId) || services.client.state !== "running") return undefined;
   const folder = vscode.workspace.getWorkspaceFolder(editor.document.uri);
   if (!folder || awaitingFirstIndex(services.client.status, folder.uri.fsPath)) return undefined;
   const { document, selection } = editor;
-  const at = { uri: document.uri.toString(), version: document.version, line: selection.active.line, character: selection.active.character };
+  const at = {
+    uri: document.uri.toString(),
+    version: document.version,
+    line: selection.active.line,
+    character: selection.active.character,
+  };
   return completeParams(settings, folder.uri.fsPath, at, false);
 }
 
@@ -61,7 +67,11 @@ export function registerPrewarm(services: HefServices): vscode.Disposable[] {
     vscode.window.onDidChangeActiveTextEditor(moved),
     vscode.window.onDidChangeTextEditorSelection((event) => {
       // Selections that typing makes are the provider's to serve.
-      if (event.kind === vscode.TextEditorSelectionChangeKind.Keyboard || event.kind === vscode.TextEditorSelectionChangeKind.Mouse) moved();
+      if (
+        event.kind === vscode.TextEditorSelectionChangeKind.Keyboard ||
+        event.kind === vscode.TextEditorSelectionChangeKind.Mouse
+      )
+        moved();
     }),
     vscode.workspace.onDidChangeTextDocument((event) => event.contentChanges.length > 0 && timer.cancel()),
   ];

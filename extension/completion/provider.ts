@@ -42,7 +42,12 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
     const offset = document.offsetAt(position);
     const at: Cursor = { uri: document.uri.toString(), prefix: text.slice(0, offset), suffix: text.slice(offset) };
     // The sidecar holds the document: the request names this version and the cursor.
-    const place: DocumentPosition = { uri: at.uri, version: document.version, line: position.line, character: position.character };
+    const place: DocumentPosition = {
+      uri: at.uri,
+      version: document.version,
+      line: position.line,
+      character: position.character,
+    };
     const root = folder.uri.fsPath;
     const speculation = this.speculation.recall(at);
     const speculated = speculation && (await speculation);
@@ -96,17 +101,27 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
   }
 
   /** The items showing `completion`, and the speculation of what follows accepting it. */
-  private shown(root: string, place: DocumentPosition, at: Cursor, position: vscode.Position, completion: string): vscode.InlineCompletionItem[] {
+  private shown(
+    root: string,
+    place: DocumentPosition,
+    at: Cursor,
+    position: vscode.Position,
+    completion: string,
+  ): vscode.InlineCompletionItem[] {
     // What the user typed of a suggestion since it was shown leaves the document accepting makes the same.
     const suggestion = { ...at, text: completion };
     if (!this.speculation.covers(suggestion) && this.services.client.state === "running") {
       const cancel = new vscode.CancellationTokenSource();
       const params = { ...completeParams(this.services.settings(), root, place, false), insert: completion };
       const next = this.services.client.speculate(params, cancel.token).then(
-        (result) => (result.kind === "completion" && result.stopReason !== "cancelled" && result.text.trim() !== "" ? result.text : undefined),
+        (result) =>
+          result.kind === "completion" && result.stopReason !== "cancelled" && result.text.trim() !== ""
+            ? result.text
+            : undefined,
         (error: Error) => {
           // Cancelled by the user's next move or by a real request in the sidecar: nothing to say.
-          if (!(error instanceof vscode.CancellationError)) this.services.log.warn(`speculation failed: ${error.message}`);
+          if (!(error instanceof vscode.CancellationError))
+            this.services.log.warn(`speculation failed: ${error.message}`);
           return undefined;
         },
       );
@@ -147,7 +162,8 @@ export function registerInlineCompletions(context: vscode.ExtensionContext, serv
   context.subscriptions.push(
     vscode.languages.registerInlineCompletionItemProvider({ scheme: "file" }, provider),
     vscode.workspace.onDidChangeTextDocument((event) => {
-      if (event.contentChanges.length > 0 && event.document === vscode.window.activeTextEditor?.document) provider.keystroke(Date.now());
+      if (event.contentChanges.length > 0 && event.document === vscode.window.activeTextEditor?.document)
+        provider.keystroke(Date.now());
     }),
     // Remembered completions answered another mode, model or length limit.
     services.onDidChangeSettings(() => provider.forget()),
@@ -163,7 +179,11 @@ function completeNow(services: HefServices): Thenable<unknown> | undefined {
   const reason = whyNoCompletion({
     trusted: vscode.workspace.isTrusted,
     enabled: settings.enable,
-    document: document && { scheme: document.uri.scheme, languageId: document.languageId, inFolder: vscode.workspace.getWorkspaceFolder(document.uri) !== undefined },
+    document: document && {
+      scheme: document.uri.scheme,
+      languageId: document.languageId,
+      inFolder: vscode.workspace.getWorkspaceFolder(document.uri) !== undefined,
+    },
     languageEnabled: document === undefined || completesLanguage(settings, document.languageId),
     sidecar: services.client.state,
     status: services.client.status,

@@ -13,7 +13,12 @@ export interface DocumentPosition {
   character: number;
 }
 
-export function completeParams(settings: HefSettings, root: string, at: DocumentPosition, force: boolean): CompleteParams {
+export function completeParams(
+  settings: HefSettings,
+  root: string,
+  at: DocumentPosition,
+  force: boolean,
+): CompleteParams {
   return {
     root,
     textDocument: { uri: at.uri, version: at.version },
@@ -58,9 +63,11 @@ export function whyNoCompletion(context: CompleteNowContext): string | undefined
   if (!context.enabled) return "inline completions are off; “HEF: Toggle inline completions” turns them on.";
   if (!document) return "no file has the focus; put the cursor in a file of a workspace folder.";
   if (document.scheme !== "file") return "this file is not saved; HEF completes files saved in a workspace folder.";
-  if (!document.inFolder) return "this file is outside the workspace folders; HEF completes files of the folders it indexes.";
+  if (!document.inFolder)
+    return "this file is outside the workspace folders; HEF completes files of the folders it indexes.";
   if (!context.languageEnabled) return `hef.enabledLanguages does not include “${document.languageId}”.`;
-  if (context.sidecar === "stopped") return "the sidecar is not running; “HEF: Restart sidecar” starts it (the log says why it stopped).";
+  if (context.sidecar === "stopped")
+    return "the sidecar is not running; “HEF: Restart sidecar” starts it (the log says why it stopped).";
   if (context.sidecar === "starting" || !context.status) return "the sidecar is starting; try again in a moment.";
   if (context.status.error) return `${context.status.error}. “HEF: Select models” picks others or the defaults.`;
   return undefined;

@@ -12,7 +12,11 @@ export function accepted(shown: Suggestion): Cursor {
 }
 
 const same = (a: Cursor, b: Cursor): boolean =>
-  a.uri === b.uri && a.prefix.length === b.prefix.length && a.suffix.length === b.suffix.length && a.prefix === b.prefix && a.suffix === b.suffix;
+  a.uri === b.uri &&
+  a.prefix.length === b.prefix.length &&
+  a.suffix.length === b.suffix.length &&
+  a.prefix === b.prefix &&
+  a.suffix === b.suffix;
 
 interface Pending {
   shown: Suggestion;

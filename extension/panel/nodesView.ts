@@ -38,7 +38,10 @@ export class NodesViewProvider implements vscode.WebviewViewProvider, vscode.Dis
     const { webview } = view;
     webview.options = { enableScripts: true, localResourceRoots: [this.media] };
     const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.media, name)).toString();
-    webview.html = panelHtml({ cspSource: webview.cspSource, script: asset("panel.js"), style: asset("panel.css") }, newNonce());
+    webview.html = panelHtml(
+      { cspSource: webview.cspSource, script: asset("panel.js"), style: asset("panel.css") },
+      newNonce(),
+    );
     webview.onDidReceiveMessage((message: PanelMessage) => this.receive(message));
     view.onDidDispose(() => (this.view = undefined));
   }

@@ -29,7 +29,9 @@ export class SpanRevealer implements vscode.Disposable {
     const watches = [
       // Only the user's own moves: opening the file sets the cursor too (kind Command or none).
       vscode.window.onDidChangeTextEditorSelection((event) => {
-        const byUser = event.kind === vscode.TextEditorSelectionChangeKind.Keyboard || event.kind === vscode.TextEditorSelectionChangeKind.Mouse;
+        const byUser =
+          event.kind === vscode.TextEditorSelectionChangeKind.Keyboard ||
+          event.kind === vscode.TextEditorSelectionChangeKind.Mouse;
         if (event.textEditor === editor && byUser) clear();
       }),
       vscode.workspace.onDidChangeTextDocument((event) => {

@@ -71,7 +71,8 @@ export interface SidecarNow {
 }
 
 export const NO_COMPLETION = "No completion yet… Type in a file of an indexed folder, or run “HEF: Complete now”.";
-export const MODE_NONE = "The last completion ran in mode “none”: nothing was retrieved. Set hef.mode to “hef” or “rag” to see the nodes.";
+export const MODE_NONE =
+  "The last completion ran in mode “none”: nothing was retrieved. Set hef.mode to “hef” or “rag” to see the nodes.";
 export const READY_NOW = "HEF is ready now. Type in a file of an indexed folder, or run “HEF: Complete now”.";
 
 /** How many covered names a row lists before "+N". */
@@ -83,7 +84,9 @@ export function panelView(event: CompletionEvent | undefined, seq: number, now?:
   if (result.kind === "notReady") {
     // The answer described the sidecar as it was; once it can complete in that folder, saying
     // "loading the models failed" or "being indexed" would be a stale alarm.
-    return now && canComplete(event.params.root, now) ? { kind: "empty", message: READY_NOW } : { kind: "empty", message: `No completion: ${result.reason}` };
+    return now && canComplete(event.params.root, now)
+      ? { kind: "empty", message: READY_NOW }
+      : { kind: "empty", message: `No completion: ${result.reason}` };
   }
   if (result.mode === "none") return { kind: "empty", message: MODE_NONE };
   const t = result.timings;
@@ -94,7 +97,13 @@ export function panelView(event: CompletionEvent | undefined, seq: number, now?:
     mode: result.mode,
     folder: folderName(root),
     nodes: nodeRows(result.nodes),
-    note: result.nodes.length > 0 ? "" : noNodes(root, now?.status?.folders.find((f) => f.root === root)),
+    note:
+      result.nodes.length > 0
+        ? ""
+        : noNodes(
+            root,
+            now?.status?.folders.find((f) => f.root === root),
+          ),
     stages: [
       { label: "Query embedding", value: t.queryEmbed },
       { label: "Search", value: t.search },
@@ -129,10 +138,13 @@ function canComplete(root: string, { state, status }: SidecarNow): boolean {
 function noNodes(root: string, folder: FolderStatus | undefined): string {
   const name = folderName(root);
   if (folder?.state === "waiting" || folder?.state === "indexing") {
-    const progress = folder.progress ? ` (${folder.progress.phase} ${folder.progress.done} of ${folder.progress.total})` : "";
+    const progress = folder.progress
+      ? ` (${folder.progress.phase} ${folder.progress.done} of ${folder.progress.total})`
+      : "";
     return `Nothing to retrieve yet: the index of ${name} is still being built${progress}. This completion saw the open file only.`;
   }
-  if (folder?.nodes === 0) return `Nothing to retrieve: the index of ${name} is empty (no file was indexed; the HEF log says which were skipped and why).`;
+  if (folder?.nodes === 0)
+    return `Nothing to retrieve: the index of ${name} is empty (no file was indexed; the HEF log says which were skipped and why).`;
   return `Nothing was retrieved from the index of ${name}.`;
 }
 
@@ -161,7 +173,15 @@ function nodeRow(node: PanelNode, index: number): NodeRow {
   const span = fileSpan(node);
   if (span) {
     const parent = posix.dirname(node.path);
-    return { ...base, name: posix.basename(node.path), parent: isTop(parent) ? "" : parent, lines: lineRange(span), path: node.path, covered: [], covers: "" };
+    return {
+      ...base,
+      name: posix.basename(node.path),
+      parent: isTop(parent) ? "" : parent,
+      lines: lineRange(span),
+      path: node.path,
+      covered: [],
+      covers: "",
+    };
   }
   const dir = node.path.replace(/\/+$/, "");
   const covered = coveredBy(isTop(dir) ? "" : dir, node.spans);
@@ -196,8 +216,16 @@ const lineRange = (span: { startLine: number; endLine: number }): string => `${s
  * The line range a click opens: a chunk or file node's own span, or the chosen span of a directory
  * node (a file it groups). Directories themselves have no lines and open nothing.
  */
-export function fileSpan(node: PanelNode, spanIndex?: number): { path: string; startLine: number; endLine: number } | undefined {
-  const candidates = spanIndex === undefined ? (node.level === "chunk" || node.level === "file" ? node.spans : []) : node.spans.slice(spanIndex, spanIndex + 1);
+export function fileSpan(
+  node: PanelNode,
+  spanIndex?: number,
+): { path: string; startLine: number; endLine: number } | undefined {
+  const candidates =
+    spanIndex === undefined
+      ? node.level === "chunk" || node.level === "file"
+        ? node.spans
+        : []
+      : node.spans.slice(spanIndex, spanIndex + 1);
   const span = candidates.find((s) => s.startLine !== undefined && s.endLine !== undefined);
   return span && { path: span.path, startLine: span.startLine!, endLine: span.endLine! };
 }

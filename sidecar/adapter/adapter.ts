@@ -58,7 +58,10 @@ function fuserPath(adapterPath: string, named: string): string {
   const folder = resolve(dirname(adapterPath));
   const path = resolve(folder, named);
   if (isAbsolute(named) || path === folder || !isInside(folder, path)) {
-    throw new AdapterError(adapterPath, `names its fuser transformer as ${JSON.stringify(named)}: it must be a file in the adapter's folder`);
+    throw new AdapterError(
+      adapterPath,
+      `names its fuser transformer as ${JSON.stringify(named)}: it must be a file in the adapter's folder`,
+    );
   }
   return path;
 }
@@ -66,27 +69,38 @@ function fuserPath(adapterPath: string, named: string): string {
 /** Reads an adapter's metadata and checks that its tensors have the shapes the metadata declares. */
 export async function readAdapter(path: string): Promise<AdapterInfo> {
   const { architecture, info } = await inspectModelFile(path, "adapter").catch((error: unknown) => {
-    if (error instanceof ModelFileError) throw new AdapterError(path, error.message.slice(path.length + 2).replace(/^adapter model/, "adapter"));
+    if (error instanceof ModelFileError)
+      throw new AdapterError(path, error.message.slice(path.length + 2).replace(/^adapter model/, "adapter"));
     throw error;
   });
   if (architecture !== ADAPTER_ARCHITECTURE) {
-    throw new AdapterError(path, `not a HEF adapter (general.architecture is "${architecture}", expected "${ADAPTER_ARCHITECTURE}")`);
+    throw new AdapterError(
+      path,
+      `not a HEF adapter (general.architecture is "${architecture}", expected "${ADAPTER_ARCHITECTURE}")`,
+    );
   }
   const meta = info.metadata as unknown as Record<string, unknown>;
-  const read = (key: string): unknown => key.split(".").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], meta);
+  const read = (key: string): unknown =>
+    key.split(".").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], meta);
   const num = (key: string): number => {
     const value = Number(read(key));
-    if (!Number.isInteger(value) || value <= 0) throw new AdapterError(path, `metadata ${key} is missing or not a positive integer`);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new AdapterError(path, `metadata ${key} is missing or not a positive integer`);
     return value;
   };
   const str = (key: string): string => String(read(key) ?? "");
   const version = num(AdapterKey.version);
-  if (version !== ADAPTER_VERSION) throw new AdapterError(path, `adapter format version ${version}; this build reads version ${ADAPTER_VERSION}`);
+  if (version !== ADAPTER_VERSION)
+    throw new AdapterError(path, `adapter format version ${version}; this build reads version ${ADAPTER_VERSION}`);
   const fuserModel = str(AdapterKey.fuserModel);
   const adapter: AdapterInfo = {
     path,
     embedder: { name: str(AdapterKey.embedderName), id: str(AdapterKey.embedderId), dim: num(AdapterKey.embedderDim) },
-    generator: { name: str(AdapterKey.generatorName), id: str(AdapterKey.generatorId), dim: num(AdapterKey.generatorDim) },
+    generator: {
+      name: str(AdapterKey.generatorName),
+      id: str(AdapterKey.generatorId),
+      dim: num(AdapterKey.generatorDim),
+    },
     projectorHidden: num(AdapterKey.projectorHidden),
     k: num(AdapterKey.k),
     b: num(AdapterKey.b),
@@ -110,8 +124,10 @@ export async function readAdapter(path: string): Promise<AdapterInfo> {
       continue;
     }
     const actual = tensor.dimensions.map(Number);
-    if (actual.join("x") !== shape.join("x")) problems.push(`tensor ${name} is ${actual.join("x")}, the metadata implies ${shape.join("x")}`);
-    if (tensor.ggmlType !== GgmlType.F32 && tensor.ggmlType !== GgmlType.F16) problems.push(`tensor ${name} must be F32 or F16`);
+    if (actual.join("x") !== shape.join("x"))
+      problems.push(`tensor ${name} is ${actual.join("x")}, the metadata implies ${shape.join("x")}`);
+    if (tensor.ggmlType !== GgmlType.F32 && tensor.ggmlType !== GgmlType.F16)
+      problems.push(`tensor ${name} must be F32 or F16`);
   }
   if (problems.length > 0) throw new AdapterError(path, problems.join("; "));
   return adapter;
@@ -139,15 +155,24 @@ export function checkAdapter(adapter: AdapterInfo, models: LoadedModels): { warn
     const want = adapter[role];
     const have = models[role];
     if (!have) return;
-    if (want.dim !== have.dim) problems.push(`${role} ${dimName} is ${have.dim} (${have.name}), the adapter was made for ${want.dim} (${want.name})`);
-    else if (want.id && want.id !== have.id) warnings.push(`${adapter.path}: made for ${role} ${want.name} (${want.id.slice(0, 12)}), loaded ${have.name} (${have.id.slice(0, 12)})`);
+    if (want.dim !== have.dim)
+      problems.push(
+        `${role} ${dimName} is ${have.dim} (${have.name}), the adapter was made for ${want.dim} (${want.name})`,
+      );
+    else if (want.id && want.id !== have.id)
+      warnings.push(
+        `${adapter.path}: made for ${role} ${want.name} (${want.id.slice(0, 12)}), loaded ${have.name} (${have.id.slice(0, 12)})`,
+      );
   };
   compare("embedder", "d");
   compare("generator", "d_g");
   if (adapter.fuser && models.fuserDim !== undefined && adapter.fuser.dim !== models.fuserDim) {
-    problems.push(`fuser d_f is ${models.fuserDim} (${adapter.fuser.modelPath}), the adapter was made for ${adapter.fuser.dim}`);
+    problems.push(
+      `fuser d_f is ${models.fuserDim} (${adapter.fuser.modelPath}), the adapter was made for ${adapter.fuser.dim}`,
+    );
   }
-  if (models.b !== undefined && adapter.b !== models.b) problems.push(`branching factor b is ${models.b}, the adapter's fuser was trained with b=${adapter.b}`);
+  if (models.b !== undefined && adapter.b !== models.b)
+    problems.push(`branching factor b is ${models.b}, the adapter's fuser was trained with b=${adapter.b}`);
   if (problems.length > 0) throw new AdapterError(adapter.path, problems.join("; "));
   return { warnings };
 }

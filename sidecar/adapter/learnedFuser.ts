@@ -22,14 +22,24 @@ export class LearnedFuser implements Fuser {
   ) {}
 
   /** The fuser transformer named by the adapter; the id changes with the adapter's weights or the transformer's. */
-  static async load(adapter: AdapterInfo, ops: AdapterOps, options: { gpuLayers?: number } = {}): Promise<LearnedFuser> {
+  static async load(
+    adapter: AdapterInfo,
+    ops: AdapterOps,
+    options: { gpuLayers?: number } = {},
+  ): Promise<LearnedFuser> {
     const fuser = adapter.fuser;
     if (!fuser) throw new Error(`${adapter.path}: the adapter has no learned fuser`);
     // F32 keys and values: a group is at most b positions, and parents then match a float64 reference to 1e-4.
-    const transformer = await NativeEncoder.load(fuser.modelPath, { purpose: "hidden", f32Cache: true, ...(options.gpuLayers !== undefined ? { gpuLayers: options.gpuLayers } : {}) });
+    const transformer = await NativeEncoder.load(fuser.modelPath, {
+      purpose: "hidden",
+      f32Cache: true,
+      ...(options.gpuLayers !== undefined ? { gpuLayers: options.gpuLayers } : {}),
+    });
     if (transformer.info.nEmbd !== fuser.dim) {
       await transformer.dispose();
-      throw new Error(`${adapter.path}: fuser transformer ${fuser.modelPath} has d_f ${transformer.info.nEmbd}, the adapter expects ${fuser.dim}`);
+      throw new Error(
+        `${adapter.path}: fuser transformer ${fuser.modelPath} has d_f ${transformer.info.nEmbd}, the adapter expects ${fuser.dim}`,
+      );
     }
     const id = createHash("sha256")
       .update(fingerprintFile(adapter.path))
@@ -55,7 +65,8 @@ export class LearnedFuser implements Fuser {
     for (const children of groups) {
       if (children.length === 0) throw new Error("cannot fuse an empty group");
       for (const child of children) {
-        if (child.length !== this.dim) throw new Error(`cannot fuse a vector of dimension ${child.length} with a fuser for ${this.dim}`);
+        if (child.length !== this.dim)
+          throw new Error(`cannot fuse a vector of dimension ${child.length} with a fuser for ${this.dim}`);
         input.set(child, row++ * this.dim);
       }
     }

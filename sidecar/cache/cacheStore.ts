@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { renameDurably, syncDirectory, TEMP_FILE, writeFileAtomic, writeFileDurably, WriteError, writing } from "../util/atomicWrite";
+import {
+  renameDurably,
+  syncDirectory,
+  TEMP_FILE,
+  writeFileAtomic,
+  writeFileDurably,
+  WriteError,
+  writing,
+} from "../util/atomicWrite";
 import { printable } from "../util/printable";
 import { isAlive, withWriterLock } from "../util/writerLock";
 import type { FileEntry } from "./hierarchy";
@@ -63,7 +71,8 @@ export function identityMismatch(found: CacheIdentity, wanted: CacheIdentity): s
   }
   if (found.fuser !== wanted.fuser) return `fuser ${found.fuser}, now ${wanted.fuser}`;
   if (found.b !== wanted.b) return `branching factor ${found.b}, now ${wanted.b}`;
-  if (found.maxChunkTokens !== wanted.maxChunkTokens) return `chunk budget ${found.maxChunkTokens}, now ${wanted.maxChunkTokens}`;
+  if (found.maxChunkTokens !== wanted.maxChunkTokens)
+    return `chunk budget ${found.maxChunkTokens}, now ${wanted.maxChunkTokens}`;
   if (found.storage !== wanted.storage) return `index storage ${found.storage}, now ${wanted.storage}`;
   return undefined;
 }
@@ -104,12 +113,23 @@ export function fileEntriesProblem(files: unknown): string | undefined {
   if (!Array.isArray(files)) return "not a list";
   for (const [i, file] of files.entries()) {
     const entry = file as Partial<FileEntry> | null;
-    if (typeof entry !== "object" || entry === null || typeof entry.path !== "string" || typeof entry.hash !== "string" || !Array.isArray(entry.chunks)) {
+    if (
+      typeof entry !== "object" ||
+      entry === null ||
+      typeof entry.path !== "string" ||
+      typeof entry.hash !== "string" ||
+      !Array.isArray(entry.chunks)
+    ) {
       return `entry ${i} is not {path, hash, chunks}`;
     }
     for (const chunk of entry.chunks as unknown[]) {
       const c = chunk as Record<string, unknown> | null;
-      if (typeof c !== "object" || c === null || typeof c.hash !== "string" || ![c.startLine, c.endLine, c.startByte, c.endByte, c.tokens].every(isCount)) {
+      if (
+        typeof c !== "object" ||
+        c === null ||
+        typeof c.hash !== "string" ||
+        ![c.startLine, c.endLine, c.startByte, c.endByte, c.tokens].every(isCount)
+      ) {
         return `entry ${i} (${printable(entry.path.slice(0, 200))}) has a malformed chunk`;
       }
     }
@@ -245,7 +265,11 @@ export class CacheStore {
     // A cache written before caches were tagged: tagged now, before its repository is walked.
     if (existsSync(this.dir)) this.tag();
     const name = this.currentGeneration();
-    if (!name) return { ok: false, reason: existsSync(join(this.dir, CURRENT)) ? `${join(this.dir, CURRENT)} names no generation` : "no cache yet" };
+    if (!name)
+      return {
+        ok: false,
+        reason: existsSync(join(this.dir, CURRENT)) ? `${join(this.dir, CURRENT)} names no generation` : "no cache yet",
+      };
     const dir = join(this.dir, name);
     let manifest: Manifest;
     try {
@@ -268,7 +292,16 @@ export class CacheStore {
       });
       const indexPath = join(dir, "index.usearch");
       const indexProblem = indexFileProblem(indexPath, manifest.indexSha256);
-      return { ok: true, generation: { manifest, files: files as FileEntry[], fused, indexPath, ...(indexProblem ? { indexProblem } : {}) } };
+      return {
+        ok: true,
+        generation: {
+          manifest,
+          files: files as FileEntry[],
+          fused,
+          indexPath,
+          ...(indexProblem ? { indexProblem } : {}),
+        },
+      };
     } catch (error) {
       return { ok: false, reason: `generation ${name} is damaged: ${(error as Error).message}` };
     }
@@ -307,7 +340,11 @@ export class CacheStore {
       // While CURRENT names the previous generation the unfinished one only takes space (on a full disk, the space needed).
       const switched = this.currentGeneration() === name;
       if (!switched) rmSync(dir, { recursive: true, force: true });
-      const kept = switched ? `${name} is current but may not be on the disk yet` : previous ? `the previous cache (${previous}) is kept` : "no cache was saved";
+      const kept = switched
+        ? `${name} is current but may not be on the disk yet`
+        : previous
+          ? `the previous cache (${previous}) is kept`
+          : "no cache was saved";
       throw new WriteError(dir, error, kept);
     }
     for (const entry of readdirSync(this.dir)) {

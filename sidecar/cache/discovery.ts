@@ -8,7 +8,13 @@ import type { Dirent } from "node:fs";
 import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { isInside } from "../../common/paths";
-import { createPathFilter, DEFAULT_MAX_FILE_BYTES, normalizeRel, type DiscoveryOptions, type PathFilter } from "../../common/pathFilter";
+import {
+  createPathFilter,
+  DEFAULT_MAX_FILE_BYTES,
+  normalizeRel,
+  type DiscoveryOptions,
+  type PathFilter,
+} from "../../common/pathFilter";
 
 /**
  * Why a file was left out. "symlink": a link that escapes the root, loops, dangles or duplicates a listed
@@ -25,9 +31,7 @@ export interface SkippedFile {
   detail?: string;
 }
 
-export type ReadResult =
-  | { ok: true; text: string; bytes: number }
-  | { ok: false; reason: SkipReason; detail: string };
+export type ReadResult = { ok: true; text: string; bytes: number } | { ok: false; reason: SkipReason; detail: string };
 
 function errorCode(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
@@ -99,7 +103,11 @@ export interface WalkResult {
  * the root and not already listed (otherwise skipped with reason "symlink"). Never throws for entries inside
  * the tree; throws only when the root itself cannot be read.
  */
-export async function walkSourceFiles(root: string, options: DiscoveryOptions = {}, filter?: PathFilter): Promise<WalkResult> {
+export async function walkSourceFiles(
+  root: string,
+  options: DiscoveryOptions = {},
+  filter?: PathFilter,
+): Promise<WalkResult> {
   const pathFilter = filter ?? (await createPathFilter(root, options));
   const absRoot = pathFilter.root;
   const realRoot = await realpath(absRoot);
@@ -145,7 +153,9 @@ export async function walkSourceFiles(root: string, options: DiscoveryOptions = 
       const rel = relDir === "" ? name : `${relDir}/${name}`;
       if (!valid) {
         if (entry.isDirectory() ? !pathFilter.isIgnored(rel, true) : pathFilter.accepts(rel)) {
-          const what = entry.isDirectory() ? "the folder's name is not UTF-8: nothing under it is indexed" : "the name is not UTF-8";
+          const what = entry.isDirectory()
+            ? "the folder's name is not UTF-8: nothing under it is indexed"
+            : "the name is not UTF-8";
           skipped.push({ path: rel, reason: "invalid-utf8", detail: what });
         }
       } else if (entry.isDirectory()) {
@@ -158,23 +168,32 @@ export async function walkSourceFiles(root: string, options: DiscoveryOptions = 
           real = await realpath(join(absRoot, rel));
         } catch (error) {
           // Dangling link or a loop (ELOOP): only report those that would have been indexed.
-          if (pathFilter.accepts(rel)) skipped.push({ path: rel, reason: "symlink", detail: `cannot resolve: ${errorCode(error)}` });
+          if (pathFilter.accepts(rel))
+            skipped.push({ path: rel, reason: "symlink", detail: `cannot resolve: ${errorCode(error)}` });
           continue;
         }
         let info;
         try {
           info = await stat(real);
         } catch (error) {
-          if (pathFilter.accepts(rel)) skipped.push({ path: rel, reason: "unreadable", detail: unreadableDetail(error, real) });
+          if (pathFilter.accepts(rel))
+            skipped.push({ path: rel, reason: "unreadable", detail: unreadableDetail(error, real) });
           continue;
         }
         if (info.isDirectory()) {
           if (pathFilter.isIgnored(rel, true)) continue;
-          if (!isInside(realRoot, real)) skipped.push({ path: rel, reason: "symlink", detail: "directory outside the root" });
+          if (!isInside(realRoot, real))
+            skipped.push({ path: rel, reason: "symlink", detail: "directory outside the root" });
           else linkedDirs.push({ rel, real, parentReal: realDir });
         } else if (pathFilter.accepts(rel)) {
-          if (!isInside(realRoot, real)) skipped.push({ path: rel, reason: "symlink", detail: info.isFile() ? "file outside the root" : "leads outside the root" });
-          else if (!info.isFile()) skipped.push({ path: rel, reason: "unreadable", detail: "links to something that is not a regular file" });
+          if (!isInside(realRoot, real))
+            skipped.push({
+              path: rel,
+              reason: "symlink",
+              detail: info.isFile() ? "file outside the root" : "leads outside the root",
+            });
+          else if (!info.isFile())
+            skipped.push({ path: rel, reason: "unreadable", detail: "links to something that is not a regular file" });
           else if (await openable(rel)) linkedFiles.push({ rel, real });
         }
       } else if (pathFilter.accepts(rel)) {
@@ -193,7 +212,9 @@ export async function walkSourceFiles(root: string, options: DiscoveryOptions = 
   for (let i = 0; i < linkedDirs.length; i++) {
     const { rel, real, parentReal } = linkedDirs[i]!;
     if (visited.has(real) || isInside(real, parentReal)) {
-      const detail = isInside(real, parentReal) ? "points to an ancestor (loop)" : `duplicate of ${toPosix(relative(realRoot, real)) || "."}`;
+      const detail = isInside(real, parentReal)
+        ? "points to an ancestor (loop)"
+        : `duplicate of ${toPosix(relative(realRoot, real)) || "."}`;
       skipped.push({ path: rel, reason: "symlink", detail });
       continue;
     }
@@ -221,7 +242,11 @@ export async function listSourceFiles(root: string, options: DiscoveryOptions = 
  * files (a NUL byte in the first 8 KiB), invalid UTF-8, anything unreadable (missing, permissions, not a regular
  * file, a path that resolves outside the root).
  */
-export async function readSourceFile(root: string, relPath: string, options: DiscoveryOptions = {}): Promise<ReadResult> {
+export async function readSourceFile(
+  root: string,
+  relPath: string,
+  options: DiscoveryOptions = {},
+): Promise<ReadResult> {
   const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const rel = normalizeRel(relPath);
   if (rel === undefined || rel === "") return { ok: false, reason: "unreadable", detail: "not a path inside the root" };
@@ -247,7 +272,8 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The content rules of readSourceFile (size, binary, UTF-8, a leading BOM removed) on bytes already read. */
 export function decodeSource(buffer: Uint8Array, maxBytes = DEFAULT_MAX_FILE_BYTES): ReadResult {
-  if (buffer.length > maxBytes) return { ok: false, reason: "too-large", detail: `${buffer.length} bytes > ${maxBytes}` };
+  if (buffer.length > maxBytes)
+    return { ok: false, reason: "too-large", detail: `${buffer.length} bytes > ${maxBytes}` };
   const head = buffer.subarray(0, 8192);
   const nul = head.indexOf(0);
   if (nul !== -1) return { ok: false, reason: "binary", detail: `NUL byte at offset ${nul}` };
@@ -286,7 +312,14 @@ export async function discoverSourceFiles(root: string, options: DiscoveryOption
   };
   await Promise.all(Array.from({ length: 8 }, worker));
   skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const counts: Record<SkipReason, number> = { binary: 0, "too-large": 0, "invalid-utf8": 0, unreadable: 0, symlink: 0, failed: 0 };
+  const counts: Record<SkipReason, number> = {
+    binary: 0,
+    "too-large": 0,
+    "invalid-utf8": 0,
+    unreadable: 0,
+    symlink: 0,
+    failed: 0,
+  };
   for (const s of skipped) counts[s.reason]++;
   return { files: walk.files.filter((_, i) => ok[i]), skipped, counts };
 }

@@ -136,7 +136,9 @@ class RunTally {
   }
 
   /** `exists`: whether a node is still in the cache (a parent fused and later removed does not count). */
-  report(exists: (id: string) => boolean): Pick<RunReport, "skipped" | "changedFiles" | "embedded" | "reused" | "removed" | "fused"> {
+  report(
+    exists: (id: string) => boolean,
+  ): Pick<RunReport, "skipped" | "changedFiles" | "embedded" | "reused" | "removed" | "fused"> {
     const { skipped, changedFiles, embedded, reused, removed } = this;
     return { skipped, changedFiles, embedded, reused, removed, fused: [...this.fusedIds].filter(exists).length };
   }
@@ -174,7 +176,12 @@ export class HefCache {
   }
 
   static async open(options: HefCacheOptions): Promise<HefCache> {
-    const full = { b: DEFAULT_BRANCHING, storage: "f16" as StorageType, log: (m: string) => process.stderr.write(`${m}\n`), ...options };
+    const full = {
+      b: DEFAULT_BRANCHING,
+      storage: "f16" as StorageType,
+      log: (m: string) => process.stderr.write(`${m}\n`),
+      ...options,
+    };
     const { embedder, log } = full;
     const fuser = full.fuser ?? new MeanFuser();
     if (!existsSync(full.root)) throw new Error(`${full.root}: no such directory`);
@@ -236,7 +243,9 @@ export class HefCache {
       if (indexProblem) throw new Error(indexProblem);
       this.index = NodeIndex.load(indexPath, this.identity.embedder.dim, this.identity.storage, this.nodes.size);
     } catch (error) {
-      log(`index of generation ${manifest.generation} unusable (${(error as Error).message}); rebuilding it from the stored vectors`);
+      log(
+        `index of generation ${manifest.generation} unusable (${(error as Error).message}); rebuilding it from the stored vectors`,
+      );
       this.index = new NodeIndex(this.identity.embedder.dim, this.identity.storage);
       this.index.add([...this.nodes.values()].map((node) => ({ id: node.id, vector: this.vectorOf(node) })));
       repaired = true;
@@ -246,7 +255,9 @@ export class HefCache {
   }
 
   private vectorOf(node: HNode, pending?: ReadonlyMap<string, Float32Array>): Float32Array {
-    const vector = node.contentHash ? this.embeddings.get(node.contentHash) : (pending?.get(node.id) ?? this.fusedVectors.get(node.id));
+    const vector = node.contentHash
+      ? this.embeddings.get(node.contentHash)
+      : (pending?.get(node.id) ?? this.fusedVectors.get(node.id));
     if (!vector) throw new Error(`no vector for ${node.level} node ${node.id} (${node.path})`);
     return vector;
   }
@@ -260,7 +271,9 @@ export class HefCache {
     const heights = [...new Set(todo.map((node) => node.height))].sort((a, b) => a - b);
     for (const height of heights) {
       const layer = todo.filter((node) => node.height === height);
-      const vectors = await this.fuser.fuse(layer.map((node) => node.children.map((id) => this.vectorOf(nodeOf(id), fused))));
+      const vectors = await this.fuser.fuse(
+        layer.map((node) => node.children.map((id) => this.vectorOf(nodeOf(id), fused))),
+      );
       layer.forEach((node, i) => fused.set(node.id, vectors[i]!));
       progress?.("fusing", fused.size, todo.length);
     }
@@ -285,7 +298,9 @@ export class HefCache {
   refresh(paths: readonly string[], progress?: Progress, signal?: AbortSignal): Promise<RunReport> {
     const changed = paths.map((p) => this.relativePath(p)).filter((p) => p !== undefined);
     return this.serialised(() =>
-      changed.some((path) => this.filter.isIgnoreFile(path)) ? this.syncAll(progress, signal) : this.apply(changed, progress, signal),
+      changed.some((path) => this.filter.isIgnoreFile(path))
+        ? this.syncAll(progress, signal)
+        : this.apply(changed, progress, signal),
     );
   }
 
@@ -294,10 +309,14 @@ export class HefCache {
     this.filter.invalidate();
     const walk = await walkSourceFiles(this.root, this.options.discovery, this.filter);
     // What the walk leaves out (links out of the folder, FIFOs, names that are not UTF-8...) is reported with what reading skips.
-    for (const skip of walk.skipped) this.logSkip(skip.path, `${skip.reason}${skip.detail ? ` (${printable(skip.detail)})` : ""}`);
+    for (const skip of walk.skipped)
+      this.logSkip(skip.path, `${skip.reason}${skip.detail ? ` (${printable(skip.detail)})` : ""}`);
     const known = [...this.hierarchy.files.keys()];
     const report = await this.apply([...new Set([...walk.files, ...known])], progress, signal, focus);
-    return { ...report, skipped: [...walk.skipped, ...report.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
+    return {
+      ...report,
+      skipped: [...walk.skipped, ...report.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    };
   }
 
   private relativePath(path: string): string | undefined {
@@ -318,7 +337,12 @@ export class HefCache {
    * written every `persistMs`, so that a big first index is useful within seconds and a crash
    * resumes from the last batch written instead of from the first file.
    */
-  private async apply(paths: readonly string[], progress?: Progress, signal?: AbortSignal, focus?: () => Focus): Promise<RunReport> {
+  private async apply(
+    paths: readonly string[],
+    progress?: Progress,
+    signal?: AbortSignal,
+    focus?: () => Focus,
+  ): Promise<RunReport> {
     const started = performance.now();
     const { batchMs = 5_000, persistMs = 60_000 } = this.options;
     let remaining = [...new Set(paths)];
@@ -331,7 +355,8 @@ export class HefCache {
       remaining = rest;
       const before = total - remaining.length - batch.length;
       const batchStarted = performance.now();
-      const overall: Progress = (phase, done) => progress?.(phase, before + (phase === "reading" ? done : batch.length), total);
+      const overall: Progress = (phase, done) =>
+        progress?.(phase, before + (phase === "reading" ? done : batch.length), total);
       tally.add(await this.indexBatch(batch, overall, signal));
       batchFiles = nextBatchFiles(batch.length, performance.now() - batchStarted, batchMs);
       if (remaining.length > 0 && this.dirty && performance.now() - persisted >= persistMs) {
@@ -340,7 +365,11 @@ export class HefCache {
         persisted = performance.now();
       }
     }
-    return { ...this.counts(), ...tally.report((id) => this.nodes.has(id)), ms: Math.round(performance.now() - started) };
+    return {
+      ...this.counts(),
+      ...tally.report((id) => this.nodes.has(id)),
+      ms: Math.round(performance.now() - started),
+    };
   }
 
   /** One batch: read, chunk and embed what changed, fuse the new parents, then commit them all at once. */
@@ -393,14 +422,24 @@ export class HefCache {
    * New vectors go into the embedding cache, which is keyed by content: holding more is never wrong,
    * and the next save drops what no file uses.
    */
-  private async prepare(paths: readonly string[], read: Reader, progress?: Progress, signal?: AbortSignal): Promise<Prepared> {
+  private async prepare(
+    paths: readonly string[],
+    read: Reader,
+    progress?: Progress,
+    signal?: AbortSignal,
+  ): Promise<Prepared> {
     const { changes, chunks, skipped } = await this.readChanges(paths, read, progress, signal);
     const embedded = await this.embedNew(chunks, progress, signal);
     return { changes, chunks, skipped, embedded };
   }
 
   /** The changed files among `paths` (null: gone or now ignored) and their chunks; unchanged files are left out. */
-  private async readChanges(paths: readonly string[], read: Reader, progress?: Progress, signal?: AbortSignal): Promise<Omit<Prepared, "embedded">> {
+  private async readChanges(
+    paths: readonly string[],
+    read: Reader,
+    progress?: Progress,
+    signal?: AbortSignal,
+  ): Promise<Omit<Prepared, "embedded">> {
     const changes = new Map<string, FileEntry | null>();
     const chunks: Chunk[] = [];
     const skipped: SkippedFile[] = [];
@@ -439,7 +478,14 @@ export class HefCache {
       changes.set(path, {
         path,
         hash,
-        chunks: chunked.chunks.map(({ hash, startLine, endLine, startByte, endByte, tokens }) => ({ hash, startLine, endLine, startByte, endByte, tokens })),
+        chunks: chunked.chunks.map(({ hash, startLine, endLine, startByte, endByte, tokens }) => ({
+          hash,
+          startLine,
+          endLine,
+          startByte,
+          endByte,
+          tokens,
+        })),
       });
       chunks.push(...chunked.chunks);
     }
@@ -450,7 +496,11 @@ export class HefCache {
   private chunkFile(path: string, text: string): { ok: true; chunks: Chunk[] } | { ok: false; skipped: SkippedFile } {
     const { embedder } = this.options;
     try {
-      return { ok: true, chunks: this.chunker.chunkFile(path, text, (t) => embedder.countTokens(t), { maxTokens: embedder.maxTokens }).chunks };
+      return {
+        ok: true,
+        chunks: this.chunker.chunkFile(path, text, (t) => embedder.countTokens(t), { maxTokens: embedder.maxTokens })
+          .chunks,
+      };
     } catch (error) {
       // One file the chunker cannot handle must not stop the index.
       const detail = oneLine(error).slice(0, 200);
@@ -475,7 +525,8 @@ export class HefCache {
       this.embeddings.set(hash, vector!);
       embedded++;
       progress?.("embedding", embedded, toEmbed.size);
-      const due = performance.now() - checkpoint.at >= checkpointMs || embedded - checkpoint.embedded >= checkpointChunks;
+      const due =
+        performance.now() - checkpoint.at >= checkpointMs || embedded - checkpoint.embedded >= checkpointChunks;
       if (due && embedded < toEmbed.size) {
         await this.checkpoint();
         checkpoint = { at: performance.now(), embedded };
@@ -497,7 +548,11 @@ export class HefCache {
     const read: Reader = async () => (text === null ? null : decodeSource(Buffer.from(text), maxBytes));
     return this.serialised(async () => {
       const { changes, chunks } = await this.prepare([rel], read);
-      return { update: updateHierarchy(this.hierarchy, changes), chunks, vectors: chunks.map((chunk) => this.embeddings.get(chunk.hash)!) };
+      return {
+        update: updateHierarchy(this.hierarchy, changes),
+        chunks,
+        vectors: chunks.map((chunk) => this.embeddings.get(chunk.hash)!),
+      };
     });
   }
 

@@ -254,10 +254,7 @@ function depthOf(dir: string): number {
  * Applies changed files (null: deleted) and rebuilds exactly the affected file subtrees and their
  * ancestor directories. A rename is a deletion plus an addition in the same call.
  */
-export function updateHierarchy(
-  hierarchy: Hierarchy,
-  changes: ReadonlyMap<string, FileEntry | null>,
-): HierarchyUpdate {
+export function updateHierarchy(hierarchy: Hierarchy, changes: ReadonlyMap<string, FileEntry | null>): HierarchyUpdate {
   const { b } = hierarchy;
   const files = new Map(hierarchy.files);
   const dirs = new Map(hierarchy.dirs);

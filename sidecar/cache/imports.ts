@@ -34,7 +34,8 @@ function pythonImports(dir: string, text: string): string[] {
       if (/^\w+$/.test(imported)) module(base, `${name}.${imported}`);
     }
   }
-  for (const m of text.matchAll(/^[ \t]*import[ \t]+([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*)/gm)) for (const name of m[1]!.split(",")) module("", name.trim());
+  for (const m of text.matchAll(/^[ \t]*import[ \t]+([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*)/gm))
+    for (const name of m[1]!.split(",")) module("", name.trim());
   return [...new Set(out.map((p) => posix.normalize(p)).filter((p) => !p.startsWith("..")))];
 }
 
@@ -43,7 +44,9 @@ const SCRIPT_EXTENSIONS = ["", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", "/i
 /** Relative specifiers of import/export ... from, import() and require(); packages are not in the repository's tree here. */
 function scriptImports(dir: string, text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*|^\s*import\s+)["'](\.{1,2}\/[^"']+)["']/gm)) {
+  for (const m of text.matchAll(
+    /(?:from\s+|import\s*\(\s*|require\s*\(\s*|^\s*import\s+)["'](\.{1,2}\/[^"']+)["']/gm,
+  )) {
     const target = posix.normalize(posix.join(dir, m[1]!));
     if (target.startsWith("..")) continue;
     // "./util.js" in TypeScript sources names util.ts.

@@ -45,7 +45,8 @@ export class NodeIndex {
     const keys = new BigUint64Array(entries.length);
     const matrix = new Float32Array(entries.length * this.dim);
     entries.forEach(({ id, vector }, i) => {
-      if (vector.length !== this.dim) throw new Error(`node ${id}: vector dimension ${vector.length}, index holds ${this.dim}`);
+      if (vector.length !== this.dim)
+        throw new Error(`node ${id}: vector dimension ${vector.length}, index holds ${this.dim}`);
       keys[i] = BigInt(`0x${id}`);
       matrix.set(vector, i * this.dim);
     });

@@ -20,14 +20,25 @@ const SAME_SCORE = 1e-4;
  * file) can carry the very vector of that child; when both are retrieved with the same score the
  * parent adds nothing but a duplicate pseudo-token, so the more specific node is kept.
  */
-export function selectHits(hits: readonly IndexHit[], nodeOf: (id: string) => HNode | undefined, k: number): RetrievedNode[] {
+export function selectHits(
+  hits: readonly IndexHit[],
+  nodeOf: (id: string) => HNode | undefined,
+  k: number,
+): RetrievedNode[] {
   const scores = new Map(hits.map((hit) => [hit.id, hit.score]));
   const selected: RetrievedNode[] = [];
   for (const hit of hits) {
     if (selected.length === k) break;
     const node = nodeOf(hit.id);
     if (!node || repeatsOnlyChild(node, hit.score, scores, nodeOf)) continue;
-    selected.push({ id: node.id, level: node.level, partial: node.partial, path: node.path, spans: node.spans, score: hit.score });
+    selected.push({
+      id: node.id,
+      level: node.level,
+      partial: node.partial,
+      path: node.path,
+      spans: node.spans,
+      score: hit.score,
+    });
   }
   return selected;
 }

@@ -72,10 +72,13 @@ export class VectorTable {
     const count = data.readUInt32LE(16);
     if (version !== VERSION) throw new Error(`vector table version ${version}, expected ${VERSION}`);
     if (dim !== expected.dim) throw new Error(`vector table has dimension ${dim}, expected ${expected.dim}`);
-    if (keyBytes !== expected.keyBytes) throw new Error(`vector table keys are ${keyBytes} bytes, expected ${expected.keyBytes}`);
+    if (keyBytes !== expected.keyBytes)
+      throw new Error(`vector table keys are ${keyBytes} bytes, expected ${expected.keyBytes}`);
     const entryBytes = keyBytes + dim * 4;
     if (data.length !== HEADER_BYTES + count * entryBytes) {
-      throw new Error(`vector table is ${data.length} bytes, ${count} entries need ${HEADER_BYTES + count * entryBytes}`);
+      throw new Error(
+        `vector table is ${data.length} bytes, ${count} entries need ${HEADER_BYTES + count * entryBytes}`,
+      );
     }
     const table = new VectorTable(dim, keyBytes);
     for (let i = 0, offset = HEADER_BYTES; i < count; i++, offset += entryBytes) {

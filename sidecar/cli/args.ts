@@ -71,7 +71,8 @@ export function optionalPositiveInt(value: string | undefined, name: string): nu
 
 export function backendOf(values: Values): Backend {
   const backend = values.backend ?? DEFAULT_BACKEND;
-  if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be ${BACKENDS.join(" or ")}, got "${values.backend}"`);
+  if (!(BACKENDS as readonly string[]).includes(backend))
+    throw new UsageError(`--backend must be ${BACKENDS.join(" or ")}, got "${values.backend}"`);
   return backend as Backend;
 }
 
@@ -80,7 +81,8 @@ export function modesOf(values: Values, fallback: readonly CompletionMode[]): Co
   if (!values.mode) return [...fallback];
   const modes = values.mode.flatMap((m) => m.split(",")).map((m) => m.trim());
   for (const mode of modes) {
-    if (!COMPLETION_MODES.includes(mode as CompletionMode)) throw new UsageError(`--mode must be one of ${COMPLETION_MODES.join(", ")}, got "${mode}"`);
+    if (!COMPLETION_MODES.includes(mode as CompletionMode))
+      throw new UsageError(`--mode must be one of ${COMPLETION_MODES.join(", ")}, got "${mode}"`);
   }
   return [...new Set(modes as CompletionMode[])];
 }

@@ -5,14 +5,26 @@ import { relative, resolve } from "node:path";
 import { defaultCacheDir } from "../cache/cacheLocation";
 import { loadEngine } from "../completion/engine";
 import type { CompletionResult } from "../completion/types";
-import { backendOf, directory, modelPaths, modesOf, optionalPositiveInt, positiveInt, UsageError, type Values } from "./args";
+import {
+  backendOf,
+  directory,
+  modelPaths,
+  modesOf,
+  optionalPositiveInt,
+  positiveInt,
+  UsageError,
+  type Values,
+} from "./args";
 import { syncWithProgress } from "./progressBar";
 
 /** The text before and after the cursor placed at the start of 1-based line `line`. */
 export function splitAtLine(text: string, line: number, file: string): { prefix: string; suffix: string } {
   const lines = text.split("\n");
   if (line > lines.length) throw new UsageError(`${file} has ${lines.length} lines, --line ${line} is past its end`);
-  const prefix = lines.slice(0, line - 1).map((l) => `${l}\n`).join("");
+  const prefix = lines
+    .slice(0, line - 1)
+    .map((l) => `${l}\n`)
+    .join("");
   return { prefix, suffix: text.slice(prefix.length) };
 }
 
@@ -61,7 +73,11 @@ export async function runComplete(dir: string, values: Values): Promise<void> {
       ...(ragBudget !== undefined ? { ragBudget } : {}),
     });
     const { text, ...rest } = result;
-    process.stdout.write(values.json ? `${JSON.stringify({ file: values.file, line: Number(values.line), completion: text, ...rest })}\n` : `${formatResult(result)}\n`);
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify({ file: values.file, line: Number(values.line), completion: text, ...rest })}\n`
+        : `${formatResult(result)}\n`,
+    );
   } finally {
     await engine.dispose();
   }

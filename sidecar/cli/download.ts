@@ -51,7 +51,8 @@ function progressPrinter(json: boolean): (downloaded: number, total: number) => 
 }
 
 export async function runDownload(uri: string, values: Values): Promise<void> {
-  if (!MODEL_URI.test(uri)) throw new UsageError(`download takes a model URI (hf:owner/repo/file.gguf) or an https URL, got "${uri}"`);
+  if (!MODEL_URI.test(uri))
+    throw new UsageError(`download takes a model URI (hf:owner/repo/file.gguf) or an https URL, got "${uri}"`);
   if (!values.dir) throw new UsageError("download needs --dir <dir>");
   const timeoutMs = positiveInt(values.timeout, "timeout", 30) * 1000;
   const directory = resolve(values.dir);

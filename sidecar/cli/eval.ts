@@ -23,7 +23,9 @@ function formatSummaries(summaries: readonly ModeSummary[]): string {
   ]);
   const header = ["mode", "n", "EM %", "ES %", "ID EM %", "p50 ms", "p95 ms", "tokens"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n");
+  return [header, ...rows]
+    .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "))
+    .join("\n");
 }
 
 export async function runEvalCommand(tasksFile: string, values: Values): Promise<void> {
@@ -35,7 +37,8 @@ export async function runEvalCommand(tasksFile: string, values: Values): Promise
   const modes = modesOf(values, COMPLETION_MODES);
   const k = optionalPositiveInt(values.k, "k");
   const ablation = values.ablation as Ablation | undefined;
-  if (ablation !== undefined && !ABLATIONS.includes(ablation)) throw new UsageError(`--ablation must be one of ${ABLATIONS.join(", ")}, got "${ablation}"`);
+  if (ablation !== undefined && !ABLATIONS.includes(ablation))
+    throw new UsageError(`--ablation must be one of ${ABLATIONS.join(", ")}, got "${ablation}"`);
   const engine = await loadEngine({ ...modelPaths(values), backend: backendOf(values) });
   const workDir = mkdtempSync(join(tmpdir(), "hef-eval-"));
   const bar = progressBar();
@@ -52,7 +55,9 @@ export async function runEvalCommand(tasksFile: string, values: Values): Promise
       progress: (done, total) => bar.update("completing", done, total),
     });
     bar.end();
-    process.stdout.write(values.json ? `${JSON.stringify({ summaries, results })}\n` : `${formatSummaries(summaries)}\n`);
+    process.stdout.write(
+      values.json ? `${JSON.stringify({ summaries, results })}\n` : `${formatSummaries(summaries)}\n`,
+    );
   } finally {
     bar.end();
     rmSync(workDir, { recursive: true, force: true });

@@ -7,7 +7,17 @@ import { Retriever } from "../completion/retriever";
 import { groupByRepo, parseTasks } from "../eval/tasks";
 import { exportRepository, type ExportSummary } from "../training/export";
 import { isInside } from "../../common/paths";
-import { backendOf, directory, discoveryOf, modelPaths, positiveInt, repositories, UsageError, type Values, withShippedModels } from "./args";
+import {
+  backendOf,
+  directory,
+  discoveryOf,
+  modelPaths,
+  positiveInt,
+  repositories,
+  UsageError,
+  type Values,
+  withShippedModels,
+} from "./args";
 import { progressBar } from "./progressBar";
 
 function formatSummary(s: ExportSummary): string {
@@ -19,13 +29,17 @@ export async function runExport(reposArg: string, values: Values): Promise<void>
   const reposDir = directory(reposArg);
   const out = resolve(values.out);
   // The export (and its default cache folder) inside a repository would be indexed with it.
-  if (isInside(reposDir, out)) throw new UsageError(`--out ${values.out} is inside ${reposArg}: it would be indexed as a repository`);
+  if (isInside(reposDir, out))
+    throw new UsageError(`--out ${values.out} is inside ${reposArg}: it would be indexed as a repository`);
   const b = positiveInt(values.b, "b", DEFAULT_BRANCHING);
   const backend = backendOf(values);
-  const tasks = values.tasks ? groupByRepo(parseTasks(readFileSync(resolve(values.tasks), "utf8"), values.tasks)) : undefined;
+  const tasks = values.tasks
+    ? groupByRepo(parseTasks(readFileSync(resolve(values.tasks), "utf8"), values.tasks))
+    : undefined;
   const repos = repositories(reposDir);
   const unknown = [...(tasks?.keys() ?? [])].filter((repo) => !repos.includes(repo));
-  if (unknown.length > 0) process.stderr.write(`hef: tasks of ${unknown.join(", ")} skipped: no such repository under ${reposArg}\n`);
+  if (unknown.length > 0)
+    process.stderr.write(`hef: tasks of ${unknown.join(", ")} skipped: no such repository under ${reposArg}\n`);
 
   // Chunk vectors, fused by the mean (training learns the fuser from them), and the editor's query windows.
   const { embedderPath } = withShippedModels(modelPaths(values));

@@ -9,7 +9,17 @@ import { DEFAULT_BRANCHING } from "../cache/hierarchy";
 import { Retriever } from "../completion/retriever";
 import { shippedModels } from "../models/shippedModels";
 import { printable } from "../util/printable";
-import { backendOf, directory, modelPaths, optionalPositiveInt, parse, positiveInt, UsageError, type Values, withShippedModels } from "./args";
+import {
+  backendOf,
+  directory,
+  modelPaths,
+  optionalPositiveInt,
+  parse,
+  positiveInt,
+  UsageError,
+  type Values,
+  withShippedModels,
+} from "./args";
 import { runComplete, splitAtLine } from "./complete";
 import { runDownload } from "./download";
 import { runEvalCommand } from "./eval";
@@ -91,7 +101,13 @@ function loadRetriever(values: Values, queries: boolean): Promise<Retriever> {
   const adapterPath = given.adapterPath ?? (given.embedderPath ? undefined : shippedModels().adapterPath);
   // The adapter's b by default: the cache is then the one `hef complete` and the extension use.
   const b = values.b === undefined ? undefined : positiveInt(values.b, "b", 0);
-  return Retriever.load({ embedderPath, ...(adapterPath ? { adapterPath } : {}), ...(b !== undefined ? { b } : {}), backend: backendOf(values), queries });
+  return Retriever.load({
+    embedderPath,
+    ...(adapterPath ? { adapterPath } : {}),
+    ...(b !== undefined ? { b } : {}),
+    backend: backendOf(values),
+    queries,
+  });
 }
 
 function openCache(retriever: Retriever, root: string, values: Values): Promise<HefCache> {
@@ -147,7 +163,11 @@ async function runIndexOrQuery(command: "index" | "query", dir: string, values: 
     const k = query.k ?? retriever.adapter?.k ?? DEFAULT_K;
     const { nodes } = await retriever.query(cache, query.prefix, k);
     const ms = Math.round(performance.now() - started);
-    process.stdout.write(values.json ? `${JSON.stringify({ file: values.file, line: query.line, k, ms, nodes })}\n` : `${formatNodes(nodes)}\n`);
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify({ file: values.file, line: query.line, k, ms, nodes })}\n`
+        : `${formatNodes(nodes)}\n`,
+    );
   } finally {
     await retriever.dispose();
   }
@@ -185,7 +205,9 @@ main(process.argv.slice(2)).then(
   () => process.exit(0),
   (error: unknown) => {
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    process.stderr.write(`hef: ${(error as Error).message.split("\n").map(printable).join("\n")}\n${usage ? `\n${USAGE}` : ""}`);
+    process.stderr.write(
+      `hef: ${(error as Error).message.split("\n").map(printable).join("\n")}\n${usage ? `\n${USAGE}` : ""}`,
+    );
     // 128 + the signal's number, as a shell reports a process the signal stopped.
     process.exit(usage ? 2 : error instanceof Interrupted ? 128 + osConstants.signals[error.signal] : 1);
   },

@@ -29,11 +29,24 @@ async function readRepository(root: string, discovery: DiscoveryOptions): Promis
 /** The names each file with a grammar defines. */
 function definitionsOf(files: readonly RepoFile[], support: LanguageSupport): Map<string, string[]> {
   const parsed = files.filter((file) => support.parserFor(file.path) !== undefined);
-  return new Map(parsed.map((file) => [file.path, extractEntities(file.path, file.text, support).filter((e) => API_KINDS.has(e.kind)).map((e) => e.name)]));
+  return new Map(
+    parsed.map((file) => [
+      file.path,
+      extractEntities(file.path, file.text, support)
+        .filter((e) => API_KINDS.has(e.kind))
+        .map((e) => e.name),
+    ]),
+  );
 }
 
 /** String literals that span lines (docstrings, template strings): no code to complete inside them. */
-const STRING_TYPES = new Set(["string", "template_string", "raw_string_literal", "interpreted_string_literal", "text_block"]);
+const STRING_TYPES = new Set([
+  "string",
+  "template_string",
+  "raw_string_literal",
+  "interpreted_string_literal",
+  "text_block",
+]);
 
 /** 0-based lines of each file with a grammar that lie inside a string literal after its first line. */
 function proseLinesOf(files: readonly RepoFile[], support: LanguageSupport): Map<string, Set<number>> {
@@ -45,7 +58,7 @@ function proseLinesOf(files: readonly RepoFile[], support: LanguageSupport): Map
     const lines = new Set<number>();
     const cursor = tree.walk();
     try {
-      for (let more = true; more; ) {
+      for (let more = true; more;) {
         const node = cursor.currentNode;
         const multiline = node.endPosition.row > node.startPosition.row;
         if (multiline && STRING_TYPES.has(node.type)) {
@@ -69,9 +82,14 @@ function proseLinesOf(files: readonly RepoFile[], support: LanguageSupport): Map
 
 function formatCounts(counts: readonly RepoCount[], total: number): string {
   const header = ["repo", "files", "candidates", "tasks"];
-  const rows = [...counts.map((c) => [c.repo, String(c.files), String(c.candidates), String(c.tasks)]), ["total", "", "", String(total)]];
+  const rows = [
+    ...counts.map((c) => [c.repo, String(c.files), String(c.candidates), String(c.tasks)]),
+    ["total", "", "", String(total)],
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n");
+  return [header, ...rows]
+    .map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "))
+    .join("\n");
 }
 
 export async function runTasks(reposArg: string, values: Values): Promise<void> {
@@ -89,7 +107,10 @@ export async function runTasks(reposArg: string, values: Values): Promise<void> 
   try {
     for (const repo of repositories(reposDir)) {
       const files = await readRepository(join(reposDir, repo), discovery);
-      const built = buildRepoTasks(repo, files, { ...options, ...(support ? { definitions: definitionsOf(files, support), prose: proseLinesOf(files, support) } : {}) });
+      const built = buildRepoTasks(repo, files, {
+        ...options,
+        ...(support ? { definitions: definitionsOf(files, support), prose: proseLinesOf(files, support) } : {}),
+      });
       counts.push({ repo, files: built.files, candidates: built.candidates, tasks: built.tasks.length });
       for (const task of built.tasks) lines.push(`${JSON.stringify(task)}\n`);
     }
@@ -97,5 +118,9 @@ export async function runTasks(reposArg: string, values: Values): Promise<void> 
     support?.dispose();
   }
   writeFileAtomic(resolve(values.out), lines.join(""));
-  process.stdout.write(values.json ? `${JSON.stringify({ repos: counts, tasks: lines.length })}\n` : `${formatCounts(counts, lines.length)}\n`);
+  process.stdout.write(
+    values.json
+      ? `${JSON.stringify({ repos: counts, tasks: lines.length })}\n`
+      : `${formatCounts(counts, lines.length)}\n`,
+  );
 }

@@ -29,9 +29,22 @@ export function trainArguments(values: Values, extra: readonly string[]): string
   if (repos.length === 0) throw new UsageError("train needs --repos <dir> [<dir> ...]");
   if (!values.out) throw new UsageError("train needs --out <dir>");
   const preset = values.preset ?? "cpu";
-  if (!(PRESETS as readonly string[]).includes(preset)) throw new UsageError(`--preset must be one of ${PRESETS.join(", ")}, got "${preset}"`);
+  if (!(PRESETS as readonly string[]).includes(preset))
+    throw new UsageError(`--preset must be one of ${PRESETS.join(", ")}, got "${preset}"`);
   const backend = backendOf(values);
-  const args = ["-m", "hef_training", "train", "--repos", ...repos.map((r) => resolve(r)), "--out", resolve(values.out), "--preset", preset, "--device", backend];
+  const args = [
+    "-m",
+    "hef_training",
+    "train",
+    "--repos",
+    ...repos.map((r) => resolve(r)),
+    "--out",
+    resolve(values.out),
+    "--preset",
+    preset,
+    "--device",
+    backend,
+  ];
   if (values.generator) args.push("--generator", resolve(values.generator));
   if (values.embedder) args.push("--embedder", resolve(values.embedder));
   if (values.seed !== undefined) args.push("--seed", values.seed);
@@ -50,6 +63,9 @@ export async function runTrain(values: Values, extra: readonly string[]): Promis
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on("SIGINT", forward);
   process.on("SIGTERM", forward);
-  const code = await new Promise<number>((done) => child.on("close", (status, signal) => done(status ?? (signal ? 1 : 0))));
-  if (code !== 0) throw new Error(`training stopped (exit ${code}); run the same command again to resume where it stopped`);
+  const code = await new Promise<number>((done) =>
+    child.on("close", (status, signal) => done(status ?? (signal ? 1 : 0))),
+  );
+  if (code !== 0)
+    throw new Error(`training stopped (exit ${code}); run the same command again to resume where it stopped`);
 }

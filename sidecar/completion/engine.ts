@@ -73,7 +73,11 @@ class HefEngine implements CompletionEngine {
     fimLayout: FimLayout,
     private readonly rememberRetrieval: boolean,
   ) {
-    this.pseudo = new PseudoTokenCache(async (input, rows) => ops.project(input, rows), adapter.embedder.dim, adapter.generator.dim);
+    this.pseudo = new PseudoTokenCache(
+      async (input, rows) => ops.project(input, rows),
+      adapter.embedder.dim,
+      adapter.generator.dim,
+    );
     this.tokenize = (text) => generator.tokenize(text);
     this.promptModel = { tokens: generator.info.tokens, addBos: generator.info.addBos, fimLayout };
   }
@@ -94,14 +98,22 @@ class HefEngine implements CompletionEngine {
     const source = request.retrieval?.cache ?? cache;
     if (request.mode !== "none" && !aborted(request.signal)) {
       // Ablations retrieve with another cache or query: never from or into the memory.
-      const key = this.rememberRetrieval && !request.retrieval ? retrievalKey({ path: request.path, mode: request.mode, k, prefix: request.prefix }) : undefined;
+      const key =
+        this.rememberRetrieval && !request.retrieval
+          ? retrievalKey({ path: request.path, mode: request.mode, k, prefix: request.prefix })
+          : undefined;
       const decision = key ? decideRetrieval(this.memory.get(cache), key, (id) => cache.node(id)) : undefined;
       if (decision?.reuse) {
         nodes = decision.nodes;
         retrievalReused = true;
       } else {
         const chunksOnly = request.mode === "rag" ? (node: HNode) => node.level === "chunk" : undefined;
-        const retrieval = await this.retriever.query(source, request.retrieval?.prefix ?? request.prefix, k, chunksOnly);
+        const retrieval = await this.retriever.query(
+          source,
+          request.retrieval?.prefix ?? request.prefix,
+          k,
+          chunksOnly,
+        );
         // A new line whose top K barely moved keeps the remembered nodes, so their pseudo-tokens and the KV behind them stay.
         nodes = decision?.kept && keepRetrieved(decision.kept, retrieval.nodes) ? decision.kept : retrieval.nodes;
         timings.queryEmbed = retrieval.queryEmbedMs;
@@ -145,7 +157,14 @@ class HefEngine implements CompletionEngine {
     });
     timings.prefill = generated.timings.prefillMs;
     timings.decode = generated.timings.decodeMs;
-    const generatedText = fixed ? generated.text : postProcess(generated.text, { prefix, suffix: request.suffix, singleLine, truncated: generated.stopReason === "maxTokens" });
+    const generatedText = fixed
+      ? generated.text
+      : postProcess(generated.text, {
+          prefix,
+          suffix: request.suffix,
+          singleLine,
+          truncated: generated.stopReason === "maxTokens",
+        });
     const text = afterTypedIndent(generatedText, indent);
     timings.total = performance.now() - started;
     return {
@@ -177,7 +196,11 @@ class HefEngine implements CompletionEngine {
    * Entity names for the prompt (paper 3.8): those defined inside the retrieved nodes, best node
    * first, then those of the current file; names the prefix already shows are left out.
    */
-  private async entityNames(cache: HefCache, request: CompletionRequest, nodes: readonly RetrievedNode[]): Promise<string[]> {
+  private async entityNames(
+    cache: HefCache,
+    request: CompletionRequest,
+    nodes: readonly RetrievedNode[],
+  ): Promise<string[]> {
     this.languages ??= createLanguageSupport();
     const support = await this.languages;
     let index = this.entities.get(cache);
@@ -185,7 +208,9 @@ class HefEngine implements CompletionEngine {
       index = new EntityIndex(support);
       this.entities.set(cache, index);
     }
-    const paths = new Set(nodes.flatMap((node) => node.spans.filter((span) => span.startLine !== undefined).map((span) => span.path)));
+    const paths = new Set(
+      nodes.flatMap((node) => node.spans.filter((span) => span.startLine !== undefined).map((span) => span.path)),
+    );
     paths.delete(request.path);
     for (const path of paths) {
       const text = await cache.readText(path);
@@ -224,7 +249,10 @@ export async function loadEngine(options: EngineOptions = {}): Promise<Completio
   const shipped = shippedModels();
   const generatorPath = options.generatorPath ?? shipped.generatorPath;
   const adapterPath = options.adapterPath ?? shipped.adapterPath;
-  const generator = await NativeGenerator.load(generatorPath, { gpuLayers: gpuLayersOf(backend), contextSize: options.contextSize ?? 8192 });
+  const generator = await NativeGenerator.load(generatorPath, {
+    gpuLayers: gpuLayersOf(backend),
+    contextSize: options.contextSize ?? 8192,
+  });
   let retriever: Retriever;
   try {
     retriever = await Retriever.load({
@@ -239,7 +267,8 @@ export async function loadEngine(options: EngineOptions = {}): Promise<Completio
     throw error;
   }
   const llama = await llamaRuntime(backend);
-  const fimLayout = options.fimLayout === "auto" ? (generator.info.fimSpm ? "spm" : "psm") : (options.fimLayout ?? "psm");
+  const fimLayout =
+    options.fimLayout === "auto" ? (generator.info.fimSpm ? "spm" : "psm") : (options.fimLayout ?? "psm");
   return new HefEngine(
     backendName(llama),
     { embedder: retriever.embedder.name, generator: basename(generatorPath), adapter: basename(adapterPath) },

@@ -11,7 +11,8 @@ import { contentHash } from "../cache/chunking/chunk";
 import { languageForPath, type LanguageId } from "../languages";
 import { initRuntime, loadGrammarSync, Parser } from "../cache/chunking/parser";
 
-export type EntityKind = "class" | "interface" | "type" | "enum" | "namespace" | "function" | "method" | "field" | "constant" | "variable";
+export type EntityKind =
+  "class" | "interface" | "type" | "enum" | "namespace" | "function" | "method" | "field" | "constant" | "variable";
 
 export interface EntityName {
   name: string;
@@ -179,7 +180,8 @@ const walkJs: Walker = (node, scope, add, inClass = false) => {
           const target = name(declarator);
           if (declarator.type !== "variable_declarator" || target?.type !== "identifier") continue;
           const value = declarator.childForFieldName("value")?.type ?? "";
-          const kind = value === "class" ? "class" : value.includes("function") ? "function" : constantOrVariable(target.text);
+          const kind =
+            value === "class" ? "class" : value.includes("function") ? "function" : constantOrVariable(target.text);
           add(target, kind, scope);
         }
         break;
@@ -202,7 +204,12 @@ const walkJava: Walker = (node, scope, add) => {
       case "enum_declaration":
       case "record_declaration":
       case "annotation_type_declaration": {
-        const kind = child.type === "interface_declaration" || child.type === "annotation_type_declaration" ? "interface" : child.type === "enum_declaration" ? "enum" : "class";
+        const kind =
+          child.type === "interface_declaration" || child.type === "annotation_type_declaration"
+            ? "interface"
+            : child.type === "enum_declaration"
+              ? "enum"
+              : "class";
         const qualified = add(name(child), kind, scope);
         const body = child.childForFieldName("body");
         if (qualified && body) walkJava(body, qualified, add);
@@ -214,8 +221,10 @@ const walkJava: Walker = (node, scope, add) => {
       case "field_declaration":
       case "constant_declaration": {
         const modifiers = child.namedChildren.find((c) => c.type === "modifiers")?.text ?? "";
-        const constant = child.type === "constant_declaration" || (/\bstatic\b/.test(modifiers) && /\bfinal\b/.test(modifiers));
-        for (const declarator of namedField(child, "declarator")) add(name(declarator), constant ? "constant" : "field", scope);
+        const constant =
+          child.type === "constant_declaration" || (/\bstatic\b/.test(modifiers) && /\bfinal\b/.test(modifiers));
+        for (const declarator of namedField(child, "declarator"))
+          add(name(declarator), constant ? "constant" : "field", scope);
         break;
       }
       case "enum_constant":
@@ -239,12 +248,14 @@ const walkGo: Walker = (node, scope, add) => {
         add(name(child), "method", receiverType(child) ?? scope);
         break;
       case "type_declaration":
-        for (const spec of child.namedChildren) if (spec.type === "type_spec" || spec.type === "type_alias") add(name(spec), "type", scope);
+        for (const spec of child.namedChildren)
+          if (spec.type === "type_spec" || spec.type === "type_alias") add(name(spec), "type", scope);
         break;
       case "const_declaration":
       case "var_declaration":
         for (const spec of child.namedChildren) {
-          for (const id of namedField(spec, "name")) add(id, child.type === "const_declaration" ? "constant" : "variable", scope);
+          for (const id of namedField(spec, "name"))
+            add(id, child.type === "const_declaration" ? "constant" : "variable", scope);
         }
         break;
     }
@@ -255,7 +266,12 @@ const walkGo: Walker = (node, scope, add) => {
 function receiverType(method: Node): string | undefined {
   let type = method.childForFieldName("receiver")?.namedChildren[0]?.childForFieldName("type") ?? null;
   while (type && type.type !== "type_identifier") {
-    type = type.type === "pointer_type" ? type.namedChildren[0] ?? null : type.type === "generic_type" ? type.childForFieldName("type") : null;
+    type =
+      type.type === "pointer_type"
+        ? (type.namedChildren[0] ?? null)
+        : type.type === "generic_type"
+          ? type.childForFieldName("type")
+          : null;
   }
   return type?.text;
 }
@@ -274,12 +290,16 @@ const WALKERS: Record<LanguageId, Walker> = {
  * order; duplicates keep their best rank. A span without lines covers its whole file. Directory spans
  * (module and repository nodes) add nothing: they cover too much to say which of their names matter.
  */
-export function rankEntities(files: ReadonlyMap<string, readonly EntityName[]>, nodes: readonly RetrievedNode[]): EntityName[] {
+export function rankEntities(
+  files: ReadonlyMap<string, readonly EntityName[]>,
+  nodes: readonly RetrievedNode[],
+): EntityName[] {
   const ranked = new Map<string, EntityName>();
   for (const node of nodes) {
     for (const span of node.spans) {
       for (const entity of files.get(span.path) ?? []) {
-        const inside = (span.startLine ?? 0) <= entity.line && entity.line <= (span.endLine ?? Number.POSITIVE_INFINITY);
+        const inside =
+          (span.startLine ?? 0) <= entity.line && entity.line <= (span.endLine ?? Number.POSITIVE_INFINITY);
         if (inside && !ranked.has(entity.qualified)) ranked.set(entity.qualified, entity);
       }
     }
@@ -298,7 +318,11 @@ export interface SelectOptions {
  * Qualified names to list, from candidates in order of preference: deduplicated, those the model already sees
  * skipped, and as many as fit the budget (a long name that does not fit does not stop shorter later ones).
  */
-export function selectEntities(candidates: readonly EntityName[], tokenCount: (text: string) => number, options: SelectOptions = {}): string[] {
+export function selectEntities(
+  candidates: readonly EntityName[],
+  tokenCount: (text: string) => number,
+  options: SelectOptions = {},
+): string[] {
   const visible = new Set(options.exclude?.match(/[\p{L}_$][\p{L}\p{N}_$]*/gu) ?? []);
   let left = options.budget ?? 64;
   const chosen = new Set<string>();

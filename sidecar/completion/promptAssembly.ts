@@ -86,7 +86,12 @@ export function assemblePrompt(tokenize: Tokenize, model: PromptModel, request: 
       : { tokens: [], snippets: 0 };
   parts.push(context.tokens);
 
-  const entityLine = fitEntityLine(tokenize, request.path, request.entities ?? [], request.entityBudget ?? PROMPT_DEFAULTS.entityBudget);
+  const entityLine = fitEntityLine(
+    tokenize,
+    request.path,
+    request.entities ?? [],
+    request.entityBudget ?? PROMPT_DEFAULTS.entityBudget,
+  );
   parts.push(entityLine);
 
   const prefix = prefixTokens(tokenize, request.prefix, request.prefixBudget ?? PROMPT_DEFAULTS.prefixBudget);

@@ -18,7 +18,12 @@ export function asIncrementalEncoder(encoder: NativeEncoder): IncrementalEncoder
   const { addBos, addEos, tokens } = encoder.info;
   return {
     tokenize: (text) => encoder.tokenize(text),
-    specialTokens: { addBos, addEos, ...(tokens.bos !== undefined ? { bos: tokens.bos } : {}), ...(tokens.eos !== undefined ? { eos: tokens.eos } : {}) },
+    specialTokens: {
+      addBos,
+      addEos,
+      ...(tokens.bos !== undefined ? { bos: tokens.bos } : {}),
+      ...(tokens.eos !== undefined ? { eos: tokens.eos } : {}),
+    },
     embedTokens: (tokens) => encoder.embedTokens(tokens),
   };
 }
@@ -36,7 +41,11 @@ export interface QueryEmbedding {
 }
 
 /** The query window's tokens: at most maxTokens (specials included), starting where the previous request's did when possible. */
-export function queryWindow(encoder: Pick<IncrementalEncoder, "tokenize" | "specialTokens">, prefix: string, maxTokens: number): Int32Array {
+export function queryWindow(
+  encoder: Pick<IncrementalEncoder, "tokenize" | "specialTokens">,
+  prefix: string,
+  maxTokens: number,
+): Int32Array {
   const { bos, eos, addBos, addEos } = encoder.specialTokens;
   const head = addBos && bos !== undefined ? [bos] : [];
   const tail = addEos && eos !== undefined ? [eos] : [];
@@ -48,7 +57,11 @@ export function queryWindow(encoder: Pick<IncrementalEncoder, "tokenize" | "spec
   return Int32Array.from([...head, ...body, ...tail]);
 }
 
-export async function embedQuery(encoder: IncrementalEncoder, prefix: string, maxTokens = 512): Promise<QueryEmbedding> {
+export async function embedQuery(
+  encoder: IncrementalEncoder,
+  prefix: string,
+  maxTokens = 512,
+): Promise<QueryEmbedding> {
   const tokens = queryWindow(encoder, prefix, maxTokens);
   const { vector, reused } = await encoder.embedTokens(tokens);
   return { vector, tokens: tokens.length, reused };

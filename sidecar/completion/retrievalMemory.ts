@@ -85,7 +85,14 @@ export function decideRetrieval(
   for (const remembered of memory.nodes) {
     const node = nodeOf(remembered.id);
     if (!node) return { reuse: false, reason: "removed" };
-    nodes.push({ id: remembered.id, level: node.level, partial: node.partial, path: node.path, spans: node.spans, score: remembered.score });
+    nodes.push({
+      id: remembered.id,
+      level: node.level,
+      partial: node.partial,
+      path: node.path,
+      spans: node.spans,
+      score: remembered.score,
+    });
   }
   if (was.beforeLine !== key.beforeLine) return { reuse: false, reason: "moved", kept: nodes };
   return { reuse: true, nodes };
@@ -99,7 +106,11 @@ export function decideRetrieval(
  * pseudo-token positions before it while showing the generator orders that training never does
  * (pseudoTokens.ts).
  */
-export function keepRetrieved(kept: readonly RetrievedNode[], fresh: readonly RetrievedNode[], minOverlap = MIN_OVERLAP): boolean {
+export function keepRetrieved(
+  kept: readonly RetrievedNode[],
+  fresh: readonly RetrievedNode[],
+  minOverlap = MIN_OVERLAP,
+): boolean {
   if (kept.length === 0) return false;
   const freshIds = new Set(fresh.map((node) => node.id));
   return kept.filter((node) => freshIds.has(node.id)).length >= minOverlap * kept.length;

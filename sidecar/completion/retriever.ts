@@ -64,7 +64,8 @@ export class Retriever {
       loaded.push(embedder);
       const ops = adapter ? await AdapterOps.load(adapter.path, { backend: adapterDeviceOf(backend) }) : undefined;
       if (ops) loaded.push(ops);
-      const fuser = adapter?.fuser && ops ? await LearnedFuser.load(adapter, ops, { gpuLayers: gpuLayersOf(backend) }) : undefined;
+      const fuser =
+        adapter?.fuser && ops ? await LearnedFuser.load(adapter, ops, { gpuLayers: gpuLayersOf(backend) }) : undefined;
       if (fuser) loaded.push(fuser);
       if (adapter) {
         const { warnings } = checkAdapter(adapter, {

@@ -46,7 +46,9 @@ export const TOKEN_STEP = 64;
 export function tailTokens(tokens: Int32Array, max: number, step = TOKEN_STEP): Int32Array {
   if (tokens.length <= max) return tokens;
   const limit = Math.max(max, 0);
-  return tokens.subarray(Math.min(tokens.length - limit + ((step - ((tokens.length - limit) % step)) % step), tokens.length));
+  return tokens.subarray(
+    Math.min(tokens.length - limit + ((step - ((tokens.length - limit) % step)) % step), tokens.length),
+  );
 }
 
 /** The first `max` tokens. */
@@ -56,6 +58,8 @@ export function headTokens(tokens: Int32Array, max: number): Int32Array {
 
 function checkWindow(maxChars: number, step: number): void {
   if (!Number.isInteger(maxChars) || !Number.isInteger(step) || step < 1 || 2 * step > maxChars) {
-    throw new RangeError(`window needs integers with 1 <= step and 2 * step <= maxChars, got maxChars ${maxChars}, step ${step}`);
+    throw new RangeError(
+      `window needs integers with 1 <= step and 2 * step <= maxChars, got maxChars ${maxChars}, step ${step}`,
+    );
   }
 }

@@ -25,7 +25,10 @@
 import type { CompletionMode } from "../completion/types";
 
 /** The stripped non-empty lines of both, the prediction's cut to as many as the ground truth has. */
-export function comparedLines(prediction: string, groundTruth: string): { prediction: string[]; groundTruth: string[] } {
+export function comparedLines(
+  prediction: string,
+  groundTruth: string,
+): { prediction: string[]; groundTruth: string[] } {
   const truth = nonEmptyLines(groundTruth);
   return { prediction: nonEmptyLines(prediction).slice(0, truth.length), groundTruth: truth };
 }
@@ -33,7 +36,8 @@ export function comparedLines(prediction: string, groundTruth: string): { predic
 export function exactMatch(prediction: string, groundTruth: string): boolean {
   const lines = comparedLines(prediction, groundTruth);
   return (
-    lines.prediction.length === lines.groundTruth.length && lines.prediction.every((line, i) => line === lines.groundTruth[i])
+    lines.prediction.length === lines.groundTruth.length &&
+    lines.prediction.every((line, i) => line === lines.groundTruth[i])
   );
 }
 

@@ -56,12 +56,16 @@ export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSu
   const results: TaskResult[] = [];
   const total = options.tasks.length * modes.length;
   const groups = [...groupByRepo(options.tasks)];
-  if (ablation === "foreign" && groups.length < 2) throw new Error("the foreign ablation needs tasks from at least 2 repositories");
+  if (ablation === "foreign" && groups.length < 2)
+    throw new Error("the foreign ablation needs tasks from at least 2 repositories");
   // Every repository is indexed before the first task: the foreign ablation retrieves from another one.
   const caches = new Map<string, HefCache>();
   for (const [repo] of groups) {
     const work = join(options.workDir, "repos", repo);
-    cpSync(join(options.reposDir, repo), work, { recursive: true, filter: (path) => !path.split(/[\\/]/).includes(".git") });
+    cpSync(join(options.reposDir, repo), work, {
+      recursive: true,
+      filter: (path) => !path.split(/[\\/]/).includes(".git"),
+    });
     const cache = await engine.openRepository(work, {
       cacheDir: join(options.workDir, "caches", repo),
       ...(options.log ? { log: options.log } : {}),

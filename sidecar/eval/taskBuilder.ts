@@ -23,7 +23,16 @@ import { futureExcluded } from "./tasks";
 
 export const MIN_PREFIX_LINES = 3;
 /** The definitions a cross-file task may use: a repository's API, not its local variables and attributes. */
-export const API_KINDS: ReadonlySet<EntityKind> = new Set(["class", "interface", "type", "enum", "namespace", "function", "method", "constant"]);
+export const API_KINDS: ReadonlySet<EntityKind> = new Set([
+  "class",
+  "interface",
+  "type",
+  "enum",
+  "namespace",
+  "function",
+  "method",
+  "constant",
+]);
 export const MIN_CHARS = 4;
 export const MAX_CHARS = 200;
 
@@ -78,7 +87,12 @@ function isCommentLine(path: string, stripped: string): boolean {
 /** Whether a line (without its line end) may be a target by the rules above, all but the prefix rule. */
 export function isCandidateLine(path: string, line: string): boolean {
   const stripped = line.trim();
-  return stripped.length >= MIN_CHARS && stripped.length <= MAX_CHARS && !CLOSING_ONLY.test(stripped) && !isCommentLine(path, stripped);
+  return (
+    stripped.length >= MIN_CHARS &&
+    stripped.length <= MAX_CHARS &&
+    !CLOSING_ONLY.test(stripped) &&
+    !isCommentLine(path, stripped)
+  );
 }
 
 /** A file's lines without their line ends ("\n" or "\r\n"); line i is the target of line_no i. */
@@ -112,7 +126,13 @@ function shuffled<T>(items: readonly T[], prng: Prng): T[] {
  * turns in a shuffled order, each giving its next item in its own shuffled order. Each group's
  * order is drawn from its own stream (seeded by `keys[i]`), so it does not depend on the others.
  */
-export function spreadSample<T>(groups: readonly (readonly T[])[], keys: readonly string[], seed: string, perFile: number, perRepo: number): T[] {
+export function spreadSample<T>(
+  groups: readonly (readonly T[])[],
+  keys: readonly string[],
+  seed: string,
+  perFile: number,
+  perRepo: number,
+): T[] {
   const queues = groups.map((items, i) => shuffled(items, new Prng(`${seed}/${keys[i]}`)).slice(0, perFile));
   const turns = shuffled(queues, new Prng(seed));
   const picked: T[] = [];
@@ -136,7 +156,11 @@ export function buildRepoTasks(repo: string, files: readonly RepoFile[], options
     const inString = prose?.get(file.path);
     return candidateLines(file.path, lines[fileIndex]!)
       .filter((lineNo) => !inString?.has(lineNo))
-      .map((lineNo) => ({ fileIndex, lineNo, names: definitions ? crossFileNames(lines[fileIndex]![lineNo]!, own, repository) : [] }))
+      .map((lineNo) => ({
+        fileIndex,
+        lineNo,
+        names: definitions ? crossFileNames(lines[fileIndex]![lineNo]!, own, repository) : [],
+      }))
       .filter((candidate) => !definitions || candidate.names.length > 0);
   });
   const picked = spreadSample(

@@ -42,7 +42,8 @@ function parseTask(value: unknown): LineTask {
   const prompt = value.prompt;
   if (typeof prompt !== "string") throw new Error("prompt is missing or not a string");
   const groundTruth = value.groundtruth ?? metadata.ground_truth;
-  if (typeof groundTruth !== "string") throw new Error("groundtruth (or metadata.ground_truth) is missing or not a string");
+  if (typeof groundTruth !== "string")
+    throw new Error("groundtruth (or metadata.ground_truth) is missing or not a string");
   const taskId = metadata.task_id;
   if (typeof taskId !== "string" && typeof taskId !== "number") throw new Error("metadata.task_id is missing");
   const lineNo = metadata.line_no;
@@ -51,7 +52,15 @@ function parseTask(value: unknown): LineTask {
   }
   const segments = pathSegments(metadata);
   if (segments.length < 2) throw new Error("the file path needs a repository segment and a file");
-  return { taskId: String(taskId), repo: segments[0]!, path: segments.slice(1).join("/"), lineNo, prompt, groundTruth, metadata };
+  return {
+    taskId: String(taskId),
+    repo: segments[0]!,
+    path: segments.slice(1).join("/"),
+    lineNo,
+    prompt,
+    groundTruth,
+    metadata,
+  };
 }
 
 function pathSegments(metadata: Record<string, unknown>): string[] {

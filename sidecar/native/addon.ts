@@ -19,7 +19,9 @@ export class NativeAddonError extends Error {
 
 /** Where the build script puts the addon; HEF_NATIVE_ADDON overrides. */
 export function nativeAddonPath(): string {
-  return process.env.HEF_NATIVE_ADDON ?? join(findPackageRoot(), "sidecar", "native", "build", "Release", "hef_native.node");
+  return (
+    process.env.HEF_NATIVE_ADDON ?? join(findPackageRoot(), "sidecar", "native", "build", "Release", "hef_native.node")
+  );
 }
 
 let addon: NativeAddon | undefined;
@@ -27,11 +29,14 @@ let addon: NativeAddon | undefined;
 export function loadNativeAddon(): NativeAddon {
   if (addon) return addon;
   const path = nativeAddonPath();
-  if (!existsSync(path)) throw new NativeAddonError(`the native addon is not built (${path} is missing); run ${NATIVE_BUILD_COMMAND}`);
+  if (!existsSync(path))
+    throw new NativeAddonError(`the native addon is not built (${path} is missing); run ${NATIVE_BUILD_COMMAND}`);
   try {
     addon = createRequire(join(findPackageRoot(), "package.json"))(path) as NativeAddon;
   } catch (error) {
-    throw new NativeAddonError(`cannot load ${path}: ${(error as Error).message}; rebuild with ${NATIVE_BUILD_COMMAND}`);
+    throw new NativeAddonError(
+      `cannot load ${path}: ${(error as Error).message}; rebuild with ${NATIVE_BUILD_COMMAND}`,
+    );
   }
   return addon;
 }

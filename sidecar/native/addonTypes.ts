@@ -12,7 +12,8 @@ export interface ContextLoadOptions {
 }
 
 /** ContextLoadOptions with every default filled in (addon.ts contextDefaults). */
-export type ResolvedContextOptions = Required<Omit<ContextLoadOptions, "backendDir">> & Pick<ContextLoadOptions, "backendDir">;
+export type ResolvedContextOptions = Required<Omit<ContextLoadOptions, "backendDir">> &
+  Pick<ContextLoadOptions, "backendDir">;
 
 export interface SpecialTokens {
   bos?: number;
@@ -111,7 +112,12 @@ export interface RawGenerator extends RawTokenizer {
     requestId: number,
   ): Promise<{ logits: Float32Array; reused: number; decoded: number; prefillMs: number; cancelled: boolean }>;
   generate(
-    request: RawGeneratorRequest & { maxTokens: number; stop: readonly string[]; timeLimitMs: number; ignoreEog: boolean },
+    request: RawGeneratorRequest & {
+      maxTokens: number;
+      stop: readonly string[];
+      timeLimitMs: number;
+      ignoreEog: boolean;
+    },
     requestId: number,
   ): Promise<RawGenerateResult>;
   cancel(requestId: number): boolean;

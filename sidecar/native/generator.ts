@@ -128,7 +128,11 @@ export class NativeGenerator extends ModelHandle<RawGenerator> {
   static async load(modelPath: string, options: GeneratorLoadOptions = {}): Promise<NativeGenerator> {
     const file = await inspectModelFile(modelPath, "generator");
     const native = loadNativeAddon();
-    const raw = await native.load(modelPath, { ...contextDefaults(modelPath, options), cacheReuse: options.cacheReuse ?? 256, sequences: options.sequences ?? 4 });
+    const raw = await native.load(modelPath, {
+      ...contextDefaults(modelPath, options),
+      cacheReuse: options.cacheReuse ?? 256,
+      sequences: options.sequences ?? 4,
+    });
     const rawInfo = raw.info();
     const hef = (file.info.metadata as { hef?: { fim?: { spm?: unknown } } }).hef;
     return new NativeGenerator(raw, {
@@ -231,7 +235,8 @@ export class NativeGenerator extends ModelHandle<RawGenerator> {
 
   /** Runs `job` after every earlier request; `cancelled` is true when it was cancelled while queued. */
   private enqueue<T>(id: number, signal: AbortSignal | undefined, job: (cancelled: boolean) => Promise<T>): Promise<T> {
-    if (this.pending.has(id) || this.running.has(id)) return Promise.reject(new Error(`request id ${id} is already in use`));
+    if (this.pending.has(id) || this.running.has(id))
+      return Promise.reject(new Error(`request id ${id} is already in use`));
     const onAbort = (): void => {
       this.cancel(id);
     };

@@ -18,7 +18,10 @@ export abstract class ModelHandle<Raw extends RawTokenizer> {
     return this.raw.tokenize(text, addSpecial, parseSpecial);
   }
 
-  detokenize(tokens: Int32Array | readonly number[], options: { removeSpecial?: boolean; unparseSpecial?: boolean } = {}): string {
+  detokenize(
+    tokens: Int32Array | readonly number[],
+    options: { removeSpecial?: boolean; unparseSpecial?: boolean } = {},
+  ): string {
     this.check();
     return this.raw.detokenize(tokens, options.removeSpecial ?? false, options.unparseSpecial ?? false);
   }

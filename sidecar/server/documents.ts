@@ -34,17 +34,36 @@ export class OpenDocuments {
    * at the cursor. A version not seen yet is waited for (its didChange precedes the request on the
    * connection, so this is a short race at most); what cannot be served says why.
    */
-  async textAt(params: Pick<CompleteParams, "textDocument" | "position" | "insert">, signal: AbortSignal): Promise<TextAtResult> {
+  async textAt(
+    params: Pick<CompleteParams, "textDocument" | "position" | "insert">,
+    signal: AbortSignal,
+  ): Promise<TextAtResult> {
     const { uri, version } = params.textDocument;
     const document = await this.reaching(uri, version, signal);
-    if (!document) return { kind: "notReady", reason: `${uri} is not open in the sidecar (the editor syncs a document with textDocument/didOpen before completing in it)` };
+    if (!document)
+      return {
+        kind: "notReady",
+        reason: `${uri} is not open in the sidecar (the editor syncs a document with textDocument/didOpen before completing in it)`,
+      };
     if (document.version < version) {
-      return { kind: "notReady", reason: `version ${version} of ${uri} did not reach the sidecar within ${this.waitMs} ms (it has version ${document.version})` };
+      return {
+        kind: "notReady",
+        reason: `version ${version} of ${uri} did not reach the sidecar within ${this.waitMs} ms (it has version ${document.version})`,
+      };
     }
-    if (document.version > version) return { kind: "notReady", reason: `${uri} changed since the request (version ${version}; the sidecar has ${document.version})` };
+    if (document.version > version)
+      return {
+        kind: "notReady",
+        reason: `${uri} changed since the request (version ${version}; the sidecar has ${document.version})`,
+      };
     const text = document.getText();
     const offset = document.offsetAt(params.position);
-    return { kind: "text", path: fileURLToPath(uri), prefix: text.slice(0, offset) + (params.insert ?? ""), suffix: text.slice(offset) };
+    return {
+      kind: "text",
+      path: fileURLToPath(uri),
+      prefix: text.slice(0, offset) + (params.insert ?? ""),
+      suffix: text.slice(offset),
+    };
   }
 
   /** The document once it has the version (or a later one), or as it is when waitMs pass or the signal aborts. */

@@ -83,7 +83,9 @@ export class FolderIndex {
         this.indexed = true;
         const changed = resumed ? `; ${report.changedFiles} changed since the last run` : "";
         const skipped = report.skipped.length > 0 ? `; ${report.skipped.length} skipped (see above)` : "";
-        this.log(`${this.root}: indexed ${report.files} files, ${report.nodes} nodes in ${report.ms} ms${changed}${skipped}`);
+        this.log(
+          `${this.root}: indexed ${report.files} files, ${report.nodes} nodes in ${report.ms} ms${changed}${skipped}`,
+        );
         await this.cache.save();
         this.settle();
       } catch (error) {
@@ -94,7 +96,9 @@ export class FolderIndex {
 
   /** The files (absolute paths) the user has in view; a run in progress takes them up at its next batch. */
   focus(paths: readonly string[]): void {
-    const inside = paths.map((path) => relative(this.root, path)).filter((rel) => rel !== "" && !rel.startsWith("..") && !isAbsolute(rel));
+    const inside = paths
+      .map((path) => relative(this.root, path))
+      .filter((rel) => rel !== "" && !rel.startsWith("..") && !isAbsolute(rel));
     const inView = new Set(inside.map((rel) => rel.split(sep).join("/")));
     this.focused = { inView, imported: new Set() };
     focusWithImports(this.root, inView)
@@ -118,7 +122,9 @@ export class FolderIndex {
       try {
         // A refresh is not an indexing run: the cache serves throughout, so the status stays as it is and only the log hears of it.
         const report = await cache.refresh(paths, undefined, signal);
-        this.log(`${this.root}: refreshed ${namedPaths(this.root, paths)} in ${report.ms} ms (${report.changedFiles} changed, ${report.embedded} chunks embedded)`);
+        this.log(
+          `${this.root}: refreshed ${namedPaths(this.root, paths)} in ${report.ms} ms (${report.changedFiles} changed, ${report.embedded} chunks embedded)`,
+        );
         await cache.save();
         this.settle();
       } catch (error) {
@@ -138,17 +144,30 @@ export class FolderIndex {
         both.throwIfAborted();
         const fresh = await this.engine.openRepository(this.root, { ...this.repository, rebuild: true });
         this.building = fresh;
-        const report = await this.run((progress) => fresh.sync(progress, both, () => this.focused)).finally(() => (this.building = undefined));
+        const report = await this.run((progress) => fresh.sync(progress, both, () => this.focused)).finally(
+          () => (this.building = undefined),
+        );
         await fresh.save();
         this.cache = fresh;
         this.indexed = true;
         this.log(`${this.root}: rebuilt, ${report.files} files, ${report.nodes} nodes in ${report.ms} ms`);
         this.settle();
-        return { root: this.root, files: report.files, nodes: report.nodes, ms: Math.round(performance.now() - started) };
+        return {
+          root: this.root,
+          files: report.files,
+          nodes: report.nodes,
+          ms: Math.round(performance.now() - started),
+        };
       } catch (error) {
         this.settle(error);
         const stats = this.cache?.stats;
-        return { root: this.root, files: stats?.files ?? 0, nodes: stats?.nodes ?? 0, ms: Math.round(performance.now() - started), error: isAbort(error) ? "cancelled" : oneLine(error) };
+        return {
+          root: this.root,
+          files: stats?.files ?? 0,
+          nodes: stats?.nodes ?? 0,
+          ms: Math.round(performance.now() - started),
+          error: isAbort(error) ? "cancelled" : oneLine(error),
+        };
       }
     });
   }
@@ -157,7 +176,8 @@ export class FolderIndex {
   async complete(params: CompleteParams, text: TextAtCursor, signal: AbortSignal): Promise<CompleteResult> {
     // A first index commits as it goes, the files in view first: what is there already serves.
     if (!this.cache || (this.cache.stats.files === 0 && !params.force)) {
-      const reason = this.state === "failed" ? `${this.root}: ${this.error}` : `${this.root} is being indexed for the first time`;
+      const reason =
+        this.state === "failed" ? `${this.root}: ${this.error}` : `${this.root} is being indexed for the first time`;
       return { kind: "notReady", reason };
     }
     const result = await this.engine.complete(this.cache, {
@@ -203,7 +223,9 @@ export class FolderIndex {
     return next;
   }
 
-  private async run(work: (progress: (phase: Phase, done: number, total: number) => void) => Promise<RunReport>): Promise<RunReport> {
+  private async run(
+    work: (progress: (phase: Phase, done: number, total: number) => void) => Promise<RunReport>,
+  ): Promise<RunReport> {
     this.state = "indexing";
     this.changed(true);
     const started = performance.now();

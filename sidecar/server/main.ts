@@ -47,7 +47,9 @@ const stop = (signal: NodeJS.Signals) => {
   if (stopping) process.exit(code);
   stopping = true;
   process.stderr.write(`hef sidecar: ${signal}: saving the chunk vectors embedded so far, then exiting\n`);
-  const saved = server.checkpoint((root, error) => process.stderr.write(`hef sidecar: saving the vectors of ${root} failed: ${oneLine(error)}\n`));
+  const saved = server.checkpoint((root, error) =>
+    process.stderr.write(`hef sidecar: saving the vectors of ${root} failed: ${oneLine(error)}\n`),
+  );
   const limit = new Promise((done) => setTimeout(done, SIGNAL_SAVE_LIMIT_MS).unref());
   void Promise.race([saved, limit]).then(() => process.exit(code));
 };

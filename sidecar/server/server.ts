@@ -12,14 +12,26 @@ import {
 import { defaultCacheDir } from "../cache/cacheLocation";
 import type { CompletionEngine } from "../completion/types";
 import type { EngineOptions } from "../completion/engine";
-import { HefNotifications, HefRequests, type CompleteParams, type CompleteResult, type SidecarOptions, type SidecarStatus } from "../../common/protocol";
+import {
+  HefNotifications,
+  HefRequests,
+  type CompleteParams,
+  type CompleteResult,
+  type SidecarOptions,
+  type SidecarStatus,
+} from "../../common/protocol";
 import { DEFAULT_BACKEND } from "../../common/settings";
 import { oneLine } from "../util/errorText";
 import { folderExcludes } from "../../common/excludes";
 import { OpenDocuments } from "./documents";
 import { FolderIndex } from "./folderIndex";
 import { throttle } from "./throttle";
-import { completeParamsProblem, filesChangedParamsProblem, focusParamsProblem, rebuildParamsProblem } from "./validateParams";
+import {
+  completeParamsProblem,
+  filesChangedParamsProblem,
+  focusParamsProblem,
+  rebuildParamsProblem,
+} from "./validateParams";
 
 /** engine.ts's loadEngine, or a stand-in in tests. */
 export type LoadEngine = (options: EngineOptions) => Promise<CompletionEngine>;
@@ -87,7 +99,10 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     ...(engineError ? { error: engineError } : {}),
     ...(fallback ? { fallback } : {}),
   });
-  const publish = throttle(() => void connection.sendNotification(HefNotifications.status, snapshot()), STATUS_INTERVAL_MS);
+  const publish = throttle(
+    () => void connection.sendNotification(HefNotifications.status, snapshot()),
+    STATUS_INTERVAL_MS,
+  );
   const changed = (urgent: boolean) => (urgent ? publish.flush() : publish());
 
   /** Opens the wanted folders not open yet; until the engine is ready there is nothing to open them with. */
@@ -95,8 +110,17 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     if (!engine) return;
     for (const root of wanted) {
       if (folders.has(root)) continue;
-      const cacheDir = defaultCacheDir(root, options.cacheDir ? { ...process.env, HEF_CACHE_HOME: options.cacheDir } : process.env);
-      const folder = new FolderIndex(root, engine, { cacheDir, exclude: folderExcludes(options.exclude), log }, changed, log);
+      const cacheDir = defaultCacheDir(
+        root,
+        options.cacheDir ? { ...process.env, HEF_CACHE_HOME: options.cacheDir } : process.env,
+      );
+      const folder = new FolderIndex(
+        root,
+        engine,
+        { cacheDir, exclude: folderExcludes(options.exclude), log },
+        changed,
+        log,
+      );
       folders.set(root, folder);
       folder.focus(focus.get(root) ?? []);
       indexing = indexing.then(() => folder.index());
@@ -262,7 +286,9 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     const results = [];
     for (const root of roots) {
       const folder = folders.get(root);
-      results.push(folder ? await folder.rebuild(signal) : { root, files: 0, nodes: 0, ms: 0, error: "not a workspace folder" });
+      results.push(
+        folder ? await folder.rebuild(signal) : { root, files: 0, nodes: 0, ms: 0, error: "not a workspace folder" },
+      );
     }
     if (signal.aborted) throw cancelled();
     return { folders: results };
@@ -277,7 +303,9 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
   connection.listen();
   return {
     checkpoint: async (failed) => {
-      await Promise.all([...folders].map(([root, folder]) => folder.checkpoint().catch((error: unknown) => failed(root, error))));
+      await Promise.all(
+        [...folders].map(([root, folder]) => folder.checkpoint().catch((error: unknown) => failed(root, error))),
+      );
     },
   };
 }

@@ -12,7 +12,8 @@ const MODES: ReadonlySet<string> = new Set(COMPLETION_MODES);
 
 type Problem = string | undefined;
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 function string(params: Record<string, unknown>, key: string): Problem {
   return typeof params[key] === "string" ? undefined : `${key} must be a string`;
@@ -24,7 +25,9 @@ function boolean(params: Record<string, unknown>, key: string): Problem {
 
 function integer(params: Record<string, unknown>, key: string, max: number): Problem {
   const value = params[key];
-  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= max ? undefined : `${key} must be an integer from 1 to ${max}`;
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= max
+    ? undefined
+    : `${key} must be an integer from 1 to ${max}`;
 }
 
 function count(value: unknown): boolean {
@@ -33,13 +36,16 @@ function count(value: unknown): boolean {
 
 function textDocument(params: Record<string, unknown>): Problem {
   const document = params.textDocument;
-  if (!isObject(document) || typeof document.uri !== "string" || !document.uri.startsWith("file:")) return "textDocument.uri must be a file: URI";
+  if (!isObject(document) || typeof document.uri !== "string" || !document.uri.startsWith("file:"))
+    return "textDocument.uri must be a file: URI";
   return count(document.version) ? undefined : "textDocument.version must be an integer of at least 0";
 }
 
 function position(params: Record<string, unknown>): Problem {
   const at = params.position;
-  return isObject(at) && count(at.line) && count(at.character) ? undefined : "position must have a line and a character, integers of at least 0";
+  return isObject(at) && count(at.line) && count(at.character)
+    ? undefined
+    : "position must have a line and a character, integers of at least 0";
 }
 
 function optionalString(params: Record<string, unknown>, key: string): Problem {
@@ -48,7 +54,9 @@ function optionalString(params: Record<string, unknown>, key: string): Problem {
 
 function strings(params: Record<string, unknown>, key: string): Problem {
   const value = params[key];
-  return Array.isArray(value) && value.every((item) => typeof item === "string") ? undefined : `${key} must be an array of strings`;
+  return Array.isArray(value) && value.every((item) => typeof item === "string")
+    ? undefined
+    : `${key} must be an array of strings`;
 }
 
 export function completeParamsProblem(params: unknown): Problem {
@@ -74,14 +82,8 @@ export function rebuildParamsProblem(params: unknown): Problem {
 
 export function filesChangedParamsProblem(params: unknown): Problem {
   if (!isObject(params)) return "the parameters must be an object";
-  return (
-    string(params, "root") ??
-    strings(params, "changed") ??
-    strings(params, "added") ??
-    strings(params, "deleted")
-  );
+  return string(params, "root") ?? strings(params, "changed") ?? strings(params, "added") ?? strings(params, "deleted");
 }
-
 
 export function focusParamsProblem(params: unknown): Problem {
   if (!isObject(params)) return "the parameters must be an object";

@@ -10,7 +10,15 @@ const sameLevels: [Level, NodeLevel] extends [NodeLevel, Level] ? true : never =
 void sameLevels;
 
 function panelNode(node: RetrievedNode, root: string): PanelNode {
-  return { id: node.id, level: node.level, partial: node.partial, root, path: node.path, spans: node.spans.map((span) => ({ ...span })), score: node.score };
+  return {
+    id: node.id,
+    level: node.level,
+    partial: node.partial,
+    root,
+    path: node.path,
+    spans: node.spans.map((span) => ({ ...span })),
+    score: node.score,
+  };
 }
 
 /** A completion of the folder at `root` (node paths stay relative to it). */

@@ -49,7 +49,8 @@ export function tokenTextToBytes(tokenText: string): Uint8Array {
  * contractions, letters with one optional leading non-letter/digit, single digits, punctuation runs
  * with trailing newlines, newline runs, whitespace not followed by non-space, whitespace.
  */
-export const QWEN2_PRETOKENIZER = /(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu;
+export const QWEN2_PRETOKENIZER =
+  /(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu;
 
 /** Splits text into the pieces BPE merges never cross. */
 export function pretokenize(text: string): string[] {

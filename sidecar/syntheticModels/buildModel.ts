@@ -37,9 +37,10 @@ export function specVocab(spec: ModelSpec): Vocab {
     specials,
     ...(spec.vocab.specialsAt === "after-bpe" ? {} : { specialsAt: spec.vocab.specialsAt }),
   });
-  const size = typeof spec.vocab.size === "number"
-    ? spec.vocab.size
-    : Math.ceil(unpadded.tokens.length / spec.vocab.size.roundUpTo) * spec.vocab.size.roundUpTo;
+  const size =
+    typeof spec.vocab.size === "number"
+      ? spec.vocab.size
+      : Math.ceil(unpadded.tokens.length / spec.vocab.size.roundUpTo) * spec.vocab.size.roundUpTo;
   const vocab = buildVocab({
     specials,
     size,

@@ -4,7 +4,14 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
-import { CONTENT_VERSION_KEY, DEFAULT_SEED, type WriteModelResult, modelContentVersion, specVocab, writeModel } from "./buildModel";
+import {
+  CONTENT_VERSION_KEY,
+  DEFAULT_SEED,
+  type WriteModelResult,
+  modelContentVersion,
+  specVocab,
+  writeModel,
+} from "./buildModel";
 import { type ModelName, type ShapedModelName, type TinyModelName, modelSpec, parameterCount } from "./modelSpecs";
 import { findPackageRoot } from "../util/packageRoot";
 

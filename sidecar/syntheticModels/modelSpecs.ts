@@ -73,12 +73,12 @@ const QWEN2_5_CODER = {
   ...QWEN_SHARED,
   arch: "qwen2",
   role: "generator",
-    qkvBias: true,
-    qkNorm: false,
-    writeHeadDim: false,
-    addEosToken: false,
-    vocab: { specials: "qwen2.5", specialsAt: 151643, size: 151936 },
-    quant: "q4_k_m",
+  qkvBias: true,
+  qkNorm: false,
+  writeHeadDim: false,
+  addEosToken: false,
+  vocab: { specials: "qwen2.5", specialsAt: 151643, size: 151936 },
+  quant: "q4_k_m",
 } as const;
 
 export const MODEL_SPECS: Readonly<Record<ModelName, ModelSpec>> = {
@@ -186,7 +186,11 @@ export const MODEL_SPECS: Readonly<Record<ModelName, ModelSpec>> = {
   },
 };
 
-export const SHAPED_MODEL_NAMES: readonly ShapedModelName[] = ["qwen3-embedding-0.6b", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"];
+export const SHAPED_MODEL_NAMES: readonly ShapedModelName[] = [
+  "qwen3-embedding-0.6b",
+  "qwen2.5-coder-0.5b",
+  "qwen2.5-coder-1.5b",
+];
 
 export function modelSpec(name: ModelName): ModelSpec {
   const spec = MODEL_SPECS[name];
@@ -196,10 +200,23 @@ export function modelSpec(name: ModelName): ModelSpec {
 
 /** What a tensor is, independent of its layer. */
 export type TensorRole =
-  | "token_embd" | "output_norm" | "output"
-  | "attn_norm" | "attn_q" | "attn_k" | "attn_v" | "attn_output" | "attn_q_norm" | "attn_k_norm"
-  | "attn_q_bias" | "attn_k_bias" | "attn_v_bias"
-  | "ffn_norm" | "ffn_gate" | "ffn_up" | "ffn_down";
+  | "token_embd"
+  | "output_norm"
+  | "output"
+  | "attn_norm"
+  | "attn_q"
+  | "attn_k"
+  | "attn_v"
+  | "attn_output"
+  | "attn_q_norm"
+  | "attn_k_norm"
+  | "attn_q_bias"
+  | "attn_k_bias"
+  | "attn_v_bias"
+  | "ffn_norm"
+  | "ffn_gate"
+  | "ffn_up"
+  | "ffn_down";
 
 export interface TensorShape {
   readonly name: string;

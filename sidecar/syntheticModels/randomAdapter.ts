@@ -40,7 +40,15 @@ export async function writeRandomAdapter(path: string, spec: RandomAdapterSpec):
     name,
     shape,
     type: GgmlType.F32,
-    data: floatArray(GgmlType.F32, shape[0]!, linear(prng, fanIn, shape.reduce((a, b) => a * b, 1))),
+    data: floatArray(
+      GgmlType.F32,
+      shape[0]!,
+      linear(
+        prng,
+        fanIn,
+        shape.reduce((a, b) => a * b, 1),
+      ),
+    ),
   });
   const tensors = [
     tensor(AdapterTensor.w1, [d, hidden], d),

@@ -75,7 +75,9 @@ let committed: readonly string[] | undefined;
  */
 export function loadCodeMerges(path?: string): readonly string[] {
   if (path === undefined) return (committed ??= loadCodeMerges(codeMergesPath()));
-  const lines = readFileSync(path, "utf8").split("\n").filter((line) => line.length > 0);
+  const lines = readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => line.length > 0);
   for (const line of lines) {
     const parts = line.split(" ");
     if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`bad merge line ${JSON.stringify(line)}`);
@@ -138,7 +140,8 @@ export function buildVocab(options: VocabOptions = {}): Vocab {
     }
   };
   if (options.specialsAt !== undefined) {
-    if (options.specialsAt < tokens.length) throw new Error(`specials at ${options.specialsAt} would overlap ${tokens.length} BPE tokens`);
+    if (options.specialsAt < tokens.length)
+      throw new Error(`specials at ${options.specialsAt} would overlap ${tokens.length} BPE tokens`);
     pad(options.specialsAt);
   }
   const special: Record<string, number> = {};
@@ -150,7 +153,8 @@ export function buildVocab(options: VocabOptions = {}): Vocab {
     types.push(s.type);
   }
   if (options.size !== undefined) {
-    if (options.size < tokens.length) throw new Error(`vocabulary of ${tokens.length} tokens exceeds size ${options.size}`);
+    if (options.size < tokens.length)
+      throw new Error(`vocabulary of ${tokens.length} tokens exceeds size ${options.size}`);
     pad(options.size);
   }
   return { tokens, types, merges, special, bpeTokenCount };

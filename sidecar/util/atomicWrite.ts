@@ -31,7 +31,12 @@ export class WriteError extends Error {
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
     const known = code === undefined ? undefined : WRITE_FAILURES[code];
     const first = (cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!.trim();
-    const base = cause instanceof WriteError ? cause.message : known ? `${known[0]} writing ${path}: ${known[1]}` : `writing ${path} failed: ${first}`;
+    const base =
+      cause instanceof WriteError
+        ? cause.message
+        : known
+          ? `${known[0]} writing ${path}: ${known[1]}`
+          : `writing ${path} failed: ${first}`;
     super(context ? `${base}; ${context}` : base, { cause });
     this.name = "WriteError";
     this.code = code;

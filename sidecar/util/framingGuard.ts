@@ -51,7 +51,8 @@ export function framingGuard(fail: (why: string) => void): (chunk: Buffer) => vo
       let length: number | undefined;
       for (const line of joined.subarray(0, end).toString("ascii").split("\r\n")) {
         const colon = line.indexOf(":");
-        if (colon !== -1 && line.slice(0, colon).toLowerCase() === "content-length") length = Number.parseInt(line.slice(colon + 1).trim(), 10);
+        if (colon !== -1 && line.slice(0, colon).toLowerCase() === "content-length")
+          length = Number.parseInt(line.slice(colon + 1).trim(), 10);
       }
       if (length === undefined || Number.isNaN(length)) {
         following = false;

@@ -82,7 +82,11 @@ function tryCreate(path: string): boolean {
 }
 
 /** Runs `work` holding the lock file at `path`; waits while a live process holds it. */
-export async function withWriterLock<T>(path: string, work: () => T | Promise<T>, options: WriterLockOptions = {}): Promise<T> {
+export async function withWriterLock<T>(
+  path: string,
+  work: () => T | Promise<T>,
+  options: WriterLockOptions = {},
+): Promise<T> {
   const waitMs = options.waitMs ?? 120_000;
   const retryMs = options.retryMs ?? 50;
   const deadline = Date.now() + waitMs;
@@ -96,13 +100,18 @@ export async function withWriterLock<T>(path: string, work: () => T | Promise<T>
     }
     const holder = holderOf(path);
     // No pid yet: the holder is between creating the file and writing to it; wait for it, unless that was long ago.
-    const stale = holder === undefined ? Date.now() - seen.mtimeMs > EMPTY_LOCK_STALE_MS : holder !== process.pid && !isAlive(holder);
+    const stale =
+      holder === undefined
+        ? Date.now() - seen.mtimeMs > EMPTY_LOCK_STALE_MS
+        : holder !== process.pid && !isAlive(holder);
     if (stale) {
       removeStale(path, seen);
       continue;
     }
     if (Date.now() >= deadline) {
-      throw new Error(`${path} is held by process ${holder ?? "(unknown)"}, still there after ${Math.round(waitMs / 1000)} s`);
+      throw new Error(
+        `${path} is held by process ${holder ?? "(unknown)"}, still there after ${Math.round(waitMs / 1000)} s`,
+      );
     }
     await sleep(retryMs);
   }

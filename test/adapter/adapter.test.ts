@@ -46,10 +46,22 @@ describe("adapter file", () => {
   test("every mismatched dimension is named in one error", async () => {
     const path = join(dir, "a.gguf");
     const info = await readAdapter(path);
-    const models = { embedder: { name: "emb", id: "e1", dim: 16 }, generator: { name: "gen", id: "g1", dim: 24 }, fuserDim: 12, b: 4 };
+    const models = {
+      embedder: { name: "emb", id: "e1", dim: 16 },
+      generator: { name: "gen", id: "g1", dim: 24 },
+      fuserDim: 12,
+      b: 4,
+    };
     assert.deepEqual(checkAdapter(info, models).warnings, []);
     assert.throws(
-      () => checkAdapter(info, { ...models, embedder: { ...models.embedder, dim: 1024 }, generator: { ...models.generator, dim: 1536 }, fuserDim: 896, b: 8 }),
+      () =>
+        checkAdapter(info, {
+          ...models,
+          embedder: { ...models.embedder, dim: 1024 },
+          generator: { ...models.generator, dim: 1536 },
+          fuserDim: 896,
+          b: 8,
+        }),
       (error: Error) =>
         error instanceof AdapterError &&
         /embedder d is 1024 \(emb\), the adapter was made for 16/.test(error.message) &&
@@ -61,20 +73,34 @@ describe("adapter file", () => {
 
   test("same dimensions but another model file: loads with a warning", async () => {
     const info = await readAdapter(join(dir, "a.gguf"));
-    const { warnings } = checkAdapter(info, { embedder: { name: "other", id: "e2", dim: 16 }, generator: { name: "gen", id: "g1", dim: 24 }, fuserDim: 12, b: 4 });
+    const { warnings } = checkAdapter(info, {
+      embedder: { name: "other", id: "e2", dim: 16 },
+      generator: { name: "gen", id: "g1", dim: 24 },
+      fuserDim: 12,
+      b: 4,
+    });
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /made for embedder emb/);
   });
 
   test("missing, truncated and foreign files get one-line errors naming the file", async () => {
     const missing = join(dir, "missing.gguf");
-    await assert.rejects(readAdapter(missing), (e: Error) => e instanceof AdapterError && e.message.startsWith(missing) && /not found/.test(e.message));
+    await assert.rejects(
+      readAdapter(missing),
+      (e: Error) => e instanceof AdapterError && e.message.startsWith(missing) && /not found/.test(e.message),
+    );
     const truncated = join(dir, "truncated.gguf");
     const bytes = readFileSync(join(dir, "a.gguf"));
     writeFileSync(truncated, bytes.subarray(0, bytes.length - 100));
-    await assert.rejects(readAdapter(truncated), (e: Error) => e instanceof AdapterError && /truncated/.test(e.message));
+    await assert.rejects(
+      readAdapter(truncated),
+      (e: Error) => e instanceof AdapterError && /truncated/.test(e.message),
+    );
     const model = await ensureTinyModel("tiny-generator");
-    await assert.rejects(readAdapter(model), (e: Error) => e instanceof AdapterError && e.message.includes(`expected "${ADAPTER_ARCHITECTURE}"`));
+    await assert.rejects(
+      readAdapter(model),
+      (e: Error) => e instanceof AdapterError && e.message.includes(`expected "${ADAPTER_ARCHITECTURE}"`),
+    );
   });
 
   test("a tensor whose shape contradicts the metadata is named", async () => {
@@ -86,6 +112,9 @@ describe("adapter file", () => {
     const at = bytes.indexOf(key) + key.length + 4;
     bytes.writeUInt32LE(20, at);
     writeFileSync(path, bytes);
-    await assert.rejects(readAdapter(path), (e: Error) => e instanceof AdapterError && /tensor proj\.w2 is 32x24, the metadata implies 32x20/.test(e.message));
+    await assert.rejects(
+      readAdapter(path),
+      (e: Error) => e instanceof AdapterError && /tensor proj\.w2 is 32x24, the metadata implies 32x20/.test(e.message),
+    );
   });
 });

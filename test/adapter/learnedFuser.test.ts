@@ -43,7 +43,9 @@ describe("learned fuser", { skip }, () => {
 
   test("parents equal a float64 reference within 1e-4, groups of 1 to 4 children in one call", async () => {
     const prng = new Prng("children");
-    const groups = [1, 4, 3, 2].map((n) => Array.from({ length: n }, () => Float32Array.from({ length: D }, () => prng.normal())));
+    const groups = [1, 4, 3, 2].map((n) =>
+      Array.from({ length: n }, () => Float32Array.from({ length: D }, () => prng.normal())),
+    );
     const parents = await fuser.fuse(groups);
     const reference = await loadQwen2Reference(join(dir, "fuser.gguf"));
     let worst = 0;

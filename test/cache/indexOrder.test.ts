@@ -18,8 +18,24 @@ describe("the order of a large index run", () => {
   });
 
   test("puts the files in view, their imports and their neighbours first and keeps the walk's order within a rank", () => {
-    const walk = ["docs/conf.py", "lib/node/io.py", "lib/common/tax.py", "a.py", "lib/pricing/tax.py", "lib/common/cart.py", "lib/common/util.py"];
-    assert.deepEqual(byFocus(walk, focus), ["lib/common/cart.py", "lib/pricing/tax.py", "lib/common/tax.py", "lib/common/util.py", "lib/node/io.py", "docs/conf.py", "a.py"]);
+    const walk = [
+      "docs/conf.py",
+      "lib/node/io.py",
+      "lib/common/tax.py",
+      "a.py",
+      "lib/pricing/tax.py",
+      "lib/common/cart.py",
+      "lib/common/util.py",
+    ];
+    assert.deepEqual(byFocus(walk, focus), [
+      "lib/common/cart.py",
+      "lib/pricing/tax.py",
+      "lib/common/tax.py",
+      "lib/common/util.py",
+      "lib/node/io.py",
+      "docs/conf.py",
+      "a.py",
+    ]);
     assert.deepEqual(byFocus(walk, inView()), walk);
   });
 

@@ -30,7 +30,12 @@ async function builtCache(): Promise<{ root: string; cacheDir: string; expected:
   return { root, cacheDir, expected: await searchText(cache, embedder, QUERY, 16) };
 }
 
-async function reopen(root: string, cacheDir: string, logs: string[], withEmbedder = embedder as Parameters<typeof HefCache.open>[0]["embedder"]) {
+async function reopen(
+  root: string,
+  cacheDir: string,
+  logs: string[],
+  withEmbedder = embedder as Parameters<typeof HefCache.open>[0]["embedder"],
+) {
   return HefCache.open({ root, cacheDir, embedder: withEmbedder, log: (m) => logs.push(m) });
 }
 
@@ -52,7 +57,10 @@ describe("persistence", () => {
     const logs: string[] = [];
     const cache = await reopen(root, cacheDir, logs);
     assert.match(logs.join("\n"), /index of generation \d+ unusable .*rebuilding it from the stored vectors/);
-    assert.deepEqual((await searchText(cache, embedder, QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
+    assert.deepEqual(
+      (await searchText(cache, embedder, QUERY, 16)).map((n) => n.id),
+      expected.map((n) => n.id),
+    );
   });
 
   test("an index file of the right size but damaged bytes never reaches usearch; the repair is saved once", async () => {
@@ -62,8 +70,14 @@ describe("persistence", () => {
     writeFileSync(indexPath, randomBytes(statSync(indexPath).size));
     const logs: string[] = [];
     const cache = await reopen(root, cacheDir, logs);
-    assert.match(logs.join("\n"), /index of generation \d+ unusable \(its checksum does not match the manifest\); rebuilding it from the stored vectors/);
-    assert.deepEqual((await searchText(cache, embedder, QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
+    assert.match(
+      logs.join("\n"),
+      /index of generation \d+ unusable \(its checksum does not match the manifest\); rebuilding it from the stored vectors/,
+    );
+    assert.deepEqual(
+      (await searchText(cache, embedder, QUERY, 16)).map((n) => n.id),
+      expected.map((n) => n.id),
+    );
     await cache.save();
     const again: string[] = [];
     await reopen(root, cacheDir, again);
@@ -79,7 +93,10 @@ describe("persistence", () => {
     const report = await cache.sync();
     assert.equal(report.embedded, 0, "chunk vectors survive in the embedding cache");
     assert.ok(report.fused > 0);
-    assert.deepEqual((await searchText(cache, embedder, QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
+    assert.deepEqual(
+      (await searchText(cache, embedder, QUERY, 16)).map((n) => n.id),
+      expected.map((n) => n.id),
+    );
   });
 
   test("a files.json of valid JSON but the wrong shape means a rebuild with a log line, not failures forever", async () => {
@@ -87,7 +104,10 @@ describe("persistence", () => {
     for (const [content, problem] of [
       ['[{"path":"x"}]', /files\.json: entry 0 is not \{path, hash, chunks\}/],
       ["[null]", /files\.json: entry 0 is not/],
-      ['[{"path":"a.js","hash":"h","chunks":[{"hash":"c","startLine":"1"}]}]', /entry 0 \(a\.js\) has a malformed chunk/],
+      [
+        '[{"path":"a.js","hash":"h","chunks":[{"hash":"c","startLine":"1"}]}]',
+        /entry 0 \(a\.js\) has a malformed chunk/,
+      ],
       ['{"files":[]}', /files\.json: not a list/],
     ] as const) {
       writeFileSync(join(currentGeneration(cacheDir), "files.json"), content);
@@ -95,7 +115,10 @@ describe("persistence", () => {
       const cache = await reopen(root, cacheDir, logs);
       assert.match(logs.join("\n"), problem);
       await cache.sync();
-      assert.deepEqual((await searchText(cache, embedder, QUERY, 16)).map((n) => n.id), expected.map((n) => n.id));
+      assert.deepEqual(
+        (await searchText(cache, embedder, QUERY, 16)).map((n) => n.id),
+        expected.map((n) => n.id),
+      );
       await cache.save();
     }
   });
@@ -147,7 +170,14 @@ describe("persistence", () => {
       // The next writer removes what the kill left: temp files, a generation never finished or never removed.
       await cache.checkpoint();
       const left = [...readdirSync(cacheDir), ...readdirSync(join(cacheDir, "embeddings"))];
-      assert.deepEqual(left.filter((name) => name.includes(".tmp-") || (name.startsWith("gen-") && join(cacheDir, name) !== currentGeneration(cacheDir))), [], `after SIGKILL at +${delayMs} ms`);
+      assert.deepEqual(
+        left.filter(
+          (name) =>
+            name.includes(".tmp-") || (name.startsWith("gen-") && join(cacheDir, name) !== currentGeneration(cacheDir)),
+        ),
+        [],
+        `after SIGKILL at +${delayMs} ms`,
+      );
     }
   });
 });
@@ -169,7 +199,11 @@ describe("interrupted indexing", () => {
     const coldReport = await cold.sync();
     const resumed = await reopen(root, cacheDir, []);
     const report = await resumed.sync();
-    assert.equal(report.embedded, coldReport.embedded - 40, "the 40 chunks embedded before the failure are not embedded again");
+    assert.equal(
+      report.embedded,
+      coldReport.embedded - 40,
+      "the 40 chunks embedded before the failure are not embedded again",
+    );
     assert.equal(report.nodes, coldReport.nodes);
   });
 });

@@ -22,7 +22,11 @@ async function indexed(root: string): Promise<HefCache> {
   return cache;
 }
 
-const ids = (cache: HefCache) => cache.allNodes().map((n) => n.id).sort();
+const ids = (cache: HefCache) =>
+  cache
+    .allNodes()
+    .map((n) => n.id)
+    .sort();
 
 describe("HefCache.preview", () => {
   test("a file cut at a line: exactly the nodes a refresh after writing it adds and removes, and the cache is unchanged", async () => {
@@ -35,7 +39,9 @@ describe("HefCache.preview", () => {
     assert.deepEqual(ids(cache), before, "nothing committed");
     assert.ok(preview.update.added.length > 0 && preview.update.removed.length > 0);
     assert.equal(preview.chunks.length, preview.vectors.length);
-    assert.ok(preview.chunks.every((chunk) => chunk.path === TARGET && cut.includes(chunk.text) && chunk.endLine <= 38));
+    assert.ok(
+      preview.chunks.every((chunk) => chunk.path === TARGET && cut.includes(chunk.text) && chunk.endLine <= 38),
+    );
     for (const [i, chunk] of preview.chunks.entries()) {
       const [vector] = await embedder.embed([chunk.text]);
       assert.deepEqual(preview.vectors[i], vector);
@@ -45,7 +51,10 @@ describe("HefCache.preview", () => {
     const report = await cache.refresh([TARGET]);
     assert.equal(report.removed, preview.update.removed.length);
     const after = new Set(ids(cache));
-    const expected = new Set([...before.filter((id) => !preview.update.removed.includes(id)), ...preview.update.added.map((n) => n.id)]);
+    const expected = new Set([
+      ...before.filter((id) => !preview.update.removed.includes(id)),
+      ...preview.update.added.map((n) => n.id),
+    ]);
     assert.deepEqual(after, expected);
     for (const node of preview.update.added) assert.deepEqual(cache.node(node.id), node);
   });

@@ -22,7 +22,10 @@ async function indexed(root: string, logs: string[] = []): Promise<HefCache> {
 }
 
 function ids(cache: HefCache): string[] {
-  return cache.allNodes().map((n) => n.id).sort();
+  return cache
+    .allNodes()
+    .map((n) => n.id)
+    .sort();
 }
 
 /** The directories from a file up to the repository root, as node paths. */
@@ -41,7 +44,14 @@ describe("incremental refresh on a real repository", () => {
     assert.ok(first.nodesPerLevel.module >= 5, "lib, lib/common, lib/common/utils, lib/node, ...");
     assert.ok(first.embedded > 0 && first.embedded <= first.chunks);
     assert.equal(first.fused, first.nodes - first.chunks);
-    assert.equal(first.nodes, first.chunks + first.nodesPerLevel.file + first.nodesPerLevel.module + first.nodesPerLevel.repo + first.nodesPerLevel.partial);
+    assert.equal(
+      first.nodes,
+      first.chunks +
+        first.nodesPerLevel.file +
+        first.nodesPerLevel.module +
+        first.nodesPerLevel.repo +
+        first.nodesPerLevel.partial,
+    );
     const second = await cache.sync();
     assert.equal(second.embedded, 0);
     assert.equal(second.fused, 0);
@@ -67,7 +77,10 @@ describe("incremental refresh on a real repository", () => {
     const cache = await indexed(root);
     const before = new Map(cache.allNodes().map((n) => [n.id, n]));
     const path = join(root, EDITED);
-    writeFileSync(path, readFileSync(path, "utf8").replace("computeDiff() {\n", "computeDiff() {\n        const started = Date.now();\n"));
+    writeFileSync(
+      path,
+      readFileSync(path, "utf8").replace("computeDiff() {\n", "computeDiff() {\n        const started = Date.now();\n"),
+    );
 
     const report = await cache.refresh([path]);
     assert.equal(report.changedFiles, 1);
@@ -76,13 +89,18 @@ describe("incremental refresh on a real repository", () => {
     const added = after.filter((n) => !before.has(n.id));
     const onPath = ancestorPaths(EDITED);
     assert.equal(report.fused, added.filter((n) => n.level !== "chunk").length);
-    for (const node of added) assert.ok(onPath.has(node.path), `${node.level} ${node.path} changed but is not on the edited file's path`);
+    for (const node of added)
+      assert.ok(onPath.has(node.path), `${node.level} ${node.path} changed but is not on the edited file's path`);
     // Every level on the path was re-fused: the file, lib/common/..., lib and the repository.
     const fusedPaths = new Set(added.filter((n) => n.level !== "chunk" && !n.partial).map((n) => n.path));
     assert.deepEqual([...fusedPaths].sort(), [...onPath].sort());
     // Nothing off the path changed.
     for (const node of before.values()) {
-      if (!onPath.has(node.path)) assert.ok(after.some((n) => n.id === node.id), `${node.path} kept its id`);
+      if (!onPath.has(node.path))
+        assert.ok(
+          after.some((n) => n.id === node.id),
+          `${node.path} kept its id`,
+        );
     }
     assert.deepEqual(ids(cache), ids(await indexed(root)), "equal to a clean rebuild");
   });
@@ -99,7 +117,10 @@ describe("incremental refresh on a real repository", () => {
     assert.ok(!cache.allNodes().some((n: HNode) => n.path === "lib/common/utils/is.js"));
 
     renameSync(join(root, "lib/common/progress.js"), join(root, "lib/node/progress-moved.js"));
-    const renamed = await cache.refresh([join(root, "lib/common/progress.js"), join(root, "lib/node/progress-moved.js")]);
+    const renamed = await cache.refresh([
+      join(root, "lib/common/progress.js"),
+      join(root, "lib/node/progress-moved.js"),
+    ]);
     assert.equal(renamed.embedded, 0, "a renamed file's chunks come from the embedding cache");
     assert.ok(renamed.reused > 0);
     assert.ok(cache.allNodes().some((n) => n.path === "lib/node/progress-moved.js" && n.level === "file"));
@@ -157,12 +178,22 @@ describe("incremental refresh on a real repository", () => {
     await cache.refresh(["latin1.js"]);
     writeFileSync(join(root, "latin1.js"), Buffer.from([0xff, 0x0a]));
     await cache.refresh(["latin1.js"]);
-    assert.equal(logs.filter((line) => line.includes("latin1.js")).length, 2, "skipped again after it was read: said again");
+    assert.equal(
+      logs.filter((line) => line.includes("latin1.js")).length,
+      2,
+      "skipped again after it was read: said again",
+    );
   });
 
   test("a first index commits the file in view first, then its neighbours, while the rest is still to come", async () => {
     const root = copyOfRepo();
-    const cache = await HefCache.open({ root, cacheDir: tempDir("hef-cache-"), embedder, log: () => undefined, batchMs: 1 });
+    const cache = await HefCache.open({
+      root,
+      cacheDir: tempDir("hef-cache-"),
+      embedder,
+      log: () => undefined,
+      batchMs: 1,
+    });
     const seen: { done: number; files: string[] }[] = [];
     const report = await cache.sync(
       (phase, done) => {
@@ -175,7 +206,10 @@ describe("incremental refresh on a real repository", () => {
     assert.deepEqual(seen.find((s) => s.done === 2)?.files, [EDITED]);
     // Its directory's files come next.
     const third = seen.find((s) => s.files.length >= 3)!.files;
-    assert.ok(third.every((path) => path.startsWith("lib/common/")), third.join(", "));
+    assert.ok(
+      third.every((path) => path.startsWith("lib/common/")),
+      third.join(", "),
+    );
     assert.ok(seen.filter((s) => s.files.length > 0).length > 2, "several commits before the end");
     const whole = await indexed(copyOfRepo());
     assert.deepEqual(ids(cache), ids(whole), "batches end in the same cache as one run");

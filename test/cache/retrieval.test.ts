@@ -24,7 +24,10 @@ test("selectHits keeps the most specific of a single-child chain with equal scor
     { id: "c2", score: 0.7 },
   ];
   const selected = selectHits(hits, (id) => nodes.get(id), 3);
-  assert.deepEqual(selected.map((n) => n.id), ["c1", "f2", "c2"]);
+  assert.deepEqual(
+    selected.map((n) => n.id),
+    ["c1", "f2", "c2"],
+  );
   assert.equal(selected[0]!.level, "chunk");
 });
 
@@ -33,8 +36,18 @@ test("selectHits keeps a single-child parent whose score differs (a learned fuse
     ["c1", node("c1", "chunk")],
     ["f1", node("f1", "file", ["c1"])],
   ]);
-  const selected = selectHits([{ id: "f1", score: 0.9 }, { id: "c1", score: 0.6 }], (id) => nodes.get(id), 5);
-  assert.deepEqual(selected.map((n) => n.id), ["f1", "c1"]);
+  const selected = selectHits(
+    [
+      { id: "f1", score: 0.9 },
+      { id: "c1", score: 0.6 },
+    ],
+    (id) => nodes.get(id),
+    5,
+  );
+  assert.deepEqual(
+    selected.map((n) => n.id),
+    ["f1", "c1"],
+  );
 });
 
 test("the mean fuser is the normalised mean of normalised children", async () => {

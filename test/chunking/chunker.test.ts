@@ -34,8 +34,14 @@ after(() => chunker.dispose());
 describe("budget rules", () => {
   it("splits a huge single function so that no chunk exceeds maxTokens, header first", () => {
     // A real function body repeated: 1,500 statements in one Python function (about 20k tokens).
-    const body = Array.from({ length: 1500 }, (_, i) => `    total_${i} = compute(values[${i}], scale=${i} * factor)  # step ${i}\n`).join("");
-    const file = { path: "gen/huge.py", text: `import math\n\n\ndef huge(values, factor):\n${body}    return total_0\n\n\ndef after():\n    """Runs after huge, big enough (over minTokens) to be a chunk of its own."""\n${Array.from({ length: 6 }, (_, i) => `    print("after", ${i}, math.sqrt(${i}))\n`).join("")}` };
+    const body = Array.from(
+      { length: 1500 },
+      (_, i) => `    total_${i} = compute(values[${i}], scale=${i} * factor)  # step ${i}\n`,
+    ).join("");
+    const file = {
+      path: "gen/huge.py",
+      text: `import math\n\n\ndef huge(values, factor):\n${body}    return total_0\n\n\ndef after():\n    """Runs after huge, big enough (over minTokens) to be a chunk of its own."""\n${Array.from({ length: 6 }, (_, i) => `    print("after", ${i}, math.sqrt(${i}))\n`).join("")}`,
+    };
     const result = chunker.chunkFile(file.path, file.text, wordCounter, { maxTokens: 512 });
     assert.equal(result.method, "syntax");
     assert.ok(result.chunks.length >= 40, `${result.chunks.length} chunks`);
@@ -62,7 +68,10 @@ describe("budget rules", () => {
     for (const rel of ["immediate/dist/immediate.min.js", "tar/dist/esm/index.min.js"]) {
       const file = nodeModulesFile(rel);
       if (!file) return t.skip(`${rel} is not installed`);
-      for (const [count, maxTokens] of [[wordCounter, 512], [byteCounter, 64]] as const) {
+      for (const [count, maxTokens] of [
+        [wordCounter, 512],
+        [byteCounter, 64],
+      ] as const) {
         const result = chunker.chunkFile(file.path, file.text, count, { maxTokens });
         assertChunkInvariants(file, result, count, maxTokens);
         assert.ok(result.chunks.length > 1);
@@ -75,12 +84,18 @@ describe("budget rules", () => {
     assert.equal(result.method, "lines");
     assertChunkInvariants(asText, result, wordCounter, 256);
     const longLine = file.text.split("\n").findIndex((l) => l.length > 50000) + 1;
-    assert.ok(result.chunks.filter((c) => c.startLine === longLine && c.endLine === longLine).length > 10, "the long line is cut");
+    assert.ok(
+      result.chunks.filter((c) => c.startLine === longLine && c.endLine === longLine).length > 10,
+      "the long line is cut",
+    );
   });
 
   it("merges tiny neighbouring units while the merge fits, and keeps big units apart", () => {
     const tiny = Array.from({ length: 6 }, (_, i) => `def f${i}(x):\n    return x + ${i}\n`).join("\n\n");
-    const file = { path: "tiny.py", text: `${tiny}\n\nclass Big:\n${Array.from({ length: 12 }, (_, i) => `    def m${i}(self, a, b):\n        return self.combine(a, b, ${i})\n`).join("\n")}` };
+    const file = {
+      path: "tiny.py",
+      text: `${tiny}\n\nclass Big:\n${Array.from({ length: 12 }, (_, i) => `    def m${i}(self, a, b):\n        return self.combine(a, b, ${i})\n`).join("\n")}`,
+    };
     const merged = chunker.chunkFile(file.path, file.text, wordCounter, { maxTokens: 512, minTokens: 48 });
     assertChunkInvariants(file, merged, wordCounter, 512);
     // f0..f5 (about 10 tokens each) are merged; the class is big enough to be a unit of its own.
@@ -119,7 +134,10 @@ describe("fallbacks", () => {
   it("falls back to lines when syntax errors cover most of the file (an unclosed brace)", (t) => {
     const real = nodeModulesFile("node-llama-cpp/dist/evaluator/LlamaChat/LlamaChat.js");
     if (!real) return t.skip("node-llama-cpp is not installed");
-    const file = { path: real.path, text: real.text.replace("export class LlamaChat {", "export class LlamaChat {{{ (") };
+    const file = {
+      path: real.path,
+      text: real.text.replace("export class LlamaChat {", "export class LlamaChat {{{ ("),
+    };
     const result = chunker.chunkFile(file.path, file.text, wordCounter, { maxTokens: 512 });
     assert.equal(result.method, "lines");
     assert.equal(result.language, "javascript");
@@ -149,7 +167,10 @@ describe("fallbacks", () => {
       const next = lines[c.endLine] ?? "";
       return next.trim() === "" || next.startsWith("#");
     });
-    assert.ok(clean.length >= (result.chunks.length - 1) / 2, `${clean.length} of ${result.chunks.length - 1} cuts at blank lines`);
+    assert.ok(
+      clean.length >= (result.chunks.length - 1) / 2,
+      `${clean.length} of ${result.chunks.length - 1} cuts at blank lines`,
+    );
   });
 
   it("chunks JSON and other data by lines within the budget", () => {
@@ -297,7 +318,7 @@ describe("grammar wasm files", () => {
       "a.java": "java",
       "a.go": "go",
       "a.rs": undefined,
-      "Makefile": undefined,
+      Makefile: undefined,
       ".py": undefined,
     };
     for (const [path, id] of Object.entries(cases)) assert.equal(chunker.languageOf(path), id, path);

@@ -23,11 +23,14 @@ export const byteCounter: TokenCounter = (text) => Math.ceil(Buffer.byteLength(t
 
 /** A counter that also records how many characters it was asked to count. */
 export function meteredCounter(inner: TokenCounter): TokenCounter & { calls: number; chars: number } {
-  const counter = Object.assign((text: string) => {
-    counter.calls++;
-    counter.chars += text.length;
-    return inner(text);
-  }, { calls: 0, chars: 0 });
+  const counter = Object.assign(
+    (text: string) => {
+      counter.calls++;
+      counter.chars += text.length;
+      return inner(text);
+    },
+    { calls: 0, chars: 0 },
+  );
   return counter;
 }
 
@@ -53,11 +56,13 @@ function fixture(dir: string, name: string, path: string): RealFile {
 export const pythonFixture = (): RealFile => fixture("python", "textwrap.py", "cpython/Lib/textwrap.py");
 
 /** Apache Santuario's NameSpaceSymbTable.java, as the JDK bundles it (test/fixtures/java/README.md). */
-export const javaFixture = (): RealFile => fixture("java", "NameSpaceSymbTable.java", "santuario/c14n/implementations/NameSpaceSymbTable.java");
+export const javaFixture = (): RealFile =>
+  fixture("java", "NameSpaceSymbTable.java", "santuario/c14n/implementations/NameSpaceSymbTable.java");
 
 /** git's contrib/persistent-https sources (test/fixtures/go/README.md). */
 export const GO_FIXTURES = ["proxy.go", "client.go", "main.go", "socket.go"] as const;
-export const goFixture = (name: (typeof GO_FIXTURES)[number] = "proxy.go"): RealFile => fixture("go", name, `persistent-https/${name}`);
+export const goFixture = (name: (typeof GO_FIXTURES)[number] = "proxy.go"): RealFile =>
+  fixture("go", name, `persistent-https/${name}`);
 
 /** Real TSX copied from @tanstack/react-query (test/fixtures/tsx/README.md). */
 export const tsxFile = (name: string): RealFile => fixture("tsx", `${name}.tsx`, `react-query/${name}.tsx`);
@@ -147,7 +152,11 @@ export function assertChunkInvariants(
     assert.equal(chunk.hash, contentHash(chunk.text), `${where}: hash`);
     assert.ok(chunk.startByte >= previousEnd, `${where}: overlaps or is out of order`);
     assert.ok(chunk.endByte > chunk.startByte, `${where}: empty byte span`);
-    assert.equal(bytes.subarray(chunk.startByte, chunk.endByte).toString("utf8"), chunk.text, `${where}: bytes do not match`);
+    assert.equal(
+      bytes.subarray(chunk.startByte, chunk.endByte).toString("utf8"),
+      chunk.text,
+      `${where}: bytes do not match`,
+    );
     const gap = bytes.subarray(previousEnd, chunk.startByte).toString("utf8");
     assert.ok(isBlank(gap), `${where}: non-whitespace left out before it: ${JSON.stringify(gap.slice(0, 80))}`);
     const startLine = newlinesBefore + newlines(gap) + 1;
@@ -172,7 +181,11 @@ export function chunkAt(text: string, chunks: readonly Chunk[], at: number): num
  * Asserts that the definition found by `needle` begins a chunk: only comments, decorators/annotations and
  * whitespace may come before it in its chunk.
  */
-export function assertStartsChunk(file: { path: string; text: string }, chunks: readonly Chunk[], needle: string | RegExp): void {
+export function assertStartsChunk(
+  file: { path: string; text: string },
+  chunks: readonly Chunk[],
+  needle: string | RegExp,
+): void {
   const at = typeof needle === "string" ? file.text.indexOf(needle) : file.text.search(needle);
   assert.ok(at >= 0, `${file.path}: ${String(needle)} not found`);
   const i = chunkAt(file.text, chunks, at);
@@ -184,11 +197,21 @@ export function assertStartsChunk(file: { path: string; text: string }, chunks: 
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "" && !/^(#|\/\/|\/\*|\*|@)/.test(l));
-  assert.deepEqual(leading, [], `${file.path}: ${String(needle)} does not start its chunk (chunk ${i}, lines ${chunk.startLine}-${chunk.endLine})`);
+  assert.deepEqual(
+    leading,
+    [],
+    `${file.path}: ${String(needle)} does not start its chunk (chunk ${i}, lines ${chunk.startLine}-${chunk.endLine})`,
+  );
 }
 
 /** Asserts that [start, end) of the text (UTF-16 indices) lies within a single chunk. */
-export function assertWithinOneChunk(file: { path: string; text: string }, chunks: readonly Chunk[], start: number, end: number, what: string): void {
+export function assertWithinOneChunk(
+  file: { path: string; text: string },
+  chunks: readonly Chunk[],
+  start: number,
+  end: number,
+  what: string,
+): void {
   const first = chunkAt(file.text, chunks, start);
   const last = chunkAt(file.text, chunks, end - 1);
   assert.ok(first >= 0 && first === last, `${file.path}: ${what} is cut across chunks ${first}..${last}`);

@@ -36,7 +36,12 @@ before(async () => {
  * whitespace-counting counter (byteCounter) can tip a unit just under the budget over it.
  * Returns how many units were checked.
  */
-function assertUnitsKept(file: RealFile, chunks: Parameters<typeof assertWithinOneChunk>[1], count: TokenCounter, maxTokens: number): number {
+function assertUnitsKept(
+  file: RealFile,
+  chunks: Parameters<typeof assertWithinOneChunk>[1],
+  count: TokenCounter,
+  maxTokens: number,
+): number {
   const spec = languageForPath(file.path)!;
   const parser = new Parser();
   parser.setLanguage(loadGrammarSync(spec));
@@ -47,7 +52,13 @@ function assertUnitsKept(file: RealFile, chunks: Parameters<typeof assertWithinO
     while (stack.length > 0) {
       const node = stack.pop()!;
       if (spec.units.has(node.type) && count(file.text.slice(node.startIndex, node.endIndex)) <= maxTokens * 0.9) {
-        assertWithinOneChunk(file, chunks, node.startIndex, node.endIndex, `${node.type} at line ${node.startPosition.row + 1}`);
+        assertWithinOneChunk(
+          file,
+          chunks,
+          node.startIndex,
+          node.endIndex,
+          `${node.type} at line ${node.startPosition.row + 1}`,
+        );
         checked++;
         continue;
       }
@@ -94,7 +105,13 @@ describe("syntax chunking of real files", () => {
       language: "python",
       maxTokens: 512,
       count: wordCounter,
-      startsChunk: ["class TextWrapper:", "    def _wrap_chunks(self, chunks):", "def shorten(text, width, **kwargs):", "def dedent(text):", 'if __name__ == "__main__":'],
+      startsChunk: [
+        "class TextWrapper:",
+        "    def _wrap_chunks(self, chunks):",
+        "def shorten(text, width, **kwargs):",
+        "def dedent(text):",
+        'if __name__ == "__main__":',
+      ],
       minChunks: 15,
     });
     checkRealFile({ file, language: "python", maxTokens: 64, count: byteCounter, minChunks: 100 });
@@ -135,7 +152,11 @@ describe("syntax chunking of real files", () => {
       language: "typescript",
       maxTokens: 512,
       count: wordCounter,
-      startsChunk: ["export class StringValue extends RuntimeValue<string> {", "function toJSON(", "export class ObjectValue"],
+      startsChunk: [
+        "export class StringValue extends RuntimeValue<string> {",
+        "function toJSON(",
+        "export class ObjectValue",
+      ],
       minChunks: 30,
     });
     checkRealFile({ file, language: "typescript", maxTokens: 96, count: byteCounter, minChunks: 100 });

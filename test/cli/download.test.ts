@@ -18,10 +18,15 @@ interface Run {
 function hef(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   const started = performance.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", "sidecar/cli/hef.ts", ...args], { env: { ...process.env, ...env }, timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-      resolve({ code, stdout, stderr, ms: performance.now() - started });
-    });
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "sidecar/cli/hef.ts", ...args],
+      { env: { ...process.env, ...env }, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+        resolve({ code, stdout, stderr, ms: performance.now() - started });
+      },
+    );
   });
 }
 
@@ -80,7 +85,10 @@ describe("hef download", () => {
 
   test("an hf: URI whose endpoint cannot be reached fails the same way", async () => {
     const uri = "hf:owner/repo/file.gguf";
-    const run = await hef(["download", uri, "--dir", tempDir()], { HF_ENDPOINT: `http://127.0.0.1:${await closedPort()}`, MODEL_ENDPOINT: "" });
+    const run = await hef(["download", uri, "--dir", tempDir()], {
+      HF_ENDPOINT: `http://127.0.0.1:${await closedPort()}`,
+      MODEL_ENDPOINT: "",
+    });
     assertOneLineFailure(run, uri, /no network connection \/ host unreachable \(.*ECONNREFUSED.*\)$/);
     assert.ok(run.ms < 20_000, `took ${run.ms} ms`);
   });
@@ -102,7 +110,10 @@ describe("hef download", () => {
     const dir = tempDir();
     const run = await hef(["download", `${await modelServer()}/models/small.gguf`, "--dir", dir, "--json"]);
     assert.equal(run.code, 0, run.stderr);
-    const lines = run.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+    const lines = run.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     const last = lines.pop();
     assert.deepEqual(last, { path: join(dir, "small.gguf") });
     assert.ok(lines.length > 0);
@@ -116,7 +127,10 @@ describe("hef download", () => {
 
   test("an hf: URI resolves against HF_ENDPOINT; without --json stdout holds the path alone", async () => {
     const dir = tempDir();
-    const run = await hef(["download", "hf:owner/repo/small.gguf", "--dir", dir], { HF_ENDPOINT: await modelServer(), MODEL_ENDPOINT: "" });
+    const run = await hef(["download", "hf:owner/repo/small.gguf", "--dir", dir], {
+      HF_ENDPOINT: await modelServer(),
+      MODEL_ENDPOINT: "",
+    });
     assert.equal(run.code, 0, run.stderr);
     const path = run.stdout.trimEnd();
     assert.ok(path.startsWith(dir) && path.endsWith(".gguf"), path);

@@ -62,7 +62,9 @@ describe("hef CLI", () => {
     // The tiny lexical embedder with the mean fuser (an embedder given without an adapter): parents are the
     // means of their children, so nodes of several levels rank near the top.
     const tiny = ["--embedder", await ensureTinyModel("tiny-embed")];
-    const out = hef(["query", root, "--file", "shop/cart.py", "--line", "38", "--k", "6", "--json", ...tiny], { HEF_CACHE_HOME: cacheHome });
+    const out = hef(["query", root, "--file", "shop/cart.py", "--line", "38", "--k", "6", "--json", ...tiny], {
+      HEF_CACHE_HOME: cacheHome,
+    });
     assert.equal(out.code, 0, out.stderr);
     const result = JSON.parse(out.stdout);
     assert.equal(result.nodes.length, 6);
@@ -73,10 +75,16 @@ describe("hef CLI", () => {
       assert.ok(node.score <= 1.0001 && node.score > -1.0001);
     }
     const scores = result.nodes.map((n: { score: number }) => n.score);
-    assert.deepEqual(scores, [...scores].sort((a, b) => b - a), "best first");
+    assert.deepEqual(
+      scores,
+      [...scores].sort((a, b) => b - a),
+      "best first",
+    );
     const levels = new Set(result.nodes.map((n: { level: string }) => n.level));
     assert.ok(levels.size > 1, "nodes of several levels are retrieved");
-    const text = hef(["query", root, "--file", "shop/cart.py", "--line", "38", "--k", "3", ...tiny], { HEF_CACHE_HOME: cacheHome });
+    const text = hef(["query", root, "--file", "shop/cart.py", "--line", "38", "--k", "3", ...tiny], {
+      HEF_CACHE_HOME: cacheHome,
+    });
     assert.equal(text.stdout.trim().split("\n").length, 3);
   });
 
@@ -91,8 +99,14 @@ describe("hef CLI", () => {
     writeFileSync(foreign, "these are not weights\n");
     const cases: [string, RegExp][] = [
       [join(dir, "missing.gguf"), /missing\.gguf: embedder model file not found/],
-      [truncated, /truncated\.gguf: damaged: tensor description \d+ of \d+ places its data at offset \d+, past the end of the file \(2000000 bytes\)/],
-      [cutHeader, /cut-header\.gguf: truncated or damaged: metadata entry \d+ of \d+ runs past the end of the file \(100000 bytes\)/],
+      [
+        truncated,
+        /truncated\.gguf: damaged: tensor description \d+ of \d+ places its data at offset \d+, past the end of the file \(2000000 bytes\)/,
+      ],
+      [
+        cutHeader,
+        /cut-header\.gguf: truncated or damaged: metadata entry \d+ of \d+ runs past the end of the file \(100000 bytes\)/,
+      ],
       [foreign, /notes\.gguf: not a GGUF file$/m],
       [await ensureTinyModel("tiny-generator"), /tiny-generator\.gguf: not an embedding model/],
     ];
@@ -105,7 +119,12 @@ describe("hef CLI", () => {
   });
 
   test("usage errors exit 2 with the usage", () => {
-    for (const args of [["query", SAMPLE, "--line", "3"], ["frobnicate", SAMPLE], ["index", SAMPLE, "--b", "zero"], ["index", "no/such/dir"]]) {
+    for (const args of [
+      ["query", SAMPLE, "--line", "3"],
+      ["frobnicate", SAMPLE],
+      ["index", SAMPLE, "--b", "zero"],
+      ["index", "no/such/dir"],
+    ]) {
       const out = hef(args);
       assert.equal(out.code, 2, args.join(" "));
       assert.match(out.stderr, /Usage:/);

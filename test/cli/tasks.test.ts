@@ -9,7 +9,10 @@ import { futureExcluded, parseTasks } from "../../sidecar/eval/tasks";
 import { tempDir } from "../helpers/repos";
 
 function hef(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "sidecar/cli/hef.ts", ...args], { encoding: "utf8", env: { ...process.env, ...env } });
+  const result = spawnSync(process.execPath, ["--import", "tsx", "sidecar/cli/hef.ts", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -20,10 +23,19 @@ mkdirSync(join(repos, "empty"));
 mkdirSync(join(repos, ".git"));
 // Files the index leaves out must never be targets: an excluded folder, a binary file.
 mkdirSync(join(repos, "shop/build"));
-writeFileSync(join(repos, "shop/build/generated.py"), Array.from({ length: 50 }, (_, i) => `generated_${i} = ${i}`).join("\n"));
+writeFileSync(
+  join(repos, "shop/build/generated.py"),
+  Array.from({ length: 50 }, (_, i) => `generated_${i} = ${i}`).join("\n"),
+);
 writeFileSync(join(repos, "shop/shop/blob.py"), Buffer.concat([Buffer.from("x = 1\n".repeat(20)), Buffer.from([0])]));
 
-function tasksFile(name: string, args: string[]): { path: string; json: { repos: { repo: string; files: number; candidates: number; tasks: number }[]; tasks: number } } {
+function tasksFile(
+  name: string,
+  args: string[],
+): {
+  path: string;
+  json: { repos: { repo: string; files: number; candidates: number; tasks: number }[]; tasks: number };
+} {
   const path = join(scratch, name);
   const out = hef(["tasks", repos, "--out", path, "--json", ...args]);
   assert.equal(out.code, 0, out.stderr);
@@ -33,7 +45,11 @@ function tasksFile(name: string, args: string[]): { path: string; json: { repos:
 describe("hef tasks", () => {
   test("line tasks: RepoEval format, prompts cut exactly before the target, caps kept, only indexed files", () => {
     const { path, json } = tasksFile("line.jsonl", ["--per-file", "2", "--per-repo", "12"]);
-    assert.deepEqual(json.repos.map((r) => r.repo), ["empty", "shop"], "hidden folders are no repositories");
+    assert.deepEqual(
+      json.repos.map((r) => r.repo),
+      ["empty", "shop"],
+      "hidden folders are no repositories",
+    );
     assert.deepEqual(json.repos[0], { repo: "empty", files: 0, candidates: 0, tasks: 0 });
     const shop = json.repos[1]!;
     assert.equal(shop.files, 10, "the files `hef index` indexes");
@@ -58,7 +74,10 @@ describe("hef tasks", () => {
     assert.ok(perFile.size > 6, "spread over the files");
 
     const table = hef(["tasks", repos, "--out", join(scratch, "table.jsonl"), "--per-file", "2", "--per-repo", "12"]);
-    assert.match(table.stdout, /^repo\s+files\s+candidates\s+tasks\nempty\s+0\s+0\s+0\nshop\s+10\s+\d+\s+12\ntotal\s+12\n$/);
+    assert.match(
+      table.stdout,
+      /^repo\s+files\s+candidates\s+tasks\nempty\s+0\s+0\s+0\nshop\s+10\s+\d+\s+12\ntotal\s+12\n$/,
+    );
   });
 
   test("the same seed writes the same file; another seed other tasks", () => {
@@ -80,7 +99,9 @@ describe("hef tasks", () => {
       assert.ok(names.length > 0);
       for (const name of names) assert.ok(task.groundTruth.includes(name), `${name} in ${task.groundTruth}`);
       assert.ok(task.path.endsWith(".py"), "files without a grammar give no cross-file tasks");
-      const lines = readFileSync(join(repos, task.repo, task.path), "utf8").split("\n").slice(0, task.lineNo);
+      const lines = readFileSync(join(repos, task.repo, task.path), "utf8")
+        .split("\n")
+        .slice(0, task.lineNo);
       const quotes = lines.join("\n").split('"""').length - 1;
       assert.equal(quotes % 2, 0, `${task.taskId}: not inside a docstring`);
     }
@@ -89,7 +110,9 @@ describe("hef tasks", () => {
 
   test("`hef eval` runs the task file", () => {
     const { path } = tasksFile("eval.jsonl", ["--per-repo", "3"]);
-    const out = hef(["eval", path, "--repos", repos, "--mode", "none", "--json"], { HEF_CACHE_HOME: join(scratch, "cache") });
+    const out = hef(["eval", path, "--repos", repos, "--mode", "none", "--json"], {
+      HEF_CACHE_HOME: join(scratch, "cache"),
+    });
     assert.equal(out.code, 0, out.stderr);
     const json = JSON.parse(out.stdout);
     assert.equal(json.results.length, 3);
@@ -97,7 +120,11 @@ describe("hef tasks", () => {
   });
 
   test("usage errors exit 2", () => {
-    for (const args of [["tasks", repos], ["tasks", repos, "--out", join(scratch, "x.jsonl"), "--per-file", "0"], ["tasks", repos, "--out", join(scratch, "x.jsonl"), "--seed", "-1"]]) {
+    for (const args of [
+      ["tasks", repos],
+      ["tasks", repos, "--out", join(scratch, "x.jsonl"), "--per-file", "0"],
+      ["tasks", repos, "--out", join(scratch, "x.jsonl"), "--seed", "-1"],
+    ]) {
       const out = hef(args);
       assert.equal(out.code, 2, args.join(" "));
       assert.match(out.stderr, /Usage:/);

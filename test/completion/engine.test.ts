@@ -25,7 +25,14 @@ before(async () => {
   await cache.sync();
   const text = readFileSync(join(root, "shop/cart.py"), "utf8");
   const cut = text.indexOf("    def total");
-  request = { path: "shop/cart.py", prefix: text.slice(0, cut), suffix: text.slice(cut), mode: "hef", maxTokens: 8, fixedLength: true };
+  request = {
+    path: "shop/cart.py",
+    prefix: text.slice(0, cut),
+    suffix: text.slice(cut),
+    mode: "hef",
+    maxTokens: 8,
+    fixedLength: true,
+  };
 });
 after(() => engine?.dispose());
 
@@ -36,15 +43,22 @@ describe("completion engine", () => {
     assert.equal(result.pseudoTokens, 8);
     assert.equal(result.generatedTokens, 8);
     assert.ok(result.promptTokens > 0);
-    assert.ok(result.contextTokens > result.promptTokens, "the same nodes' raw text costs more than their pseudo-tokens");
-    for (const stage of ["queryEmbed", "search", "projection", "prefill", "decode"] as const) assert.ok(result.timings[stage] > 0, stage);
+    assert.ok(
+      result.contextTokens > result.promptTokens,
+      "the same nodes' raw text costs more than their pseudo-tokens",
+    );
+    for (const stage of ["queryEmbed", "search", "projection", "prefill", "decode"] as const)
+      assert.ok(result.timings[stage] > 0, stage);
     assert.ok(result.timings.total >= result.timings.prefill + result.timings.decode);
   });
 
   test("hef: the snippet injection it is compared with costs at most rag's budget, however much source a node covers", async () => {
     const all = { ...request, k: cache.stats.nodes };
     const whole = await engine.complete(cache, all);
-    assert.ok(whole.nodes.some((node) => node.level === "repo"), "the repository node covers every chunk");
+    assert.ok(
+      whole.nodes.some((node) => node.level === "repo"),
+      "the repository node covers every chunk",
+    );
     const budget = 100;
     const capped = await engine.complete(cache, { ...all, ragBudget: budget });
     assert.ok(whole.contextTokens > budget, `${whole.contextTokens} tokens of source`);
@@ -70,7 +84,14 @@ describe("completion engine", () => {
   describe("keystrokes (issue 16): typing in a line keeps the retrieved set, and with suffix-prefix-middle the suffix's KV", () => {
     // The user writes line 39 of cart.py at its end: nothing after the cursor on the line, the lines below as the suffix.
     const lineEnd = (text: string) => text.indexOf("\n", text.indexOf("            net = line.unit_price"));
-    const at = (text: string) => ({ path: "shop/cart.py", prefix: text.slice(0, lineEnd(text)), suffix: text.slice(lineEnd(text)), mode: "hef" as const, maxTokens: 8, fixedLength: true });
+    const at = (text: string) => ({
+      path: "shop/cart.py",
+      prefix: text.slice(0, lineEnd(text)),
+      suffix: text.slice(lineEnd(text)),
+      mode: "hef" as const,
+      maxTokens: 8,
+      fixedLength: true,
+    });
     const site = () => at(readFileSync(join(root, "shop/cart.py"), "utf8"));
     const TYPED = [" *", " * l", " * li"] as const; // three keystrokes, one request each
     const ENTER = " * line.quantity\n            ";
@@ -87,9 +108,15 @@ describe("completion engine", () => {
         assert.equal(next.retrievalReused, true, `"${typed}": the nodes of the line's first request`);
         assert.equal(next.timings.queryEmbed, 0);
         assert.equal(next.timings.search, 0);
-        assert.deepEqual(next.nodes.map((n) => n.id), first.nodes.map((n) => n.id));
+        assert.deepEqual(
+          next.nodes.map((n) => n.id),
+          first.nodes.map((n) => n.id),
+        );
         // prefix-suffix-middle (the default): the pseudo-tokens, <fim_prefix> and the prefix up to the typed text stay.
-        assert.ok(next.reused >= next.pseudoTokens + 1 + prefixTokens - 1, `"${typed}": reused ${next.reused}, ${next.pseudoTokens} pseudo-tokens, prefix ${prefixTokens}`);
+        assert.ok(
+          next.reused >= next.pseudoTokens + 1 + prefixTokens - 1,
+          `"${typed}": reused ${next.reused}, ${next.pseudoTokens} pseudo-tokens, prefix ${prefixTokens}`,
+        );
       }
       const enter = await engine.complete(cache, { ...here, prefix: here.prefix + ENTER });
       assert.equal(enter.retrievalReused, false, "a new line retrieves again");
@@ -106,12 +133,25 @@ describe("completion engine", () => {
       const prefixTokens = (await engine.complete(cache, { ...here, fim: false })).promptTokens;
       const first = await engine.complete(cache, here);
       const enter = await engine.complete(cache, { ...here, prefix: here.prefix + ENTER });
-      assert.ok(enter.timings.queryEmbed > 0 && enter.timings.search > 0, "the new line's query was embedded and searched");
+      assert.ok(
+        enter.timings.queryEmbed > 0 && enter.timings.search > 0,
+        "the new line's query was embedded and searched",
+      );
       assert.equal(enter.retrievalReused, false);
-      assert.deepEqual(enter.nodes.map((n) => n.id), first.nodes.map((n) => n.id), "the same nodes, best first as retrieved for the line above");
+      assert.deepEqual(
+        enter.nodes.map((n) => n.id),
+        first.nodes.map((n) => n.id),
+        "the same nodes, best first as retrieved for the line above",
+      );
       assert.equal(enter.pseudoTokens, first.pseudoTokens);
-      assert.ok(enter.reused >= first.pseudoTokens + 1 + prefixTokens - 2, `reused ${enter.reused}: ${first.pseudoTokens} pseudo-tokens and a prefix of ${prefixTokens}`);
-      assert.ok(enter.decoded < enter.promptTokens - prefixTokens + 8, `decoded ${enter.decoded} of ${enter.pseudoTokens} + ${enter.promptTokens}`);
+      assert.ok(
+        enter.reused >= first.pseudoTokens + 1 + prefixTokens - 2,
+        `reused ${enter.reused}: ${first.pseudoTokens} pseudo-tokens and a prefix of ${prefixTokens}`,
+      );
+      assert.ok(
+        enter.decoded < enter.promptTokens - prefixTokens + 8,
+        `decoded ${enter.decoded} of ${enter.pseudoTokens} + ${enter.promptTokens}`,
+      );
 
       // The same document, its text replaced by another file's (a paste): the query really moved.
       const other = readFileSync(join(root, "shop/pricing/tax.py"), "utf8");
@@ -134,8 +174,14 @@ describe("completion engine", () => {
           const grown = next.promptTokens - previous.promptTokens;
           assert.equal(next.retrievalReused, true);
           // The typed character's token, and the one before it when the two are tokenized together, are new; nothing else.
-          assert.ok(grown >= 0 && next.decoded <= grown + 2, `"${typed}": decoded ${next.decoded}, the prompt grew by ${grown}`);
-          assert.ok(next.reused >= next.pseudoTokens + previous.promptTokens - 2, `"${typed}": reused ${next.reused} of ${next.pseudoTokens} + ${previous.promptTokens}`);
+          assert.ok(
+            grown >= 0 && next.decoded <= grown + 2,
+            `"${typed}": decoded ${next.decoded}, the prompt grew by ${grown}`,
+          );
+          assert.ok(
+            next.reused >= next.pseudoTokens + previous.promptTokens - 2,
+            `"${typed}": reused ${next.reused} of ${next.pseudoTokens} + ${previous.promptTokens}`,
+          );
           previous = next;
         }
         assert.ok(previous.decoded <= 3 + 8 + 2, "at most the typed tokens and as many as were generated");
@@ -166,7 +212,10 @@ describe("completion engine", () => {
       const original = readFileSync(path, "utf8");
       const here = at(original);
       const first = await engine.complete(cache, here);
-      assert.ok(first.nodes.some((node) => node.path === "shop/cart.py"), "cart.py's own nodes are among those retrieved");
+      assert.ok(
+        first.nodes.some((node) => node.path === "shop/cart.py"),
+        "cart.py's own nodes are among those retrieved",
+      );
       try {
         writeFileSync(path, `${original}\n# changed\n`);
         await cache.refresh(["shop/cart.py"]);
@@ -194,7 +243,12 @@ describe("completion engine", () => {
 
   test("indentation the editor typed is not in the prompt, and the completion goes after it", async () => {
     const atLineStart = await engine.complete(cache, { ...request, fixedLength: false, maxTokens: 16 });
-    const indented = await engine.complete(cache, { ...request, fixedLength: false, maxTokens: 16, prefix: `${request.prefix}    ` });
+    const indented = await engine.complete(cache, {
+      ...request,
+      fixedLength: false,
+      maxTokens: 16,
+      prefix: `${request.prefix}    `,
+    });
     // The generator never saw a middle begin after indentation: it indented again (twice the indentation in the editor).
     assert.equal(indented.promptTokens, atLineStart.promptTokens);
     assert.equal(`    ${indented.text}`, atLineStart.text, "the same line, wherever the editor put the cursor");
@@ -223,11 +277,24 @@ describe("completion engine", () => {
     await other.sync();
     const own = await engine.complete(cache, { ...request, k: 4 });
     const foreign = await engine.complete(cache, { ...request, k: 4, retrieval: { cache: other } });
-    assert.ok(foreign.nodes.every((node) => other.node(node.id) !== undefined && cache.node(node.id) === undefined), "the other repository's nodes");
-    const elsewhere = await engine.complete(cache, { ...request, k: 4, retrieval: { prefix: "from decimal import Decimal\n" } });
-    assert.notDeepEqual(elsewhere.nodes.map((n) => n.id), own.nodes.map((n) => n.id));
+    assert.ok(
+      foreign.nodes.every((node) => other.node(node.id) !== undefined && cache.node(node.id) === undefined),
+      "the other repository's nodes",
+    );
+    const elsewhere = await engine.complete(cache, {
+      ...request,
+      k: 4,
+      retrieval: { prefix: "from decimal import Decimal\n" },
+    });
+    assert.notDeepEqual(
+      elsewhere.nodes.map((n) => n.id),
+      own.nodes.map((n) => n.id),
+    );
     const zeroed = await engine.complete(cache, { ...request, k: 4, zeroPseudoTokens: true });
-    assert.deepEqual(zeroed.nodes.map((n) => n.id), own.nodes.map((n) => n.id));
+    assert.deepEqual(
+      zeroed.nodes.map((n) => n.id),
+      own.nodes.map((n) => n.id),
+    );
     assert.equal(zeroed.pseudoTokens, 4);
     assert.notEqual(zeroed.decoded, 0, "zero vectors are not the cached projections: the prompt is decoded again");
   });
@@ -240,12 +307,18 @@ describe("completion engine", () => {
     const none = await engine.complete(cache, { ...request, mode: "none" });
     assert.equal(none.nodes.length, 0);
     assert.equal(none.timings.queryEmbed, 0);
-    assert.ok(rag.promptTokens - none.promptTokens >= rag.contextTokens, `${rag.promptTokens} - ${none.promptTokens} vs ${rag.contextTokens}`);
+    assert.ok(
+      rag.promptTokens - none.promptTokens >= rag.contextTokens,
+      `${rag.promptTokens} - ${none.promptTokens} vs ${rag.contextTokens}`,
+    );
   });
 
   test("entity names add at most 64 tokens", async () => {
     const result = await engine.complete(cache, { ...request, prefix: "import shop\n\n", suffix: "", entities: true });
-    assert.ok(result.entityTokens > 0 && result.entityTokens <= 64, `entity tokens ${result.entityTokens}, prompt ${result.promptTokens}, nodes ${result.nodes.length}`);
+    assert.ok(
+      result.entityTokens > 0 && result.entityTokens <= 64,
+      `entity tokens ${result.entityTokens}, prompt ${result.promptTokens}, nodes ${result.nodes.length}`,
+    );
   });
 
   test("cancellation ends a request with what it had; concurrent requests each get their own answer", async () => {

@@ -18,7 +18,8 @@ before(async () => {
 });
 after(() => support.dispose());
 
-const names = (path: string, text: string) => extractEntities(path, text, support).map((e) => `${e.qualified}:${e.kind}@${e.line}`);
+const names = (path: string, text: string) =>
+  extractEntities(path, text, support).map((e) => `${e.qualified}:${e.kind}@${e.line}`);
 
 describe("extractEntities", () => {
   it("python: classes, methods, attributes, module-level names; not locals", () => {
@@ -81,22 +82,25 @@ describe("extractEntities", () => {
   });
 
   it("javascript and tsx", () => {
-    assert.deepEqual(names("a.js", "class A { m() {} #secret() {} }\nfunction* gen() {}\nvar f = function () {}, K = class {};\nexports.z = 1;\n"), [
-      "A:class@1",
-      "A.m:method@1",
-      "A.#secret:method@1",
-      "gen:function@2",
-      "f:function@3",
-      "K:class@3",
-    ]);
-    assert.deepEqual(names("App.tsx", "export function App() { return <div />; }\nexport const Button = (p: Props) => <button {...p} />;\n"), [
-      "App:function@1",
-      "Button:function@2",
-    ]);
+    assert.deepEqual(
+      names(
+        "a.js",
+        "class A { m() {} #secret() {} }\nfunction* gen() {}\nvar f = function () {}, K = class {};\nexports.z = 1;\n",
+      ),
+      ["A:class@1", "A.m:method@1", "A.#secret:method@1", "gen:function@2", "f:function@3", "K:class@3"],
+    );
+    assert.deepEqual(
+      names(
+        "App.tsx",
+        "export function App() { return <div />; }\nexport const Button = (p: Props) => <button {...p} />;\n",
+      ),
+      ["App:function@1", "Button:function@2"],
+    );
   });
 
   it("java: nested types, methods, fields, constants", () => {
-    const text = "package shop;\nclass Cart {\n  static final int MAX = 1, MIN = 0;\n  int size;\n  Cart() {}\n  void add() {}\n  enum State { OPEN; void close() {} }\n  interface Listener { void changed(); }\n}\n";
+    const text =
+      "package shop;\nclass Cart {\n  static final int MAX = 1, MIN = 0;\n  int size;\n  Cart() {}\n  void add() {}\n  enum State { OPEN; void close() {} }\n  interface Listener { void changed(); }\n}\n";
     assert.deepEqual(names("shop/Cart.java", text), [
       "Cart:class@2",
       "Cart.MAX:constant@3",
@@ -112,7 +116,8 @@ describe("extractEntities", () => {
   });
 
   it("go: functions, methods on their receiver type, types, consts and vars", () => {
-    const text = "package shop\nconst Max = 1\nconst (\n\tA, B = 2, 3\n)\nvar debug bool\ntype Cart struct{}\ntype ID = string\nfunc New() *Cart { return nil }\nfunc (c *Cart) Add() {}\nfunc (s Set[K]) Has() bool { return false }\n";
+    const text =
+      "package shop\nconst Max = 1\nconst (\n\tA, B = 2, 3\n)\nvar debug bool\ntype Cart struct{}\ntype ID = string\nfunc New() *Cart { return nil }\nfunc (c *Cart) Add() {}\nfunc (s Set[K]) Has() bool { return false }\n";
     assert.deepEqual(names("shop/cart.go", text), [
       "Max:constant@2",
       "A:constant@4",
@@ -152,7 +157,14 @@ function entity(qualified: string, path: string, line: number): EntityName {
 }
 
 function retrieved(id: string, path: string, startLine?: number, endLine?: number): RetrievedNode {
-  return { id, level: "chunk", partial: false, path, spans: [{ path, ...(startLine ? { startLine, endLine } : {}) }], score: 1 };
+  return {
+    id,
+    level: "chunk",
+    partial: false,
+    path,
+    spans: [{ path, ...(startLine ? { startLine, endLine } : {}) }],
+    score: 1,
+  };
 }
 
 describe("rankEntities", () => {
@@ -162,13 +174,21 @@ describe("rankEntities", () => {
   ]);
   it("takes the entities inside the nodes' spans, in rank order, once each", () => {
     const nodes = [retrieved("n1", "b.py"), retrieved("n2", "a.py", 5, 25), retrieved("n3", "dir")];
-    assert.deepEqual(rankEntities(files, nodes).map((e) => `${e.path}:${e.qualified}`), ["b.py:b1", "b.py:Shared", "a.py:a2"]);
+    assert.deepEqual(
+      rankEntities(files, nodes).map((e) => `${e.path}:${e.qualified}`),
+      ["b.py:b1", "b.py:Shared", "a.py:a2"],
+    );
   });
 });
 
 describe("selectEntities", () => {
   const words = (text: string) => text.split(/[._]/).length;
-  const candidates = [entity("Cart.add_item", "c.py", 1), entity("total", "c.py", 2), entity("Cart.add_item", "d.py", 3), entity("helper", "c.py", 4)];
+  const candidates = [
+    entity("Cart.add_item", "c.py", 1),
+    entity("total", "c.py", 2),
+    entity("Cart.add_item", "d.py", 3),
+    entity("helper", "c.py", 4),
+  ];
   it("dedupes, skips names already visible, and keeps to the budget", () => {
     assert.deepEqual(selectEntities(candidates, words), ["Cart.add_item", "total", "helper"]);
     assert.deepEqual(selectEntities(candidates, words, { exclude: "x = total(cart)" }), ["Cart.add_item", "helper"]);
@@ -188,7 +208,10 @@ describe("EntityIndex", () => {
     const before = index.files.get("a.py");
     assert.equal(index.refresh("a.py", "def f(): pass\n"), before); // unchanged text: not parsed again
     index.refresh("a.py", "def f(): pass\ndef g(): pass\n");
-    assert.deepEqual(index.files.get("a.py")!.map((e) => e.qualified), ["f", "g"]);
+    assert.deepEqual(
+      index.files.get("a.py")!.map((e) => e.qualified),
+      ["f", "g"],
+    );
     index.remove("b.go");
     assert.deepEqual([...index.files.keys()], ["a.py"]);
   });

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { assemblePrompt, snippetCost, type PromptModel, type PromptRequest } from "../../sidecar/completion/promptAssembly";
+import {
+  assemblePrompt,
+  snippetCost,
+  type PromptModel,
+  type PromptRequest,
+} from "../../sidecar/completion/promptAssembly";
 import { lineComment } from "../../sidecar/languages";
 
 /** One token per character (its code point); special tokens are negative so they cannot collide. */
@@ -13,7 +18,13 @@ const BOS = -7;
 
 /** Renders a token sequence with special tokens by name. */
 function render(tokens: Int32Array): string {
-  const names: Record<number, string> = { [SEP]: "<SEP>", [PRE]: "<PRE>", [SUF]: "<SUF>", [MID]: "<MID>", [BOS]: "<BOS>" };
+  const names: Record<number, string> = {
+    [SEP]: "<SEP>",
+    [PRE]: "<PRE>",
+    [SUF]: "<SUF>",
+    [MID]: "<MID>",
+    [BOS]: "<BOS>",
+  };
   return [...tokens].map((t) => names[t] ?? String.fromCodePoint(t)).join("");
 }
 
@@ -43,22 +54,47 @@ describe("assemblePrompt", () => {
   it("lays out suffix-prefix-middle as training does (prompts.py): <PRE><SUF> suffix <MID> prefix", () => {
     const prompt = assemblePrompt(tokenize, spm, request());
     assert.equal(render(prompt.tokens), "<PRE><SUF>)\n<MID>def total(");
-    assert.equal(prompt.promptTokens, assemblePrompt(tokenize, qwen, request()).promptTokens, "the same tokens, in another order");
-    assert.equal(render(assemblePrompt(tokenize, { ...spm, fimLayout: "psm" }, request()).tokens), "<PRE>def total(<SUF>)\n<MID>");
-    assert.equal(render(assemblePrompt(tokenize, spm, request({ suffix: "" })).tokens), "<PRE><SUF><MID>def total(", "no text after the cursor");
+    assert.equal(
+      prompt.promptTokens,
+      assemblePrompt(tokenize, qwen, request()).promptTokens,
+      "the same tokens, in another order",
+    );
+    assert.equal(
+      render(assemblePrompt(tokenize, { ...spm, fimLayout: "psm" }, request()).tokens),
+      "<PRE>def total(<SUF>)\n<MID>",
+    );
+    assert.equal(
+      render(assemblePrompt(tokenize, spm, request({ suffix: "" })).tokens),
+      "<PRE><SUF><MID>def total(",
+      "no text after the cursor",
+    );
   });
 
   it("SPM: BOS, rag context and the entity line come before the FIM pieces, as in PSM", () => {
-    const bosSpm: PromptModel = { addBos: true, fimLayout: "spm", tokens: { bos: BOS, fimPre: PRE, fimSuf: SUF, fimMid: MID, fimSep: SEP } };
-    const prompt = assemblePrompt(tokenize, bosSpm, request({ mode: "rag", snippets: snippets.slice(2), entities: ["Cart"] }));
-    assert.equal(render(prompt.tokens), "<BOS><SEP>c.py\nC\n<SEP>shop/cart.py\n# known names: Cart\n<PRE><SUF>)\n<MID>def total(");
+    const bosSpm: PromptModel = {
+      addBos: true,
+      fimLayout: "spm",
+      tokens: { bos: BOS, fimPre: PRE, fimSuf: SUF, fimMid: MID, fimSep: SEP },
+    };
+    const prompt = assemblePrompt(
+      tokenize,
+      bosSpm,
+      request({ mode: "rag", snippets: snippets.slice(2), entities: ["Cart"] }),
+    );
+    assert.equal(
+      render(prompt.tokens),
+      "<BOS><SEP>c.py\nC\n<SEP>shop/cart.py\n# known names: Cart\n<PRE><SUF>)\n<MID>def total(",
+    );
     assert.deepEqual([prompt.contextTokens, prompt.entityTokens], [8 + 14, "# known names: Cart\n".length]);
   });
 
   it("SPM: typing at the cursor only appends to the prompt; PSM changes everything after the prefix", () => {
     const prefix = Array.from({ length: 50 }, (_, i) => `value_${i} = ${i}\n`).join("");
     const suffix = Array.from({ length: 20 }, (_, i) => `after_${i}()\n`).join("");
-    for (const [model, keeps] of [[spm, true], [qwen, false]] as const) {
+    for (const [model, keeps] of [
+      [spm, true],
+      [qwen, false],
+    ] as const) {
       const first = assemblePrompt(tokenize, model, request({ prefix, suffix })).tokens;
       const typed = assemblePrompt(tokenize, model, request({ prefix: `${prefix}pri`, suffix })).tokens;
       assert.equal(typed.length, first.length + 3);
@@ -103,7 +139,11 @@ describe("assemblePrompt", () => {
   it("writes comment headers in the file's language without <|file_sep|>", () => {
     const prompt = assemblePrompt(tokenize, plain, request({ mode: "rag", snippets: snippets.slice(0, 2) }));
     assert.equal(render(prompt.tokens), "<BOS># b.py:3-4\nBBBBBB\n# a.py:1\nAAA\ndef total(");
-    const ts = assemblePrompt(tokenize, plain, request({ path: "src/x.ts", mode: "rag", snippets: snippets.slice(0, 1) }));
+    const ts = assemblePrompt(
+      tokenize,
+      plain,
+      request({ path: "src/x.ts", mode: "rag", snippets: snippets.slice(0, 1) }),
+    );
     assert.equal(render(ts.tokens), "<BOS>// a.py:1\nAAA\ndef total(");
   });
 
@@ -114,8 +154,15 @@ describe("assemblePrompt", () => {
   });
 
   it("lists entity names in one comment line after the context, capped", () => {
-    const prompt = assemblePrompt(tokenize, qwen, request({ mode: "rag", snippets: snippets.slice(2), entities: ["Cart", "Cart.add_item"] }));
-    assert.equal(render(prompt.tokens), "<SEP>c.py\nC\n<SEP>shop/cart.py\n# known names: Cart, Cart.add_item\n<PRE>def total(<SUF>)\n<MID>");
+    const prompt = assemblePrompt(
+      tokenize,
+      qwen,
+      request({ mode: "rag", snippets: snippets.slice(2), entities: ["Cart", "Cart.add_item"] }),
+    );
+    assert.equal(
+      render(prompt.tokens),
+      "<SEP>c.py\nC\n<SEP>shop/cart.py\n# known names: Cart, Cart.add_item\n<PRE>def total(<SUF>)\n<MID>",
+    );
     assert.equal(prompt.entityTokens, "# known names: Cart, Cart.add_item\n".length);
 
     const names = ["alpha", "a_very_long_entity_name_that_does_not_fit_at_all", "beta", "gamma"];
@@ -134,14 +181,24 @@ describe("assemblePrompt", () => {
     const [pre, suf] = text.slice("<PRE>".length, -"<MID>".length).split("<SUF>");
     assert.ok(pre!.length <= 100 && prefix.endsWith(pre!) && pre!.startsWith("line "));
     assert.ok(suf!.length <= 20 && suffix.startsWith(suf!));
-    const swapped = render(assemblePrompt(tokenize, spm, request({ prefix, suffix, prefixBudget: 100, suffixBudget: 20 })).tokens);
+    const swapped = render(
+      assemblePrompt(tokenize, spm, request({ prefix, suffix, prefixBudget: 100, suffixBudget: 20 })).tokens,
+    );
     assert.equal(swapped, `<PRE><SUF>${suf}<MID>${pre}`, "the same windows in SPM");
   });
 
   it("keeps the prefix window's start while typing within a step, so the prompt only grows at its end", () => {
     const base = Array.from({ length: 400 }, (_, i) => `value_${i} = ${i}\n`).join("");
-    const first = assemblePrompt(tokenize, qwen, request({ prefix: base, suffix: "", fim: false, prefixBudget: 256 })).tokens;
-    const typed = assemblePrompt(tokenize, qwen, request({ prefix: `${base}pri`, suffix: "", fim: false, prefixBudget: 256 })).tokens;
+    const first = assemblePrompt(
+      tokenize,
+      qwen,
+      request({ prefix: base, suffix: "", fim: false, prefixBudget: 256 }),
+    ).tokens;
+    const typed = assemblePrompt(
+      tokenize,
+      qwen,
+      request({ prefix: `${base}pri`, suffix: "", fim: false, prefixBudget: 256 }),
+    ).tokens;
     assert.deepEqual([...typed.subarray(0, first.length)], [...first]);
   });
 });
@@ -157,6 +214,13 @@ describe("snippetCost", () => {
 
 describe("lineComment", () => {
   it("follows the extension", () => {
-    assert.deepEqual(["a.py", "b.go", "c.TSX", "d.sql", "Makefile", "e.rb"].map(lineComment), ["#", "//", "//", "--", "//", "#"]);
+    assert.deepEqual(["a.py", "b.go", "c.TSX", "d.sql", "Makefile", "e.rb"].map(lineComment), [
+      "#",
+      "//",
+      "//",
+      "--",
+      "//",
+      "#",
+    ]);
   });
 });

@@ -45,20 +45,48 @@ describe("query window", () => {
 
   test("a short prefix is taken whole", () => {
     assert.deepEqual([...queryWindow(encoder, "ab", 512)], [97, 98, 2]);
-    assert.deepEqual([...queryWindow({ ...encoder, specialTokens: { addBos: true, bos: 1, addEos: false } }, "ab", 512)], [1, 97, 98]);
+    assert.deepEqual(
+      [...queryWindow({ ...encoder, specialTokens: { addBos: true, bos: 1, addEos: false } }, "ab", 512)],
+      [1, 97, 98],
+    );
   });
 });
 
-function node(id: string, level: RetrievedNode["level"], path: string, score: number, startLine?: number): RetrievedNode {
-  return { id, level, partial: false, path, spans: [{ path, ...(startLine ? { startLine, endLine: startLine + 5 } : {}) }], score };
+function node(
+  id: string,
+  level: RetrievedNode["level"],
+  path: string,
+  score: number,
+  startLine?: number,
+): RetrievedNode {
+  return {
+    id,
+    level,
+    partial: false,
+    path,
+    spans: [{ path, ...(startLine ? { startLine, endLine: startLine + 5 } : {}) }],
+    score,
+  };
 }
 
 describe("pseudo-token order", () => {
   test("coarse to fine, then by path and line, whatever the scores", () => {
-    const nodes = [node("c2", "chunk", "b.py", 0.9, 10), node("r", "repo", ".", 0.5), node("c1", "chunk", "b.py", 0.8, 1), node("f", "file", "a.py", 0.7), node("m", "module", "pkg", 0.6)];
-    assert.deepEqual(pseudoTokenOrder(nodes).map((n) => n.id), ["r", "m", "f", "c1", "c2"]);
+    const nodes = [
+      node("c2", "chunk", "b.py", 0.9, 10),
+      node("r", "repo", ".", 0.5),
+      node("c1", "chunk", "b.py", 0.8, 1),
+      node("f", "file", "a.py", 0.7),
+      node("m", "module", "pkg", 0.6),
+    ];
+    assert.deepEqual(
+      pseudoTokenOrder(nodes).map((n) => n.id),
+      ["r", "m", "f", "c1", "c2"],
+    );
     const rescored = nodes.map((n, i) => ({ ...n, score: 1 - i / 10 })).reverse();
-    assert.deepEqual(pseudoTokenOrder(rescored).map((n) => n.id), ["r", "m", "f", "c1", "c2"]);
+    assert.deepEqual(
+      pseudoTokenOrder(rescored).map((n) => n.id),
+      ["r", "m", "f", "c1", "c2"],
+    );
   });
 
   test("projections are cached by node id and come back bit-identical, in the asked order", async () => {

@@ -3,17 +3,33 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { HNode } from "../../sidecar/cache/hierarchy";
 import type { RetrievedNode } from "../../sidecar/cache/retrieval";
-import { decideRetrieval, keepRetrieved, MIN_OVERLAP, type RememberedRetrieval, retrievalKey, textBeforeLine } from "../../sidecar/completion/retrievalMemory";
+import {
+  decideRetrieval,
+  keepRetrieved,
+  MIN_OVERLAP,
+  type RememberedRetrieval,
+  retrievalKey,
+  textBeforeLine,
+} from "../../sidecar/completion/retrievalMemory";
 
 type NodeFields = Pick<HNode, "level" | "partial" | "path" | "spans">;
 
 function retrieved(id: string, startLine: number, score: number): RetrievedNode {
-  return { id, level: "chunk", partial: false, path: "shop/util.py", spans: [{ path: "shop/util.py", startLine, endLine: startLine + 2 }], score };
+  return {
+    id,
+    level: "chunk",
+    partial: false,
+    path: "shop/util.py",
+    spans: [{ path: "shop/util.py", startLine, endLine: startLine + 2 }],
+    score,
+  };
 }
 
 const PREFIX = "import os\n\ndef total(items):\n";
 const nodes = [retrieved("a", 1, 0.9), retrieved("b", 10, 0.8)];
-const inCache = new Map<string, NodeFields>(nodes.map((node) => [node.id, { level: node.level, partial: node.partial, path: node.path, spans: node.spans }]));
+const inCache = new Map<string, NodeFields>(
+  nodes.map((node) => [node.id, { level: node.level, partial: node.partial, path: node.path, spans: node.spans }]),
+);
 const nodeOf = (id: string) => inCache.get(id);
 
 function key(prefix: string, extra: Partial<{ path: string; mode: "hef" | "rag"; k: number }> = {}) {
@@ -54,14 +70,24 @@ describe("decideRetrieval", () => {
 
   it("offers nothing to keep on a new line when a remembered node was removed or the last retrieval was short", () => {
     const withoutB = (id: string) => (id === "b" ? undefined : nodeOf(id));
-    assert.deepEqual(decideRetrieval(memory, key(`${PREFIX}    return 0\n`), withoutB), { reuse: false, reason: "removed" });
+    assert.deepEqual(decideRetrieval(memory, key(`${PREFIX}    return 0\n`), withoutB), {
+      reuse: false,
+      reason: "removed",
+    });
     const short: RememberedRetrieval = { key: key(PREFIX, { k: 3 }), nodes };
-    assert.deepEqual(decideRetrieval(short, key(`${PREFIX}    return 0\n`, { k: 3 }), nodeOf), { reuse: false, reason: "short" });
+    assert.deepEqual(decideRetrieval(short, key(`${PREFIX}    return 0\n`, { k: 3 }), nodeOf), {
+      reuse: false,
+      reason: "short",
+    });
   });
 
   it("retrieves again for another file, mode or k", () => {
     for (const extra of [{ path: "shop/other.py" }, { mode: "rag" as const }, { k: 3 }]) {
-      assert.deepEqual(decideRetrieval(memory, key(PREFIX, extra), nodeOf), { reuse: false, reason: "query" }, JSON.stringify(extra));
+      assert.deepEqual(
+        decideRetrieval(memory, key(PREFIX, extra), nodeOf),
+        { reuse: false, reason: "query" },
+        JSON.stringify(extra),
+      );
     }
   });
 
@@ -72,7 +98,10 @@ describe("decideRetrieval", () => {
 
   it("retrieves again when the last retrieval found fewer than k nodes (a cache still being indexed may have more now)", () => {
     const short: RememberedRetrieval = { key: key(PREFIX, { k: 3 }), nodes };
-    assert.deepEqual(decideRetrieval(short, key(`${PREFIX}    r`, { k: 3 }), nodeOf), { reuse: false, reason: "short" });
+    assert.deepEqual(decideRetrieval(short, key(`${PREFIX}    r`, { k: 3 }), nodeOf), {
+      reuse: false,
+      reason: "short",
+    });
   });
 
   it("reads reused nodes again from the cache (spans that moved), keeping the remembered scores", () => {
@@ -82,7 +111,13 @@ describe("decideRetrieval", () => {
     };
     const decision = decideRetrieval(memory, key(`${PREFIX}    r`), moved);
     assert.ok(decision.reuse);
-    assert.deepEqual(decision.nodes.map((n) => [n.id, n.spans[0]!.startLine, n.score]), [["a", 6, 0.9], ["b", 15, 0.8]]);
+    assert.deepEqual(
+      decision.nodes.map((n) => [n.id, n.spans[0]!.startLine, n.score]),
+      [
+        ["a", 6, 0.9],
+        ["b", 15, 0.8],
+      ],
+    );
   });
 
   it("keys on a digest of the text before the line, not the text", () => {

@@ -25,7 +25,10 @@ describe("the retriever", { skip }, () => {
     const root = copyOfRepo("samples/shop");
     // A prefix far longer than the 512-token query window, so that how the window is cut decides what is retrieved.
     const words = ["price", "stock", "order", "refund", "basket", "coupon", "invoice", "parcel", "ledger", "tax"];
-    const body = Array.from({ length: 160 }, (_, i) => `def ${words[i % 10]}_${i}(${words[(i * 3) % 10]}):\n    return ${words[(i * 7) % 10]} * ${i}\n`);
+    const body = Array.from(
+      { length: 160 },
+      (_, i) => `def ${words[i % 10]}_${i}(${words[(i * 3) % 10]}):\n    return ${words[(i * 7) % 10]} * ${i}\n`,
+    );
     writeFileSync(join(root, "shop/long.py"), body.join("\n"));
     const cacheDir = tempDir("hef-retriever-cache-");
     const adapterPath = join(tempDir("hef-retriever-adapter-"), "adapter.gguf");
@@ -39,8 +42,20 @@ describe("the retriever", { skip }, () => {
 
     const cli = spawnSync(
       process.execPath,
-      ["--import", "tsx", "sidecar/cli/hef.ts", "query", root, "--file", file, "--line", String(line), "--k", String(k), "--json"]
-        .concat(["--embedder", embedderPath, "--adapter", adapterPath, "--cache-dir", cacheDir, "--backend", "cpu"]),
+      [
+        "--import",
+        "tsx",
+        "sidecar/cli/hef.ts",
+        "query",
+        root,
+        "--file",
+        file,
+        "--line",
+        String(line),
+        "--k",
+        String(k),
+        "--json",
+      ].concat(["--embedder", embedderPath, "--adapter", adapterPath, "--cache-dir", cacheDir, "--backend", "cpu"]),
       { encoding: "utf8" },
     );
     assert.equal(cli.status, 0, cli.stderr);
@@ -53,10 +68,7 @@ describe("the retriever", { skip }, () => {
       const { prefix, suffix } = splitAtLine(readFileSync(join(root, file), "utf8"), line, file);
       const completed = await engine.complete(cache, { path: file, prefix, suffix, mode: "hef", k, maxTokens: 1 });
       assert.equal(completed.nodes.length, k);
-      assert.deepEqual(
-        completed.nodes.map((node) => node.id).sort(),
-        queried.nodes.map((node) => node.id).sort(),
-      );
+      assert.deepEqual(completed.nodes.map((node) => node.id).sort(), queried.nodes.map((node) => node.id).sort());
     } finally {
       await engine.dispose();
     }
@@ -64,7 +76,11 @@ describe("the retriever", { skip }, () => {
 
   test("one embedder model embeds chunks and query windows: a refresh between two queries keeps the window's cache", async () => {
     const root = copyOfRepo("samples/shop");
-    const retriever = await Retriever.load({ embedderPath: await ensureTinyModel("tiny-embed"), backend: "cpu", log: () => undefined });
+    const retriever = await Retriever.load({
+      embedderPath: await ensureTinyModel("tiny-embed"),
+      backend: "cpu",
+      log: () => undefined,
+    });
     try {
       const encoder = retriever.embedder.encoder;
       const decoded: number[] = [];
@@ -102,8 +118,18 @@ describe("the retriever", { skip }, () => {
     const fuserPath = join(dir, "fuser.gguf");
     await writeModel(FUSER_SPEC, fuserPath);
     const adapterPath = join(dir, "adapter.gguf");
-    await writeRandomAdapter(adapterPath, { embedder, generator, projectorHidden: 16, fuser: { name: "fuser", id: "", dim: FUSER_SPEC.hidden, modelPath: fuserPath } });
-    const retriever = await Retriever.load({ embedderPath: await ensureTinyModel("tiny-embed"), adapterPath, backend: "cpu", log: () => undefined });
+    await writeRandomAdapter(adapterPath, {
+      embedder,
+      generator,
+      projectorHidden: 16,
+      fuser: { name: "fuser", id: "", dim: FUSER_SPEC.hidden, modelPath: fuserPath },
+    });
+    const retriever = await Retriever.load({
+      embedderPath: await ensureTinyModel("tiny-embed"),
+      adapterPath,
+      backend: "cpu",
+      log: () => undefined,
+    });
     const ops = retriever.ops!;
     let freed = 0;
     const free = ops.dispose.bind(ops);

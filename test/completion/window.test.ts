@@ -4,7 +4,9 @@ import { headTokens, stableHead, stableTail, tailTokens } from "../../sidecar/co
 
 /** Lines of varying length, as code has. */
 function code(lines: number): string {
-  return Array.from({ length: lines }, (_, i) => `${" ".repeat(i % 8)}x${i} = f(${"a".repeat((i * 7) % 23)})\n`).join("");
+  return Array.from({ length: lines }, (_, i) => `${" ".repeat(i % 8)}x${i} = f(${"a".repeat((i * 7) % 23)})\n`).join(
+    "",
+  );
 }
 
 const isLineStart = (text: string, at: number) => at === 0 || text[at - 1] === "\n";
@@ -77,7 +79,16 @@ describe("token cuts", () => {
     assert.deepEqual([...headTokens(tokens, 2)], [1, 2]);
     assert.deepEqual([...tailTokens(tokens, 0)], []);
     // The cut moves only once per step of tokens appended.
-    const starts = new Set(Array.from({ length: 64 }, (_, n) => tailTokens(Int32Array.from({ length: 577 + n }, (_, i) => i), 512)[0]));
+    const starts = new Set(
+      Array.from(
+        { length: 64 },
+        (_, n) =>
+          tailTokens(
+            Int32Array.from({ length: 577 + n }, (_, i) => i),
+            512,
+          )[0],
+      ),
+    );
     assert.equal(starts.size, 1);
   });
 });

@@ -1,17 +1,21 @@
 /** Discovery: gitignore files (root, nested, .git/info/exclude), the exclude list, the allowlist, content checks, symlinks. */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPathFilter, DEFAULT_EXCLUDES } from "../../common/pathFilter";
-import {
-  discoverSourceFiles,
-  listSourceFiles,
-  readSourceFile,
-  walkSourceFiles,
-} from "../../sidecar/cache/discovery";
+import { discoverSourceFiles, listSourceFiles, readSourceFile, walkSourceFiles } from "../../sidecar/cache/discovery";
 
 const REPO = join(import.meta.dirname, "..", "..");
 
@@ -127,7 +131,18 @@ describe("discovery", () => {
   it("skips binary, invalid UTF-8, too large and unreadable files with the reason", async () => {
     const options = { maxFileBytes: 32 * 1024 };
     const result = await discoverSourceFiles(root, options);
-    assert.deepEqual(result.files, ["Makefile", "README.md", "bom.py", "docs/KEEP.md", "package.json", "src/deeper/anchored.go", "src/deeper/local_only.ts", "src/generated.py", "src/main.ts", "src/util.py"]);
+    assert.deepEqual(result.files, [
+      "Makefile",
+      "README.md",
+      "bom.py",
+      "docs/KEEP.md",
+      "package.json",
+      "src/deeper/anchored.go",
+      "src/deeper/local_only.ts",
+      "src/generated.py",
+      "src/main.ts",
+      "src/util.py",
+    ]);
     const reasons = Object.fromEntries(result.skipped.map((s) => [s.path, s.reason]));
     assert.equal(reasons["bin/data.py"], "binary");
     assert.equal(reasons["latin1.py"], "invalid-utf8");
@@ -158,7 +173,7 @@ describe("discovery", () => {
     const cases: Record<string, RegExp> = {
       "missing.py": /ENOENT/, // vanished between listing and reading
       "dangling.py": /ENOENT/,
-      "src": /not a regular file/,
+      src: /not a regular file/,
       "../outside/leak.py": /not a path inside the root/,
       "": /not a path inside the root/,
     };
@@ -213,7 +228,11 @@ describe("discovery", () => {
     assert.ok(!extended.some((f) => f.startsWith("src/deeper/") || f.endsWith(".md")));
     assert.ok(extended.includes("src/main.ts"));
     const none = await listSourceFiles(root, { exclude: [] });
-    assert.ok(none.includes("node_modules/pkg/index.js") && none.includes("dist/bundle.js") && none.includes("package-lock.json"));
+    assert.ok(
+      none.includes("node_modules/pkg/index.js") &&
+        none.includes("dist/bundle.js") &&
+        none.includes("package-lock.json"),
+    );
     assert.ok(!none.includes("generated.py"), ".gitignore still applies");
     const noGit = await listSourceFiles(root, { exclude: [], useGitignore: false });
     assert.ok(noGit.includes("generated.py") && noGit.includes("secret.py") && noGit.includes("ignored_dir/a.py"));

@@ -19,7 +19,16 @@ export class Workbench {
   async launch() {
     this.browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     this.page = await this.browser.newPage({ viewport: { width: 1400, height: 900 } });
     this.page.setDefaultTimeout(30_000);
@@ -125,15 +134,19 @@ export class Workbench {
   /** Waits for a notification toast containing `text`; throws at once on an error toast from the extension. */
   async notification(text, { timeoutMs = 60_000, failOn } = {}) {
     const wanted = this.page.locator(".notification-toast", { hasText: text }).first();
-    return this.until(`notification "${text}"`, async () => {
-      const message = (toast) => toast.locator(".notification-list-item-message").first().innerText();
-      if (await wanted.isVisible()) return message(wanted);
-      if (failOn) {
-        const bad = this.page.locator(".notification-toast", { hasText: failOn }).first();
-        if (await bad.isVisible()) throw new Error(`notification: ${await message(bad)}`);
-      }
-      return undefined;
-    }, timeoutMs);
+    return this.until(
+      `notification "${text}"`,
+      async () => {
+        const message = (toast) => toast.locator(".notification-list-item-message").first().innerText();
+        if (await wanted.isVisible()) return message(wanted);
+        if (failOn) {
+          const bad = this.page.locator(".notification-toast", { hasText: failOn }).first();
+          if (await bad.isVisible()) throw new Error(`notification: ${await message(bad)}`);
+        }
+        return undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** A status bar item whose text matches. */
@@ -167,22 +180,35 @@ export class Workbench {
    * channel, <logs>/<session>/exthost<N>/<publisher.name>/<name>.log for a LogOutputChannel.
    */
   channel(name) {
-    const files = findLogs(this.logsDir, (p) => basename(p) === `${name}.log` || new RegExp(`^\\d+-${escape(name)}\\.log$`).test(basename(p)));
+    const files = findLogs(
+      this.logsDir,
+      (p) => basename(p) === `${name}.log` || new RegExp(`^\\d+-${escape(name)}\\.log$`).test(basename(p)),
+    );
     return files.map(readText).join("");
   }
 
   /** remoteexthost.log: extension host start, activations, uncaught errors. */
   hostLog() {
-    return findLogs(this.logsDir, (p) => basename(p) === "remoteexthost.log").map(readText).join("");
+    return findLogs(this.logsDir, (p) => basename(p) === "remoteexthost.log")
+      .map(readText)
+      .join("");
   }
 
   async activation(timeoutMs = 30_000) {
-    return this.until(`activation of ${this.extensionId}`, () => this.hostLog().includes(`_doActivateExtension ${this.extensionId}`), timeoutMs);
+    return this.until(
+      `activation of ${this.extensionId}`,
+      () => this.hostLog().includes(`_doActivateExtension ${this.extensionId}`),
+      timeoutMs,
+    );
   }
 
   /** Waits for a line of an output channel matching `pattern`, after the first `skip` characters. */
   async channelLine(name, pattern, { timeoutMs = 30_000, skip = 0 } = {}) {
-    return this.until(`"${pattern}" in output channel ${name}`, () => pattern.exec(this.channel(name).slice(skip)) ?? undefined, timeoutMs);
+    return this.until(
+      `"${pattern}" in output channel ${name}`,
+      () => pattern.exec(this.channel(name).slice(skip)) ?? undefined,
+      timeoutMs,
+    );
   }
 
   readWorkspaceFile(relativePath) {
@@ -194,7 +220,9 @@ export class Workbench {
     return [
       `---- host log\n${this.hostLog()}`,
       `---- extension host console\n${this.hostConsole.join("\n")}`,
-      ...findLogs(this.logsDir, (p) => /[\\/](output_logging_[^\\/]+[\\/]\d+-|hef-code\.hef-code[\\/]).*\.log$/.test(p)).map((f) => `---- ${basename(f)}\n${readText(f)}`),
+      ...findLogs(this.logsDir, (p) =>
+        /[\\/](output_logging_[^\\/]+[\\/]\d+-|hef-code\.hef-code[\\/]).*\.log$/.test(p),
+      ).map((f) => `---- ${basename(f)}\n${readText(f)}`),
     ].join("\n");
   }
 }

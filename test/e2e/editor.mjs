@@ -1,7 +1,17 @@
 // A throwaway code-server (VS Code 1.100.3, web workbench + a Node extension host) with fresh state:
 // its user data, extensions, HOME and TMPDIR all live in one temp folder, removed on stop().
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { E2E_DIR } from "./setup.mjs";
@@ -23,18 +33,31 @@ export function prepareEditor({ vsix, workspaceFrom, log = () => {} }) {
     workspace: join(work, "workspace", "shop"),
     config: join(work, "config.yaml"),
   };
-  for (const dir of [dirs.home, dirs.tmp, join(dirs.userData, "User"), dirs.extensions]) mkdirSync(dir, { recursive: true });
+  for (const dir of [dirs.home, dirs.tmp, join(dirs.userData, "User"), dirs.extensions])
+    mkdirSync(dir, { recursive: true });
   copyFileSync(join(E2E_DIR, "settings.json"), join(dirs.userData, "User", "settings.json"));
   writeFileSync(dirs.config, "bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n");
-  cpSync(workspaceFrom, dirs.workspace, { recursive: true, filter: (p) => !/[\\/](\.hef-cache|__pycache__|\.venv)([\\/]|$)/.test(p) });
+  cpSync(workspaceFrom, dirs.workspace, {
+    recursive: true,
+    filter: (p) => !/[\\/](\.hef-cache|__pycache__|\.venv)([\\/]|$)/.test(p),
+  });
 
   const env = editorEnv(dirs);
   const started = Date.now();
-  const install = spawnSync(process.execPath, [CODE_SERVER, ...baseArgs(dirs), "--install-extension", vsix, "--force"], {
-    env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000,
-  });
+  const install = spawnSync(
+    process.execPath,
+    [CODE_SERVER, ...baseArgs(dirs), "--install-extension", vsix, "--force"],
+    {
+      env,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 120_000,
+    },
+  );
   if (install.status !== 0 || !/successfully installed/i.test(install.stdout)) {
-    throw new Error(`code-server --install-extension ${vsix} failed (exit ${install.status}):\n${install.stdout}${install.stderr}`);
+    throw new Error(
+      `code-server --install-extension ${vsix} failed (exit ${install.status}):\n${install.stdout}${install.stderr}`,
+    );
   }
   const installed = readdirSync(dirs.extensions).filter((name) => !name.startsWith(".") && name !== "extensions.json");
   log(`installed ${installed.join(", ")} in ${Date.now() - started} ms`);
@@ -43,11 +66,19 @@ export function prepareEditor({ vsix, workspaceFrom, log = () => {} }) {
 
 function editorEnv(dirs) {
   const env = { ...process.env, HOME: dirs.home, TMPDIR: dirs.tmp };
-  for (const key of ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "VSCODE_IPC_HOOK_CLI", "HEF_CACHE_HOME"]) delete env[key];
+  for (const key of ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "VSCODE_IPC_HOOK_CLI", "HEF_CACHE_HOME"])
+    delete env[key];
   return env;
 }
 
-const baseArgs = (dirs) => ["--config", dirs.config, "--user-data-dir", dirs.userData, "--extensions-dir", dirs.extensions];
+const baseArgs = (dirs) => [
+  "--config",
+  dirs.config,
+  "--user-data-dir",
+  dirs.userData,
+  "--extensions-dir",
+  dirs.extensions,
+];
 
 /**
  * Starts the server in its own process group (so that stop() also ends the extension host, the
@@ -56,12 +87,23 @@ const baseArgs = (dirs) => ["--config", dirs.config, "--user-data-dir", dirs.use
 export async function startEditor(dirs, { log = () => {} } = {}) {
   const serverLog = join(dirs.work, "server.log");
   const args = [
-    CODE_SERVER, ...baseArgs(dirs),
-    "--bind-addr", "127.0.0.1:0", "--auth", "none",
-    "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override",
+    CODE_SERVER,
+    ...baseArgs(dirs),
+    "--bind-addr",
+    "127.0.0.1:0",
+    "--auth",
+    "none",
+    "--disable-telemetry",
+    "--disable-update-check",
+    "--disable-workspace-trust",
+    "--disable-getting-started-override",
     dirs.workspace,
   ];
-  const child = spawn(process.execPath, args, { env: editorEnv(dirs), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    env: editorEnv(dirs),
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const append = (data) => {
     output += data.toString();
@@ -120,7 +162,10 @@ function killGroup(child) {
 /** The files of every extension-host log under the logs folder whose name ends with `suffix`. */
 export function findLogs(logsDir, test) {
   if (!existsSync(logsDir)) return [];
-  return readdirSync(logsDir, { recursive: true }).map(String).filter(test).map((p) => join(logsDir, p));
+  return readdirSync(logsDir, { recursive: true })
+    .map(String)
+    .filter(test)
+    .map((p) => join(logsDir, p));
 }
 
 export const readText = (file) => (existsSync(file) ? readFileSync(file, "utf8") : "");

@@ -24,7 +24,8 @@ export async function pythonSyntaxErrors(text) {
   const tree = (await pythonParser()).parse(text);
   const errors = [];
   const visit = (node) => {
-    if (node.type === "ERROR" || node.isMissing) errors.push(`${node.isMissing ? "missing" : "error"} at line ${node.startPosition.row + 1}`);
+    if (node.type === "ERROR" || node.isMissing)
+      errors.push(`${node.isMissing ? "missing" : "error"} at line ${node.startPosition.row + 1}`);
     for (const child of node.children) visit(child);
   };
   visit(tree.rootNode);

@@ -30,7 +30,11 @@ interface Run {
 function run(command: string, args: string[], timeoutMs: number): Promise<Run> {
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true" } });
+    const child = spawn(command, args, {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CI: "true" },
+    });
     let output = "";
     child.stdout.on("data", (data: Buffer) => (output += data.toString()));
     child.stderr.on("data", (data: Buffer) => (output += data.toString()));
@@ -65,7 +69,10 @@ interface Results {
 
 /** scenarios.mjs: the scenario list and the names opted out of the run (plain JavaScript, so typed here). */
 async function scenarioList(): Promise<{ names: string[]; pending: ReadonlySet<string> }> {
-  const module = (await import(pathToFileURL(join(e2eDir, "scenarios.mjs")).href)) as { scenarios: { name: string }[]; PENDING: ReadonlySet<string> };
+  const module = (await import(pathToFileURL(join(e2eDir, "scenarios.mjs")).href)) as {
+    scenarios: { name: string }[];
+    PENDING: ReadonlySet<string>;
+  };
   return { names: module.scenarios.map((s) => s.name), pending: module.PENDING };
 }
 
@@ -76,17 +83,26 @@ const firstLine = (text: string) => text.split("\n")[0];
  * (failed, not run, pending, skipped, or no result at all), a result or a PENDING entry that names
  * no scenario (renamed?), a name used twice. Empty when the run passed.
  */
-function scenarioProblems(names: readonly string[], pending: ReadonlySet<string>, results: readonly ScenarioResult[]): string[] {
+function scenarioProblems(
+  names: readonly string[],
+  pending: ReadonlySet<string>,
+  results: readonly ScenarioResult[],
+): string[] {
   const problems: string[] = [];
   const known = new Set(names);
-  const outcome = ({ status, reason, error }: ScenarioResult) => `${status}${reason ? ` — ${reason}` : ""}${error ? ` — ${firstLine(error)}` : ""}`;
-  for (const name of known) if (names.indexOf(name) !== names.lastIndexOf(name)) problems.push(`${name}: two scenarios have this name`);
-  for (const name of pending) if (!known.has(name)) problems.push(`${name}: listed in PENDING but no scenario has this name (renamed?)`);
-  for (const r of results) if (!known.has(r.name)) problems.push(`${r.name}: ${outcome(r)} (no scenario has this name)`);
+  const outcome = ({ status, reason, error }: ScenarioResult) =>
+    `${status}${reason ? ` — ${reason}` : ""}${error ? ` — ${firstLine(error)}` : ""}`;
+  for (const name of known)
+    if (names.indexOf(name) !== names.lastIndexOf(name)) problems.push(`${name}: two scenarios have this name`);
+  for (const name of pending)
+    if (!known.has(name)) problems.push(`${name}: listed in PENDING but no scenario has this name (renamed?)`);
+  for (const r of results)
+    if (!known.has(r.name)) problems.push(`${r.name}: ${outcome(r)} (no scenario has this name)`);
   for (const name of known) {
     if (pending.has(name)) continue;
     const result = results.filter((r) => r.name === name);
-    if (result.length !== 1) problems.push(`${name}: ${result.length === 0 ? "no result: it did not run" : `${result.length} results`}`);
+    if (result.length !== 1)
+      problems.push(`${name}: ${result.length === 0 ? "no result: it did not run" : `${result.length} results`}`);
     else if (result[0]!.status !== "passed") problems.push(`${name}: ${outcome(result[0]!)}`);
   }
   return problems;
@@ -97,16 +113,36 @@ test("the real-editor verdict: every scenario not in PENDING must run and pass",
   const passed = (name: string): ScenarioResult => ({ name, status: "passed", ms: 1 });
   assert.deepEqual(scenarioProblems(names, new Set(), names.map(passed)), []);
   assert.deepEqual(
-    scenarioProblems(names, new Set(), [passed("workbench"), { name: "indexing", status: "pending", reason: "pending: needs command:HEF: Rebuild" }]),
+    scenarioProblems(names, new Set(), [
+      passed("workbench"),
+      { name: "indexing", status: "pending", reason: "pending: needs command:HEF: Rebuild" },
+    ]),
     ["indexing: pending — pending: needs command:HEF: Rebuild", "rebuild-cache: no result: it did not run"],
   );
   assert.deepEqual(
-    scenarioProblems(names, new Set(), [passed("workbench"), passed("indexing"), { name: "rebuild-cache", status: "not-run" }, { name: "harness", status: "failed", error: "Error: boom\n  at x" }]),
+    scenarioProblems(names, new Set(), [
+      passed("workbench"),
+      passed("indexing"),
+      { name: "rebuild-cache", status: "not-run" },
+      { name: "harness", status: "failed", error: "Error: boom\n  at x" },
+    ]),
     ["harness: failed — Error: boom (no scenario has this name)", "rebuild-cache: not-run"],
   );
-  assert.deepEqual(scenarioProblems(names, new Set(["indexing"]), [passed("workbench"), { name: "indexing", status: "pending" }, passed("rebuild-cache")]), [], "PENDING opts a scenario out");
-  assert.deepEqual(scenarioProblems(names, new Set(["index"]), names.map(passed)), ["index: listed in PENDING but no scenario has this name (renamed?)"]);
-  assert.deepEqual(scenarioProblems([...names, "indexing"], new Set(), names.map(passed)), ["indexing: two scenarios have this name"]);
+  assert.deepEqual(
+    scenarioProblems(names, new Set(["indexing"]), [
+      passed("workbench"),
+      { name: "indexing", status: "pending" },
+      passed("rebuild-cache"),
+    ]),
+    [],
+    "PENDING opts a scenario out",
+  );
+  assert.deepEqual(scenarioProblems(names, new Set(["index"]), names.map(passed)), [
+    "index: listed in PENDING but no scenario has this name (renamed?)",
+  ]);
+  assert.deepEqual(scenarioProblems([...names, "indexing"], new Set(), names.map(passed)), [
+    "indexing: two scenarios have this name",
+  ]);
   // The real list as run.mjs reads it.
   const { names: real, pending } = await scenarioList();
   assert.ok(real.includes("rebuild-cache") && real.length > 5, `scenarios.mjs lists ${real.join(", ")}`);
@@ -115,7 +151,9 @@ test("the real-editor verdict: every scenario not in PENDING must run and pass",
 
 test("the packaged extension in a real editor (code-server + Chromium)", { timeout: 14 * 60_000 }, async (t) => {
   if (process.env.HEF_SKIP_REAL_EDITOR === "1") {
-    t.skip("HEF_SKIP_REAL_EDITOR=1: the real-editor test is skipped (it needs Chromium and test/e2e's code-server: node test/e2e/setup.mjs)");
+    t.skip(
+      "HEF_SKIP_REAL_EDITOR=1: the real-editor test is skipped (it needs Chromium and test/e2e's code-server: node test/e2e/setup.mjs)",
+    );
     return;
   }
   mkdirSync(outDir, { recursive: true });
@@ -123,7 +161,9 @@ test("the packaged extension in a real editor (code-server + Chromium)", { timeo
   // 1. setup: apt-get and npm ci only when something is missing or stale
   const setup = await run(process.execPath, [join(e2eDir, "setup.mjs")], 15 * 60_000);
   if (setup.code === SETUP_IMPOSSIBLE) {
-    assert.fail(`the real-editor test cannot be set up on this machine (set HEF_SKIP_REAL_EDITOR=1 to skip it):\n${tail(setup.output, 20)}`);
+    assert.fail(
+      `the real-editor test cannot be set up on this machine (set HEF_SKIP_REAL_EDITOR=1 to skip it):\n${tail(setup.output, 20)}`,
+    );
   }
   assert.equal(setup.code, 0, `node test/e2e/setup.mjs failed:\n${tail(setup.output)}`);
   t.diagnostic(`setup: ${seconds(setup.ms)}`);
@@ -133,7 +173,8 @@ test("the packaged extension in a real editor (code-server + Chromium)", { timeo
   const pack = await run(npm, ["run", "--silent", "package", "--", "--out", vsix], 5 * 60_000);
   assert.equal(pack.code, 0, `npm run package failed:\n${tail(pack.output)}`);
   assert.ok(existsSync(vsix), `npm run package wrote no ${vsix}`);
-  for (const line of pack.output.split("\n").filter((l) => /\.vsix: |verified/.test(l))) t.diagnostic(line.replace(/^package \[[^\]]*\] /, ""));
+  for (const line of pack.output.split("\n").filter((l) => /\.vsix: |verified/.test(l)))
+    t.diagnostic(line.replace(/^package \[[^\]]*\] /, ""));
   t.diagnostic(`package: ${seconds(pack.ms)}`);
 
   // 3. install it into a fresh code-server and drive the scenarios
@@ -142,10 +183,17 @@ test("the packaged extension in a real editor (code-server + Chromium)", { timeo
   const summary = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, "utf8")) as Results) : undefined;
   assert.equal(e2e.code, 0, `the real-editor scenarios failed (screenshots in ${shotsDir}):\n${tail(e2e.output, 120)}`);
   assert.ok(summary, `run.mjs wrote no ${resultsFile}`);
-  for (const r of summary.results) t.diagnostic(`${r.name}: ${r.status}${r.ms ? ` (${seconds(r.ms)})` : ""}${r.reason ? ` — ${r.reason}` : ""}`);
-  t.diagnostic(`editor run: ${seconds(e2e.ms)}; screenshots: ${summary.screenshots.map((f) => f.replace(`${root}/`, "")).join(", ")}`);
+  for (const r of summary.results)
+    t.diagnostic(`${r.name}: ${r.status}${r.ms ? ` (${seconds(r.ms)})` : ""}${r.reason ? ` — ${r.reason}` : ""}`);
+  t.diagnostic(
+    `editor run: ${seconds(e2e.ms)}; screenshots: ${summary.screenshots.map((f) => f.replace(`${root}/`, "")).join(", ")}`,
+  );
   const { names, pending } = await scenarioList();
   for (const name of pending) t.diagnostic(`${name}: opted out (PENDING in scenarios.mjs)`);
-  assert.deepEqual(scenarioProblems(names, pending, summary.results), [], "every scenario of scenarios.mjs not in PENDING must run and pass");
+  assert.deepEqual(
+    scenarioProblems(names, pending, summary.results),
+    [],
+    "every scenario of scenarios.mjs not in PENDING must run and pass",
+  );
   assert.ok(summary.screenshots.length > 0, "no screenshot was taken");
 });

@@ -33,7 +33,9 @@ const log = (message) => console.log(`e2e [${((Date.now() - t0) / 1000).toFixed(
 
 const vsix = option("vsix");
 if (!vsix) {
-  console.error("usage: node test/e2e/run.mjs --vsix <file.vsix> [--shots dir] [--only a,b] [--pending] [--keep-going] [--keep]");
+  console.error(
+    "usage: node test/e2e/run.mjs --vsix <file.vsix> [--shots dir] [--only a,b] [--pending] [--keep-going] [--keep]",
+  );
   process.exit(2);
 }
 if (nodeModulesState() !== "fresh") {
@@ -56,7 +58,14 @@ const manifest = JSON.parse(readFileSync(join(dirs.extensionDir, "package.json")
 const extensionId = `${manifest.publisher}.${manifest.name}`;
 const have = features(manifest);
 const server = await startEditor(dirs, { log });
-const wb = new Workbench({ url: server.url, workspace: dirs.workspace, logsDir: server.logsDir, shots, extensionId, log });
+const wb = new Workbench({
+  url: server.url,
+  workspace: dirs.workspace,
+  logsDir: server.logsDir,
+  shots,
+  extensionId,
+  log,
+});
 const results = [];
 let failed = false;
 try {
@@ -68,7 +77,11 @@ try {
     const chosen = only ? only.includes(scenario.name) || scenario.name === "workbench" : !held;
     const stopped = failed && !flag("keep-going");
     if (!chosen || stopped) {
-      const reason = stopped ? "not run: an earlier scenario failed" : only ? "not chosen" : "pending: listed in PENDING (scenarios.mjs)";
+      const reason = stopped
+        ? "not run: an earlier scenario failed"
+        : only
+          ? "not chosen"
+          : "pending: listed in PENDING (scenarios.mjs)";
       results.push({ name: scenario.name, status: stopped ? "not-run" : only ? "skipped" : "pending", reason });
       log(`- ${scenario.name}: ${reason}`);
       continue;
@@ -88,7 +101,12 @@ try {
       log(`✓ ${scenario.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     } catch (error) {
       failed = true;
-      results.push({ name: scenario.name, status: "failed", ms: Date.now() - started, error: String(error?.stack ?? error) });
+      results.push({
+        name: scenario.name,
+        status: "failed",
+        ms: Date.now() - started,
+        error: String(error?.stack ?? error),
+      });
       log(`✗ ${scenario.name}: ${error?.message ?? error}`);
       await wb.screenshot(`failed-${scenario.name}`).catch(() => {});
       console.error(wb.diagnostics());
@@ -105,7 +123,15 @@ try {
   if (flag("keep")) log(`editor state kept in ${dirs.work}`);
   else removeEditor(dirs);
 }
-const summary = { extension: `${extensionId}@${manifest.version}`, vsix: resolve(vsix), ms: Date.now() - t0, screenshots: wb.shotFiles, results };
+const summary = {
+  extension: `${extensionId}@${manifest.version}`,
+  vsix: resolve(vsix),
+  ms: Date.now() - t0,
+  screenshots: wb.shotFiles,
+  results,
+};
 writeFileSync(join(shots, "results.json"), JSON.stringify(summary, null, 2) + "\n");
-log(`${failed ? "FAILED" : "passed"}: ${results.map((r) => `${r.name}=${r.status}`).join(" ")}; screenshots in ${shots}`);
+log(
+  `${failed ? "FAILED" : "passed"}: ${results.map((r) => `${r.name}=${r.status}`).join(" ")}; screenshots in ${shots}`,
+);
 process.exitCode = failed ? 1 : 0;

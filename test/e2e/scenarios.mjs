@@ -51,7 +51,8 @@ export function features(manifest) {
   const set = new Set();
   for (const c of contributes.commands ?? []) set.add(`command:${c.category ? `${c.category}: ` : ""}${c.title}`);
   for (const views of Object.values(contributes.views ?? {})) for (const v of views) set.add(`view:${v.id}`);
-  for (const containers of Object.values(contributes.viewsContainers ?? {})) for (const c of containers) set.add(`container:${c.title}`);
+  for (const containers of Object.values(contributes.viewsContainers ?? {}))
+    for (const c of containers) set.add(`container:${c.title}`);
   for (const event of manifest.activationEvents ?? []) set.add(`activation:${event}`);
   return set;
 }
@@ -63,13 +64,23 @@ export function features(manifest) {
  */
 async function nodesFor(wb, file) {
   const rows = wb.webview().locator('[data-testid="hef-node"][data-line]');
-  await wb.until("nodes in the panel", async () => {
-    await wb.openFile(file);
-    await wb.press("Control+End");
-    await wb.runCommand(COMPLETE_NOW);
-    await wb.runCommand(SHOW_NODES);
-    return rows.first().waitFor({ timeout: 10_000 }).then(() => true, () => false);
-  }, 60_000);
+  await wb.until(
+    "nodes in the panel",
+    async () => {
+      await wb.openFile(file);
+      await wb.press("Control+End");
+      await wb.runCommand(COMPLETE_NOW);
+      await wb.runCommand(SHOW_NODES);
+      return rows
+        .first()
+        .waitFor({ timeout: 10_000 })
+        .then(
+          () => true,
+          () => false,
+        );
+    },
+    60_000,
+  );
   return rows;
 }
 
@@ -153,9 +164,14 @@ export const scenarios = [
       // something another file of the workspace defines.
       const errors = await pythonSyntaxErrors(tail);
       const body = tail.slice(typed.length);
-      const named = [...(await definedElsewhere(wb.workspace, file))].filter((name) => new RegExp(`\\b${name}\\b`).test(body));
-      log(`parses as Python: ${errors.length === 0 ? "yes" : `no (${errors.join(", ")})`}; names defined in other files: ${named.join(", ") || "none"}`);
-      if (errors.length > 0 && named.length === 0) throw new Error(`the accepted completion is not code: ${JSON.stringify(tail)}`);
+      const named = [...(await definedElsewhere(wb.workspace, file))].filter((name) =>
+        new RegExp(`\\b${name}\\b`).test(body),
+      );
+      log(
+        `parses as Python: ${errors.length === 0 ? "yes" : `no (${errors.join(", ")})`}; names defined in other files: ${named.join(", ") || "none"}`,
+      );
+      if (errors.length > 0 && named.length === 0)
+        throw new Error(`the accepted completion is not code: ${JSON.stringify(tail)}`);
     },
   },
   {
@@ -178,15 +194,28 @@ export const scenarios = [
       const lastRequest = await status();
       const suggestedAt = await wb.cursorStatus();
       await wb.press("Tab");
-      const acceptedAt = await wb.until("the suggestion accepted", async () => {
-        const cursor = await wb.cursorStatus();
-        return cursor !== suggestedAt && cursor;
-      }, 5_000);
-      const next = await wb.until("the next suggestion after accepting", async () => (await wb.ghostVisible()) && (await wb.ghost().allTextContents()).join(""), 10_000);
+      const acceptedAt = await wb.until(
+        "the suggestion accepted",
+        async () => {
+          const cursor = await wb.cursorStatus();
+          return cursor !== suggestedAt && cursor;
+        },
+        5_000,
+      );
+      const next = await wb.until(
+        "the next suggestion after accepting",
+        async () => (await wb.ghostVisible()) && (await wb.ghost().allTextContents()).join(""),
+        10_000,
+      );
       const after = await status();
-      log(`suggested ${JSON.stringify(first)} at ${suggestedAt}, accepted (${acceptedAt}); then ${JSON.stringify(next)}; status bar ${JSON.stringify(lastRequest)} → ${JSON.stringify(after)}`);
+      log(
+        `suggested ${JSON.stringify(first)} at ${suggestedAt}, accepted (${acceptedAt}); then ${JSON.stringify(next)}; status bar ${JSON.stringify(lastRequest)} → ${JSON.stringify(after)}`,
+      );
       await wb.screenshot("accept-then-next");
-      if (after !== lastRequest) throw new Error(`a completion request ran after accepting (status bar ${JSON.stringify(lastRequest)} → ${JSON.stringify(after)})`);
+      if (after !== lastRequest)
+        throw new Error(
+          `a completion request ran after accepting (status bar ${JSON.stringify(lastRequest)} → ${JSON.stringify(after)})`,
+        );
       // Leave the file as it is on disk for the scenarios after this one.
       await wb.press("Escape");
       await wb.runCommand("File: Revert File");
@@ -209,10 +238,14 @@ export const scenarios = [
       const before = await wb.cursorStatus();
       await withSpan.first().click();
       if (path) await wb.activeTab(path.split(/[\\/]/).pop());
-      const after = await wb.until("the cursor at the node's span", async () => {
-        const status = await wb.cursorStatus();
-        return status !== before && status;
-      }, 10_000);
+      const after = await wb.until(
+        "the cursor at the node's span",
+        async () => {
+          const status = await wb.cursorStatus();
+          return status !== before && status;
+        },
+        10_000,
+      );
       log(`clicked node ${path ?? "(no data-path)"} → ${after}`);
     },
   },
@@ -231,10 +264,14 @@ export const scenarios = [
       const before = wb.readWorkspaceFile(path);
       await row.click();
       await wb.activeTab(path.split("/").pop());
-      const cursor = await wb.until(`the cursor at line ${line} of ${path}, nothing selected`, async () => {
-        const status = await wb.cursorStatus();
-        return status.startsWith(`Ln ${line}, Col 1`) && status;
-      }, 10_000);
+      const cursor = await wb.until(
+        `the cursor at line ${line} of ${path}, nothing selected`,
+        async () => {
+          const status = await wb.cursorStatus();
+          return status.startsWith(`Ln ${line}, Col 1`) && status;
+        },
+        10_000,
+      );
       if (/selected/.test(cursor)) throw new Error(`the click selected text: ${cursor}`);
       await wb.type("x");
       await wb.press("Escape"); // dismiss any ghost text
@@ -242,11 +279,21 @@ export const scenarios = [
       const lines = before.split("\n");
       lines[line - 1] = `x${lines[line - 1]}`;
       const expected = lines.join("\n");
-      await wb.until(`${path} saved with one "x" at the start of line ${line}`, () => wb.readWorkspaceFile(path) === expected, 10_000).catch((error) => {
-        const now = wb.readWorkspaceFile(path);
-        throw new Error(`${error.message}: ${before.split("\n").length} lines before, ${now.split("\n").length} now; line ${line} reads ${JSON.stringify(now.split("\n")[line - 1])}`);
-      });
-      log(`clicked ${level} ${path}:${line} (${cursor}), typed "x": the file keeps its ${lines.length} lines, "x" at the span's start`);
+      await wb
+        .until(
+          `${path} saved with one "x" at the start of line ${line}`,
+          () => wb.readWorkspaceFile(path) === expected,
+          10_000,
+        )
+        .catch((error) => {
+          const now = wb.readWorkspaceFile(path);
+          throw new Error(
+            `${error.message}: ${before.split("\n").length} lines before, ${now.split("\n").length} now; line ${line} reads ${JSON.stringify(now.split("\n")[line - 1])}`,
+          );
+        });
+      log(
+        `clicked ${level} ${path}:${line} (${cursor}), typed "x": the file keeps its ${lines.length} lines, "x" at the span's start`,
+      );
       // Leave the file as it was for the scenarios after this one.
       await wb.press("Control+Z");
       await wb.press("Control+S");
@@ -264,7 +311,9 @@ export const scenarios = [
       await wb.type("# changed by the e2e test\n");
       await wb.press("Escape"); // dismiss any ghost text
       await wb.press("Control+S");
-      await wb.until("stock.py saved", () => wb.readWorkspaceFile("shop/inventory/stock.py").includes("# changed by the e2e test"));
+      await wb.until("stock.py saved", () =>
+        wb.readWorkspaceFile("shop/inventory/stock.py").includes("# changed by the e2e test"),
+      );
       const line = await wb.channelLine(CHANNEL, /^.*refresh.*$/im, { skip, timeoutMs: 30_000 });
       log(`logged: ${line[0].trim()}`);
     },
@@ -311,12 +360,18 @@ export const scenarios = [
       const settings = join(wb.workspace, ".vscode", "settings.json");
       writeFileSync(settings, JSON.stringify({ "hef.models.generator": notes }));
       try {
-        const message = await wb.notification("completing with the embedded default models meanwhile", { timeoutMs: 90_000 });
-        if (!/not a GGUF file/.test(message)) throw new Error(`the notification does not say why: ${JSON.stringify(message)}`);
+        const message = await wb.notification("completing with the embedded default models meanwhile", {
+          timeoutMs: 90_000,
+        });
+        if (!/not a GGUF file/.test(message))
+          throw new Error(`the notification does not say why: ${JSON.stringify(message)}`);
         log(`notification: ${JSON.stringify(message)}`);
         await wb.screenshot("bad-model-notification");
         const skip = wb.channel(CHANNEL).length;
-        await wb.page.locator(".notification-toast", { hasText: "completing with the embedded default models" }).getByRole("button", { name: "Use the default models" }).click();
+        await wb.page
+          .locator(".notification-toast", { hasText: "completing with the embedded default models" })
+          .getByRole("button", { name: "Use the default models" })
+          .click();
         await wb.channelLine(CHANNEL, /models set back to the embedded defaults/, { skip, timeoutMs: 30_000 });
         await wb.channelLine(CHANNEL, /sidecar ready/, { skip, timeoutMs: 90_000 });
         log("back on the default models");
@@ -344,7 +399,11 @@ export const scenarios = [
       for (let d = 0; d < 40; d++) {
         mkdirSync(join(big, `pkg${d}`), { recursive: true });
         for (let f = 0; f < 30; f++) {
-          const body = Array.from({ length: 12 }, (_, i) => `def helper_${d}_${f}_${i}(value, scale=${i + 1}):\n    """Scale value by ${i + 1}."""\n    return value * scale + ${f}\n`).join("\n");
+          const body = Array.from(
+            { length: 12 },
+            (_, i) =>
+              `def helper_${d}_${f}_${i}(value, scale=${i + 1}):\n    """Scale value by ${i + 1}."""\n    return value * scale + ${f}\n`,
+          ).join("\n");
           writeFileSync(join(big, `pkg${d}`, `mod${f}.py`), body);
         }
       }
@@ -358,7 +417,8 @@ export const scenarios = [
         const ghost = await wb.ghostText(60_000);
         const status = (await wb.statusItem("HEF").textContent())?.trim() ?? "";
         log(`ghost text ${JSON.stringify(ghost.slice(0, 60))} while the status bar reads ${JSON.stringify(status)}`);
-        if (!/indexing/.test(status)) throw new Error(`the index was complete before the first completion: ${JSON.stringify(status)}`);
+        if (!/indexing/.test(status))
+          throw new Error(`the index was complete before the first completion: ${JSON.stringify(status)}`);
         if (!/ left/.test(status)) log("no time-left estimate yet");
         await wb.screenshot("large-workspace-completes-while-indexing");
       } finally {

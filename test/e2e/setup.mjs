@@ -41,7 +41,12 @@ const t0 = Date.now();
 const say = (message) => console.log(`e2e-setup [${((Date.now() - t0) / 1000).toFixed(1)}s] ${message}`);
 
 function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 2 ** 20, ...options });
+  const result = spawnSync(command, args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 256 * 2 ** 20,
+    ...options,
+  });
   if (result.error?.code === "ENOENT") throw new SetupError(`${command} is not installed`, IMPOSSIBLE);
   if (result.error) throw result.error;
   return result;
@@ -56,11 +61,16 @@ function wantedStamp() {
     const path = join(E2E_DIR, file);
     hash.update(file).update(existsSync(path) ? readFileSync(path) : "");
   }
-  return { inputs: hash.digest("hex"), modules: process.versions.modules, platform: `${process.platform}-${process.arch}` };
+  return {
+    inputs: hash.digest("hex"),
+    modules: process.versions.modules,
+    platform: `${process.platform}-${process.arch}`,
+  };
 }
 
 export function nodeModulesState() {
-  if (!existsSync(CODE_SERVER_BIN) || !existsSync(join(E2E_DIR, "node_modules", "playwright-core", "package.json"))) return "missing";
+  if (!existsSync(CODE_SERVER_BIN) || !existsSync(join(E2E_DIR, "node_modules", "playwright-core", "package.json")))
+    return "missing";
   if (!existsSync(STAMP)) return "stale";
   try {
     const have = JSON.parse(readFileSync(STAMP, "utf8"));
@@ -75,20 +85,38 @@ const hasKerberosHeaders = () => ["/usr/include/gssapi/gssapi.h", "/usr/include/
 
 function aptInstall() {
   if (process.platform !== "linux" || !which("apt-get")) {
-    throw new SetupError("no apt-get here: install Chromium (as /usr/bin/chromium), ripgrep and the Kerberos headers (libkrb5-dev) yourself, or set HEF_SKIP_REAL_EDITOR=1", IMPOSSIBLE);
+    throw new SetupError(
+      "no apt-get here: install Chromium (as /usr/bin/chromium), ripgrep and the Kerberos headers (libkrb5-dev) yourself, or set HEF_SKIP_REAL_EDITOR=1",
+      IMPOSSIBLE,
+    );
   }
-  if (process.getuid?.() !== 0) throw new SetupError("apt-get needs root: run `sudo apt-get install chromium libkrb5-dev ripgrep`, or set HEF_SKIP_REAL_EDITOR=1", IMPOSSIBLE);
+  if (process.getuid?.() !== 0)
+    throw new SetupError(
+      "apt-get needs root: run `sudo apt-get install chromium libkrb5-dev ripgrep`, or set HEF_SKIP_REAL_EDITOR=1",
+      IMPOSSIBLE,
+    );
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   say("apt-get install chromium libkrb5-dev ripgrep");
-  const update = run("apt-get", ["update", "-qq", "-o", "Acquire::Retries=1", "-o", "Acquire::http::Timeout=20"], { env, timeout: 180_000 });
+  const update = run("apt-get", ["update", "-qq", "-o", "Acquire::Retries=1", "-o", "Acquire::http::Timeout=20"], {
+    env,
+    timeout: 180_000,
+  });
   if (update.status !== 0 || /^(W|E): (Failed to fetch|Some index files failed)/m.test(update.stderr)) {
     // A failed update still leaves older lists; only give up if the install below fails too.
     say(`apt-get update had problems:\n${tail(update.stderr, 10)}`);
   }
-  const install = run("apt-get", ["install", "-y", "-qq", "chromium", "libkrb5-dev", "ripgrep"], { env, timeout: 600_000 });
+  const install = run("apt-get", ["install", "-y", "-qq", "chromium", "libkrb5-dev", "ripgrep"], {
+    env,
+    timeout: 600_000,
+  });
   if (install.status !== 0) {
-    const offline = /Could not resolve|Temporary failure|Unable to locate package|Failed to fetch|Unable to fetch/.test(install.stderr + update.stderr);
-    throw new SetupError(`apt-get install chromium libkrb5-dev ripgrep failed${offline ? " (no network to the apt repositories?)" : ""}:\n${tail(install.stderr + install.stdout, 15)}`, offline ? IMPOSSIBLE : 1);
+    const offline = /Could not resolve|Temporary failure|Unable to locate package|Failed to fetch|Unable to fetch/.test(
+      install.stderr + update.stderr,
+    );
+    throw new SetupError(
+      `apt-get install chromium libkrb5-dev ripgrep failed${offline ? " (no network to the apt repositories?)" : ""}:\n${tail(install.stderr + install.stdout, 15)}`,
+      offline ? IMPOSSIBLE : 1,
+    );
   }
   if (!existsSync(CHROMIUM)) throw new SetupError(`apt-get installed chromium but ${CHROMIUM} is missing`);
 }
@@ -113,9 +141,13 @@ function seedRipgrepCache(env) {
 }
 
 async function registryReachable(env) {
-  const registry = run("npm", ["config", "get", "registry"], { env, cwd: E2E_DIR }).stdout.trim() || "https://registry.npmjs.org/";
+  const registry =
+    run("npm", ["config", "get", "registry"], { env, cwd: E2E_DIR }).stdout.trim() || "https://registry.npmjs.org/";
   try {
-    const response = await fetch(new URL("code-server", registry), { method: "HEAD", signal: AbortSignal.timeout(15_000) });
+    const response = await fetch(new URL("code-server", registry), {
+      method: "HEAD",
+      signal: AbortSignal.timeout(15_000),
+    });
     return response.status < 500;
   } catch {
     return false;
@@ -144,11 +176,17 @@ async function npmInstall() {
   const result = run("npm", args, { env, cwd: E2E_DIR, timeout: 900_000 });
   if (result.status !== 0) {
     const output = tail(result.stdout + result.stderr, 30);
-    if (!online) throw new SetupError(`the npm registry is unreachable and the npm cache lacks packages for test/e2e:\n${output}`, IMPOSSIBLE);
+    if (!online)
+      throw new SetupError(
+        `the npm registry is unreachable and the npm cache lacks packages for test/e2e:\n${output}`,
+        IMPOSSIBLE,
+      );
     throw new SetupError(`npm ${args[0]} in test/e2e failed:\n${output}`);
   }
   writeFileSync(STAMP, JSON.stringify(wantedStamp(), null, 2) + "\n");
-  const version = JSON.parse(readFileSync(join(E2E_DIR, "node_modules", "code-server", "package.json"), "utf8")).version;
+  const version = JSON.parse(
+    readFileSync(join(E2E_DIR, "node_modules", "code-server", "package.json"), "utf8"),
+  ).version;
   say(`code-server ${version} installed`);
 }
 

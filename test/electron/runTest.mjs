@@ -37,7 +37,10 @@ if (!(await reachable(`${DOWNLOAD_HOST}/api/releases/stable`))) {
 const { runTests } = await import("@vscode/test-electron");
 const work = mkdtempSync(join(tmpdir(), "hef-electron-"));
 const workspace = join(work, "shop");
-cpSync(join(root, "samples", "shop"), workspace, { recursive: true, filter: (p) => !/[\\/](\.hef-cache|__pycache__)([\\/]|$)/.test(p) });
+cpSync(join(root, "samples", "shop"), workspace, {
+  recursive: true,
+  filter: (p) => !/[\\/](\.hef-cache|__pycache__)([\\/]|$)/.test(p),
+});
 let code = 1;
 try {
   code = await runTests({
@@ -45,7 +48,15 @@ try {
     extensionDevelopmentPath: root,
     extensionTestsPath: join(here, "suite.cjs"),
     extensionTestsEnv: { HEF_CACHE_HOME: join(work, "cache") },
-    launchArgs: [workspace, "--disable-extensions", "--disable-workspace-trust", "--skip-welcome", "--skip-release-notes", "--user-data-dir", join(work, "user-data")],
+    launchArgs: [
+      workspace,
+      "--disable-extensions",
+      "--disable-workspace-trust",
+      "--skip-welcome",
+      "--skip-release-notes",
+      "--user-data-dir",
+      join(work, "user-data"),
+    ],
   });
 } catch (error) {
   console.error(`test:electron: ${error?.message ?? error}`);

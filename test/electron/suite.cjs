@@ -26,7 +26,11 @@ async function check(name, fn) {
 async function recordingMessages(fn) {
   const messages = [];
   const originals = {};
-  for (const [method, kind] of [["showErrorMessage", "error"], ["showWarningMessage", "warning"], ["showInformationMessage", "info"]]) {
+  for (const [method, kind] of [
+    ["showErrorMessage", "error"],
+    ["showWarningMessage", "warning"],
+    ["showInformationMessage", "info"],
+  ]) {
     originals[method] = vscode.window[method];
     vscode.window[method] = (message, ...rest) => {
       messages.push({ kind, message: String(message) });
@@ -43,7 +47,9 @@ async function recordingMessages(fn) {
 
 function withTimeout(promise, ms, what) {
   let timer;
-  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms)));
+  const timeout = new Promise(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -73,27 +79,46 @@ exports.run = async function run() {
     const declared = extension.packageJSON.contributes.commands.map((c) => c.command);
     for (const id of declared) assert.ok(commands.includes(id), `command ${id} is declared but not registered`);
   });
-  await check("HEF: Rebuild HEF cache rebuilds the sample workspace: it says so, raises no error, and the folder is indexed", async () => {
-    assert.equal(vscode.workspace.workspaceFolders?.length, 1, "runTest.mjs opens one workspace folder");
-    const root = vscode.workspace.workspaceFolders[0].uri.fsPath;
-    // activate() returns HefServices: the sidecar client, its state and the status it pushes.
-    const { client } = extension.exports;
-    assert.ok(client && "status" in client && typeof client.onDidChangeStatus === "function", "activate() returns HefServices with the sidecar client");
-    // The command turns every failure into a message box and resolves anyway: the boxes are the outcome.
-    const messages = await recordingMessages(() => withTimeout(vscode.commands.executeCommand("hef.rebuildCache"), REBUILD_TIMEOUT_MS, "hef.rebuildCache"));
-    const failures = messages.filter((m) => m.kind !== "info");
-    assert.deepEqual(failures, [], "the rebuild raised an error or a warning");
-    assert.ok(
-      messages.some((m) => m.kind === "info" && /cache rebuilt for 1 folder/.test(m.message)),
-      `the rebuild did not say it rebuilt the folder; messages: ${JSON.stringify(messages)}`,
-    );
-    assert.equal(client.state, "running", "the sidecar runs after the rebuild");
-    const folderOf = (status) => status.folders.find((f) => f.root === root);
-    const status = await statusWhere(client, (s) => folderOf(s)?.state === "ready", 30_000, `the sidecar's status for ${root} after the rebuild`);
-    const folder = folderOf(status);
-    assert.equal(folder.error, undefined, `the folder reports a failure: ${folder.error}`);
-    assert.equal(status.error, undefined, `the sidecar reports a failure: ${status.error}`);
-    assert.ok(folder.files > 0 && folder.nodes > folder.files, `the rebuilt folder holds ${folder.files} files, ${folder.nodes} nodes`);
-    assert.ok(folder.nodesPerLevel.chunk > 0 && folder.nodesPerLevel.repo === 1, `nodes per level: ${JSON.stringify(folder.nodesPerLevel)}`);
-  });
+  await check(
+    "HEF: Rebuild HEF cache rebuilds the sample workspace: it says so, raises no error, and the folder is indexed",
+    async () => {
+      assert.equal(vscode.workspace.workspaceFolders?.length, 1, "runTest.mjs opens one workspace folder");
+      const root = vscode.workspace.workspaceFolders[0].uri.fsPath;
+      // activate() returns HefServices: the sidecar client, its state and the status it pushes.
+      const { client } = extension.exports;
+      assert.ok(
+        client && "status" in client && typeof client.onDidChangeStatus === "function",
+        "activate() returns HefServices with the sidecar client",
+      );
+      // The command turns every failure into a message box and resolves anyway: the boxes are the outcome.
+      const messages = await recordingMessages(() =>
+        withTimeout(vscode.commands.executeCommand("hef.rebuildCache"), REBUILD_TIMEOUT_MS, "hef.rebuildCache"),
+      );
+      const failures = messages.filter((m) => m.kind !== "info");
+      assert.deepEqual(failures, [], "the rebuild raised an error or a warning");
+      assert.ok(
+        messages.some((m) => m.kind === "info" && /cache rebuilt for 1 folder/.test(m.message)),
+        `the rebuild did not say it rebuilt the folder; messages: ${JSON.stringify(messages)}`,
+      );
+      assert.equal(client.state, "running", "the sidecar runs after the rebuild");
+      const folderOf = (status) => status.folders.find((f) => f.root === root);
+      const status = await statusWhere(
+        client,
+        (s) => folderOf(s)?.state === "ready",
+        30_000,
+        `the sidecar's status for ${root} after the rebuild`,
+      );
+      const folder = folderOf(status);
+      assert.equal(folder.error, undefined, `the folder reports a failure: ${folder.error}`);
+      assert.equal(status.error, undefined, `the sidecar reports a failure: ${status.error}`);
+      assert.ok(
+        folder.files > 0 && folder.nodes > folder.files,
+        `the rebuilt folder holds ${folder.files} files, ${folder.nodes} nodes`,
+      );
+      assert.ok(
+        folder.nodesPerLevel.chunk > 0 && folder.nodesPerLevel.repo === 1,
+        `nodes per level: ${JSON.stringify(folder.nodesPerLevel)}`,
+      );
+    },
+  );
 };

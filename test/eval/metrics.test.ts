@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { aggregateByMode, comparedLines, editSimilarity, exactMatch, identifierMatch, identifiers, levenshtein, summarize } from "../../sidecar/eval/metrics";
+import {
+  aggregateByMode,
+  comparedLines,
+  editSimilarity,
+  exactMatch,
+  identifierMatch,
+  identifiers,
+  levenshtein,
+  summarize,
+} from "../../sidecar/eval/metrics";
 
 const lev = (a: string, b: string) => levenshtein([...a], [...b]);
 
@@ -70,10 +79,21 @@ describe("aggregateByMode", () => {
       { mode: "rag", prediction: "b", groundTruth: "a", latencyMs: 30, inputTokens: 4000 },
       { mode: "hef", prediction: "ab", groundTruth: "ac", latencyMs: 20, inputTokens: 140 },
     ]);
-    assert.deepEqual(rows.map((r) => [r.mode, r.count, r.exactMatch, r.editSimilarity, r.identifierMatch, r.latency.p50, r.inputTokens]), [
-      ["hef", 2, 0.5, (1 + 0.5) / 2, 0.5, 10, 120],
-      ["rag", 1, 0, 0, 0, 30, 4000],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [
+        r.mode,
+        r.count,
+        r.exactMatch,
+        r.editSimilarity,
+        r.identifierMatch,
+        r.latency.p50,
+        r.inputTokens,
+      ]),
+      [
+        ["hef", 2, 0.5, (1 + 0.5) / 2, 0.5, 10, 120],
+        ["rag", 1, 0, 0, 0, 30, 4000],
+      ],
+    );
   });
 });
 

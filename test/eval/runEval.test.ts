@@ -14,7 +14,11 @@ const MOD = "def add(a, b):\n    return a + b\n\ny = 2\nx = compute(y)\n";
 const OTHER = "import mod\nprint(x)\n";
 
 /** Answers from a table keyed by ground truth, and records what the index could see at each request. */
-function fakeEngine(predictions: Record<string, string>, seen: { path: string; onDisk: string; other: string; refreshed: string[] }[], requests: CompletionRequest[] = []): CompletionEngine {
+function fakeEngine(
+  predictions: Record<string, string>,
+  seen: { path: string; onDisk: string; other: string; refreshed: string[] }[],
+  requests: CompletionRequest[] = [],
+): CompletionEngine {
   let refreshed: string[] = [];
   return {
     backend: "CPU",
@@ -49,7 +53,14 @@ function fakeEngine(predictions: Record<string, string>, seen: { path: string; o
         decoded: 1,
         generatedTokens: 1,
         nodes: [],
-        timings: { queryEmbed: 0, search: 0, projection: 0, prefill: 1, decode: 1, total: 10 * (Object.keys(predictions).indexOf(truth) + 1) },
+        timings: {
+          queryEmbed: 0,
+          search: 0,
+          projection: 0,
+          prefill: 1,
+          decode: 1,
+          total: 10 * (Object.keys(predictions).indexOf(truth) + 1),
+        },
       };
     },
     resetCaches: async () => undefined,
@@ -66,16 +77,34 @@ describe("hef eval harness", () => {
     // The prompt's last line names the task (the fake engine keys its answer by it).
     const tasks = parseTasks(
       [
-        { prompt: "def add(a, b):\nt1", groundtruth: "    return a + b", metadata: { task_id: "repoA/1", fpath_tuple: ["repoA", "pkg", "mod.py"], line_no: 1 } },
-        { prompt: "y = 2\nt2", groundtruth: "x = compute(y)", metadata: { task_id: "repoA/2", fpath: "repoA/pkg/mod.py", line_no: 4 } },
-        { prompt: "import mod\nt3", groundtruth: "print(x)", metadata: { task_id: "repoA/3", fpath: "repoA/main.py", line_no: 1 } },
+        {
+          prompt: "def add(a, b):\nt1",
+          groundtruth: "    return a + b",
+          metadata: { task_id: "repoA/1", fpath_tuple: ["repoA", "pkg", "mod.py"], line_no: 1 },
+        },
+        {
+          prompt: "y = 2\nt2",
+          groundtruth: "x = compute(y)",
+          metadata: { task_id: "repoA/2", fpath: "repoA/pkg/mod.py", line_no: 4 },
+        },
+        {
+          prompt: "import mod\nt3",
+          groundtruth: "print(x)",
+          metadata: { task_id: "repoA/3", fpath: "repoA/main.py", line_no: 1 },
+        },
       ]
         .map((t) => JSON.stringify(t))
         .join("\n"),
     );
     const seen: { path: string; onDisk: string; other: string; refreshed: string[] }[] = [];
     const engine = fakeEngine({ t1: "return a + b", t2: "x = compute(z)", t3: "" }, seen);
-    const { summaries, results } = await runEval({ engine, tasks, reposDir: repos, modes: ["none"], workDir: tempDir("hef-eval-work-") });
+    const { summaries, results } = await runEval({
+      engine,
+      tasks,
+      reposDir: repos,
+      modes: ["none"],
+      workDir: tempDir("hef-eval-work-"),
+    });
 
     // t1: same line once stripped: EM 1, ES 1. t2: one substitution in 14 characters: ES 13/14.
     // t3: nothing predicted for 8 characters: Levenshtein 8, ES 1 - 8/8 = 0.
@@ -100,7 +129,11 @@ describe("hef eval harness", () => {
     assert.equal(seen[2]!.onDisk, "import mod\n");
     assert.equal(seen[2]!.other, MOD, "the previous target is restored");
     assert.deepEqual(seen[2]!.refreshed, ["pkg/mod.py", "main.py"]);
-    assert.equal(readFileSync(join(repos, "repoA", "pkg", "mod.py"), "utf8"), MOD, "the original repository is never written");
+    assert.equal(
+      readFileSync(join(repos, "repoA", "pkg", "mod.py"), "utf8"),
+      MOD,
+      "the original repository is never written",
+    );
   });
 
   test("ablations hand each request another task's query, zero pseudo-tokens, or another repository's cache", async () => {
@@ -118,21 +151,48 @@ describe("hef eval harness", () => {
         ["repoB/1", "pkg/mod.py"],
         ["repoB/2", "main.py"],
       ]
-        .map(([id, path], i) => ({ prompt: `y = 2\nt${i + 1}`, groundtruth: "x", metadata: { task_id: id, fpath: `${id!.split("/")[0]}/${path}`, line_no: 1 } }))
+        .map(([id, path], i) => ({
+          prompt: `y = 2\nt${i + 1}`,
+          groundtruth: "x",
+          metadata: { task_id: id, fpath: `${id!.split("/")[0]}/${path}`, line_no: 1 },
+        }))
         .map((t) => JSON.stringify(t))
         .join("\n"),
     );
     const run = async (ablation: "shuffled" | "zeroed" | "foreign") => {
       const requests: CompletionRequest[] = [];
-      await runEval({ engine: fakeEngine({ t1: "x", t2: "x", t3: "x", t4: "x", t5: "x" }, [], requests), tasks, reposDir: repos, modes: ["hef"], workDir: tempDir("hef-eval-ablation-work-"), ablation });
+      await runEval({
+        engine: fakeEngine({ t1: "x", t2: "x", t3: "x", t4: "x", t5: "x" }, [], requests),
+        tasks,
+        reposDir: repos,
+        modes: ["hef"],
+        workDir: tempDir("hef-eval-ablation-work-"),
+        ablation,
+      });
       return requests;
     };
     const shuffled = await run("shuffled");
     // The next task in another file of the same repository, wrapping round: never the same file's next task.
-    assert.deepEqual(shuffled.map((r) => r.retrieval?.prefix), ["y = 2\nt3", "y = 2\nt3", "y = 2\nt1", "y = 2\nt5", "y = 2\nt4"]);
+    assert.deepEqual(
+      shuffled.map((r) => r.retrieval?.prefix),
+      ["y = 2\nt3", "y = 2\nt3", "y = 2\nt1", "y = 2\nt5", "y = 2\nt4"],
+    );
     assert.ok((await run("zeroed")).every((r) => r.zeroPseudoTokens === true && r.retrieval === undefined));
     const foreign = await run("foreign");
-    assert.deepEqual(foreign.map((r) => r.retrieval?.cache?.root.split(/[\\/]/).at(-1)), ["repoB", "repoB", "repoB", "repoA", "repoA"]);
-    await assert.rejects(runEval({ engine: fakeEngine({}, []), tasks: tasks.slice(0, 3), reposDir: repos, modes: ["hef"], workDir: tempDir("hef-eval-ablation-work-"), ablation: "foreign" }), /at least 2 repositories/);
+    assert.deepEqual(
+      foreign.map((r) => r.retrieval?.cache?.root.split(/[\\/]/).at(-1)),
+      ["repoB", "repoB", "repoB", "repoA", "repoA"],
+    );
+    await assert.rejects(
+      runEval({
+        engine: fakeEngine({}, []),
+        tasks: tasks.slice(0, 3),
+        reposDir: repos,
+        modes: ["hef"],
+        workDir: tempDir("hef-eval-ablation-work-"),
+        ablation: "foreign",
+      }),
+      /at least 2 repositories/,
+    );
   });
 });

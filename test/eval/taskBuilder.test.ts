@@ -2,7 +2,15 @@
 // seeded and capped sampling.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { buildRepoTasks, candidateLines, crossFileNames, fileLines, isCandidateLine, spreadSample, type RepoFile } from "../../sidecar/eval/taskBuilder";
+import {
+  buildRepoTasks,
+  candidateLines,
+  crossFileNames,
+  fileLines,
+  isCandidateLine,
+  spreadSample,
+  type RepoFile,
+} from "../../sidecar/eval/taskBuilder";
 import { futureExcluded, parseTasks } from "../../sidecar/eval/tasks";
 
 const PY = [
@@ -34,7 +42,8 @@ describe("candidate lines", () => {
   });
 
   test("lines of closing brackets and punctuation alone are rejected, code after a bracket is kept", () => {
-    for (const line of ["  });", "  ]);,", "}))));", "  ) ) :"]) assert.equal(isCandidateLine("a.ts", line), false, line);
+    for (const line of ["  });", "  ]);,", "}))));", "  ) ) :"])
+      assert.equal(isCandidateLine("a.ts", line), false, line);
     for (const line of ["} else {", "}).then(done);"]) assert.equal(isCandidateLine("a.ts", line), true, line);
   });
 
@@ -51,13 +60,19 @@ describe("cross-file selection", () => {
   test("names the repository defines outside the line's own file, in order of first use", () => {
     const repository = new Set(["Cart", "compute_total", "helper", "Stock"]);
     const own = new Set(["helper"]);
-    assert.deepEqual(crossFileNames("x = compute_total(Cart(), helper(Cart))", own, repository), ["compute_total", "Cart"]);
+    assert.deepEqual(crossFileNames("x = compute_total(Cart(), helper(Cart))", own, repository), [
+      "compute_total",
+      "Cart",
+    ]);
     assert.deepEqual(crossFileNames("x = helper(1)", own, repository), []);
   });
 
   test("with definitions, only lines using another file's name are tasks, and carry the names", () => {
     const files: RepoFile[] = [
-      { path: "a.py", text: "def compute_total(cart):\n    return 1\n\n\nvalue = compute_total(None)\nother = local_thing()\n" },
+      {
+        path: "a.py",
+        text: "def compute_total(cart):\n    return 1\n\n\nvalue = compute_total(None)\nother = local_thing()\n",
+      },
       { path: "b.py", text: "import a\n\n\nresult = compute_total(cart)\nplain = local_thing()\n" },
       { path: "notes.md", text: "one\ntwo\nthree\ncompute_total is used here\n" },
     ];
@@ -79,13 +94,25 @@ describe("cross-file selection", () => {
   test("lines inside a string literal (a docstring's prose) are not cross-file targets", () => {
     const files: RepoFile[] = [
       { path: "a.py", text: "def compute_total(cart):\n    return 1\n" },
-      { path: "b.py", text: 'import a\n\n\ndef f():\n    """\n    calls compute_total on it\n    """\n    return compute_total(cart)\n' },
+      {
+        path: "b.py",
+        text: 'import a\n\n\ndef f():\n    """\n    calls compute_total on it\n    """\n    return compute_total(cart)\n',
+      },
     ];
-    const definitions = new Map([["a.py", ["compute_total"]], ["b.py", ["f"]]]);
+    const definitions = new Map([
+      ["a.py", ["compute_total"]],
+      ["b.py", ["f"]],
+    ]);
     const all = buildRepoTasks("r", files, { definitions });
-    assert.deepEqual(all.tasks.map((t) => t.metadata.line_no), [5, 7]);
+    assert.deepEqual(
+      all.tasks.map((t) => t.metadata.line_no),
+      [5, 7],
+    );
     const code = buildRepoTasks("r", files, { definitions, prose: new Map([["b.py", new Set([5, 6])]]) });
-    assert.deepEqual(code.tasks.map((t) => t.metadata.line_no), [7]);
+    assert.deepEqual(
+      code.tasks.map((t) => t.metadata.line_no),
+      [7],
+    );
   });
 });
 
@@ -121,7 +148,8 @@ describe("sampling", () => {
     const files = manyFiles(6, 40);
     const perFile = (tasks: { metadata: { fpath_tuple: string[] } }[]) => {
       const counts = new Map<string, number>();
-      for (const t of tasks) counts.set(t.metadata.fpath_tuple.join("/"), (counts.get(t.metadata.fpath_tuple.join("/")) ?? 0) + 1);
+      for (const t of tasks)
+        counts.set(t.metadata.fpath_tuple.join("/"), (counts.get(t.metadata.fpath_tuple.join("/")) ?? 0) + 1);
       return [...counts.values()];
     };
     const capped = buildRepoTasks("r", files, { perFile: 3, perRepo: 100 });
@@ -135,7 +163,16 @@ describe("sampling", () => {
 
   test("a group's picks do not depend on the other groups", () => {
     const one = spreadSample([[1, 2, 3, 4, 5, 6]], ["a.py"], "s", 3, 100);
-    const two = spreadSample([[1, 2, 3, 4, 5, 6], [7, 8, 9]], ["a.py", "b.py"], "s", 3, 100);
+    const two = spreadSample(
+      [
+        [1, 2, 3, 4, 5, 6],
+        [7, 8, 9],
+      ],
+      ["a.py", "b.py"],
+      "s",
+      3,
+      100,
+    );
     assert.deepEqual(two.filter((x) => x <= 6).sort(), [...one].sort());
   });
 

@@ -4,9 +4,19 @@ import { futureExcluded, groupByRepo, parseTasks } from "../../sidecar/eval/task
 
 const repoEvalLine = JSON.stringify({
   prompt: "import os\n",
-  metadata: { task_id: "CarperAI--trlx/0", ground_truth: "x = 1\n", fpath_tuple: ["CarperAI_trlx", "trlx", "utils.py"], line_no: 17, context_start_lineno: 0 },
+  metadata: {
+    task_id: "CarperAI--trlx/0",
+    ground_truth: "x = 1\n",
+    fpath_tuple: ["CarperAI_trlx", "trlx", "utils.py"],
+    line_no: 17,
+    context_start_lineno: 0,
+  },
 });
-const issueLine = JSON.stringify({ prompt: "p", groundtruth: "g", metadata: { task_id: 3, fpath: "repo_b/src/a.ts", line_no: 0 } });
+const issueLine = JSON.stringify({
+  prompt: "p",
+  groundtruth: "g",
+  metadata: { task_id: 3, fpath: "repo_b/src/a.ts", line_no: 0 },
+});
 
 describe("parseTasks", () => {
   it("reads RepoEval's own format and the fpath form", () => {
@@ -25,13 +35,23 @@ describe("parseTasks", () => {
   it("fails on a malformed line with its line number", () => {
     const cases: Array<[string, RegExp]> = [
       ["{not json", /: t\.jsonl:3: /],
-      [JSON.stringify({ prompt: "p", metadata: { task_id: "a", fpath: "r/a.py", line_no: 1 } }), /: t\.jsonl:3: groundtruth/],
-      [JSON.stringify({ prompt: "p", groundtruth: "g", metadata: { task_id: "a", fpath: "r/a.py", line_no: -1 } }), /line_no/],
+      [
+        JSON.stringify({ prompt: "p", metadata: { task_id: "a", fpath: "r/a.py", line_no: 1 } }),
+        /: t\.jsonl:3: groundtruth/,
+      ],
+      [
+        JSON.stringify({ prompt: "p", groundtruth: "g", metadata: { task_id: "a", fpath: "r/a.py", line_no: -1 } }),
+        /line_no/,
+      ],
       [JSON.stringify({ prompt: "p", groundtruth: "g", metadata: { task_id: "a", line_no: 1 } }), /fpath/],
-      [JSON.stringify({ prompt: "p", groundtruth: "g", metadata: { task_id: "a", fpath: "a.py", line_no: 1 } }), /repository segment/],
+      [
+        JSON.stringify({ prompt: "p", groundtruth: "g", metadata: { task_id: "a", fpath: "a.py", line_no: 1 } }),
+        /repository segment/,
+      ],
       ["[1]", /not a JSON object/],
     ];
-    for (const [bad, message] of cases) assert.throws(() => parseTasks(`${repoEvalLine}\n${issueLine}\n${bad}\n`, "t.jsonl"), message);
+    for (const [bad, message] of cases)
+      assert.throws(() => parseTasks(`${repoEvalLine}\n${issueLine}\n${bad}\n`, "t.jsonl"), message);
   });
 });
 
@@ -40,7 +60,10 @@ describe("groupByRepo", () => {
     const other = repoEvalLine.replace('"CarperAI--trlx/0"', '"CarperAI--trlx/1"');
     const groups = groupByRepo(parseTasks([repoEvalLine, issueLine, other].join("\n")));
     assert.deepEqual([...groups.keys()], ["CarperAI_trlx", "repo_b"]);
-    assert.deepEqual(groups.get("CarperAI_trlx")!.map((t) => t.taskId), ["CarperAI--trlx/0", "CarperAI--trlx/1"]);
+    assert.deepEqual(
+      groups.get("CarperAI_trlx")!.map((t) => t.taskId),
+      ["CarperAI--trlx/0", "CarperAI--trlx/1"],
+    );
   });
 });
 

@@ -11,16 +11,31 @@ const batchOf = (events: [Parameters<ChangeBatch["record"]>[0], string][]) => {
 
 describe("folding file events into one batch", () => {
   test("created then deleted within a batch reports nothing", () => {
-    assert.deepEqual(batchOf([["add", "/r/a.py"], ["change", "/r/a.py"], ["unlink", "/r/a.py"]]), { root: "/r", changed: [], added: [], deleted: [] });
+    assert.deepEqual(
+      batchOf([
+        ["add", "/r/a.py"],
+        ["change", "/r/a.py"],
+        ["unlink", "/r/a.py"],
+      ]),
+      { root: "/r", changed: [], added: [], deleted: [] },
+    );
   });
 
   test("deleted then recreated is a change; changed then deleted is a deletion", () => {
-    const params = batchOf([["unlink", "/r/a.py"], ["add", "/r/a.py"], ["change", "/r/b.py"], ["unlink", "/r/b.py"]]);
+    const params = batchOf([
+      ["unlink", "/r/a.py"],
+      ["add", "/r/a.py"],
+      ["change", "/r/b.py"],
+      ["unlink", "/r/b.py"],
+    ]);
     assert.deepEqual(params, { root: "/r", changed: ["/r/a.py"], added: [], deleted: ["/r/b.py"] });
   });
 
   test("a move is an unlink and an add, reported as a deletion and an addition", () => {
-    const params = batchOf([["unlink", "/r/old/util.py"], ["add", "/r/new/util.py"]]);
+    const params = batchOf([
+      ["unlink", "/r/old/util.py"],
+      ["add", "/r/new/util.py"],
+    ]);
     assert.deepEqual(params, { root: "/r", changed: [], added: ["/r/new/util.py"], deleted: ["/r/old/util.py"] });
   });
 

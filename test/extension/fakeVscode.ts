@@ -8,7 +8,10 @@ import type { CompletionEvent, HefServices, SidecarState } from "../../extension
 import type { HefSettings } from "../../extension/settings";
 
 export class FakeUri {
-  constructor(readonly scheme: string, readonly path: string) {}
+  constructor(
+    readonly scheme: string,
+    readonly path: string,
+  ) {}
   static file(path: string) {
     return new FakeUri("file", path);
   }
@@ -76,7 +79,11 @@ export function fakeVscode() {
     progress: [] as { message?: string; increment?: number }[],
   };
   /** What the user answers: quick picks by label, in order; the input box; the file dialog. */
-  const answers = { quickPicks: [] as string[], input: undefined as string | undefined, file: undefined as string | undefined };
+  const answers = {
+    quickPicks: [] as string[],
+    input: undefined as string | undefined,
+    file: undefined as string | undefined,
+  };
   const settingsWritten: { key: string; value: unknown; target: number }[] = [];
   /** Presses Cancel on the progress notification shown now. */
   let cancelProgress = () => {};
@@ -89,7 +96,10 @@ export function fakeVscode() {
     CancellationTokenSource: FakeCancellationTokenSource,
     CancellationError: FakeCancellationError,
     InlineCompletionItem: class {
-      constructor(readonly insertText: string, readonly range: FakeRange) {}
+      constructor(
+        readonly insertText: string,
+        readonly range: FakeRange,
+      ) {}
     },
     InlineCompletionTriggerKind: { Invoke: 0, Automatic: 1 },
     ProgressLocation: { Notification: 15 },
@@ -103,7 +113,8 @@ export function fakeVscode() {
       },
       onDidChangeTextDocument: documentChanges.event,
       getConfiguration: () => ({
-        update: async (key: string, value: unknown, target: number) => void settingsWritten.push({ key, value, target }),
+        update: async (key: string, value: unknown, target: number) =>
+          void settingsWritten.push({ key, value, target }),
       }),
     },
     TextEditorSelectionChangeKind: { Keyboard: 1, Mouse: 2, Command: 3 },
@@ -111,8 +122,12 @@ export function fakeVscode() {
       activeTextEditor: undefined as { document: unknown } | undefined,
       onDidChangeActiveTextEditor: activeEditorChanges.event,
       onDidChangeTextEditorSelection: selectionChanges.event,
-      registerWebviewViewProvider: (id: string, provider: unknown) => (registered.webviewProviders.set(id, provider), { dispose() {} }),
-      showTextDocument: async (uri: FakeUri, options: { selection: FakeRange; preview: boolean }) => void shown.documents.push({ uri, options }),
+      registerWebviewViewProvider: (id: string, provider: unknown) => (
+        registered.webviewProviders.set(id, provider),
+        { dispose() {} }
+      ),
+      showTextDocument: async (uri: FakeUri, options: { selection: FakeRange; preview: boolean }) =>
+        void shown.documents.push({ uri, options }),
       showWarningMessage: async (message: string) => void shown.warnings.push(message),
       showErrorMessage: async (message: string) => void shown.errors.push(message),
       showInformationMessage: async (message: string) => void shown.infos.push(message),
@@ -130,24 +145,44 @@ export function fakeVscode() {
           token.isCancellationRequested = true;
           cancelled.fire();
         };
-        return task({ report: (step: { message?: string; increment?: number }) => void shown.progress.push(step) }, token);
+        return task(
+          { report: (step: { message?: string; increment?: number }) => void shown.progress.push(step) },
+          token,
+        );
       },
     },
     languages: {
-      registerInlineCompletionItemProvider: (selector: unknown, provider: unknown) => (registered.inlineProviders.push({ selector, provider }), { dispose() {} }),
+      registerInlineCompletionItemProvider: (selector: unknown, provider: unknown) => (
+        registered.inlineProviders.push({ selector, provider }),
+        { dispose() {} }
+      ),
     },
     commands: {
-      registerCommand: (id: string, run: (...args: unknown[]) => unknown) => (registered.commands.set(id, run), { dispose() {} }),
+      registerCommand: (id: string, run: (...args: unknown[]) => unknown) => (
+        registered.commands.set(id, run),
+        { dispose() {} }
+      ),
       executeCommand: async (command: string, ...args: unknown[]) => void shown.executed.push({ command, args }),
     },
   };
-  return { api, registered, shown, documentChanges, activeEditorChanges, selectionChanges, answers, settingsWritten, cancelProgress: () => cancelProgress() };
+  return {
+    api,
+    registered,
+    shown,
+    documentChanges,
+    activeEditorChanges,
+    selectionChanges,
+    answers,
+    settingsWritten,
+    cancelProgress: () => cancelProgress(),
+  };
 }
 
 /** Requires a TypeScript module of the extension with `vscode` resolved to the stand-in. */
 export function loadWithVscode<T>(path: string, api: unknown): T {
   const load = (Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown })._load;
-  (Module as unknown as { _load: unknown })._load = (request: string, ...rest: unknown[]) => (request === "vscode" ? api : load(request, ...rest));
+  (Module as unknown as { _load: unknown })._load = (request: string, ...rest: unknown[]) =>
+    request === "vscode" ? api : load(request, ...rest);
   try {
     return createRequire(import.meta.url)(path) as T;
   } finally {
@@ -186,7 +221,11 @@ export function fakeServices(answer: (params: CompleteParams) => CompleteResult)
   const logs: string[] = [];
   const completions = new Emitter<CompletionEvent>();
   const settingsChanges = new Emitter<HefSettings>();
-  const state = { settings: { ...DEFAULT_SETTINGS }, sidecar: "running" as SidecarState, status: undefined as SidecarStatus | undefined };
+  const state = {
+    settings: { ...DEFAULT_SETTINGS },
+    sidecar: "running" as SidecarState,
+    status: undefined as SidecarStatus | undefined,
+  };
   const services: HefServices = {
     client: {
       get state() {
@@ -216,7 +255,10 @@ export function fakeServices(answer: (params: CompleteParams) => CompleteResult)
 }
 
 /** A completion as the sidecar would return it, with the given text and nodes. */
-export function completionResult(text: string, overrides: Partial<Extract<CompleteResult, { kind: "completion" }>> = {}): CompleteResult {
+export function completionResult(
+  text: string,
+  overrides: Partial<Extract<CompleteResult, { kind: "completion" }>> = {},
+): CompleteResult {
   return {
     kind: "completion",
     text,

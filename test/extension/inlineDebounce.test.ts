@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { BURST_GAP_MS, completed, debounceDelay, initialDebounce, keystroke, MIN_DELAY_MS, type DebounceState } from "../../extension/completion/debounce";
+import {
+  BURST_GAP_MS,
+  completed,
+  debounceDelay,
+  initialDebounce,
+  keystroke,
+  MIN_DELAY_MS,
+  type DebounceState,
+} from "../../extension/completion/debounce";
 
 function typed(times: number[], state: DebounceState = initialDebounce()): DebounceState {
   return times.reduce((s, t) => keystroke(s, t), state);

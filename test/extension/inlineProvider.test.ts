@@ -5,9 +5,15 @@ import type { CompleteParams, CompleteResult } from "../../common/protocol";
 import { completionResult, fakeServices, fakeVscode, FakeUri, loadWithVscode } from "./fakeVscode";
 
 const fake = fakeVscode();
-const { registerInlineCompletions, COMPLETE_NOW } = loadWithVscode<typeof provider>("../../extension/completion/provider.ts", fake.api);
+const { registerInlineCompletions, COMPLETE_NOW } = loadWithVscode<typeof provider>(
+  "../../extension/completion/provider.ts",
+  fake.api,
+);
 
-type Items = { insertText: string; range: { start: { line: number; character: number }; end: { line: number; character: number } } }[];
+type Items = {
+  insertText: string;
+  range: { start: { line: number; character: number }; end: { line: number; character: number } };
+}[];
 type Provide = (document: unknown, position: unknown, context: unknown, token: unknown) => Promise<Items>;
 
 /** A document whose text is `before` + `after`, with the cursor between them. */
@@ -19,7 +25,11 @@ function at(before: string, after = "", languageId = "python", path = "/repo/sho
     languageId,
     version: 7,
     getText: () => text,
-    offsetAt: (p: { line: number; character: number }) => text.split("\n").slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character,
+    offsetAt: (p: { line: number; character: number }) =>
+      text
+        .split("\n")
+        .slice(0, p.line)
+        .reduce((n, l) => n + l.length + 1, 0) + p.character,
   };
   return { document, position: { line: lines.length - 1, character: lines.at(-1)!.length } };
 }
@@ -56,7 +66,10 @@ beforeEach(() => {
   fake.registered.inlineProviders.length = 0;
   fake.api.workspace.isTrusted = true;
   registerInlineCompletions({ subscriptions: [] } as never, sidecar.services);
-  provide = (...args) => (fake.registered.inlineProviders[0]!.provider as { provideInlineCompletionItems: Provide }).provideInlineCompletionItems(...args);
+  provide = (...args) =>
+    (
+      fake.registered.inlineProviders[0]!.provider as { provideInlineCompletionItems: Provide }
+    ).provideInlineCompletionItems(...args);
 });
 
 describe("the inline completion provider", () => {
@@ -79,9 +92,10 @@ describe("the inline completion provider", () => {
       force: false,
     });
     // The item replaces the line up to the cursor, so VS Code can split it by word and line.
-    assert.deepEqual(items.map((i) => [i.insertText, i.range.start, i.range.end]), [
-      ["    total += price", { line: 1, character: 0 }, { line: 1, character: 4 }],
-    ]);
+    assert.deepEqual(
+      items.map((i) => [i.insertText, i.range.start, i.range.end]),
+      [["    total += price", { line: 1, character: 0 }, { line: 1, character: 4 }]],
+    );
   });
 
   test("asks for several lines when hef.multiline is on", async () => {
@@ -101,8 +115,14 @@ describe("the inline completion provider", () => {
 
   test("serves what the user types through, and backspace-and-retype, without asking again", async () => {
     await ask("    ");
-    assert.deepEqual((await ask("    tot")).map((i) => i.insertText), ["    total += price"]);
-    assert.deepEqual((await ask("    ")).map((i) => i.insertText), ["    total += price"]);
+    assert.deepEqual(
+      (await ask("    tot")).map((i) => i.insertText),
+      ["    total += price"],
+    );
+    assert.deepEqual(
+      (await ask("    ")).map((i) => i.insertText),
+      ["    total += price"],
+    );
     assert.equal(sidecar.requests.length, 1);
     await ask("    tox");
     assert.equal(sidecar.requests.length, 2);
@@ -157,7 +177,15 @@ describe("the inline completion provider", () => {
     sidecar.state.status = {
       backend: "CPU",
       models: { embedder: "e", generator: "g", adapter: "a" },
-      folders: [{ root: "/repo", state: "indexing", files: 0, nodes: 0, nodesPerLevel: { chunk: 0, file: 0, module: 0, repo: 0 } }],
+      folders: [
+        {
+          root: "/repo",
+          state: "indexing",
+          files: 0,
+          nodes: 0,
+          nodesPerLevel: { chunk: 0, file: 0, module: 0, repo: 0 },
+        },
+      ],
     };
     assert.deepEqual(await ask("x = "), []);
     assert.equal(sidecar.requests.length, 0);
@@ -170,7 +198,10 @@ describe("the inline completion provider", () => {
     assert.deepEqual(await ask("x = "), []);
     answer = () => completionResult("  \n");
     assert.deepEqual(await ask("y = "), []);
-    assert.deepEqual(sidecar.reported.map((e) => e.result.kind), ["notReady", "completion"]);
+    assert.deepEqual(
+      sidecar.reported.map((e) => e.result.kind),
+      ["notReady", "completion"],
+    );
     assert.deepEqual(sidecar.latencies.length, 1);
   });
 
@@ -195,9 +226,16 @@ describe("the inline completion provider", () => {
       const typed = ask("x = ");
       const explicit = ask("y = ", "", invoke);
       await flush();
-      assert.deepEqual(sidecar.requests.map((r) => r.params.force), [true], "only the explicit request has asked");
+      assert.deepEqual(
+        sidecar.requests.map((r) => r.params.force),
+        [true],
+        "only the explicit request has asked",
+      );
       mock.timers.runAll();
-      assert.deepEqual((await explicit).map((i) => i.insertText), ["y = total += price"]);
+      assert.deepEqual(
+        (await explicit).map((i) => i.insertText),
+        ["y = total += price"],
+      );
       await typed;
       assert.equal(sidecar.requests.length, 2, "the typed request asks once its wait is over");
     } finally {
@@ -207,12 +245,36 @@ describe("the inline completion provider", () => {
 
   test("hef.completeNow says why, once, where it cannot complete, instead of doing nothing", async () => {
     const cases: [string, () => void, RegExp][] = [
-      ["completions off", () => (sidecar.state.settings = { ...sidecar.state.settings, enable: false }), /inline completions are off/],
-      ["untitled file", () => (fake.api.window.activeTextEditor = { document: { ...at("x = ").document, uri: new FakeUri("untitled", "Untitled-1") } }), /not saved/],
-      ["outside the folders", () => (fake.api.window.activeTextEditor = { document: at("x = ", "", "python", "/elsewhere/a.py").document }), /outside the workspace folders/],
-      ["language left out", () => (sidecar.state.settings = { ...sidecar.state.settings, enabledLanguages: ["typescript"] }), /does not include “python”/],
+      [
+        "completions off",
+        () => (sidecar.state.settings = { ...sidecar.state.settings, enable: false }),
+        /inline completions are off/,
+      ],
+      [
+        "untitled file",
+        () =>
+          (fake.api.window.activeTextEditor = {
+            document: { ...at("x = ").document, uri: new FakeUri("untitled", "Untitled-1") },
+          }),
+        /not saved/,
+      ],
+      [
+        "outside the folders",
+        () => (fake.api.window.activeTextEditor = { document: at("x = ", "", "python", "/elsewhere/a.py").document }),
+        /outside the workspace folders/,
+      ],
+      [
+        "language left out",
+        () => (sidecar.state.settings = { ...sidecar.state.settings, enabledLanguages: ["typescript"] }),
+        /does not include “python”/,
+      ],
       ["sidecar down", () => (sidecar.state.sidecar = "stopped"), /not running; “HEF: Restart sidecar” starts it/],
-      ["models broken", () => (sidecar.state.status = { ...READY, backend: "none", error: "loading the models failed: not a GGUF file" }), /loading the models failed: not a GGUF file\. “HEF: Select models”/],
+      [
+        "models broken",
+        () =>
+          (sidecar.state.status = { ...READY, backend: "none", error: "loading the models failed: not a GGUF file" }),
+        /loading the models failed: not a GGUF file\. “HEF: Select models”/,
+      ],
     ];
     for (const [name, make, reason] of cases) {
       sidecar.state.settings = { ...sidecar.state.settings, enable: true, enabledLanguages: ["*"] };
@@ -250,5 +312,13 @@ describe("the inline completion provider", () => {
 const READY = {
   backend: "CPU",
   models: { embedder: "e", generator: "g", adapter: "a" },
-  folders: [{ root: "/repo", state: "ready" as const, files: 3, nodes: 12, nodesPerLevel: { chunk: 8, file: 3, module: 0, repo: 1 } }],
+  folders: [
+    {
+      root: "/repo",
+      state: "ready" as const,
+      files: 3,
+      nodes: 12,
+      nodesPerLevel: { chunk: 8, file: 3, module: 0, repo: 1 },
+    },
+  ],
 };

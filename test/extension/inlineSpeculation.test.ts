@@ -5,7 +5,10 @@ import type { CompleteParams, CompleteResult } from "../../common/protocol";
 import { completionResult, fakeServices, fakeVscode, FakeUri, loadWithVscode } from "./fakeVscode";
 
 const fake = fakeVscode();
-const { registerInlineCompletions } = loadWithVscode<typeof provider>("../../extension/completion/provider.ts", fake.api);
+const { registerInlineCompletions } = loadWithVscode<typeof provider>(
+  "../../extension/completion/provider.ts",
+  fake.api,
+);
 
 type Items = { insertText: string }[];
 type Provide = (document: unknown, position: unknown, context: unknown, token: unknown) => Promise<Items>;
@@ -21,7 +24,11 @@ function ask(before: string, after = SUFFIX): Promise<Items> {
     languageId: "python",
     version: 7,
     getText: () => text,
-    offsetAt: (p: { line: number; character: number }) => text.split("\n").slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character,
+    offsetAt: (p: { line: number; character: number }) =>
+      text
+        .split("\n")
+        .slice(0, p.line)
+        .reduce((n, l) => n + l.length + 1, 0) + p.character,
   };
   const position = { line: lines.length - 1, character: lines.at(-1)!.length };
   const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
@@ -40,7 +47,10 @@ beforeEach(() => {
   sidecar = fakeServices((params) => answer(params));
   fake.registered.inlineProviders.length = 0;
   registerInlineCompletions({ subscriptions: [] } as never, sidecar.services);
-  provide = (...args) => (fake.registered.inlineProviders[0]!.provider as { provideInlineCompletionItems: Provide }).provideInlineCompletionItems(...args);
+  provide = (...args) =>
+    (
+      fake.registered.inlineProviders[0]!.provider as { provideInlineCompletionItems: Provide }
+    ).provideInlineCompletionItems(...args);
 });
 
 describe("speculative next", () => {
@@ -49,13 +59,19 @@ describe("speculative next", () => {
     assert.equal(sidecar.speculations.length, 1);
     const { params } = sidecar.speculations[0]!;
     // The document as the sidecar holds it, with the suggestion inserted at the cursor.
-    assert.deepEqual([params.textDocument, params.position, params.insert], [{ uri: "file:///repo/shop/cart.py", version: 7 }, { line: 0, character: 4 }, "compute(1)"]);
+    assert.deepEqual(
+      [params.textDocument, params.position, params.insert],
+      [{ uri: "file:///repo/shop/cart.py", version: 7 }, { line: 0, character: 4 }, "compute(1)"],
+    );
     sidecar.speculations[0]!.answer(completionResult(" + 2"));
     await flush();
 
     assert.deepEqual(texts(await ask("x = compute(1)")), ["x = compute(1) + 2"]);
     assert.equal(sidecar.requests.length, 1, "accepting asked the sidecar nothing");
-    assert.deepEqual(sidecar.speculations.map((s) => s.params.insert), ["compute(1)", " + 2"]);
+    assert.deepEqual(
+      sidecar.speculations.map((s) => s.params.insert),
+      ["compute(1)", " + 2"],
+    );
   });
 
   test("typing the suggestion through keeps the speculation, and typing it to its end is accepting it", async () => {

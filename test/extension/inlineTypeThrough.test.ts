@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CompletionMemory, typeThrough, type Cursor } from "../../extension/completion/typeThrough";
 
-const at = (prefix: string, suffix = "\nprint(total)\n", uri = "file:///repo/a.py"): Cursor => ({ uri, prefix, suffix });
+const at = (prefix: string, suffix = "\nprint(total)\n", uri = "file:///repo/a.py"): Cursor => ({
+  uri,
+  prefix,
+  suffix,
+});
 const last = { ...at("total = 0\nfor x in xs:\n    "), text: "total += x" };
 
 describe("type-through", () => {
@@ -30,7 +34,11 @@ describe("completion memory", () => {
     memory.remember(at("x = "), "compute(1)");
     assert.equal(memory.recall(at("x = comp")), "ute(1)");
     assert.equal(memory.recall(at("x = compx")), undefined);
-    assert.equal(memory.recall(at("x = comp")), undefined, "the suggestion is gone; only the exact place it was made is remembered");
+    assert.equal(
+      memory.recall(at("x = comp")),
+      undefined,
+      "the suggestion is gone; only the exact place it was made is remembered",
+    );
     assert.equal(memory.recall(at("x = ")), "compute(1)");
   });
 

@@ -51,8 +51,13 @@ function loadPage() {
   runInNewContext(SOURCE, {
     // Messages are cloned on their way out of the page, as postMessage does.
     acquireVsCodeApi: () => ({ postMessage: (m: PanelMessage) => sent.push(structuredClone(m)) }),
-    document: { getElementById: (id: string) => (id === "panel" ? root : null), createElement: (tag: string) => new Element(tag) },
-    window: { addEventListener: (type: string, listener: typeof onMessage) => type === "message" && (onMessage = listener) },
+    document: {
+      getElementById: (id: string) => (id === "panel" ? root : null),
+      createElement: (tag: string) => new Element(tag),
+    },
+    window: {
+      addEventListener: (type: string, listener: typeof onMessage) => type === "message" && (onMessage = listener),
+    },
   });
   return { root, sent, show: (view: unknown) => onMessage({ data: { type: "show", view } }) };
 }
@@ -67,7 +72,14 @@ describe("the panel's script (media/panel.js)", () => {
 
   test("lists the nodes and figures as text, and a click asks to open that node of that completion", () => {
     const page = loadPage();
-    const view = panelView({ params: { root: "/repo" } as never, result: completionResult("x", { nodes: [...NODES].reverse() }), latencyMs: 50 }, 7);
+    const view = panelView(
+      {
+        params: { root: "/repo" } as never,
+        result: completionResult("x", { nodes: [...NODES].reverse() }),
+        latencyMs: 50,
+      },
+      7,
+    );
     page.show(view);
     const buttons = page.root.all("button").filter((b) => b.dataset.testid === "hef-node");
     assert.equal(buttons.length, 4);
@@ -82,7 +94,12 @@ describe("the panel's script (media/panel.js)", () => {
 
   test("a directory row unfolds the files it covers in place, and those open at their lines", () => {
     const page = loadPage();
-    page.show(panelView({ params: { root: "/repo" } as never, result: completionResult("x", { nodes: NODES }), latencyMs: 50 }, 4));
+    page.show(
+      panelView(
+        { params: { root: "/repo" } as never, result: completionResult("x", { nodes: NODES }), latencyMs: 50 },
+        4,
+      ),
+    );
     const module = page.root.all("button").find((b) => b.dataset.level === "module")!;
     assert.match(module.text, /shop\/ .*covers cart\.py, util\//);
     const list = page.root.all("ul").find((u) => u.className === "covered")!;
@@ -92,7 +109,10 @@ describe("the panel's script (media/panel.js)", () => {
     assert.equal(page.sent.length, sent, "unfolding asks the extension for nothing (no explorer)");
     assert.deepEqual([list.hidden, module.attributes["aria-expanded"]], [false, "true"]);
     const files = list.all("button");
-    assert.deepEqual(files.map((f) => f.text.trim()), ["cart.py 1–90"]);
+    assert.deepEqual(
+      files.map((f) => f.text.trim()),
+      ["cart.py 1–90"],
+    );
     assert.match(list.text, /util\//);
     files[0]!.click();
     assert.deepEqual(page.sent.at(-1), { type: "open", seq: 4, index: 2, span: 0 });
@@ -103,7 +123,12 @@ describe("the panel's script (media/panel.js)", () => {
   test("a whole directory, which lists no children, is shown but opens nothing", () => {
     const page = loadPage();
     const repo = { ...NODES[3]!, path: ".", spans: [{ path: "." }] };
-    page.show(panelView({ params: { root: "/repo" } as never, result: completionResult("x", { nodes: [repo] }), latencyMs: 50 }, 2));
+    page.show(
+      panelView(
+        { params: { root: "/repo" } as never, result: completionResult("x", { nodes: [repo] }), latencyMs: 50 },
+        2,
+      ),
+    );
     const [button] = page.root.all("button");
     assert.equal(button!.text.trim(), "repo repo/  0.500");
     assert.equal(button!.disabled, true);
@@ -114,8 +139,16 @@ describe("the panel's script (media/panel.js)", () => {
   test("shows why a completion has no nodes", () => {
     const page = loadPage();
     const status = { backend: "CPU", models: {}, folders: [{ root: "/repo", state: "indexing", files: 0, nodes: 0 }] };
-    page.show(panelView({ params: { root: "/repo" } as never, result: completionResult("x"), latencyMs: 50 }, 2, { state: "running", status } as never));
-    assert.match(page.root.text, /Retrieved nodes \(0, mode hef\) · repo Nothing to retrieve yet: the index of repo is still being built/);
+    page.show(
+      panelView({ params: { root: "/repo" } as never, result: completionResult("x"), latencyMs: 50 }, 2, {
+        state: "running",
+        status,
+      } as never),
+    );
+    assert.match(
+      page.root.text,
+      /Retrieved nodes \(0, mode hef\) · repo Nothing to retrieve yet: the index of repo is still being built/,
+    );
   });
 
   test("never writes markup: data goes through textContent only", () => {

@@ -4,7 +4,16 @@ import type * as nodesView from "../../extension/panel/nodesView";
 import type { PanelMessage, PanelView } from "../../extension/panel/view";
 import type { SidecarState } from "../../extension/services";
 import type { SidecarStatus } from "../../common/protocol";
-import { completionResult, Emitter, fakeServices, fakeVscode, type FakeRange, FakeUri, loadWithVscode, NODES } from "./fakeVscode";
+import {
+  completionResult,
+  Emitter,
+  fakeServices,
+  fakeVscode,
+  type FakeRange,
+  FakeUri,
+  loadWithVscode,
+  NODES,
+} from "./fakeVscode";
 
 const fake = fakeVscode();
 
@@ -42,18 +51,28 @@ Object.assign(fake.api.window, {
   onDidChangeTextEditorSelection: selectionChanges.event,
   showTextDocument: async (uri: FakeUri, options: { selection: FakeRange; preview: boolean }) => {
     fake.shown.documents.push({ uri, options });
-    if (unopenable.has(uri.path)) throw new Error(`cannot open vscode-remote://localhost${uri.path}. Detail: Unable to read file`);
+    if (unopenable.has(uri.path))
+      throw new Error(`cannot open vscode-remote://localhost${uri.path}. Detail: Unable to read file`);
     const editor = new FakeEditor(uri);
     editors.push(editor);
     return editor;
   },
 });
 Object.assign(fake.api.workspace, {
-  fs: { stat: async (uri: FakeUri) => (unopenable.get(uri.path)?.exists === false ? Promise.reject(new Error("FileNotFound")) : { type: 1 }) },
+  fs: {
+    stat: async (uri: FakeUri) =>
+      unopenable.get(uri.path)?.exists === false ? Promise.reject(new Error("FileNotFound")) : { type: 1 },
+  },
 });
 
-const { registerNodesView, NODES_VIEW } = loadWithVscode<typeof nodesView>("../../extension/panel/nodesView.ts", fake.api);
-const { HIGHLIGHT_MS } = loadWithVscode<typeof import("../../extension/panel/reveal")>("../../extension/panel/reveal.ts", fake.api);
+const { registerNodesView, NODES_VIEW } = loadWithVscode<typeof nodesView>(
+  "../../extension/panel/nodesView.ts",
+  fake.api,
+);
+const { HIGHLIGHT_MS } = loadWithVscode<typeof import("../../extension/panel/reveal")>(
+  "../../extension/panel/reveal.ts",
+  fake.api,
+);
 
 /** A webview view recording what the extension posts and letting the test post as the page. */
 function webviewView() {
@@ -67,13 +86,22 @@ function webviewView() {
     postMessage: async (message: { type: string; view: PanelView }) => (posted.push(message), true),
     onDidReceiveMessage: fromPage.event,
   };
-  return { view: { webview, onDidDispose: () => ({ dispose() {} }) }, posted, send: (m: PanelMessage) => fromPage.fire(m) };
+  return {
+    view: { webview, onDidDispose: () => ({ dispose() {} }) },
+    posted,
+    send: (m: PanelMessage) => fromPage.fire(m),
+  };
 }
 
 let sidecar: ReturnType<typeof fakeServices>;
 let page: ReturnType<typeof webviewView>;
 /** The sidecar client as the view sees it, with its state and status under the test's control. */
-let client: { state: SidecarState; status: SidecarStatus | undefined; states: Emitter<SidecarState>; statuses: Emitter<SidecarStatus> };
+let client: {
+  state: SidecarState;
+  status: SidecarStatus | undefined;
+  states: Emitter<SidecarState>;
+  statuses: Emitter<SidecarStatus>;
+};
 
 function completion(nodes = NODES) {
   const result = completionResult("x", { nodes });
@@ -112,14 +140,19 @@ beforeEach(() => {
   unopenable.clear();
   registerNodesView({ subscriptions: [], extensionUri: FakeUri.file("/ext") } as never, sidecar.services);
   page = webviewView();
-  (fake.registered.webviewProviders.get(NODES_VIEW) as { resolveWebviewView(view: unknown): void }).resolveWebviewView(page.view);
+  (fake.registered.webviewProviders.get(NODES_VIEW) as { resolveWebviewView(view: unknown): void }).resolveWebviewView(
+    page.view,
+  );
 });
 
 describe("the Retrieved nodes view", () => {
   test("is registered under hef.nodes and serves its page with scripts from media/ only", () => {
     const { webview } = page.view;
     assert.equal(webview.options.enableScripts, true);
-    assert.deepEqual(webview.options.localResourceRoots?.map((u) => u.path), ["/ext/media"]);
+    assert.deepEqual(
+      webview.options.localResourceRoots?.map((u) => u.path),
+      ["/ext/media"],
+    );
     const nonce = webview.html.match(/script-src 'nonce-([^']+)'/)?.[1];
     assert.ok(nonce);
     assert.ok(webview.html.includes(`<script nonce="${nonce}" src="vscode-resource:///ext/media/panel.js">`));
@@ -143,10 +176,23 @@ describe("the Retrieved nodes view", () => {
     assert.equal(fake.shown.documents.length, 1);
     const [{ uri, options }] = fake.shown.documents as [(typeof fake.shown.documents)[0]];
     assert.equal(uri.fsPath, "/repo/shop/cart.py");
-    assert.deepEqual([options.selection.start, options.selection.end], [{ line: 29, character: 0 }, { line: 29, character: 0 }], "an empty selection: typing cannot replace the span");
+    assert.deepEqual(
+      [options.selection.start, options.selection.end],
+      [
+        { line: 29, character: 0 },
+        { line: 29, character: 0 },
+      ],
+      "an empty selection: typing cannot replace the span",
+    );
     const [editor] = editors as [FakeEditor];
-    assert.deepEqual(editor.revealed.map((r) => [r.range.start.line, r.range.end.line, r.type]), [[29, 47, 2]]);
-    assert.deepEqual(editor.decorations.map((d) => d.map((r) => [r.start.line, r.end.line])), [[[29, 47]]]);
+    assert.deepEqual(
+      editor.revealed.map((r) => [r.range.start.line, r.range.end.line, r.type]),
+      [[29, 47, 2]],
+    );
+    assert.deepEqual(
+      editor.decorations.map((d) => d.map((r) => [r.start.line, r.end.line])),
+      [[[29, 47]]],
+    );
   });
 
   test("the highlight goes when the user moves or types, or after a few seconds", async () => {
@@ -205,10 +251,17 @@ describe("the Retrieved nodes view", () => {
 
   test("a failure shown in the panel goes once the sidecar recovers; status pushes that change nothing post nothing", () => {
     page.send({ type: "ready" });
-    sidecar.services.reportCompletion({ params: { root: "/repo" } as never, result: { kind: "notReady", reason: "loading the models failed: oom" }, latencyMs: 1 });
+    sidecar.services.reportCompletion({
+      params: { root: "/repo" } as never,
+      result: { kind: "notReady", reason: "loading the models failed: oom" },
+      latencyMs: 1,
+    });
     client.state = "starting";
     client.states.fire("starting");
-    assert.deepEqual(page.posted.at(-1)!.view, { kind: "empty", message: "No completion: loading the models failed: oom" });
+    assert.deepEqual(page.posted.at(-1)!.view, {
+      kind: "empty",
+      message: "No completion: loading the models failed: oom",
+    });
     const posts = page.posted.length;
     client.state = "running";
     client.states.fire("running");
@@ -216,7 +269,9 @@ describe("the Retrieved nodes view", () => {
     client.status = {
       backend: "CPU",
       models: { embedder: "e", generator: "g", adapter: "a" },
-      folders: [{ root: "/repo", state: "ready", files: 3, nodes: 9, nodesPerLevel: { chunk: 5, file: 2, module: 1, repo: 1 } }],
+      folders: [
+        { root: "/repo", state: "ready", files: 3, nodes: 9, nodesPerLevel: { chunk: 5, file: 2, module: 1, repo: 1 } },
+      ],
     };
     client.statuses.fire(client.status);
     assert.match((page.posted.at(-1)!.view as { message?: string }).message ?? "", /^HEF is ready now/);

@@ -7,7 +7,10 @@ import { completionResult, fakeServices, fakeVscode, FakeUri, loadWithVscode } f
 
 const fake = fakeVscode();
 const { PrewarmTimer, REST_MS } = loadWithVscode<typeof prewarm>("../../extension/completion/prewarm.ts", fake.api);
-const { registerInlineCompletions } = loadWithVscode<typeof provider>("../../extension/completion/provider.ts", fake.api);
+const { registerInlineCompletions } = loadWithVscode<typeof provider>(
+  "../../extension/completion/provider.ts",
+  fake.api,
+);
 
 const params = (line: number): CompleteParams => ({
   root: "/repo",
@@ -34,7 +37,10 @@ describe("pre-warm", () => {
     mock.timers.tick(999);
     assert.equal(sent.length, 0);
     mock.timers.tick(1);
-    assert.deepEqual(sent.map((p) => p.position.line), [2]);
+    assert.deepEqual(
+      sent.map((p) => p.position.line),
+      [2],
+    );
     timer.moved(() => undefined);
     mock.timers.tick(1000);
     assert.equal(sent.length, 1, "nothing to warm where no completion could run");
@@ -53,7 +59,13 @@ describe("pre-warm", () => {
   test("the editor's cursor moves and focus changes reach the sidecar as pre-warms at the cursor; typed selections do not", () => {
     mock.timers.enable({ apis: ["setTimeout"] });
     const sidecar = fakeServices(() => completionResult("x"));
-    sidecar.state.status = { backend: "CPU", models: { embedder: "e", generator: "g", adapter: "a" }, folders: [{ root: "/repo", state: "ready", files: 1, nodes: 4, nodesPerLevel: { chunk: 2, file: 1, module: 0, repo: 1 } }] };
+    sidecar.state.status = {
+      backend: "CPU",
+      models: { embedder: "e", generator: "g", adapter: "a" },
+      folders: [
+        { root: "/repo", state: "ready", files: 1, nodes: 4, nodesPerLevel: { chunk: 2, file: 1, module: 0, repo: 1 } },
+      ],
+    };
     const document = { uri: FakeUri.file("/repo/a.py"), languageId: "python", version: 3 };
     fake.api.window.activeTextEditor = { document, selection: { active: { line: 1, character: 0 } } } as never;
     registerInlineCompletions({ subscriptions: [] } as never, sidecar.services);
@@ -62,7 +74,10 @@ describe("pre-warm", () => {
     assert.equal(sidecar.prewarms.length, 0, "a selection the editor made itself (typing, a command) is not a move");
     fake.selectionChanges.fire({ kind: 2 });
     mock.timers.tick(REST_MS);
-    assert.deepEqual(sidecar.prewarms.map((p) => [p.textDocument, p.position, p.force]), [[{ uri: "file:///repo/a.py", version: 3 }, { line: 1, character: 0 }, false]]);
+    assert.deepEqual(
+      sidecar.prewarms.map((p) => [p.textDocument, p.position, p.force]),
+      [[{ uri: "file:///repo/a.py", version: 3 }, { line: 1, character: 0 }, false]],
+    );
     fake.activeEditorChanges.fire(undefined);
     fake.documentChanges.fire({ document, contentChanges: [{ text: "x" }] });
     mock.timers.tick(REST_MS);

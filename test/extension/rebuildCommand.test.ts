@@ -8,7 +8,10 @@ import { copyOfRepo, tempDir } from "../helpers/repos";
 
 class Emitter<T> {
   private listeners: ((value: T) => void)[] = [];
-  event = (listener: (value: T) => void) => (this.listeners.push(listener), { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) });
+  event = (listener: (value: T) => void) => (
+    this.listeners.push(listener),
+    { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) }
+  );
   fire(value: T) {
     for (const listener of this.listeners) listener(value);
   }
@@ -49,7 +52,23 @@ function fakeVscode(folderPath: string, trusted: boolean) {
     window: {
       createOutputChannel: () => {
         const line = (level: string) => (l: string) => logs.push(`${level}${l}`);
-        return { info: line(""), warn: line("warn: "), error: line("error: "), trace: line(""), debug: line(""), append: line(""), appendLine: line(""), replace() {}, clear() {}, show() {}, hide() {}, dispose() {}, name: "HEF", logLevel: 2, onDidChangeLogLevel: never };
+        return {
+          info: line(""),
+          warn: line("warn: "),
+          error: line("error: "),
+          trace: line(""),
+          debug: line(""),
+          append: line(""),
+          appendLine: line(""),
+          replace() {},
+          clear() {},
+          show() {},
+          hide() {},
+          dispose() {},
+          name: "HEF",
+          logLevel: 2,
+          onDidChangeLogLevel: never,
+        };
       },
       createStatusBarItem: () => ({ show() {}, dispose() {} }),
       registerWebviewViewProvider: never,
@@ -66,19 +85,27 @@ function fakeVscode(folderPath: string, trusted: boolean) {
     },
   };
   // vscode-languageclient subclasses and reads many more API types at load time; any class does for them.
-  const stubbed = new Proxy(api, { get: (target, key) => (key in target ? target[key as keyof typeof api] : class {}) });
+  const stubbed = new Proxy(api, {
+    get: (target, key) => (key in target ? target[key as keyof typeof api] : class {}),
+  });
   return { api: stubbed, commands, messages, logs, trust };
 }
 
 function activate(fake: ReturnType<typeof fakeVscode>) {
   const load = (Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown })._load;
-  (Module as unknown as { _load: unknown })._load = (request: string, ...rest: unknown[]) => (request === "vscode" ? fake.api : load(request, ...rest));
+  (Module as unknown as { _load: unknown })._load = (request: string, ...rest: unknown[]) =>
+    request === "vscode" ? fake.api : load(request, ...rest);
   try {
     const bundle = resolve("dist/extension.cjs");
     const require = createRequire(import.meta.url);
     delete require.cache[bundle];
     const extension = require(bundle) as { activate: (context: unknown) => { client: { dispose(): void } } };
-    const context = { subscriptions: [] as { dispose(): void }[], asAbsolutePath: (p: string) => resolve(p), globalStorageUri: uri(tempDir()), extensionUri: uri(resolve(".")) };
+    const context = {
+      subscriptions: [] as { dispose(): void }[],
+      asAbsolutePath: (p: string) => resolve(p),
+      globalStorageUri: uri(tempDir()),
+      extensionUri: uri(resolve(".")),
+    };
     const services = extension.activate(context);
     return { services, dispose: () => context.subscriptions.forEach((s) => s.dispose()) };
   } finally {
@@ -96,7 +123,10 @@ describe("the extension's commands (the shipped bundle, with a stand-in VS Code 
     const fake = fakeVscode(copyOfRepo("samples/shop"), false);
     activate(fake).dispose();
     const manifest = JSON.parse(readFileSync("package.json", "utf8"));
-    assert.deepEqual(manifest.contributes.commands.map((c: { command: string }) => c.command).sort(), [...fake.commands.keys()].sort());
+    assert.deepEqual(
+      manifest.contributes.commands.map((c: { command: string }) => c.command).sort(),
+      [...fake.commands.keys()].sort(),
+    );
     assert.equal(manifest.main, "./dist/extension.cjs");
   });
 
@@ -105,7 +135,9 @@ describe("the extension's commands (the shipped bundle, with a stand-in VS Code 
     const { services, dispose } = activate(fake);
     assert.equal((services.client as unknown as { state: string }).state, "stopped");
     await fake.commands.get("hef.rebuildCache")!();
-    assert.deepEqual(fake.messages, ["warning: HEF: this workspace is not trusted; HEF Code indexes trusted workspaces only."]);
+    assert.deepEqual(fake.messages, [
+      "warning: HEF: this workspace is not trusted; HEF Code indexes trusted workspaces only.",
+    ]);
     dispose();
   });
 });

@@ -8,7 +8,10 @@ import { DEFAULT_SETTINGS, fakeVscode, loadWithVscode } from "./fakeVscode";
 import { tempDir } from "../helpers/repos";
 
 const fake = fakeVscode();
-const { selectModels, reportModelFailure, USE_DEFAULTS } = loadWithVscode<typeof select>("../../extension/selectModels.ts", fake.api);
+const { selectModels, reportModelFailure, USE_DEFAULTS } = loadWithVscode<typeof select>(
+  "../../extension/selectModels.ts",
+  fake.api,
+);
 
 /**
  * Stands in for `hef download <uri> --dir <dir> --json`, by the URI's file name: "stall" sends
@@ -40,7 +43,10 @@ const SHIPPED_GENERATOR = resolve("models/default/generator.gguf");
 const REAL_CLI = resolve("test/helpers/hefCli.mjs");
 
 const logs: string[] = [];
-const log = { info: (line: string) => void logs.push(line), error: (line: string) => void logs.push(`error: ${line}`) } as never;
+const log = {
+  info: (line: string) => void logs.push(line),
+  error: (line: string) => void logs.push(`error: ${line}`),
+} as never;
 
 function fakeCli(): string {
   const path = join(tempDir("hef-fake-cli-"), "hef.mjs");
@@ -73,15 +79,23 @@ beforeEach(() => {
 describe("HEF: Select models", () => {
   test("the embedded default removes the setting rather than writing a blank one", async () => {
     fake.answers.quickPicks = ["embedder", "Embedded default"];
-    await selectModels({ ...DEFAULT_SETTINGS, models: { embedder: "/m/e.gguf" } }, { cli: fakeCli(), directory: tempDir() }, log);
-    assert.deepEqual(fake.settingsWritten, [{ key: "models.embedder", value: undefined, target: fake.api.ConfigurationTarget.Global }]);
+    await selectModels(
+      { ...DEFAULT_SETTINGS, models: { embedder: "/m/e.gguf" } },
+      { cli: fakeCli(), directory: tempDir() },
+      log,
+    );
+    assert.deepEqual(fake.settingsWritten, [
+      { key: "models.embedder", value: undefined, target: fake.api.ConfigurationTarget.Global },
+    ]);
   });
 
   test("a local file is written as the model's path", async () => {
     fake.answers.quickPicks = ["generator", "Local .gguf file…"];
     fake.answers.file = SHIPPED_GENERATOR;
     await selectModels(DEFAULT_SETTINGS, { cli: fakeCli(), directory: tempDir() }, log);
-    assert.deepEqual(fake.settingsWritten, [{ key: "models.generator", value: SHIPPED_GENERATOR, target: fake.api.ConfigurationTarget.Global }]);
+    assert.deepEqual(fake.settingsWritten, [
+      { key: "models.generator", value: SHIPPED_GENERATOR, target: fake.api.ConfigurationTarget.Global },
+    ]);
   });
 
   test("a file that is not a GGUF model is refused with the reason, and the setting is left alone", async () => {
@@ -113,7 +127,9 @@ describe("HEF: Select models", () => {
       { message: "0 of 0 MiB", increment: 50 },
       { message: "0 of 0 MiB", increment: 50 },
     ]);
-    assert.deepEqual(fake.settingsWritten, [{ key: "models.embedder", value: join(directory, "ok.gguf"), target: fake.api.ConfigurationTarget.Global }]);
+    assert.deepEqual(fake.settingsWritten, [
+      { key: "models.embedder", value: join(directory, "ok.gguf"), target: fake.api.ConfigurationTarget.Global },
+    ]);
   });
 
   test("a download that receives nothing for the stall time is killed and reported; nothing is written", async () => {
@@ -161,36 +177,66 @@ describe("HEF: Select models", () => {
     await selectModels(DEFAULT_SETTINGS, { cli: REAL_CLI, directory: tempDir(), stallTimeoutMs: 30_000 }, log);
     assert.ok(performance.now() - started < 30_000, "the CLI gave up by itself, before the stall timeout");
     assert.equal(fake.shown.errors.length, 1);
-    assert.match(fake.shown.errors[0]!, /^HEF: could not download https:\/\/127\.0\.0\.1:9\/x\.gguf: no network connection \/ host unreachable \(.+\); pick a local \.gguf file instead$/);
+    assert.match(
+      fake.shown.errors[0]!,
+      /^HEF: could not download https:\/\/127\.0\.0\.1:9\/x\.gguf: no network connection \/ host unreachable \(.+\); pick a local \.gguf file instead$/,
+    );
     assert.deepEqual(fake.settingsWritten, []);
   });
 
   test("models that fail to load are said in a notification that offers the way back to the defaults", async () => {
     const show = fake.api.window.showErrorMessage;
     const asked: { message: string; actions: string[] }[] = [];
-    fake.api.window.showErrorMessage = (async (message: string, ...actions: string[]) => (asked.push({ message, actions }), USE_DEFAULTS)) as never;
+    fake.api.window.showErrorMessage = (async (message: string, ...actions: string[]) => (
+      asked.push({ message, actions }),
+      USE_DEFAULTS
+    )) as never;
     try {
-      await reportModelFailure({ error: "loading the models failed: /m/notes.gguf is not a GGUF file" }, { ...DEFAULT_SETTINGS, models: { generator: "/m/notes.gguf" } }, log);
+      await reportModelFailure(
+        { error: "loading the models failed: /m/notes.gguf is not a GGUF file" },
+        { ...DEFAULT_SETTINGS, models: { generator: "/m/notes.gguf" } },
+        log,
+      );
     } finally {
       fake.api.window.showErrorMessage = show;
     }
     assert.deepEqual(asked, [
-      { message: "HEF: loading the models failed: /m/notes.gguf is not a GGUF file. HEF completes nothing until the models load.", actions: [USE_DEFAULTS, "Show log"] },
+      {
+        message:
+          "HEF: loading the models failed: /m/notes.gguf is not a GGUF file. HEF completes nothing until the models load.",
+        actions: [USE_DEFAULTS, "Show log"],
+      },
     ]);
-    assert.deepEqual(fake.settingsWritten, [{ key: "models.generator", value: undefined, target: fake.api.ConfigurationTarget.Global }]);
+    assert.deepEqual(fake.settingsWritten, [
+      { key: "models.generator", value: undefined, target: fake.api.ConfigurationTarget.Global },
+    ]);
   });
 
   test("the defaults serving instead of the chosen models is a warning with the same way back", async () => {
     const show = fake.api.window.showWarningMessage;
     const asked: { message: string; actions: string[] }[] = [];
-    fake.api.window.showWarningMessage = (async (message: string, ...actions: string[]) => (asked.push({ message, actions }), undefined)) as never;
+    fake.api.window.showWarningMessage = (async (message: string, ...actions: string[]) => (
+      asked.push({ message, actions }),
+      undefined
+    )) as never;
     try {
-      await reportModelFailure({ fallback: "loading the models failed: /m/notes.gguf: not a GGUF file; completing with the embedded default models meanwhile" }, { ...DEFAULT_SETTINGS, models: { generator: "/m/notes.gguf" } }, log);
+      await reportModelFailure(
+        {
+          fallback:
+            "loading the models failed: /m/notes.gguf: not a GGUF file; completing with the embedded default models meanwhile",
+        },
+        { ...DEFAULT_SETTINGS, models: { generator: "/m/notes.gguf" } },
+        log,
+      );
     } finally {
       fake.api.window.showWarningMessage = show;
     }
     assert.deepEqual(asked, [
-      { message: "HEF: loading the models failed: /m/notes.gguf: not a GGUF file; completing with the embedded default models meanwhile.", actions: [USE_DEFAULTS, "Show log"] },
+      {
+        message:
+          "HEF: loading the models failed: /m/notes.gguf: not a GGUF file; completing with the embedded default models meanwhile.",
+        actions: [USE_DEFAULTS, "Show log"],
+      },
     ]);
     assert.deepEqual(fake.settingsWritten, [], "nothing changes until the user says so");
   });

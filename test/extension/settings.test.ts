@@ -9,12 +9,23 @@ describe("settings", () => {
   test("defaults match the manifest's", () => {
     const manifest = JSON.parse(readFileSync("package.json", "utf8"));
     const properties = manifest.contributes.configuration.properties as Record<string, { default: unknown }>;
-    const fromManifest = Object.fromEntries(Object.entries(properties).map(([key, p]) => [key.slice("hef.".length), p.default]));
+    const fromManifest = Object.fromEntries(
+      Object.entries(properties).map(([key, p]) => [key.slice("hef.".length), p.default]),
+    );
     assert.deepEqual(readSettings(reader(fromManifest)), readSettings(reader({})));
   });
 
   test("wrong types fall back to the defaults; blank model paths mean the embedded default", () => {
-    const settings = readSettings(reader({ k: -3, mode: "fast", backend: "gpu", "models.embedder": "  ", "models.generator": "/m/g.gguf", exclude: ["gen/", 3] }));
+    const settings = readSettings(
+      reader({
+        k: -3,
+        mode: "fast",
+        backend: "gpu",
+        "models.embedder": "  ",
+        "models.generator": "/m/g.gguf",
+        exclude: ["gen/", 3],
+      }),
+    );
     assert.equal(settings.k, 32);
     assert.equal(settings.mode, "hef");
     assert.equal(settings.backend, "auto");
@@ -32,8 +43,18 @@ describe("settings", () => {
       { backend: "cpu" },
       { exclude: ["gen/"] },
     ];
-    for (const change of changes) assert.equal(needsRestart(before, readSettings(reader(change))), true, JSON.stringify(change));
-    const live = { mode: "rag", k: 8, debounceMs: 50, maxTokens: 16, entities: true, multiline: true, enabledLanguages: ["python"], enable: false };
+    for (const change of changes)
+      assert.equal(needsRestart(before, readSettings(reader(change))), true, JSON.stringify(change));
+    const live = {
+      mode: "rag",
+      k: 8,
+      debounceMs: 50,
+      maxTokens: 16,
+      entities: true,
+      multiline: true,
+      enabledLanguages: ["python"],
+      enable: false,
+    };
     assert.equal(needsRestart(before, readSettings(reader(live))), false);
   });
 
@@ -48,7 +69,9 @@ describe("settings", () => {
 
   test("the manifest says which settings restart the sidecar", () => {
     const manifest = JSON.parse(readFileSync("package.json", "utf8"));
-    for (const [key, property] of Object.entries(manifest.contributes.configuration.properties as Record<string, { description: string }>)) {
+    for (const [key, property] of Object.entries(
+      manifest.contributes.configuration.properties as Record<string, { description: string }>,
+    )) {
       const restarts = RESTART_KEYS.some((k) => key === `hef.${k}` || key.startsWith(`hef.${k}.`));
       assert.equal(property.description.includes("restarts the sidecar"), restarts, key);
     }

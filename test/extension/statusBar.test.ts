@@ -6,7 +6,11 @@ import { fakeVscode, loadWithVscode } from "./fakeVscode";
 
 const fake = fakeVscode();
 const item = { name: "", text: "", tooltip: "", command: "", show() {}, dispose() {} };
-const api = { ...fake.api, StatusBarAlignment: { Left: 1, Right: 2 }, window: { ...fake.api.window, createStatusBarItem: () => item } };
+const api = {
+  ...fake.api,
+  StatusBarAlignment: { Left: 1, Right: 2 },
+  window: { ...fake.api.window, createStatusBarItem: () => item },
+};
 const { describeStatus, StatusBar, timeLeft } = loadWithVscode<typeof statusBar>("../../extension/statusBar.ts", api);
 
 const COMMANDS = { showLog: "hef.showLog", restart: "hef.restartSidecar" };
@@ -30,7 +34,15 @@ describe("the status bar", () => {
     const ready: SidecarStatus = {
       backend: "CPU",
       models: { embedder: "e", generator: "g", adapter: "a" },
-      folders: [{ root: "/repo", state: "ready", files: 3, nodes: 12, nodesPerLevel: { chunk: 8, file: 3, module: 0, repo: 1 } }],
+      folders: [
+        {
+          root: "/repo",
+          state: "ready",
+          files: 3,
+          nodes: 12,
+          nodesPerLevel: { chunk: 8, file: 3, module: 0, repo: 1 },
+        },
+      ],
     };
     assert.equal(describeStatus("running", ready, true, 41.6).text, "$(check) HEF 12 nodes · CPU · 42 ms");
   });
@@ -73,17 +85,35 @@ describe("the status bar", () => {
     const indexing: SidecarStatus = {
       backend: "CPU",
       models: { embedder: "e", generator: "g", adapter: "a" },
-      folders: [{ root: "/lib", state: "indexing", progress: { phase: "embedding", done: 430, total: 1000, etaMs: 372_000 }, files: 430, nodes: 5000, nodesPerLevel: { chunk: 4000, file: 430, module: 60, repo: 1 } }],
+      folders: [
+        {
+          root: "/lib",
+          state: "indexing",
+          progress: { phase: "embedding", done: 430, total: 1000, etaMs: 372_000 },
+          files: 430,
+          nodes: 5000,
+          nodesPerLevel: { chunk: 4000, file: 430, module: 60, repo: 1 },
+        },
+      ],
     };
     const view = describeStatus("running", indexing, true, undefined);
     assert.equal(view.text, "$(sync~spin) HEF indexing (embedding) 43% · ~6 min left");
     assert.match(view.tooltip, /Completions already use the 430 files indexed so far/);
-    assert.deepEqual([timeLeft(4_000), timeLeft(44_000), timeLeft(3_000_000), timeLeft(9_000_000)], ["~10 s left", "~40 s left", "~50 min left", "~3 h left"]);
+    assert.deepEqual(
+      [timeLeft(4_000), timeLeft(44_000), timeLeft(3_000_000), timeLeft(9_000_000)],
+      ["~10 s left", "~40 s left", "~50 min left", "~3 h left"],
+    );
   });
 
   test("the embedded defaults serving instead of the chosen models shows as a warning, with the reason", () => {
-    const fallback = "loading the models failed: /m/g.gguf: not a GGUF file; completing with the embedded default models meanwhile";
-    const view = describeStatus("running", { backend: "CPU", models: { embedder: "e", generator: "g", adapter: "a" }, folders: [], fallback }, true, undefined);
+    const fallback =
+      "loading the models failed: /m/g.gguf: not a GGUF file; completing with the embedded default models meanwhile";
+    const view = describeStatus(
+      "running",
+      { backend: "CPU", models: { embedder: "e", generator: "g", adapter: "a" }, folders: [], fallback },
+      true,
+      undefined,
+    );
     assert.match(view.text, /^\$\(warning\) HEF/);
     assert.ok(view.tooltip.includes(fallback));
   });

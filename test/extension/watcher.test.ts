@@ -23,28 +23,32 @@ async function sentAfterTouching(batches: FilesChangedParams[], path: string): P
 }
 
 describe("the folder watcher and ignore files", () => {
-  test("reports .gitignore and .git/info/exclude changes, and watches what a new .gitignore un-ignores", { timeout: 60_000 }, async () => {
-    const root = copyOfRepo("samples/shop");
-    mkdirSync(join(root, "shop/gen"));
-    const generated = join(root, "shop/gen/model.py");
-    writeFileSync(generated, "x = 1\n");
-    const gitignore = join(root, ".gitignore");
-    writeFileSync(gitignore, "shop/gen\n");
-    const exclude = join(root, ".git/info/exclude");
-    mkdirSync(join(root, ".git/info"), { recursive: true });
-    writeFileSync(exclude, "");
+  test(
+    "reports .gitignore and .git/info/exclude changes, and watches what a new .gitignore un-ignores",
+    { timeout: 60_000 },
+    async () => {
+      const root = copyOfRepo("samples/shop");
+      mkdirSync(join(root, "shop/gen"));
+      const generated = join(root, "shop/gen/model.py");
+      writeFileSync(generated, "x = 1\n");
+      const gitignore = join(root, ".gitignore");
+      writeFileSync(gitignore, "shop/gen\n");
+      const exclude = join(root, ".git/info/exclude");
+      mkdirSync(join(root, ".git/info"), { recursive: true });
+      writeFileSync(exclude, "");
 
-    const batches: FilesChangedParams[] = [];
-    const watching = await watchFolder(root, [], (params) => void batches.push(params), { warn() {} } as never);
-    after(() => watching.dispose());
+      const batches: FilesChangedParams[] = [];
+      const watching = await watchFolder(root, [], (params) => void batches.push(params), { warn() {} } as never);
+      after(() => watching.dispose());
 
-    appendFileSync(generated, "\n");
-    await sentAfterTouching(batches, join(root, "shop/cart.py"));
-    assert.equal(sentPaths(batches).has(generated), false, "shop/gen is ignored at first");
+      appendFileSync(generated, "\n");
+      await sentAfterTouching(batches, join(root, "shop/cart.py"));
+      assert.equal(sentPaths(batches).has(generated), false, "shop/gen is ignored at first");
 
-    writeFileSync(gitignore, "# nothing ignored\n");
-    await sentAfterTouching(batches, gitignore);
-    await sentAfterTouching(batches, generated);
-    await sentAfterTouching(batches, exclude);
-  });
+      writeFileSync(gitignore, "# nothing ignored\n");
+      await sentAfterTouching(batches, gitignore);
+      await sentAfterTouching(batches, generated);
+      await sentAfterTouching(batches, exclude);
+    },
+  );
 });

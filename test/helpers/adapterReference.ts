@@ -71,9 +71,16 @@ function randomFloats(prng: Prng, count: number, std: number): Float32Array {
 }
 
 /** Random weights of the given sizes (dF 0: no learned fuser), scaled like an initialised Linear. */
-export function randomAdapterWeights(sizes: { d: number; hidden: number; dG: number; dF: number }, seed: string): AdapterWeights {
+export function randomAdapterWeights(
+  sizes: { d: number; hidden: number; dG: number; dF: number },
+  seed: string,
+): AdapterWeights {
   const prng = new Prng(seed);
-  const matrix = (inDim: number, outDim: number): Matrix => ({ data: randomFloats(prng, inDim * outDim, 1 / Math.sqrt(inDim)), inDim, outDim });
+  const matrix = (inDim: number, outDim: number): Matrix => ({
+    data: randomFloats(prng, inDim * outDim, 1 / Math.sqrt(inDim)),
+    inDim,
+    outDim,
+  });
   const { d, hidden, dG, dF } = sizes;
   return {
     ...sizes,
@@ -87,7 +94,12 @@ export function randomAdapterWeights(sizes: { d: number; hidden: number; dG: num
 
 /** The tensors of an adapter file; tests drop or reshape some to make broken files. */
 export function adapterTensors(w: AdapterWeights): GgufTensor[] {
-  const t = (name: string, shape: number[], data: Float32Array): GgufTensor => ({ name, shape, type: GgmlType.F32, data: floatArray(GgmlType.F32, shape[0]!, data) });
+  const t = (name: string, shape: number[], data: Float32Array): GgufTensor => ({
+    name,
+    shape,
+    type: GgmlType.F32,
+    data: floatArray(GgmlType.F32, shape[0]!, data),
+  });
   const out = [
     t(AdapterTensor.w1, [w.d, w.hidden], w.w1.data),
     t(AdapterTensor.b1, [w.hidden], w.b1),
@@ -95,7 +107,11 @@ export function adapterTensors(w: AdapterWeights): GgufTensor[] {
     t(AdapterTensor.b2, [w.dG], w.b2),
   ];
   if (w.fuserIn && w.fuserInBias && w.fuserOut) {
-    out.push(t(AdapterTensor.fuserIn, [w.d, w.dF], w.fuserIn.data), t(AdapterTensor.fuserInBias, [w.dF], w.fuserInBias), t(AdapterTensor.fuserOut, [w.dF, w.d], w.fuserOut.data));
+    out.push(
+      t(AdapterTensor.fuserIn, [w.d, w.dF], w.fuserIn.data),
+      t(AdapterTensor.fuserInBias, [w.dF], w.fuserInBias),
+      t(AdapterTensor.fuserOut, [w.dF, w.d], w.fuserOut.data),
+    );
   }
   return out;
 }

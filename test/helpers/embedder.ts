@@ -25,13 +25,21 @@ export function renamedEmbedder(embedder: Embedder, id: string): Embedder {
 }
 
 /** The top k nodes for a short text embedded whole (the editor's query window is the retriever's, test/cli/hef.test.ts). */
-export async function searchText(cache: HefCache, embedder: Embedder, text: string, k: number): Promise<RetrievedNode[]> {
+export async function searchText(
+  cache: HefCache,
+  embedder: Embedder,
+  text: string,
+  k: number,
+): Promise<RetrievedNode[]> {
   const [vector] = await embedder.embed([text]);
   return cache.search(vector!, k);
 }
 
 /** The embedder with some of its methods replaced (to record what it is given, or to fail on a text). */
-export function overriding(embedder: LlamaEmbedder, methods: Partial<Pick<Embedder, "embed" | "countTokens">>): LlamaEmbedder {
+export function overriding(
+  embedder: LlamaEmbedder,
+  methods: Partial<Pick<Embedder, "embed" | "countTokens">>,
+): LlamaEmbedder {
   return new Proxy(embedder, {
     get(target, key, receiver) {
       if (key in methods) return methods[key as keyof typeof methods];

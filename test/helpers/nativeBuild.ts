@@ -9,7 +9,10 @@ const MISSING_TOOL = 3;
 /** false when the addon is built, else the reason to skip (for describe's `skip`). */
 export function buildNativeAddon(): string | false {
   const root = findPackageRoot();
-  const build = spawnSync(process.execPath, [join(root, "scripts", "build-native.mjs"), "--quiet"], { cwd: root, encoding: "utf8" });
+  const build = spawnSync(process.execPath, [join(root, "scripts", "build-native.mjs"), "--quiet"], {
+    cwd: root,
+    encoding: "utf8",
+  });
   if (build.status !== 0 && build.status !== MISSING_TOOL) {
     throw new Error(`scripts/build-native.mjs failed (exit ${build.status}):\n${build.stdout}\n${build.stderr}`);
   }

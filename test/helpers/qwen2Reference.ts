@@ -8,7 +8,17 @@ import { GgmlType } from "../../sidecar/models/ggmlTypes";
 import { type ModelSpec, modelSpec } from "../../sidecar/syntheticModels/modelSpecs";
 
 /** The fuser transformer of the tests: a tiny Qwen2 with F32 weights, so the float64 reference can read them. */
-export const FUSER_SPEC: ModelSpec = { ...modelSpec("tiny-generator"), hidden: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffn: 128, quant: "f32", weightStd: 0.1 };
+export const FUSER_SPEC: ModelSpec = {
+  ...modelSpec("tiny-generator"),
+  hidden: 64,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 16,
+  ffn: 128,
+  quant: "f32",
+  weightStd: 0.1,
+};
 
 export interface Qwen2Reference {
   hidden: number;
@@ -74,7 +84,9 @@ export async function loadQwen2Reference(path: string): Promise<Qwen2Reference> 
     if (t.ggmlType !== GgmlType.F32) throw new Error(`${name}: the reference reads F32 tensors only`);
     const count = t.dimensions.reduce<number>((a, b) => a * Number(b), 1);
     const start = Number(t.fileOffset);
-    return Float64Array.from(new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + 4 * count)));
+    return Float64Array.from(
+      new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + start + 4 * count)),
+    );
   };
   const d = meta.embedding_length;
   const heads = meta.attention.head_count;
@@ -132,7 +144,8 @@ export async function loadQwen2Reference(path: string): Promise<Qwen2Reference> 
           const weights = scores.map((v) => Math.exp(v - max));
           const total = weights.reduce((a, b) => a + b, 0);
           for (let s = 0; s <= p; s++) {
-            for (let i = 0; i < headDim; i++) attn[h * headDim + i] = attn[h * headDim + i]! + (weights[s]! / total) * vs[s]![kvh * headDim + i]!;
+            for (let i = 0; i < headDim; i++)
+              attn[h * headDim + i] = attn[h * headDim + i]! + (weights[s]! / total) * vs[s]![kvh * headDim + i]!;
           }
         }
         const afterAttn = linear(layer.o, attn).map((v, i) => v + x[i]!);

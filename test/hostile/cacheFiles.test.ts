@@ -32,36 +32,52 @@ before(async () => {
 function cacheFiles(): string[] {
   const gen = readFileSync(join(pristine, "CURRENT"), "utf8").trim();
   const table = readdirSync(join(pristine, "embeddings"))[0]!;
-  return ["CURRENT", "CACHEDIR.TAG", `${gen}/manifest.json`, `${gen}/files.json`, `${gen}/fused.bin`, `${gen}/index.usearch`, `embeddings/${table}`];
+  return [
+    "CURRENT",
+    "CACHEDIR.TAG",
+    `${gen}/manifest.json`,
+    `${gen}/files.json`,
+    `${gen}/fused.bin`,
+    `${gen}/index.usearch`,
+    `embeddings/${table}`,
+  ];
 }
 
 describe("random bytes in a cache file", () => {
-  test(`each file, ${TRIES} tries: a log line, then the answers of a fresh build, saved`, { timeout: 300_000 }, async () => {
-    const outcomes: string[] = [];
-    for (const file of cacheFiles()) {
-      for (let trial = 0; trial < TRIES; trial++) {
-        const cacheDir = join(tempDir("hef-fuzz-"), "cache");
-        cpSync(pristine, cacheDir, { recursive: true });
-        const size = statSync(join(cacheDir, file)).size;
-        writeFileSync(join(cacheDir, file), randomBytes(trial % 2 === 0 ? size : Math.floor(Math.random() * 4096)));
-        const logs: string[] = [];
-        const cache = await HefCache.open({ root, cacheDir, embedder, log: (m) => logs.push(m) });
-        await cache.sync();
-        await cache.save();
-        const where = `${file}, try ${trial + 1}`;
-        assert.deepEqual((await searchText(cache, embedder, QUERY, 16)).map((n) => n.id), expected, where);
-        if (file !== "CACHEDIR.TAG") assert.ok(logs.length > 0, `${where}: the damage went unsaid`);
-        // Said without quoting the damaged bytes: no control character reaches a terminal or the log.
-        // eslint-disable-next-line no-control-regex -- a control character in a log line is the failure
-        for (const line of logs) assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f\ufffd]/, where);
-        const after: string[] = [];
-        await HefCache.open({ root, cacheDir, embedder, log: (m) => after.push(m) });
-        assert.deepEqual(after, [], `${where}: the repair was not saved`);
-        outcomes.push(`${where}: ${logs[0] ?? "(nothing to say)"}`);
+  test(
+    `each file, ${TRIES} tries: a log line, then the answers of a fresh build, saved`,
+    { timeout: 300_000 },
+    async () => {
+      const outcomes: string[] = [];
+      for (const file of cacheFiles()) {
+        for (let trial = 0; trial < TRIES; trial++) {
+          const cacheDir = join(tempDir("hef-fuzz-"), "cache");
+          cpSync(pristine, cacheDir, { recursive: true });
+          const size = statSync(join(cacheDir, file)).size;
+          writeFileSync(join(cacheDir, file), randomBytes(trial % 2 === 0 ? size : Math.floor(Math.random() * 4096)));
+          const logs: string[] = [];
+          const cache = await HefCache.open({ root, cacheDir, embedder, log: (m) => logs.push(m) });
+          await cache.sync();
+          await cache.save();
+          const where = `${file}, try ${trial + 1}`;
+          assert.deepEqual(
+            (await searchText(cache, embedder, QUERY, 16)).map((n) => n.id),
+            expected,
+            where,
+          );
+          if (file !== "CACHEDIR.TAG") assert.ok(logs.length > 0, `${where}: the damage went unsaid`);
+          // Said without quoting the damaged bytes: no control character reaches a terminal or the log.
+          // eslint-disable-next-line no-control-regex -- a control character in a log line is the failure
+          for (const line of logs) assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f\ufffd]/, where);
+          const after: string[] = [];
+          await HefCache.open({ root, cacheDir, embedder, log: (m) => after.push(m) });
+          assert.deepEqual(after, [], `${where}: the repair was not saved`);
+          outcomes.push(`${where}: ${logs[0] ?? "(nothing to say)"}`);
+        }
       }
-    }
-    if (process.env.HEF_PROBE_TRIES) console.log(outcomes.join("\n"));
-  });
+      if (process.env.HEF_PROBE_TRIES) console.log(outcomes.join("\n"));
+    },
+  );
 
   test("a lock file of random bytes (no pid) is taken over once it is 5 s old", { timeout: 60_000 }, async () => {
     const cacheDir = join(tempDir("hef-fuzz-"), "cache");

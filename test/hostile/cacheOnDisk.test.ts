@@ -59,7 +59,11 @@ describe("what killed writers leave behind", () => {
     rmSync(join(cacheDir, "gen-000009", "manifest.json"));
     writeFileSync(join(cacheDir, "gen-000009", "index.usearch.tmp"), "half an index");
     cpSync(join(cacheDir, gen), join(cacheDir, "gen-000000"), { recursive: true });
-    const orphans = [`CURRENT.tmp-${dead}-lq2x`, `embeddings/${table}.tmp-${dead}-lq2y`, `embeddings/${table}.tmp-${process.pid}-lq2z`];
+    const orphans = [
+      `CURRENT.tmp-${dead}-lq2x`,
+      `embeddings/${table}.tmp-${dead}-lq2y`,
+      `embeddings/${table}.tmp-${process.pid}-lq2z`,
+    ];
     for (const orphan of orphans) writeFileSync(join(cacheDir, orphan), "torn");
     const another = `CURRENT.tmp-${live.pid}-lq30`;
     writeFileSync(join(cacheDir, another), "being written");
@@ -86,7 +90,12 @@ describe("a write that fails", () => {
       return fd;
     });
     mock.method(fs, "writeSync", (fd: number, ...rest: unknown[]) => {
-      if (failing.has(fd)) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", errno: -28, syscall: "write" });
+      if (failing.has(fd))
+        throw Object.assign(new Error("ENOSPC: no space left on device, write"), {
+          code: "ENOSPC",
+          errno: -28,
+          syscall: "write",
+        });
       return (write as (...args: unknown[]) => number)(fd, ...rest);
     });
     syncBuiltinESMExports();
@@ -109,7 +118,10 @@ describe("a write that fails", () => {
       await assert.rejects(cache.save(), (error: Error) => {
         assert.ok(error instanceof WriteError);
         assert.equal(error.code, "ENOSPC");
-        assert.equal(error.message, `no space left on device writing ${join(cacheDir, "gen-000002", "fused.bin")}: free some space; the previous cache (${gen}) is kept`);
+        assert.equal(
+          error.message,
+          `no space left on device writing ${join(cacheDir, "gen-000002", "fused.bin")}: free some space; the previous cache (${gen}) is kept`,
+        );
         return true;
       });
     } finally {
@@ -128,19 +140,32 @@ describe("a write that fails", () => {
     const cache = await saved(root, cacheDir);
     const restore = fullDiskFor(join(cacheDir, "embeddings"));
     try {
-      await assert.rejects(cache.checkpoint(), /^WriteError: no space left on device writing .*embeddings\/[0-9a-f]+\.bin: free some space; the chunk vectors saved before are kept$/);
+      await assert.rejects(
+        cache.checkpoint(),
+        /^WriteError: no space left on device writing .*embeddings\/[0-9a-f]+\.bin: free some space; the chunk vectors saved before are kept$/,
+      );
     } finally {
       restore();
     }
-    assert.deepEqual(readdirSync(join(cacheDir, "embeddings")).filter((name) => name.includes(".tmp-")), [], "no temp file is left");
+    assert.deepEqual(
+      readdirSync(join(cacheDir, "embeddings")).filter((name) => name.includes(".tmp-")),
+      [],
+      "no temp file is left",
+    );
   });
 
   test("other errors name the file too", () => {
     const dir = tempDir("hef-disk-");
     const path = join(dir, "missing", "file.json");
-    assert.throws(() => writeFileAtomic(path, "x"), (error: Error) => error instanceof WriteError && error.message.startsWith(`writing ${path} failed: ENOENT`));
+    assert.throws(
+      () => writeFileAtomic(path, "x"),
+      (error: Error) => error instanceof WriteError && error.message.startsWith(`writing ${path} failed: ENOENT`),
+    );
     const readOnly = Object.assign(new Error("EROFS: read-only file system, open"), { code: "EROFS" });
-    assert.equal(new WriteError("/c/x", readOnly, "the previous cache is kept").message, "read-only file system writing /c/x: choose a folder on a writable disk; the previous cache is kept");
+    assert.equal(
+      new WriteError("/c/x", readOnly, "the previous cache is kept").message,
+      "read-only file system writing /c/x: choose a folder on a writable disk; the previous cache is kept",
+    );
   });
 });
 
@@ -153,7 +178,17 @@ describe("a cache inside the workspace", () => {
     const cache = await HefCache.open({ root, cacheDir, embedder, log: () => undefined });
     const report = await cache.sync();
     assert.equal(report.changedFiles, 0, "the cache's own files.json and manifest.json were indexed");
-    assert.deepEqual([...new Set(cache.allNodes().filter((n) => n.level === "file").map((n) => n.path))].sort(), ["main.py", "pkg/cart.py", "settings.json"]);
+    assert.deepEqual(
+      [
+        ...new Set(
+          cache
+            .allNodes()
+            .filter((n) => n.level === "file")
+            .map((n) => n.path),
+        ),
+      ].sort(),
+      ["main.py", "pkg/cart.py", "settings.json"],
+    );
     // What the extension's watcher asks: events inside the cache are not the workspace's.
     const filter = await createPathFilter(root);
     assert.ok(filter.isIgnored("hef-cache-here", true));

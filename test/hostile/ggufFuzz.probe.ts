@@ -23,7 +23,14 @@ if (process.argv[2] === "--worker") {
       await embedder.dispose();
       process.stdout.write(`${JSON.stringify({ path, outcome: `loaded (d=${vector!.length})` })}\n`);
     } catch (error) {
-      process.stdout.write(`${JSON.stringify({ path, outcome: `refused: ${String((error as Error).message).replace(/\/\S+\.gguf/g, "<file>").slice(0, 120)}` })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({
+          path,
+          outcome: `refused: ${String((error as Error).message)
+            .replace(/\/\S+\.gguf/g, "<file>")
+            .slice(0, 120)}`,
+        })}\n`,
+      );
     }
   }
   process.exit(0);
@@ -96,7 +103,8 @@ for (let i = 0; i < tries; i++) {
   let what: string;
   if (i % 5 === 4) {
     const flips = 1 + (i % 7);
-    for (let f = 0; f < flips; f++) buf[Math.floor(Math.random() * Math.min(buf.length, 64 * 1024))]! ^= 1 << Math.floor(Math.random() * 8);
+    for (let f = 0; f < flips; f++)
+      buf[Math.floor(Math.random() * Math.min(buf.length, 64 * 1024))]! ^= 1 << Math.floor(Math.random() * 8);
     what = `${flips} random bit flips in the first 64 KiB`;
   } else {
     const field = all[Math.floor(Math.random() * all.length)]!;
@@ -120,8 +128,17 @@ const outcomes = new Map<string, string[]>();
 const record = (outcome: string, what: string) => outcomes.set(outcome, [...(outcomes.get(outcome) ?? []), what]);
 let next = 0;
 while (next < made.length) {
-  const worker = spawn(process.execPath, ["--max-old-space-size=1024", "--import", "tsx", "test/hostile/ggufFuzz.probe.ts", "--worker"], { stdio: ["pipe", "pipe", "pipe"] });
-  worker.stdin.end(made.slice(next).map((m) => m.path).join("\n"));
+  const worker = spawn(
+    process.execPath,
+    ["--max-old-space-size=1024", "--import", "tsx", "test/hostile/ggufFuzz.probe.ts", "--worker"],
+    { stdio: ["pipe", "pipe", "pipe"] },
+  );
+  worker.stdin.end(
+    made
+      .slice(next)
+      .map((m) => m.path)
+      .join("\n"),
+  );
   let buffered = "";
   let current: number | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -146,7 +163,9 @@ while (next < made.length) {
       }
     }
   });
-  const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((resolve) => worker.on("exit", (code, signal) => resolve({ code, signal })));
+  const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    worker.on("exit", (code, signal) => resolve({ code, signal })),
+  );
   clearTimeout(timer);
   if (code === 0) break;
   // The file under way hung (killed at the limit) or crashed the process.

@@ -60,7 +60,9 @@ async function craftedFiles(): Promise<{ original: Buffer; crafted: Crafted[] }>
       {
         name: "the first key's length one past the file's end (node-llama-cpp spun)",
         bytes: set(24, BigInt(size + 1)),
-        expected: new RegExp(`^truncated or damaged: the key of ${entry} declares ${size + 1} bytes, more than the ${left(32)} left in the file$`),
+        expected: new RegExp(
+          `^truncated or damaged: the key of ${entry} declares ${size + 1} bytes, more than the ${left(32)} left in the file$`,
+        ),
       },
       {
         name: "the first key's length 2^31 (node-llama-cpp aborted the process)",
@@ -80,22 +82,27 @@ async function craftedFiles(): Promise<{ original: Buffer; crafted: Crafted[] }>
       {
         name: "a string-array element's length past the file's end",
         bytes: set(secondToken, BigInt(size)),
-        expected: new RegExp(`^truncated or damaged: string 2 of the array in metadata entry \\d+ of ${pairs} declares ${size} bytes, more than the \\d+ left in the file$`),
+        expected: new RegExp(
+          `^truncated or damaged: string 2 of the array in metadata entry \\d+ of ${pairs} declares ${size} bytes, more than the \\d+ left in the file$`,
+        ),
       },
       {
         name: "a string-array element's length 2^64-1",
         bytes: set(secondToken, 2n ** 64n - 1n),
-        expected: /^truncated or damaged: string 2 of the array in metadata entry \d+ of \d+ declares 18446744073709551615 bytes/,
+        expected:
+          /^truncated or damaged: string 2 of the array in metadata entry \d+ of \d+ declares 18446744073709551615 bytes/,
       },
       {
         name: "an array count of 2^62",
         bytes: set(tokensCount, 2n ** 62n),
-        expected: /^truncated or damaged: metadata entry \d+ of \d+ declares an array of 4611686018427387904 elements, more than the \d+ bytes left in the file can hold$/,
+        expected:
+          /^truncated or damaged: metadata entry \d+ of \d+ declares an array of 4611686018427387904 elements, more than the \d+ bytes left in the file can hold$/,
       },
       {
         name: "an array count that fits 8-byte lengths but not the strings' bytes",
         bytes: set(tokensCount, BigInt(Math.floor(left(firstToken) / 8))),
-        expected: /^truncated or damaged: (metadata entry \d+ of \d+ runs past the end of the file|string \d+ of the array in metadata entry \d+ of \d+ declares \d+ bytes)/,
+        expected:
+          /^truncated or damaged: (metadata entry \d+ of \d+ runs past the end of the file|string \d+ of the array in metadata entry \d+ of \d+ declares \d+ bytes)/,
       },
       {
         name: "a value type out of range",
@@ -105,12 +112,15 @@ async function craftedFiles(): Promise<{ original: Buffer; crafted: Crafted[] }>
       {
         name: "an array's element type out of range",
         bytes: set(tokensType + 4, 13n, 4),
-        expected: /^damaged: metadata entry \d+ of \d+ is an array of value type 13, which GGUF does not define \(0 to 12\)$/,
+        expected:
+          /^damaged: metadata entry \d+ of \d+ is an array of value type 13, which GGUF does not define \(0 to 12\)$/,
       },
       {
         name: "the file cut inside the tensor descriptions",
         bytes: original.subarray(0, firstDims + 2),
-        expected: new RegExp(`^truncated or damaged: tensor description 1 of \\d+ runs past the end of the file \\(${firstDims + 2} bytes\\)$`),
+        expected: new RegExp(
+          `^truncated or damaged: tensor description 1 of \\d+ runs past the end of the file \\(${firstDims + 2} bytes\\)$`,
+        ),
       },
     ],
   };
@@ -160,7 +170,8 @@ describe("a GGUF's metadata and tensor descriptions are walked before any parser
       const path = join(dir, `crafted-${i}.gguf`);
       writeFileSync(path, bytes);
       const problem = ggufHeaderProblem(path, bytes.length);
-      if (!problem || !expected.test(problem) || QUOTED.test(problem)) wrong.push(`${name}: ${problem ?? "not refused"}`);
+      if (!problem || !expected.test(problem) || QUOTED.test(problem))
+        wrong.push(`${name}: ${problem ?? "not refused"}`);
     }
     assert.deepEqual(wrong, []);
   });
@@ -182,33 +193,54 @@ describe("a GGUF's metadata and tensor descriptions are walked before any parser
 
   test("arrays of arrays are walked, to a depth of 8", () => {
     const ok = join(dir, "nested-ok.gguf");
-    writeFileSync(ok, ggufOf([["a.b", Buffer.concat([u32(9), nested(8)])], ["a.c", Buffer.concat([u32(8), u64(3), Buffer.from("xyz")])]]));
+    writeFileSync(
+      ok,
+      ggufOf([
+        ["a.b", Buffer.concat([u32(9), nested(8)])],
+        ["a.c", Buffer.concat([u32(8), u64(3), Buffer.from("xyz")])],
+      ]),
+    );
     assert.equal(ggufHeaderProblem(ok, statSync(ok).size), undefined);
     const deep = join(dir, "nested-deep.gguf");
     writeFileSync(deep, ggufOf([["a.b", Buffer.concat([u32(9), nested(9)])]]));
-    assert.equal(ggufHeaderProblem(deep, statSync(deep).size), "damaged: metadata entry 1 of 1 nests arrays more than 8 deep");
+    assert.equal(
+      ggufHeaderProblem(deep, statSync(deep).size),
+      "damaged: metadata entry 1 of 1 nests arrays more than 8 deep",
+    );
     const cut = join(dir, "nested-cut.gguf");
     const bytes = ggufOf([["a.b", Buffer.concat([u32(9), nested(3)])]]);
     writeFileSync(cut, bytes.subarray(0, bytes.length - 2));
-    assert.equal(ggufHeaderProblem(cut, bytes.length - 2), "truncated or damaged: metadata entry 1 of 1 declares an array of 2 elements, more than the 6 bytes left in the file can hold");
+    assert.equal(
+      ggufHeaderProblem(cut, bytes.length - 2),
+      "truncated or damaged: metadata entry 1 of 1 declares an array of 2 elements, more than the 6 bytes left in the file can hold",
+    );
     const string = ggufOf([["a.c", Buffer.concat([u32(8), u64(3), Buffer.from("xyz")])]]);
     writeFileSync(cut, string.subarray(0, string.length - 7));
-    assert.equal(ggufHeaderProblem(cut, string.length - 7), `truncated or damaged: metadata entry 1 of 1 runs past the end of the file (${string.length - 7} bytes)`);
+    assert.equal(
+      ggufHeaderProblem(cut, string.length - 7),
+      `truncated or damaged: metadata entry 1 of 1 runs past the end of the file (${string.length - 7} bytes)`,
+    );
   });
 
   test("Select models refuses them before they become a setting", async () => {
     const path = join(dir, "select.gguf");
     writeFileSync(path, crafted[0]!.bytes);
-    assert.match((await modelFileProblem(path)) ?? "", /^.*select\.gguf: truncated or damaged: the key of metadata entry 1 of \d+ declares \d+ bytes/);
+    assert.match(
+      (await modelFileProblem(path)) ?? "",
+      /^.*select\.gguf: truncated or damaged: the key of metadata entry 1 of \d+ declares \d+ bytes/,
+    );
   });
 
-  test("every role the sidecar loads (embedder, generator, fuser, adapter) refuses them at once, in a child that would hang or abort without the walk", { timeout: 60_000 }, () => {
-    const paths = crafted.slice(0, 3).map(({ bytes }, i) => {
-      const path = join(dir, `role-${i}.gguf`);
-      writeFileSync(path, bytes);
-      return path;
-    });
-    const script = `
+  test(
+    "every role the sidecar loads (embedder, generator, fuser, adapter) refuses them at once, in a child that would hang or abort without the walk",
+    { timeout: 60_000 },
+    () => {
+      const paths = crafted.slice(0, 3).map(({ bytes }, i) => {
+        const path = join(dir, `role-${i}.gguf`);
+        writeFileSync(path, bytes);
+        return path;
+      });
+      const script = `
       const { inspectModelFile } = await import(${JSON.stringify(resolve("sidecar/models/modelFile.ts"))});
       const { readAdapter } = await import(${JSON.stringify(resolve("sidecar/adapter/adapter.ts"))});
       for (const path of ${JSON.stringify(paths)}) {
@@ -217,17 +249,29 @@ describe("a GGUF's metadata and tensor descriptions are walked before any parser
           process.stdout.write(JSON.stringify({ path, role, message }) + "\\n");
         }
       }`;
-    const child = spawnSync(process.execPath, ["--max-old-space-size=512", "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000, killSignal: "SIGKILL" });
-    assert.equal(child.signal, null, `the child was killed by ${child.signal}; it wrote: ${child.stdout.slice(-500)}${child.stderr.slice(-500)}`);
-    assert.equal(child.status, 0, child.stderr.slice(-1000));
-    const results = child.stdout.trim().split("\n").map((line) => JSON.parse(line) as { path: string; role: string; message: string });
-    assert.equal(results.length, paths.length * 4);
-    for (const { path, role, message } of results) {
-      const { expected, name } = crafted[paths.indexOf(path)]!;
-      assert.ok(message.startsWith(`${path}: `), `${name}, ${role}: ${message}`);
-      assert.match(message.slice(path.length + 2), expected, `${name}, ${role}`);
-    }
-  });
+      const child = spawnSync(
+        process.execPath,
+        ["--max-old-space-size=512", "--import", "tsx", "--input-type=module", "-e", script],
+        { encoding: "utf8", timeout: 30_000, killSignal: "SIGKILL" },
+      );
+      assert.equal(
+        child.signal,
+        null,
+        `the child was killed by ${child.signal}; it wrote: ${child.stdout.slice(-500)}${child.stderr.slice(-500)}`,
+      );
+      assert.equal(child.status, 0, child.stderr.slice(-1000));
+      const results = child.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { path: string; role: string; message: string });
+      assert.equal(results.length, paths.length * 4);
+      for (const { path, role, message } of results) {
+        const { expected, name } = crafted[paths.indexOf(path)]!;
+        assert.ok(message.startsWith(`${path}: `), `${name}, ${role}: ${message}`);
+        assert.match(message.slice(path.length + 2), expected, `${name}, ${role}`);
+      }
+    },
+  );
 
   test("a tensor type this llama.cpp does not know is refused with the file's path, naming the tensor escaped", async () => {
     const path = await ensureTinyModel("tiny-embed");
@@ -238,7 +282,10 @@ describe("a GGUF's metadata and tensor descriptions are walked before any parser
     const damaged = join(tempDir("hef-gguf-type-"), "type99.gguf");
     writeFileSync(damaged, bytes);
     await assert.rejects(inspectModelFile(damaged, "embedder"), (error: Error) => {
-      assert.match(error.message, /type99\.gguf: tensor [\w.]+: unknown ggml type 99 \(a newer llama\.cpp type, or a damaged file\)$/);
+      assert.match(
+        error.message,
+        /type99\.gguf: tensor [\w.]+: unknown ggml type 99 \(a newer llama\.cpp type, or a damaged file\)$/,
+      );
       return true;
     });
   });

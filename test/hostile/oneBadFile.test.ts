@@ -28,7 +28,10 @@ describe("one bad file does not stop the index", () => {
     const cache = await HefCache.open({ root, cacheDir: tempDir("hef-bad-cache-"), embedder, log: () => undefined });
     const report = await cache.sync();
     assert.deepEqual(report.skipped, []);
-    const files = cache.allNodes().filter((n) => n.level === "chunk").map((n) => n.path);
+    const files = cache
+      .allNodes()
+      .filter((n) => n.level === "chunk")
+      .map((n) => n.path);
     assert.ok(files.includes("deep.py") && files.includes("ok.py"), files.join(", "));
   });
 
@@ -37,15 +40,36 @@ describe("one bad file does not stop the index", () => {
     writeFileSync(join(root, "explodes.py"), "EXPLODE = True\n");
     const failing = overriding(embedder, {
       countTokens: (text) => {
-        if (text.includes("EXPLODE")) throw new RangeError("Maximum call stack size exceeded\n    at piecesOf (syntaxChunker.ts:140:22)");
+        if (text.includes("EXPLODE"))
+          throw new RangeError("Maximum call stack size exceeded\n    at piecesOf (syntaxChunker.ts:140:22)");
         return embedder.countTokens(text);
       },
     });
     const logs: string[] = [];
-    const cache = await HefCache.open({ root, cacheDir: tempDir("hef-bad-cache-"), embedder: failing, log: (m) => logs.push(m) });
+    const cache = await HefCache.open({
+      root,
+      cacheDir: tempDir("hef-bad-cache-"),
+      embedder: failing,
+      log: (m) => logs.push(m),
+    });
     const report = await cache.sync();
-    assert.deepEqual(report.skipped, [{ path: "explodes.py", reason: "failed", detail: "Maximum call stack size exceeded" }]);
-    assert.ok(logs.includes("skipped explodes.py: chunking failed (Maximum call stack size exceeded)"), logs.join("\n"));
-    assert.deepEqual([...new Set(cache.allNodes().filter((n) => n.level === "file").map((n) => n.path))], ["ok.py"]);
+    assert.deepEqual(report.skipped, [
+      { path: "explodes.py", reason: "failed", detail: "Maximum call stack size exceeded" },
+    ]);
+    assert.ok(
+      logs.includes("skipped explodes.py: chunking failed (Maximum call stack size exceeded)"),
+      logs.join("\n"),
+    );
+    assert.deepEqual(
+      [
+        ...new Set(
+          cache
+            .allNodes()
+            .filter((n) => n.level === "file")
+            .map((n) => n.path),
+        ),
+      ],
+      ["ok.py"],
+    );
   });
 });

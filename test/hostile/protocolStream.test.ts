@@ -18,7 +18,9 @@ function sidecar() {
   let stderr = "";
   child.stdout.on("data", (data: Buffer) => (stdout += data.toString()));
   child.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr })));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on("exit", (code) => resolve({ code, stdout, stderr })),
+  );
   return { child, exited, stdout: () => stdout };
 }
 
@@ -53,7 +55,16 @@ describe("the sidecar's protocol stream", { timeout: 60_000 }, () => {
   test("a 300 kB message written in 997-byte pieces is served (its body is no header)", async () => {
     const { child, exited, stdout } = sidecar();
     const padding = "x".repeat(300_000);
-    const bytes = Buffer.from(frame(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { processId: null, rootUri: null, capabilities: {}, initializationOptions: { padding } } })));
+    const bytes = Buffer.from(
+      frame(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { processId: null, rootUri: null, capabilities: {}, initializationOptions: { padding } },
+        }),
+      ),
+    );
     for (let i = 0; i < bytes.length; i += 997) child.stdin.write(bytes.subarray(i, i + 997));
     while (!stdout().includes('"id":1')) await new Promise((wake) => setTimeout(wake, 50));
     child.stdin.end();
@@ -63,7 +74,16 @@ describe("the sidecar's protocol stream", { timeout: 60_000 }, () => {
 
   test("a well-formed stream is served, and closing it ends the process", async () => {
     const { child, exited, stdout } = sidecar();
-    child.stdin.write(frame(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { processId: null, rootUri: null, capabilities: {} } })));
+    child.stdin.write(
+      frame(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { processId: null, rootUri: null, capabilities: {} },
+        }),
+      ),
+    );
     while (!stdout().includes('"id":1')) await new Promise((wake) => setTimeout(wake, 50));
     assert.match(stdout(), /"capabilities"/);
     child.stdin.end();
@@ -77,7 +97,7 @@ describe("the framing guard", () => {
   function feed(stream: Buffer): string | undefined {
     let failed: string | undefined;
     const guard = framingGuard((why) => (failed ??= why));
-    for (let i = 0; i < stream.length && failed === undefined; ) {
+    for (let i = 0; i < stream.length && failed === undefined;) {
       const size = 1 + Math.floor(Math.random() * (Math.random() < 0.5 ? 8 : 70_000));
       guard(stream.subarray(i, i + size));
       i += size;
@@ -90,7 +110,10 @@ describe("the framing guard", () => {
       const parts: Buffer[] = [];
       for (let m = 0; m < 1 + (trial % 12); m++) {
         // Bodies of random bytes, "\r\n\r\n" included: the guard skips a body by its length.
-        const body = Buffer.concat([randomBytes(Math.floor(Math.random() * (m % 3 === 0 ? 100_000 : 300))), Buffer.from("\r\n\r\n")]);
+        const body = Buffer.concat([
+          randomBytes(Math.floor(Math.random() * (m % 3 === 0 ? 100_000 : 300))),
+          Buffer.from("\r\n\r\n"),
+        ]);
         const type = m % 2 ? "Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n" : "";
         parts.push(Buffer.from(`${m % 4 ? "Content-Length" : "content-length"}: ${body.length}\r\n${type}\r\n`), body);
       }
@@ -107,7 +130,10 @@ describe("the framing guard", () => {
   test("50 streams of random bytes with no header end fail within a header's bound", () => {
     for (let trial = 0; trial < 50; trial++) {
       const valid = Buffer.from(frame("{}"));
-      assert.match(feed(Buffer.concat([valid, noHeaderEnd(MAX_HEADER_BYTES + 1 + trial * 1000)])) ?? "", /no end of a message header/);
+      assert.match(
+        feed(Buffer.concat([valid, noHeaderEnd(MAX_HEADER_BYTES + 1 + trial * 1000)])) ?? "",
+        /no end of a message header/,
+      );
     }
   });
 });

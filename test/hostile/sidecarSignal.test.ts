@@ -33,41 +33,63 @@ function messages(stdout: Buffer): Array<{ method?: string; params?: unknown }> 
 
 describe("the sidecar stopped by a signal", () => {
   // The sidecar loads the default models, the generator through the native addon.
-  test("SIGTERM while the first index embeds: the vectors embedded so far are saved, exit 143", { timeout: 120_000, skip: buildNativeAddon() }, async () => {
-    // About 2 MB of declarations: the first index embeds for far longer than the test waits.
-    const root = copyOfRepo("node_modules/@types/node");
-    const cacheHome = tempDir("hef-signal-");
-    const child = spawn(process.execPath, ["--import", "tsx", "sidecar/server/main.ts", "--stdio"], {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, HEF_CACHE_HOME: cacheHome },
-    });
-    let stdout = Buffer.alloc(0);
-    let stderr = "";
-    child.stdout.on("data", (data: Buffer) => (stdout = Buffer.concat([stdout, data])));
-    child.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-    const folder = { uri: pathToFileURL(root).href, name: "node" };
-    child.stdin.write(frame({ id: 1, method: "initialize", params: { processId: null, rootUri: folder.uri, workspaceFolders: [folder], capabilities: {}, initializationOptions: { backend: "cpu", exclude: [] } } }));
-    child.stdin.write(frame({ method: "initialized", params: {} }));
-    const embedding = () =>
-      messages(stdout).some((m) => m.method === "hef/status" && (m.params as SidecarStatus).folders.some((f) => f.progress?.phase === "embedding" && f.progress.done > 0));
-    const deadline = Date.now() + 60_000;
-    while (!embedding()) {
-      assert.ok(Date.now() < deadline, `no embedding within 60 s:\n${stderr}`);
-      await new Promise((wake) => setTimeout(wake, 100));
-    }
-    // Some seconds of embedding, far from the 30 s or 2,000 chunks of a checkpoint.
-    await new Promise((wake) => setTimeout(wake, 3_000));
-    child.kill("SIGTERM");
-    const { code, signal } = await exited;
-    assert.equal(code, 143, `exit ${code} (${signal}):\n${stderr}`);
-    assert.match(stderr, /hef sidecar: SIGTERM: saving the chunk vectors embedded so far, then exiting/);
-    const [cacheDir] = readdirSync(cacheHome);
-    const embeddings = join(cacheHome, cacheDir!, "embeddings");
-    assert.ok(existsSync(embeddings), "no embedding cache was written");
-    const [table] = readdirSync(embeddings);
-    assert.ok(statSync(join(embeddings, table!)).size > 10_000, "vectors were saved");
-  });
+  test(
+    "SIGTERM while the first index embeds: the vectors embedded so far are saved, exit 143",
+    { timeout: 120_000, skip: buildNativeAddon() },
+    async () => {
+      // About 2 MB of declarations: the first index embeds for far longer than the test waits.
+      const root = copyOfRepo("node_modules/@types/node");
+      const cacheHome = tempDir("hef-signal-");
+      const child = spawn(process.execPath, ["--import", "tsx", "sidecar/server/main.ts", "--stdio"], {
+        stdio: ["pipe", "pipe", "pipe"],
+        env: { ...process.env, HEF_CACHE_HOME: cacheHome },
+      });
+      let stdout = Buffer.alloc(0);
+      let stderr = "";
+      child.stdout.on("data", (data: Buffer) => (stdout = Buffer.concat([stdout, data])));
+      child.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+        child.on("exit", (code, signal) => resolve({ code, signal })),
+      );
+      const folder = { uri: pathToFileURL(root).href, name: "node" };
+      child.stdin.write(
+        frame({
+          id: 1,
+          method: "initialize",
+          params: {
+            processId: null,
+            rootUri: folder.uri,
+            workspaceFolders: [folder],
+            capabilities: {},
+            initializationOptions: { backend: "cpu", exclude: [] },
+          },
+        }),
+      );
+      child.stdin.write(frame({ method: "initialized", params: {} }));
+      const embedding = () =>
+        messages(stdout).some(
+          (m) =>
+            m.method === "hef/status" &&
+            (m.params as SidecarStatus).folders.some((f) => f.progress?.phase === "embedding" && f.progress.done > 0),
+        );
+      const deadline = Date.now() + 60_000;
+      while (!embedding()) {
+        assert.ok(Date.now() < deadline, `no embedding within 60 s:\n${stderr}`);
+        await new Promise((wake) => setTimeout(wake, 100));
+      }
+      // Some seconds of embedding, far from the 30 s or 2,000 chunks of a checkpoint.
+      await new Promise((wake) => setTimeout(wake, 3_000));
+      child.kill("SIGTERM");
+      const { code, signal } = await exited;
+      assert.equal(code, 143, `exit ${code} (${signal}):\n${stderr}`);
+      assert.match(stderr, /hef sidecar: SIGTERM: saving the chunk vectors embedded so far, then exiting/);
+      const [cacheDir] = readdirSync(cacheHome);
+      const embeddings = join(cacheHome, cacheDir!, "embeddings");
+      assert.ok(existsSync(embeddings), "no embedding cache was written");
+      const [table] = readdirSync(embeddings);
+      assert.ok(statSync(join(embeddings, table!)).size > 10_000, "vectors were saved");
+    },
+  );
 
   test("SIGINT with no folder open: a line in the log, exit 130", { timeout: 30_000 }, async () => {
     const child = spawn(process.execPath, ["--import", "tsx", "sidecar/server/main.ts", "--stdio"], {
@@ -79,8 +101,11 @@ describe("the sidecar stopped by a signal", () => {
     child.stdout.on("data", (data: Buffer) => (stdout = Buffer.concat([stdout, data])));
     child.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    child.stdin.write(frame({ id: 1, method: "initialize", params: { processId: null, rootUri: null, capabilities: {} } }));
-    while (!messages(stdout).some((m) => (m as { id?: number }).id === 1)) await new Promise((wake) => setTimeout(wake, 50));
+    child.stdin.write(
+      frame({ id: 1, method: "initialize", params: { processId: null, rootUri: null, capabilities: {} } }),
+    );
+    while (!messages(stdout).some((m) => (m as { id?: number }).id === 1))
+      await new Promise((wake) => setTimeout(wake, 50));
     child.kill("SIGINT");
     assert.equal(await exited, 130, stderr);
     assert.match(stderr, /hef sidecar: SIGINT: saving the chunk vectors embedded so far, then exiting/);

@@ -36,23 +36,33 @@ describe("an adapter names its fuser transformer", () => {
     await writeRandomAdapter(adapter, adapterSpec(secret));
     await assert.rejects(readAdapter(adapter), (error: Error) => {
       assert.ok(error instanceof AdapterError);
-      assert.match(error.message, /names its fuser transformer as "\.\.\/.*passwd": it must be a file in the adapter's folder/);
+      assert.match(
+        error.message,
+        /names its fuser transformer as "\.\.\/.*passwd": it must be a file in the adapter's folder/,
+      );
       assert.doesNotMatch(error.message, /SECRET|root:/);
       return true;
     });
   });
 
-  test("a fuser file beside the adapter that is not a GGUF is named as such, its content never quoted", { skip: buildNativeAddon() }, async () => {
-    const dir = tempDir("hef-adapter-");
-    const adapter = join(dir, "adapter.gguf");
-    await writeRandomAdapter(adapter, adapterSpec(join(dir, "fuser.gguf")));
-    writeFileSync(join(dir, "fuser.gguf"), SECRET);
-    await assert.rejects(Retriever.load({ embedderPath: await ensureTinyModel("tiny-embed"), adapterPath: adapter, backend: "cpu" }), (error: Error) => {
-      assert.ok(error instanceof ModelFileError);
-      assert.equal(error.message, `${join(dir, "fuser.gguf")}: not a GGUF file`);
-      return true;
-    });
-  });
+  test(
+    "a fuser file beside the adapter that is not a GGUF is named as such, its content never quoted",
+    { skip: buildNativeAddon() },
+    async () => {
+      const dir = tempDir("hef-adapter-");
+      const adapter = join(dir, "adapter.gguf");
+      await writeRandomAdapter(adapter, adapterSpec(join(dir, "fuser.gguf")));
+      writeFileSync(join(dir, "fuser.gguf"), SECRET);
+      await assert.rejects(
+        Retriever.load({ embedderPath: await ensureTinyModel("tiny-embed"), adapterPath: adapter, backend: "cpu" }),
+        (error: Error) => {
+          assert.ok(error instanceof ModelFileError);
+          assert.equal(error.message, `${join(dir, "fuser.gguf")}: not a GGUF file`);
+          return true;
+        },
+      );
+    },
+  );
 
   test("any model file: no message quotes the bytes of a file that is not a GGUF", async () => {
     const path = join(tempDir("hef-model-"), "model.gguf");
@@ -77,21 +87,32 @@ describe("a GGUF header is checked before any parser trusts its counts", () => {
     return head;
   }
 
-  test("24 bytes claiming 2^62 entries or tensors, or an unknown version: one line at once, for every role", { timeout: 20_000 }, async () => {
-    const dir = tempDir("hef-gguf-");
-    const cases: [Buffer, RegExp][] = [
-      [header(3, 0n, 2n ** 62n), /truncated or damaged: the header declares 0 tensors and 4611686018427387904 metadata entries, more than 24 bytes can hold/],
-      [header(3, 2n ** 62n, 1n), /damaged: the header declares 4611686018427387904 tensors/],
-      [header(7, 0n, 0n), /GGUF version 7 is not supported/],
-      [header(3, 0n, 0n).subarray(0, 12), /truncated: the GGUF header is 24 bytes/],
-    ];
-    for (const [i, [bytes, expected]] of cases.entries()) {
-      const path = join(dir, `crafted-${i}.gguf`);
-      writeFileSync(path, bytes);
-      for (const role of ["embedder", "generator", "fuser"] as const) await assert.rejects(inspectModelFile(path, role), expected);
-      await assert.rejects(readAdapter(path), (error: Error) => error instanceof AdapterError && expected.test(error.message));
-    }
-  });
+  test(
+    "24 bytes claiming 2^62 entries or tensors, or an unknown version: one line at once, for every role",
+    { timeout: 20_000 },
+    async () => {
+      const dir = tempDir("hef-gguf-");
+      const cases: [Buffer, RegExp][] = [
+        [
+          header(3, 0n, 2n ** 62n),
+          /truncated or damaged: the header declares 0 tensors and 4611686018427387904 metadata entries, more than 24 bytes can hold/,
+        ],
+        [header(3, 2n ** 62n, 1n), /damaged: the header declares 4611686018427387904 tensors/],
+        [header(7, 0n, 0n), /GGUF version 7 is not supported/],
+        [header(3, 0n, 0n).subarray(0, 12), /truncated: the GGUF header is 24 bytes/],
+      ];
+      for (const [i, [bytes, expected]] of cases.entries()) {
+        const path = join(dir, `crafted-${i}.gguf`);
+        writeFileSync(path, bytes);
+        for (const role of ["embedder", "generator", "fuser"] as const)
+          await assert.rejects(inspectModelFile(path, role), expected);
+        await assert.rejects(
+          readAdapter(path),
+          (error: Error) => error instanceof AdapterError && expected.test(error.message),
+        );
+      }
+    },
+  );
 });
 
 describe("file names are printed with their control characters escaped", () => {
@@ -109,14 +130,19 @@ describe("file names are printed with their control characters escaped", () => {
     writeFileSync(join(root, "main.py"), "from pkg import pwned\n\nprint(pwned())\n");
     const embedder = await ensureTinyModel("tiny-embed");
     const env = { ...process.env, HEF_CACHE_HOME: tempDir("hef-names-cache-") };
-    const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "sidecar/cli/hef.ts", ...args, "--embedder", embedder], { encoding: "utf8", env });
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, ["--import", "tsx", "sidecar/cli/hef.ts", ...args, "--embedder", embedder], {
+        encoding: "utf8",
+        env,
+      });
     const index = run(["index", root]);
     assert.equal(index.status, 0, index.stderr);
     assert.match(index.stdout, /skipped 1: pkg\/\\x1b\[2J\\x1b\]0;PWNED\\x07bin\.py \(binary\)/);
     const query = run(["query", root, "--file", "main.py", "--line", "3", "--k", "32"]);
     assert.equal(query.status, 0, query.stderr);
     assert.match(query.stdout, /pkg\/\\x1b\[2J\\x1b\]0;PWNED\\x07\.py:1-2/);
-    // eslint-disable-next-line no-control-regex -- a terminal escape in the output is the failure
-    for (const output of [index.stdout, index.stderr, query.stdout, query.stderr]) assert.doesNotMatch(output, /[\x1b\x07]/);
+    for (const output of [index.stdout, index.stderr, query.stdout, query.stderr])
+      // eslint-disable-next-line no-control-regex -- a terminal escape in the output is the failure
+      assert.doesNotMatch(output, /[\x1b\x07]/);
   });
 });

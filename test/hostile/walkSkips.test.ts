@@ -11,7 +11,8 @@ import { HefCache } from "../../sidecar/cache/hefCache";
 import { tinyEmbedder } from "../helpers/embedder";
 import { tempDir } from "../helpers/repos";
 
-const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
+const bytes = (...parts: (string | number[])[]) =>
+  Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
 
 function workspace(): string {
   const root = tempDir("hef-walk-");
@@ -31,7 +32,11 @@ describe("the walk reports what it leaves out", () => {
     assert.deepEqual(files, ["ok.py"]);
     assert.deepEqual(skipped, [
       { path: "caf\\xe9.py", reason: "invalid-utf8", detail: "the name is not UTF-8" },
-      { path: "na\\xefve", reason: "invalid-utf8", detail: "the folder's name is not UTF-8: nothing under it is indexed" },
+      {
+        path: "na\\xefve",
+        reason: "invalid-utf8",
+        detail: "the folder's name is not UTF-8: nothing under it is indexed",
+      },
     ]);
     assert.equal(escapedName(bytes("日本", [0xe6, 0x97], "x", [0xc3, 0xa9])), "日本\\xe6\\x97xé");
   });
@@ -44,7 +49,9 @@ describe("the walk reports what it leaves out", () => {
     mkdirSync(root);
     writeFileSync(join(root, "ok.py"), "x = 1\n");
     // Folders made one relative step at a time (chdir), as only relative paths get that deep.
-    const made = spawnSync(process.execPath, ["-e", `
+    const made = spawnSync(process.execPath, [
+      "-e",
+      `
       const fs = require("node:fs");
       process.chdir(${JSON.stringify(root)});
       const name = "d".repeat(200);
@@ -54,13 +61,17 @@ describe("the walk reports what it leaves out", () => {
       fs.writeFileSync("f".repeat(4096 - length) + ".py", "deep = 1\\n");
       fs.mkdirSync("sub".repeat(20)); fs.writeFileSync("sub".repeat(20) + "/x.py", "x = 1\\n");
       fs.writeFileSync("reachable.py", "reachable = 1\\n");
-    `]);
+    `,
+    ]);
     if (made.status !== 0) return t.skip(`cannot make deep folders here: ${made.stderr}`);
     const { files, skipped } = await walkSourceFiles(root);
     assert.equal(files.length, 2, files.join("\n"));
     assert.ok(files.some((f) => f.endsWith("/reachable.py")));
     assert.equal(skipped.length, 2, JSON.stringify(skipped));
-    const [deepFile, deepFolder] = [skipped.find((s) => s.path.endsWith(".py"))!, skipped.find((s) => s.path.endsWith("sub"))!];
+    const [deepFile, deepFolder] = [
+      skipped.find((s) => s.path.endsWith(".py"))!,
+      skipped.find((s) => s.path.endsWith("sub"))!,
+    ];
     for (const skip of [deepFile, deepFolder]) {
       assert.equal(skip.reason, "unreadable");
       assert.match(skip.detail!, /^path too long for the system \(\d+ bytes\)$/);
@@ -90,9 +101,17 @@ describe("the walk reports what it leaves out", () => {
     const root = workspace();
     writeFileSync(bytes(root, "/caf", [0xe9], ".py"), "latin = 1\n");
     const logs: string[] = [];
-    const cache = await HefCache.open({ root, cacheDir: tempDir("hef-walk-cache-"), embedder: await tinyEmbedder(), log: (line) => logs.push(line) });
+    const cache = await HefCache.open({
+      root,
+      cacheDir: tempDir("hef-walk-cache-"),
+      embedder: await tinyEmbedder(),
+      log: (line) => logs.push(line),
+    });
     const report = await cache.sync();
-    assert.deepEqual(report.skipped.map((skip) => [skip.path, skip.reason]), [["caf\\xe9.py", "invalid-utf8"]]);
+    assert.deepEqual(
+      report.skipped.map((skip) => [skip.path, skip.reason]),
+      [["caf\\xe9.py", "invalid-utf8"]],
+    );
     await cache.sync();
     assert.equal(logs.filter((line) => line.startsWith("skipped caf")).length, 1, logs.join("\n"));
   });

@@ -22,7 +22,9 @@ before(async () => {
 
 /** The embedder, recording every text it is given: what the index read. */
 function spying(seen: string[]): LlamaEmbedder {
-  return overriding(embedder, { embed: (texts, onEmbedded) => (seen.push(...texts), embedder.embed(texts, onEmbedded)) });
+  return overriding(embedder, {
+    embed: (texts, onEmbedded) => (seen.push(...texts), embedder.embed(texts, onEmbedded)),
+  });
 }
 
 /** ws/ with a symlink ws/outside_dir -> outside/, where outside/secret.py holds the canary. */
@@ -39,7 +41,12 @@ function workspaceWithLinkOut(): { root: string; outside: string } {
 }
 
 async function indexed(root: string, seen: string[]): Promise<HefCache> {
-  const cache = await HefCache.open({ root, cacheDir: tempDir("hef-escape-cache-"), embedder: spying(seen), log: () => undefined });
+  const cache = await HefCache.open({
+    root,
+    cacheDir: tempDir("hef-escape-cache-"),
+    embedder: spying(seen),
+    log: () => undefined,
+  });
   await cache.sync();
   return cache;
 }
@@ -58,7 +65,12 @@ describe("files outside the workspace are never read", () => {
     assert.equal(await cache.readText("outside_dir\\secret.py"), "inside = 'the file with a backslash'\n");
     assert.equal(await cache.readText("back\\slash.py"), "literal = 'back slash'\n");
     assert.equal(await cache.readText("back/slash.py"), "directory = 'back'\n");
-    const files = new Set(cache.allNodes().filter((n) => n.level === "file").map((n) => n.path));
+    const files = new Set(
+      cache
+        .allNodes()
+        .filter((n) => n.level === "file")
+        .map((n) => n.path),
+    );
     assert.deepEqual([...files].sort(), ["app.py", "back/slash.py", "back\\slash.py", "outside_dir\\secret.py"]);
   });
 

@@ -49,7 +49,15 @@ describe("native adapter ops", { skip }, () => {
 
   test("erf in the reference is exact to double precision", () => {
     // Values from a 50-digit computation.
-    const known: [number, number][] = [[0.1, 0.1124629160182849], [0.5, 0.5204998778130465], [1, 0.8427007929497149], [2, 0.9953222650189527], [2.5, 0.9995930479825550], [3, 0.9999779095030014], [5, 0.9999999999984626]];
+    const known: [number, number][] = [
+      [0.1, 0.1124629160182849],
+      [0.5, 0.5204998778130465],
+      [1, 0.8427007929497149],
+      [2, 0.9953222650189527],
+      [2.5, 0.999593047982555],
+      [3, 0.9999779095030014],
+      [5, 0.9999999999984626],
+    ];
     for (const [x, value] of known) {
       assert.ok(Math.abs(erf(x) - value) < 1e-15, `erf(${x}) = ${erf(x)}`);
       assert.ok(Math.abs(erf(-x) + value) < 1e-15);
@@ -84,7 +92,9 @@ describe("native adapter ops", { skip }, () => {
       const dfi = maxAbsDiff(fi, linearRows(weights.fuserIn!, z, rows, weights.fuserInBias));
       const h = randomRows(rows, SIZES.dF, `h${rows}`);
       const dfo = maxAbsDiff(ops.fuserOut(h, rows), linearRows(weights.fuserOut!, h, rows));
-      t.diagnostic(`${rows} rows: max |diff| project ${dp.toExponential(2)}, fuserIn ${dfi.toExponential(2)}, fuserOut ${dfo.toExponential(2)}`);
+      t.diagnostic(
+        `${rows} rows: max |diff| project ${dp.toExponential(2)}, fuserIn ${dfi.toExponential(2)}, fuserOut ${dfo.toExponential(2)}`,
+      );
       for (const diff of [dp, dfi, dfo]) assert.ok(diff < 1e-4, `max |diff| ${diff}`);
     }
   });
@@ -145,7 +155,12 @@ describe("native adapter ops", { skip }, () => {
     const without = (name: string) => tensors.filter((t) => t.name !== name);
     const replace = (name: string, shape: number[]) => [
       ...without(name),
-      { name, shape, type: GgmlType.F32, data: floatArray(GgmlType.F32, shape[0]!, new Float32Array(shape.reduce((a, b) => a * b, 1))) },
+      {
+        name,
+        shape,
+        type: GgmlType.F32,
+        data: floatArray(GgmlType.F32, shape[0]!, new Float32Array(shape.reduce((a, b) => a * b, 1))),
+      },
     ];
     const broken = join(dir, "broken.gguf");
     await writeAdapterFile(broken, weights, without(AdapterTensor.b2));

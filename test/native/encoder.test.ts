@@ -21,13 +21,22 @@ import { cosine, maxAbsDiff } from "../helpers/vectors";
 const skip = buildNativeAddon();
 const dir = mkdtempSync(join(tmpdir(), "hef-encoder-test-"));
 
-const CODE = "def add(a, b):\n    return a + b\n\nclass Cart:\n    def total(self):\n        return sum(item.price for item in self.items)\n";
+const CODE =
+  "def add(a, b):\n    return a + b\n\nclass Cart:\n    def total(self):\n        return sum(item.price for item in self.items)\n";
 const MORE = "\n    def count(self):\n        return len(self.items)\n";
 
 /** Embedders whose hidden states depend on context (the default tiny-embed's do not: it is a bag of tokens). */
 const RANDOM_EMBEDDERS: Record<string, ModelSpec> = {
   "random-mean": { ...modelSpec("tiny-embed"), layers: 2, ffn: 64, weights: "random", weightStd: 0.05, quant: "f32" },
-  "random-last": { ...modelSpec("tiny-embed"), layers: 2, ffn: 64, weights: "random", weightStd: 0.05, quant: "f32", pooling: PoolingType.LAST },
+  "random-last": {
+    ...modelSpec("tiny-embed"),
+    layers: 2,
+    ffn: 64,
+    weights: "random",
+    weightStd: 0.05,
+    quant: "f32",
+    pooling: PoolingType.LAST,
+  },
 };
 
 function randomRows(rows: number, dim: number, seed: string): Float32Array {
@@ -38,7 +47,11 @@ function randomRows(rows: number, dim: number, seed: string): Float32Array {
 /** The model's special tokens around `text`, added by the caller as the API asks. */
 function withSpecials(encoder: NativeEncoder, text: string): Int32Array {
   const { addBos, addEos, tokens } = encoder.info;
-  return Int32Array.from([...(addBos ? [tokens.bos!] : []), ...encoder.tokenize(text), ...(addEos ? [tokens.eos!] : [])]);
+  return Int32Array.from([
+    ...(addBos ? [tokens.bos!] : []),
+    ...encoder.tokenize(text),
+    ...(addEos ? [tokens.eos!] : []),
+  ]);
 }
 
 describe("native encoder", { skip }, () => {
@@ -107,9 +120,14 @@ describe("native encoder", { skip }, () => {
           await cold.embedTokens(Int32Array.of(tokens[0] === 1 ? 2 : 1));
           const fresh = await cold.embedTokens(tokens);
           assert.equal(fresh.reused, 0);
-          assert.ok(maxAbsDiff(got.vector, fresh.vector) < 1e-5, `warm vs cold ${maxAbsDiff(got.vector, fresh.vector)}`);
+          assert.ok(
+            maxAbsDiff(got.vector, fresh.vector) < 1e-5,
+            `warm vs cold ${maxAbsDiff(got.vector, fresh.vector)}`,
+          );
         }
-        t.diagnostic(`vs node-llama-cpp over ${windows.length} windows: max |diff| ${worst.toExponential(2)}, min cosine ${lowestCosine}`);
+        t.diagnostic(
+          `vs node-llama-cpp over ${windows.length} windows: max |diff| ${worst.toExponential(2)}, min cosine ${lowestCosine}`,
+        );
         assert.ok(lowestCosine > 0.9999 && worst < 1e-4);
 
         const again = await warm.embedTokens(base);
@@ -129,7 +147,13 @@ describe("native encoder", { skip }, () => {
 
   test("lastHidden equals a float64 Qwen2 forward pass; packed sequences equal one at a time", async (t) => {
     const reference = await loadQwen2Reference(fuserPath);
-    const encoder = await NativeEncoder.load(fuserPath, { purpose: "hidden", threads: 2, contextSize: 512, maxSequences: 32, f32Cache: true });
+    const encoder = await NativeEncoder.load(fuserPath, {
+      purpose: "hidden",
+      threads: 2,
+      contextSize: 512,
+      maxSequences: 32,
+      f32Cache: true,
+    });
     try {
       const d = encoder.info.nEmbdInp;
       assert.equal(d, 64);
@@ -150,13 +174,19 @@ describe("native encoder", { skip }, () => {
         worstSingle = Math.max(worstSingle, maxAbsDiff(got, await encoder.lastHidden(rows.slice(), [len])));
         offset += len;
       }
-      t.diagnostic(`max |diff| vs float64 reference ${worstReference.toExponential(2)}, packed vs one at a time ${worstSingle.toExponential(2)}`);
+      t.diagnostic(
+        `max |diff| vs float64 reference ${worstReference.toExponential(2)}, packed vs one at a time ${worstSingle.toExponential(2)}`,
+      );
       assert.ok(worstReference < 1e-4, `vs reference ${worstReference}`);
       assert.ok(worstSingle < 1e-5, `packed vs single ${worstSingle}`);
 
       // 40 sequences with at most 32 per llama_decode: two packs, the same answers.
       const many = Array.from({ length: 40 }, (_, i) => lengths[i % lengths.length]!);
-      const manyInputs = randomRows(many.reduce((a, b) => a + b, 0), d, "many");
+      const manyInputs = randomRows(
+        many.reduce((a, b) => a + b, 0),
+        d,
+        "many",
+      );
       const all = await encoder.lastHidden(manyInputs, many);
       const first = many.slice(0, 7).reduce((a, b) => a + b, 0);
       const head = await encoder.lastHidden(manyInputs.slice(0, first * d), many.slice(0, 7));
@@ -176,11 +206,25 @@ describe("native encoder", { skip }, () => {
   test("refuses what it cannot do, with a clear error", async () => {
     await assert.rejects(NativeEncoder.load(fuserPath), ModelFileError);
     await assert.rejects(NativeEncoder.load(join(dir, "missing.gguf"), { purpose: "hidden" }), ModelFileError);
-    const encoder = await NativeEncoder.load(fuserPath, { purpose: "hidden", threads: 1, contextSize: 64, maxSequences: 4 });
+    const encoder = await NativeEncoder.load(fuserPath, {
+      purpose: "hidden",
+      threads: 1,
+      contextSize: 64,
+      maxSequences: 4,
+    });
     try {
-      await assert.rejects(encoder.embedTokens([1, 2, 3]), /embedTokens needs a model pooled by mean, cls or last; this one's pooling is none/);
-      await assert.rejects(encoder.lastHidden(new Float32Array(64 * 3), [2]), /lengths add up to 2 rows of 64 floats, inputs holds 192/);
-      await assert.rejects(encoder.lastHidden(new Float32Array(64 * 65), [65]), /a sequence of 65 rows \(each needs 1\.\.64/);
+      await assert.rejects(
+        encoder.embedTokens([1, 2, 3]),
+        /embedTokens needs a model pooled by mean, cls or last; this one's pooling is none/,
+      );
+      await assert.rejects(
+        encoder.lastHidden(new Float32Array(64 * 3), [2]),
+        /lengths add up to 2 rows of 64 floats, inputs holds 192/,
+      );
+      await assert.rejects(
+        encoder.lastHidden(new Float32Array(64 * 65), [65]),
+        /a sequence of 65 rows \(each needs 1\.\.64/,
+      );
       await encoder.dispose();
       assert.throws(() => encoder.tokenize("x"), /disposed/);
     } finally {

@@ -23,7 +23,8 @@ let gen: NativeGenerator;
 /** A second handle on the same model: a fresh context for cold runs. */
 let cold: NativeGenerator;
 
-const CODE = "def add(a, b):\n    return a + b\n\nclass Cart:\n    def total(self):\n        return sum(item.price for item in self.items)\n";
+const CODE =
+  "def add(a, b):\n    return a + b\n\nclass Cart:\n    def total(self):\n        return sum(item.price for item in self.items)\n";
 const MORE = "\n    def count(self):\n        return len(self.items)\n";
 
 function argmax(a: Float32Array): number {
@@ -74,13 +75,16 @@ describe("native generator addon", { skip }, () => {
 
   test("reports model info with FIM tokens, tokenizes and detokenizes", (t) => {
     const info = gen.info;
-    t.diagnostic(`${info.description}; n_embd ${info.nEmbd}, vocab ${info.nVocab}, ctx ${info.nCtx}, backends ${info.devices.join(", ")} from ${info.backendDir}`);
+    t.diagnostic(
+      `${info.description}; n_embd ${info.nEmbd}, vocab ${info.nVocab}, ctx ${info.nCtx}, backends ${info.devices.join(", ")} from ${info.backendDir}`,
+    );
     assert.equal(info.architecture, "qwen2");
     assert.equal(info.nEmbd, 256);
     assert.equal(info.nEmbdInp, 256);
     assert.ok(info.nVocab > 1000);
     assert.equal(info.nCtx, 4096);
-    for (const key of ["fimPre", "fimSuf", "fimMid", "eos"] as const) assert.equal(typeof info.tokens[key], "number", key);
+    for (const key of ["fimPre", "fimSuf", "fimMid", "eos"] as const)
+      assert.equal(typeof info.tokens[key], "number", key);
     assert.match(info.backendDir, /@node-llama-cpp/);
     const tokens = gen.tokenize(CODE);
     assert.ok(tokens instanceof Int32Array && tokens.length > 10);
@@ -211,7 +215,9 @@ describe("native generator addon", { skip }, () => {
     assert.equal(free.tokenCount, 40);
     const detokenized = gen.detokenize(free.tokens);
     if (!detokenized.includes("\uFFFD")) assert.equal(free.text, detokenized);
-    t.diagnostic(`40 tokens: prefill ${free.timings.prefillMs.toFixed(1)} ms, decode ${free.timings.decodeMs.toFixed(1)} ms`);
+    t.diagnostic(
+      `40 tokens: prefill ${free.timings.prefillMs.toFixed(1)} ms, decode ${free.timings.decodeMs.toFixed(1)} ms`,
+    );
 
     // A stop string taken from the middle of the unconstrained output cuts the text there.
     const cutAt = Math.floor(free.text.length / 2);
@@ -250,7 +256,9 @@ describe("native generator addon", { skip }, () => {
     const result = await pending;
     const lag = performance.now() - abortedAt;
     clearInterval(timer);
-    t.diagnostic(`cancelled after ${result.tokenCount} tokens, ${lag.toFixed(1)} ms after abort(); ${ticks} timer ticks in ${(abortedAt - started).toFixed(0)} ms`);
+    t.diagnostic(
+      `cancelled after ${result.tokenCount} tokens, ${lag.toFixed(1)} ms after abort(); ${ticks} timer ticks in ${(abortedAt - started).toFixed(0)} ms`,
+    );
     assert.equal(result.stopReason, "cancelled");
     assert.ok(result.tokenCount > 0 && result.tokenCount < 4000);
     assert.ok(lag < 250, `took ${lag} ms to stop`);
@@ -285,8 +293,18 @@ describe("native generator addon", { skip }, () => {
 
   test("concurrent requests on one handle are serialised and both correct", async () => {
     const D = gen.info.nEmbdInp;
-    const reqA = { pseudo: randomPseudo(3, D, "conc-a", rowScale), tokens: gen.tokenize(CODE), maxTokens: 20, ignoreEog: true };
-    const reqB = { pseudo: randomPseudo(5, D, "conc-b", rowScale), tokens: gen.tokenize(CODE + MORE), maxTokens: 20, ignoreEog: true };
+    const reqA = {
+      pseudo: randomPseudo(3, D, "conc-a", rowScale),
+      tokens: gen.tokenize(CODE),
+      maxTokens: 20,
+      ignoreEog: true,
+    };
+    const reqB = {
+      pseudo: randomPseudo(5, D, "conc-b", rowScale),
+      tokens: gen.tokenize(CODE + MORE),
+      maxTokens: 20,
+      ignoreEog: true,
+    };
     const evalC = { tokens: gen.tokenize(MORE) };
     const [a, b, c] = await Promise.all([gen.generate(reqA), gen.generate(reqB), gen.evaluate(evalC)]);
     await cold.resetCache();
@@ -302,7 +320,11 @@ describe("native generator addon", { skip }, () => {
 
   test("the native lock serialises requests issued on the raw addon too", async () => {
     // Two handles' worth of work in flight on one handle's native object, bypassing the TS queue.
-    const raw = (gen as unknown as { raw: { evaluate: (r: object, id: number) => Promise<{ logits: Float32Array; cancelled: boolean }> } }).raw;
+    const raw = (
+      gen as unknown as {
+        raw: { evaluate: (r: object, id: number) => Promise<{ logits: Float32Array; cancelled: boolean }> };
+      }
+    ).raw;
     const x = { tokens: gen.tokenize(CODE) };
     const y = { tokens: gen.tokenize(MORE + CODE) };
     const [rx, ry] = await Promise.all([raw.evaluate(x, 9001), raw.evaluate(y, 9002)]);

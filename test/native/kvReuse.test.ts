@@ -40,7 +40,11 @@ function argmax(a: Float32Array): number {
 describe("KV cache reuse beyond the common prefix", { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), "hef-kv-reuse-"));
   const handles: NativeGenerator[] = [];
-  const load = async (path: string, cacheReuse: number, more: { sequences?: number; contextSize?: number } = {}): Promise<NativeGenerator> => {
+  const load = async (
+    path: string,
+    cacheReuse: number,
+    more: { sequences?: number; contextSize?: number } = {},
+  ): Promise<NativeGenerator> => {
     const gen = await NativeGenerator.load(path, { threads: 1, contextSize: 2048, cacheReuse, ...more });
     handles.push(gen);
     return gen;
@@ -73,7 +77,9 @@ describe("KV cache reuse beyond the common prefix", { skip }, () => {
     for (const handle of [gen, off]) await handle.evaluate({ pseudo, tokens: first });
     const moved = await gen.evaluate({ pseudo, tokens: slid });
     const decodedAgain = await off.evaluate({ pseudo, tokens: slid });
-    t.diagnostic(`slid by 6 lines: reused ${moved.reused}, decoded ${moved.decoded} (without moving chunks: decoded ${decodedAgain.decoded})`);
+    t.diagnostic(
+      `slid by 6 lines: reused ${moved.reused}, decoded ${moved.decoded} (without moving chunks: decoded ${decodedAgain.decoded})`,
+    );
     assert.equal(moved.decoded, tail);
     assert.equal(moved.reused, K + slid.length - tail);
     assert.equal(decodedAgain.reused, K + commonPrefix(first, slid));
@@ -101,7 +107,9 @@ describe("KV cache reuse beyond the common prefix", { skip }, () => {
     const scratch = await cold.evaluate({ pseudo, tokens: slid });
     assert.equal(scratch.reused, 0);
     const diff = maxAbsDiff(warm.logits, scratch.logits);
-    t.diagnostic(`moved vs from scratch: max |logit diff| ${diff} (logits up to ${Math.max(...scratch.logits.map(Math.abs))})`);
+    t.diagnostic(
+      `moved vs from scratch: max |logit diff| ${diff} (logits up to ${Math.max(...scratch.logits.map(Math.abs))})`,
+    );
     // Keys stored in F16 and rotated again: 0.02 here; a chunk moved one position too far gives 0.18.
     assert.ok(diff < 5e-2, `moved chunks give other logits (${diff})`);
     assert.equal(argmax(warm.logits), argmax(scratch.logits));

@@ -37,16 +37,33 @@ const b = (c: string): number => c.charCodeAt(0);
  *   "c":  C0 c C0 c ...        (C0 starts no character at all)
  */
 const NEXT = new Map<number, number>([
-  [0xac, 0xe2], [0xe2, 0x82], [0x82, 0xac],
-  [b("y"), b("=")], [b("="), 0xe2],
-  [0x80, 0xf0], [0xf0, 0x9f], [0x9f, 0x98], [0x98, 0x80],
-  [0xa9, 0xc3], [0xc3, 0xa9],
-  [b("\n"), b("(")], [b("("), 0xd0], [0xd0, b("\n")],
-  [0xbf, b("a")], [b("a"), 0xbf],
-  [b("p"), 0xe0], [0xe0, 0x85], [0x85, b("p")],
-  [b("q"), 0xed], [0xed, 0xa0], [0xa0, b("q")],
-  [b("r"), 0xf4], [0xf4, 0x90], [0x90, b("r")],
-  [b("c"), 0xc0], [0xc0, b("c")],
+  [0xac, 0xe2],
+  [0xe2, 0x82],
+  [0x82, 0xac],
+  [b("y"), b("=")],
+  [b("="), 0xe2],
+  [0x80, 0xf0],
+  [0xf0, 0x9f],
+  [0x9f, 0x98],
+  [0x98, 0x80],
+  [0xa9, 0xc3],
+  [0xc3, 0xa9],
+  [b("\n"), b("(")],
+  [b("("), 0xd0],
+  [0xd0, b("\n")],
+  [0xbf, b("a")],
+  [b("a"), 0xbf],
+  [b("p"), 0xe0],
+  [0xe0, 0x85],
+  [0x85, b("p")],
+  [b("q"), 0xed],
+  [0xed, 0xa0],
+  [0xa0, b("q")],
+  [b("r"), 0xf4],
+  [0xf4, 0x90],
+  [0x90, b("r")],
+  [b("c"), 0xc0],
+  [0xc0, b("c")],
 ]);
 
 /** The bytes greedy generation from `start` produces: maxTokens single-byte tokens along NEXT. */
@@ -111,7 +128,8 @@ describe("generated text holds whole UTF-8 characters", { skip }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const run = (start: number, maxTokens: number, stop: string[] = []) => gen.generate({ tokens: [start], maxTokens, stop, ignoreEog: true });
+  const run = (start: number, maxTokens: number, stop: string[] = []) =>
+    gen.generate({ tokens: [start], maxTokens, stop, ignoreEog: true });
 
   test("the successor model generates its chains byte by byte", async () => {
     const r = await run(0xac, 6);
@@ -122,9 +140,20 @@ describe("generated text holds whole UTF-8 characters", { skip }, () => {
 
   test("the token limit cutting inside a character drops the unfinished character (2-, 3- and 4-byte characters)", async () => {
     const golden: [number, number, string][] = [
-      [0xac, 1, ""], [0xac, 2, ""], [0xac, 3, "€"], [0xac, 4, "€"], [0xac, 5, "€"], [0xac, 6, "€€"],
-      [0x80, 1, ""], [0x80, 3, ""], [0x80, 4, "😀"], [0x80, 7, "😀"], [0x80, 8, "😀😀"],
-      [0xa9, 1, ""], [0xa9, 2, "é"], [0xa9, 3, "é"],
+      [0xac, 1, ""],
+      [0xac, 2, ""],
+      [0xac, 3, "€"],
+      [0xac, 4, "€"],
+      [0xac, 5, "€"],
+      [0xac, 6, "€€"],
+      [0x80, 1, ""],
+      [0x80, 3, ""],
+      [0x80, 4, "😀"],
+      [0x80, 7, "😀"],
+      [0x80, 8, "😀😀"],
+      [0xa9, 1, ""],
+      [0xa9, 2, "é"],
+      [0xa9, 3, "é"],
     ];
     for (const [start, maxTokens, text] of golden) {
       const r = await run(start, maxTokens);
@@ -170,11 +199,21 @@ describe("generated text holds whole UTF-8 characters", { skip }, () => {
     for (const start of [0xac, b("y"), 0x80, 0xa9, b("\n"), 0xbf, b("p"), b("q"), b("r"), b("c")]) {
       for (let maxTokens = 0; maxTokens <= 9; maxTokens++) {
         const r = await run(start, maxTokens);
-        assert.equal(r.text, wholeCharacters(chainBytes(start, maxTokens)), `start 0x${start.toString(16)}, ${maxTokens} tokens`);
+        assert.equal(
+          r.text,
+          wholeCharacters(chainBytes(start, maxTokens)),
+          `start 0x${start.toString(16)}, ${maxTokens} tokens`,
+        );
       }
     }
     // With a stop string: the bytes before its first match after the first non-blank byte, as whole characters.
-    for (const [start, stop] of [[b("\n"), "\n"], [b("y"), "€"], [0xac, "€€"], [0xbf, "\u00BF"], [b("p"), "p"]] as const) {
+    for (const [start, stop] of [
+      [b("\n"), "\n"],
+      [b("y"), "€"],
+      [0xac, "€€"],
+      [0xbf, "\u00BF"],
+      [b("p"), "p"],
+    ] as const) {
       const r = await run(start, 9, [stop]);
       const bytes = Buffer.from(chainBytes(start, 9));
       const content = bytes.findIndex((byte) => !" \t\r\n".includes(String.fromCharCode(byte)));

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams } from "vscode-languageserver-protocol";
+import type {
+  DidChangeTextDocumentParams,
+  DidCloseTextDocumentParams,
+  DidOpenTextDocumentParams,
+} from "vscode-languageserver-protocol";
 import { OpenDocuments, type TextDocumentConnection } from "../../sidecar/server/documents";
 
 /** The sync notifications as a connection would deliver them, to the store's handlers. */
@@ -31,7 +35,11 @@ const insert = (version: number, line: number, character: number, text: string) 
   textDocument: { uri, version },
   contentChanges: [{ range: { start: { line, character }, end: { line, character } }, text }],
 });
-const at = (version: number, line: number, character: number, insert?: string) => ({ textDocument: { uri, version }, position: { line, character }, ...(insert === undefined ? {} : { insert }) });
+const at = (version: number, line: number, character: number, insert?: string) => ({
+  textDocument: { uri, version },
+  position: { line, character },
+  ...(insert === undefined ? {} : { insert }),
+});
 const live = () => new AbortController().signal;
 
 describe("the open documents (LSP incremental sync)", () => {
@@ -46,11 +54,24 @@ describe("the open documents (LSP incremental sync)", () => {
         { range: { start: { line: 1, character: 4 }, end: { line: 1, character: 8 } }, text: "return sum(cart)" },
       ],
     });
-    change({ textDocument: { uri, version: 3 }, contentChanges: [{ range: { start: { line: 0, character: 20 }, end: { line: 1, character: 4 } }, text: ":\n\t" }] });
-    assert.deepEqual(await documents.textAt(at(3, 1, 1), live()), { kind: "text", path: "/repo/shop/cart.py", prefix: "def total(cart, tax):\n\t", suffix: "return sum(cart)\n" });
+    change({
+      textDocument: { uri, version: 3 },
+      contentChanges: [{ range: { start: { line: 0, character: 20 }, end: { line: 1, character: 4 } }, text: ":\n\t" }],
+    });
+    assert.deepEqual(await documents.textAt(at(3, 1, 1), live()), {
+      kind: "text",
+      path: "/repo/shop/cart.py",
+      prefix: "def total(cart, tax):\n\t",
+      suffix: "return sum(cart)\n",
+    });
     // A whole-text change (no range) replaces the document.
     change({ textDocument: { uri, version: 4 }, contentChanges: [{ text: "x = 1\n" }] });
-    assert.deepEqual(await documents.textAt(at(4, 0, 4), live()), { kind: "text", path: "/repo/shop/cart.py", prefix: "x = ", suffix: "1\n" });
+    assert.deepEqual(await documents.textAt(at(4, 0, 4), live()), {
+      kind: "text",
+      path: "/repo/shop/cart.py",
+      prefix: "x = ",
+      suffix: "1\n",
+    });
   });
 
   test("positions count UTF-16 code units, as LSP and VS Code do", async () => {
@@ -77,7 +98,10 @@ describe("the open documents (LSP incremental sync)", () => {
     assert.deepEqual(await waiting, { kind: "text", path: "/repo/shop/cart.py", prefix: "ab", suffix: "\n" });
     // Also a document whose didOpen is still on its way.
     const other = "file:///repo/b.py";
-    const beforeOpen = documents.textAt({ textDocument: { uri: other, version: 1 }, position: { line: 0, character: 0 } }, live());
+    const beforeOpen = documents.textAt(
+      { textDocument: { uri: other, version: 1 }, position: { line: 0, character: 0 } },
+      live(),
+    );
     opened({ textDocument: { uri: other, languageId: "python", version: 1, text: "b = 2\n" } });
     assert.equal((await beforeOpen).kind, "text");
   });
@@ -90,8 +114,14 @@ describe("the open documents (LSP incremental sync)", () => {
     });
     opened(open("a\n"));
     change(insert(2, 0, 0, "b"));
-    assert.deepEqual(await documents.textAt(at(3, 0, 0), live()), { kind: "notReady", reason: `version 3 of ${uri} did not reach the sidecar within 20 ms (it has version 2)` });
-    assert.deepEqual(await documents.textAt(at(1, 0, 0), live()), { kind: "notReady", reason: `${uri} changed since the request (version 1; the sidecar has 2)` });
+    assert.deepEqual(await documents.textAt(at(3, 0, 0), live()), {
+      kind: "notReady",
+      reason: `version 3 of ${uri} did not reach the sidecar within 20 ms (it has version 2)`,
+    });
+    assert.deepEqual(await documents.textAt(at(1, 0, 0), live()), {
+      kind: "notReady",
+      reason: `${uri} changed since the request (version 1; the sidecar has 2)`,
+    });
     close({ textDocument: { uri } });
     assert.equal((await documents.textAt(at(2, 0, 0), live())).kind, "notReady");
   });

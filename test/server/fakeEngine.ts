@@ -47,7 +47,10 @@ export class FakeEngine implements CompletionEngine {
   disposed = false;
   private readonly embedder = hashEmbedder(this.delay);
 
-  async openRepository(root: string, options: { cacheDir: string; exclude?: readonly string[]; rebuild?: boolean; log?: (m: string) => void }): Promise<HefCache> {
+  async openRepository(
+    root: string,
+    options: { cacheDir: string; exclude?: readonly string[]; rebuild?: boolean; log?: (m: string) => void },
+  ): Promise<HefCache> {
     this.opened.push({ root, rebuild: options.rebuild ?? false });
     const cache = await HefCache.open({
       root,
@@ -66,7 +69,9 @@ export class FakeEngine implements CompletionEngine {
     this.completeSignals.push(request.signal!);
     this.requests.push(request);
     if (this.hold) {
-      await new Promise((_, reject) => request.signal!.addEventListener("abort", () => reject(request.signal!.reason), { once: true }));
+      await new Promise((_, reject) =>
+        request.signal!.addEventListener("abort", () => reject(request.signal!.reason), { once: true }),
+      );
     }
     const [query] = await this.embedder.embed([request.prefix]);
     const nodes = cache.search(query!, request.k ?? DEFAULT_K);

@@ -4,10 +4,33 @@ import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { after, describe, test } from "node:test";
-import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
+import {
+  CancellationTokenSource,
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from "vscode-jsonrpc/node";
 import { createConnection, ProposedFeatures } from "vscode-languageserver/node.js";
-import { DidChangeTextDocumentNotification, DidChangeWorkspaceFoldersNotification, DidOpenTextDocumentNotification, ErrorCodes, InitializeRequest, InitializedNotification, LSPErrorCodes, ResponseError, ShutdownRequest } from "vscode-languageserver-protocol";
-import { DOCUMENT_WAIT_MS, HefNotifications, HefRequests, type CompleteParams, type SidecarOptions, type SidecarStatus } from "../../common/protocol";
+import {
+  DidChangeTextDocumentNotification,
+  DidChangeWorkspaceFoldersNotification,
+  DidOpenTextDocumentNotification,
+  ErrorCodes,
+  InitializeRequest,
+  InitializedNotification,
+  LSPErrorCodes,
+  ResponseError,
+  ShutdownRequest,
+} from "vscode-languageserver-protocol";
+import {
+  DOCUMENT_WAIT_MS,
+  HefNotifications,
+  HefRequests,
+  type CompleteParams,
+  type SidecarOptions,
+  type SidecarStatus,
+} from "../../common/protocol";
 import { estimateMs } from "../../sidecar/server/folderIndex";
 import { startServer, type LoadEngine } from "../../sidecar/server/server";
 import { copyOfRepo, tempDir } from "../helpers/repos";
@@ -43,7 +66,7 @@ async function serve(
   const sent = () => {
     const bytes = Buffer.concat(wire);
     const bodies: string[] = [];
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       const header = bytes.indexOf("\r\n\r\n", at);
       const length = Number(/Content-Length: (\d+)/.exec(bytes.subarray(at, header).toString())![1]);
       bodies.push(bytes.subarray(header + 4, header + 4 + length).toString());
@@ -79,7 +102,10 @@ async function serve(
   });
   await client.sendNotification(InitializedNotification.type, {});
   // The editor syncs the documents it completes in; completeParams completes in this one.
-  for (const root of roots) await client.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: cartUri(root), languageId: "python", version: 1, text: CART } });
+  for (const root of roots)
+    await client.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri: cartUri(root), languageId: "python", version: 1, text: CART },
+    });
   const until = async (ok: (status: SidecarStatus) => boolean, from = 0) => {
     for (;;) {
       const found = statuses.slice(from).find(ok);
@@ -92,7 +118,10 @@ async function serve(
 
 const workspaceFolder = (root: string) => ({ uri: pathToFileURL(root).href, name: root });
 const folderState = (status: SidecarStatus, root: string) => status.folders.find((f) => f.root === root)?.state;
-const ready = (...roots: string[]) => (status: SidecarStatus) => roots.every((root) => folderState(status, root) === "ready");
+const ready =
+  (...roots: string[]) =>
+  (status: SidecarStatus) =>
+    roots.every((root) => folderState(status, root) === "ready");
 
 /** The open document serve() syncs in each folder (its text, unsaved, is not the file's). */
 const CART = "def total(cart):\n    ";
@@ -125,9 +154,15 @@ describe("the sidecar language server (fake engine, real cache)", () => {
       assert.ok(folder.nodes > 10);
     }
     assert.equal(done.backend, "CPU");
-    assert.ok(session.statuses.some((s) => s.folders.some((f) => f.state === "indexing" && f.progress)), "progress was pushed");
+    assert.ok(
+      session.statuses.some((s) => s.folders.some((f) => f.state === "indexing" && f.progress)),
+      "progress was pushed",
+    );
     const asked = await session.client.sendRequest(HefRequests.status, undefined);
-    assert.deepEqual(asked.folders.map((f) => f.state), ["ready", "ready"]);
+    assert.deepEqual(
+      asked.folders.map((f) => f.state),
+      ["ready", "ready"],
+    );
     assert.ok(session.logs.some((line) => line.startsWith("sidecar ready")));
   });
 
@@ -157,7 +192,12 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const edited = ["shop/cart.py", "shop/pricing/tax.py", "shop/inventory/stock.py"].map((p) => join(root, p));
     for (const path of edited) {
       appendFileSync(path, "\n# edited\n");
-      await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [path], added: [], deleted: []});
+      await session.client.sendNotification(HefNotifications.filesChanged, {
+        root,
+        changed: [path],
+        added: [],
+        deleted: [],
+      });
     }
     engine.delay.ms = 0;
     await session.until(ready(root));
@@ -174,7 +214,12 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const from = join(root, "shop/pricing/tax.py");
     const to = join(root, "shop/pricing/taxes.py");
     writeFileSync(to, "def vat(amount):\n    return amount * 0.2\n");
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [to], deleted: [from] });
+    await session.client.sendNotification(HefNotifications.filesChanged, {
+      root,
+      changed: [],
+      added: [to],
+      deleted: [from],
+    });
     while (session.engine.refreshes.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(session.engine.refreshes, [[to, from]]);
   });
@@ -186,9 +231,18 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const mark = session.statuses.length;
     const path = join(root, "shop/cart.py");
     appendFileSync(path, "\n# saved\n");
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [path], added: [], deleted: []});
-    while (!session.logs.some((line) => line.includes("refreshed"))) await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.match(session.logs.find((line) => line.includes("refreshed"))!, /: refreshed shop\/cart\.py in \d+ ms \(1 changed/);
+    await session.client.sendNotification(HefNotifications.filesChanged, {
+      root,
+      changed: [path],
+      added: [],
+      deleted: [],
+    });
+    while (!session.logs.some((line) => line.includes("refreshed")))
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.match(
+      session.logs.find((line) => line.includes("refreshed"))!,
+      /: refreshed shop\/cart\.py in \d+ ms \(1 changed/,
+    );
     // An auto-save every second made the status bar flicker "indexing (reading) 100%".
     assert.ok(session.statuses.slice(mark).every((s) => s.folders[0]?.state === "ready" && !s.folders[0].progress));
   });
@@ -199,9 +253,17 @@ describe("the sidecar language server (fake engine, real cache)", () => {
       throw new Error("not a GGUF file");
     });
     await session.until((s) => s.error !== undefined);
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [join(root, "shop/cart.py")], added: [], deleted: []});
+    await session.client.sendNotification(HefNotifications.filesChanged, {
+      root,
+      changed: [join(root, "shop/cart.py")],
+      added: [],
+      deleted: [],
+    });
     await session.client.sendRequest(HefRequests.status, undefined);
-    assert.deepEqual(session.logs.filter((line) => line.includes("not a workspace folder")), []);
+    assert.deepEqual(
+      session.logs.filter((line) => line.includes("not a workspace folder")),
+      [],
+    );
   });
 
   test("a first index reads the file in view first and completes from it before the rest is indexed", async () => {
@@ -212,7 +274,10 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const gate = new Promise<void>((resolve) => (loaded = resolve));
     const session = await serve([root], engine, undefined, async () => (await gate, engine));
     // Sent before the models are loaded: the folder opens with it.
-    await session.client.sendNotification(HefNotifications.focus, { root, paths: [join(root, "shop/cart.py"), "/elsewhere/x.py"] });
+    await session.client.sendNotification(HefNotifications.focus, {
+      root,
+      paths: [join(root, "shop/cart.py"), "/elsewhere/x.py"],
+    });
     loaded();
     const partial = await session.until((s) => s.folders[0]?.state === "indexing" && s.folders[0].files > 0);
     assert.equal(partial.folders[0]!.files, 1);
@@ -229,41 +294,62 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.equal(estimateMs(10_000, 100, 100), undefined);
   });
 
-  test("a batch with a .gitignore or .git/info/exclude drops newly ignored files and brings back un-ignored ones", { timeout: 30_000 }, async () => {
-    const root = copyOfRepo("samples/shop");
-    const session = await serve([root]);
-    await session.until(ready(root));
-    const pricingNodes = async () => {
-      const result = await session.client.sendRequest(HefRequests.complete, completeParams(root, { k: 256 }));
-      assert.equal(result.kind, "completion");
-      return result.kind === "completion" ? result.nodes.filter((node) => node.path.startsWith("shop/pricing")).length : 0;
-    };
-    assert.ok((await pricingNodes()) > 0);
-    const settled = async (files: number) => {
-      const mark = session.statuses.length;
-      return session.until((s) => s.folders[0]?.state === "ready" && s.folders[0].files === files, mark);
-    };
+  test(
+    "a batch with a .gitignore or .git/info/exclude drops newly ignored files and brings back un-ignored ones",
+    { timeout: 30_000 },
+    async () => {
+      const root = copyOfRepo("samples/shop");
+      const session = await serve([root]);
+      await session.until(ready(root));
+      const pricingNodes = async () => {
+        const result = await session.client.sendRequest(HefRequests.complete, completeParams(root, { k: 256 }));
+        assert.equal(result.kind, "completion");
+        return result.kind === "completion"
+          ? result.nodes.filter((node) => node.path.startsWith("shop/pricing")).length
+          : 0;
+      };
+      assert.ok((await pricingNodes()) > 0);
+      const settled = async (files: number) => {
+        const mark = session.statuses.length;
+        return session.until((s) => s.folders[0]?.state === "ready" && s.folders[0].files === files, mark);
+      };
 
-    const gitignore = join(root, ".gitignore");
-    writeFileSync(gitignore, "shop/pricing/\n");
-    let done = settled(7);
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [gitignore], deleted: []});
-    await done;
-    assert.equal(await pricingNodes(), 0);
+      const gitignore = join(root, ".gitignore");
+      writeFileSync(gitignore, "shop/pricing/\n");
+      let done = settled(7);
+      await session.client.sendNotification(HefNotifications.filesChanged, {
+        root,
+        changed: [],
+        added: [gitignore],
+        deleted: [],
+      });
+      await done;
+      assert.equal(await pricingNodes(), 0);
 
-    rmSync(gitignore);
-    done = settled(10);
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [], added: [], deleted: [gitignore]});
-    await done;
-    assert.ok((await pricingNodes()) > 0);
+      rmSync(gitignore);
+      done = settled(10);
+      await session.client.sendNotification(HefNotifications.filesChanged, {
+        root,
+        changed: [],
+        added: [],
+        deleted: [gitignore],
+      });
+      await done;
+      assert.ok((await pricingNodes()) > 0);
 
-    const exclude = join(root, ".git/info/exclude");
-    mkdirSync(dirname(exclude), { recursive: true });
-    writeFileSync(exclude, "tests/\n");
-    done = settled(9);
-    await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [exclude], added: [], deleted: []});
-    await done;
-  });
+      const exclude = join(root, ".git/info/exclude");
+      mkdirSync(dirname(exclude), { recursive: true });
+      writeFileSync(exclude, "tests/\n");
+      done = settled(9);
+      await session.client.sendNotification(HefNotifications.filesChanged, {
+        root,
+        changed: [exclude],
+        added: [],
+        deleted: [],
+      });
+      await done;
+    },
+  );
 
   test("a cancelled rebuild keeps the old cache serving", async () => {
     const root = copyOfRepo("samples/shop");
@@ -276,12 +362,18 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const rebuild = session.client.sendRequest(HefRequests.rebuild, { roots: [] }, source.token);
     await session.until((s) => s.folders[0]?.state === "indexing", mark);
     source.cancel();
-    await assert.rejects(rebuild, (error: unknown) => error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled);
+    await assert.rejects(
+      rebuild,
+      (error: unknown) => error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled,
+    );
     engine.delay.ms = 0;
     const after = await session.client.sendRequest(HefRequests.status, undefined);
     assert.equal(after.folders[0]?.state, "ready");
     assert.equal(after.folders[0]?.nodes, before.folders[0]?.nodes);
-    assert.deepEqual(engine.opened.map((o) => o.rebuild), [false, true]);
+    assert.deepEqual(
+      engine.opened.map((o) => o.rebuild),
+      [false, true],
+    );
     assert.equal((await session.client.sendRequest(HefRequests.complete, completeParams(root))).kind, "completion");
   });
 
@@ -299,23 +391,44 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const root = copyOfRepo("samples/shop");
     const session = await serve([root]);
     await session.until(ready(root));
-    await session.client.sendRequest(HefRequests.complete, completeParams(root, { entities: true, k: 3, maxTokens: 7, mode: "rag" }));
+    await session.client.sendRequest(
+      HefRequests.complete,
+      completeParams(root, { entities: true, k: 3, maxTokens: 7, mode: "rag" }),
+    );
     const request = session.engine.requests.at(-1)!;
-    assert.deepEqual([request.entities, request.k, request.maxTokens, request.mode, request.path], [true, 3, 7, "rag", "shop/cart.py"]);
+    assert.deepEqual(
+      [request.entities, request.k, request.maxTokens, request.mode, request.path],
+      [true, 3, 7, "rag", "shop/cart.py"],
+    );
   });
 
   test("a completion request names the document and the cursor: its size on the wire does not grow with the file", async (t) => {
     const root = copyOfRepo("samples/shop");
     const session = await serve([root]);
     await session.until(ready(root));
-    const lines = (n: number) => Array.from({ length: n }, (_, i) => `    total += item_${i}.price * item_${i}.quantity`).join("\n");
+    const lines = (n: number) =>
+      Array.from({ length: n }, (_, i) => `    total += item_${i}.price * item_${i}.quantity`).join("\n");
     const requestBytes = async (n: number) => {
       const uri = pathToFileURL(join(root, `shop/lines_${n}.py`)).href;
-      await session.client.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: "python", version: 1, text: lines(n) } });
-      const params = completeParams(root, { textDocument: { uri, version: 1 }, position: { line: Math.floor(n / 2), character: 4 } });
+      await session.client.sendNotification(DidOpenTextDocumentNotification.type, {
+        textDocument: { uri, languageId: "python", version: 1, text: lines(n) },
+      });
+      const params = completeParams(root, {
+        textDocument: { uri, version: 1 },
+        position: { line: Math.floor(n / 2), character: 4 },
+      });
       assert.equal((await session.client.sendRequest(HefRequests.complete, params)).kind, "completion");
-      assert.equal(session.engine.requests.at(-1)!.prefix.split("\n").length, Math.floor(n / 2) + 1, "the sidecar cut the text at the cursor");
-      return Buffer.byteLength(session.sent().filter((body) => body.includes('"hef/complete"')).at(-1)!);
+      assert.equal(
+        session.engine.requests.at(-1)!.prefix.split("\n").length,
+        Math.floor(n / 2) + 1,
+        "the sidecar cut the text at the cursor",
+      );
+      return Buffer.byteLength(
+        session
+          .sent()
+          .filter((body) => body.includes('"hef/complete"'))
+          .at(-1)!,
+      );
     };
     const [small, large] = [await requestBytes(10), await requestBytes(10_000)];
     t.diagnostic(`hef/complete request: ${small} bytes at 10 lines, ${large} bytes at 10,000 lines`);
@@ -337,9 +450,15 @@ describe("the sidecar language server (fake engine, real cache)", () => {
         { range: { start: { line: 1, character: 4 }, end: { line: 1, character: 4 } }, text: "return " },
       ],
     });
-    await session.client.sendRequest(HefRequests.complete, completeParams(root, { textDocument, position: { line: 1, character: 11 } }));
+    await session.client.sendRequest(
+      HefRequests.complete,
+      completeParams(root, { textDocument, position: { line: 1, character: 11 } }),
+    );
     const request = session.engine.requests.at(-1)!;
-    assert.deepEqual([request.path, request.prefix, request.suffix], ["shop/cart.py", "def total(cart, tax):\n    return ", ""]);
+    assert.deepEqual(
+      [request.path, request.prefix, request.suffix],
+      ["shop/cart.py", "def total(cart, tax):\n    return ", ""],
+    );
   });
 
   test("a request for a version the sidecar has not seen waits for its didChange; an older version, one that never comes, or a document not open is notReady with the reason", async () => {
@@ -347,21 +466,39 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const session = await serve([root]);
     await session.until(ready(root));
     const uri = cartUri(root);
-    const ahead = session.client.sendRequest(HefRequests.complete, completeParams(root, { textDocument: { uri, version: 2 }, position: { line: 1, character: 5 } }));
-    await session.client.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: 2 }, contentChanges: [{ range: { start: { line: 1, character: 4 }, end: { line: 1, character: 4 } }, text: "x" }] });
+    const ahead = session.client.sendRequest(
+      HefRequests.complete,
+      completeParams(root, { textDocument: { uri, version: 2 }, position: { line: 1, character: 5 } }),
+    );
+    await session.client.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version: 2 },
+      contentChanges: [{ range: { start: { line: 1, character: 4 }, end: { line: 1, character: 4 } }, text: "x" }],
+    });
     assert.equal((await ahead).kind, "completion");
     assert.equal(session.engine.requests.at(-1)!.prefix, "def total(cart):\n    x");
     assert.deepEqual(await session.client.sendRequest(HefRequests.complete, completeParams(root)), {
       kind: "notReady",
       reason: `${uri} changed since the request (version 1; the sidecar has 2)`,
     });
-    assert.deepEqual(await session.client.sendRequest(HefRequests.complete, completeParams(root, { textDocument: { uri, version: 5 } })), {
-      kind: "notReady",
-      reason: `version 5 of ${uri} did not reach the sidecar within ${DOCUMENT_WAIT_MS} ms (it has version 2)`,
-    });
+    assert.deepEqual(
+      await session.client.sendRequest(
+        HefRequests.complete,
+        completeParams(root, { textDocument: { uri, version: 5 } }),
+      ),
+      {
+        kind: "notReady",
+        reason: `version 5 of ${uri} did not reach the sidecar within ${DOCUMENT_WAIT_MS} ms (it has version 2)`,
+      },
+    );
     const unopened = pathToFileURL(join(root, "shop/pricing/tax.py")).href;
-    const notOpen = await session.client.sendRequest(HefRequests.complete, completeParams(root, { textDocument: { uri: unopened, version: 1 } }));
-    assert.deepEqual(notOpen, { kind: "notReady", reason: `${unopened} is not open in the sidecar (the editor syncs a document with textDocument/didOpen before completing in it)` });
+    const notOpen = await session.client.sendRequest(
+      HefRequests.complete,
+      completeParams(root, { textDocument: { uri: unopened, version: 1 } }),
+    );
+    assert.deepEqual(notOpen, {
+      kind: "notReady",
+      reason: `${unopened} is not open in the sidecar (the editor syncs a document with textDocument/didOpen before completing in it)`,
+    });
   });
 
   test("a speculation completes as if its text were inserted at the cursor, and a real request cancels it at once", async () => {
@@ -369,15 +506,28 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const session = await serve([root]);
     await session.until(ready(root));
     session.engine.hold = true;
-    const speculation = session.client.sendRequest(HefRequests.speculate, completeParams(root, { insert: "return sum(cart)" }));
+    const speculation = session.client.sendRequest(
+      HefRequests.speculate,
+      completeParams(root, { insert: "return sum(cart)" }),
+    );
     while (session.engine.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.deepEqual([session.engine.requests[0]!.prefix, session.engine.requests[0]!.maxTokens], ["def total(cart):\n    return sum(cart)", 16]);
+    assert.deepEqual(
+      [session.engine.requests[0]!.prefix, session.engine.requests[0]!.maxTokens],
+      ["def total(cart):\n    return sum(cart)", 16],
+    );
     session.engine.hold = false;
-    const cancelled = assert.rejects(speculation, (error: unknown) => error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled);
+    const cancelled = assert.rejects(
+      speculation,
+      (error: unknown) => error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled,
+    );
     const real = await session.client.sendRequest(HefRequests.complete, completeParams(root));
     await cancelled;
     assert.equal(real.kind, "completion");
-    assert.equal(session.engine.completeSignals[0]!.aborted, true, "the speculation was stopped before the request ran");
+    assert.equal(
+      session.engine.completeSignals[0]!.aborted,
+      true,
+      "the speculation was stopped before the request ran",
+    );
     assert.equal(session.engine.completeSignals[1]!.aborted, false);
     assert.equal(session.engine.requests[1]!.prefix, CART, "the real request completes the document as it is");
     // Undisturbed, a speculation answers like a completion.
@@ -393,7 +543,11 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     session.engine.hold = true;
     await session.client.sendNotification(HefNotifications.prewarm, completeParams(root, { maxTokens: 64 }));
     while (session.engine.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.equal(session.engine.requests[0]!.maxTokens, 1, "the query, retrieval, projection and prefill are the work worth keeping");
+    assert.equal(
+      session.engine.requests[0]!.maxTokens,
+      1,
+      "the query, retrieval, projection and prefill are the work worth keeping",
+    );
     session.engine.hold = false;
     const result = await session.client.sendRequest(HefRequests.complete, completeParams(root));
     assert.equal(result.kind, "completion");
@@ -414,7 +568,10 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const request = session.client.sendRequest(HefRequests.complete, completeParams(root), source.token);
     while (engine.completeSignals.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     source.cancel();
-    await assert.rejects(request, (error: unknown) => error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled);
+    await assert.rejects(
+      request,
+      (error: unknown) => error instanceof ResponseError && error.code === LSPErrorCodes.RequestCancelled,
+    );
     assert.equal(engine.completeSignals[0]?.aborted, true);
   });
 
@@ -438,7 +595,9 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const loading = new Promise<void>((resolve) => (loaded = resolve));
     const session = await serve([a!, b!], engine, undefined, async () => (await loading, engine));
     const change = (added: string[], removed: string[]) =>
-      session.client.sendNotification(DidChangeWorkspaceFoldersNotification.type, { event: { added: added.map(workspaceFolder), removed: removed.map(workspaceFolder) } });
+      session.client.sendNotification(DidChangeWorkspaceFoldersNotification.type, {
+        event: { added: added.map(workspaceFolder), removed: removed.map(workspaceFolder) },
+      });
     await change([c!, d!], [b!]);
     await change([], [d!]);
     // A request answered means the notifications before it were handled.
@@ -475,17 +634,29 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const serving = await session.until(ready(root));
     assert.deepEqual(asked, ["/m/notes.gguf", undefined]);
     assert.equal(serving.error, undefined);
-    assert.equal(serving.fallback, "loading the models failed: /m/notes.gguf: not a GGUF file; completing with the embedded default models meanwhile");
+    assert.equal(
+      serving.fallback,
+      "loading the models failed: /m/notes.gguf: not a GGUF file; completing with the embedded default models meanwhile",
+    );
     assert.equal((await session.client.sendRequest(HefRequests.complete, completeParams(root))).kind, "completion");
   });
 
   test("when the embedded defaults fail too, nothing is served and the status says both", async () => {
     const root = copyOfRepo("samples/shop");
-    const session = await serve([root], undefined, undefined, async (options) => {
-      throw new Error(options.generatorPath ? "not a GGUF file" : "out of memory");
-    }, { generatorPath: "/m/notes.gguf" });
+    const session = await serve(
+      [root],
+      undefined,
+      undefined,
+      async (options) => {
+        throw new Error(options.generatorPath ? "not a GGUF file" : "out of memory");
+      },
+      { generatorPath: "/m/notes.gguf" },
+    );
     const failed = await session.until((s) => s.backend === "none");
-    assert.equal(failed.error, "loading the models failed: not a GGUF file; the embedded defaults failed too: out of memory");
+    assert.equal(
+      failed.error,
+      "loading the models failed: not a GGUF file; the embedded defaults failed too: out of memory",
+    );
     assert.equal(failed.fallback, undefined);
   });
 
@@ -500,7 +671,10 @@ describe("the sidecar language server (fake engine, real cache)", () => {
       ["mode must be one of hef, rag, none", { mode: "bogus" }],
       ["maxTokens must be an integer from 1 to 4096", { maxTokens: 1e9 }],
       ["textDocument.uri must be a file: URI", { textDocument: { uri: "untitled:Untitled-1", version: 1 } }],
-      ["textDocument.version must be an integer of at least 0", { textDocument: { uri: "file:///a.py", version: "1" } }],
+      [
+        "textDocument.version must be an integer of at least 0",
+        { textDocument: { uri: "file:///a.py", version: "1" } },
+      ],
       ["position must have a line and a character, integers of at least 0", { position: { line: -1, character: 0 } }],
       ["insert must be a string", { insert: 42 }],
       ["force must be true or false", { force: "yes" }],
@@ -509,12 +683,18 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     for (const [message, override] of bad) {
       await assert.rejects(
         session.client.sendRequest(HefRequests.complete, completeParams(root, override as Partial<CompleteParams>)),
-        (error: unknown) => error instanceof ResponseError && error.code === ErrorCodes.InvalidParams && error.message === `hef/complete: ${message}`,
+        (error: unknown) =>
+          error instanceof ResponseError &&
+          error.code === ErrorCodes.InvalidParams &&
+          error.message === `hef/complete: ${message}`,
       );
     }
     await assert.rejects(
       session.client.sendRequest(HefRequests.rebuild, { roots: "all" } as never),
-      (error: unknown) => error instanceof ResponseError && error.code === ErrorCodes.InvalidParams && error.message === "hef/rebuild: roots must be an array of strings",
+      (error: unknown) =>
+        error instanceof ResponseError &&
+        error.code === ErrorCodes.InvalidParams &&
+        error.message === "hef/rebuild: roots must be an array of strings",
     );
     await session.client.sendNotification(HefNotifications.filesChanged, { root, changed: [42] } as never);
     await session.client.sendNotification(HefNotifications.focus, { root, paths: "shop/cart.py" } as never);
@@ -530,11 +710,17 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     const first = await serve([root], new FakeEngine(), cacheDir);
     await first.until(ready(root));
     // A first index has nothing to compare with: "(10 changed)" of 10 files said nothing.
-    assert.ok(first.logs.some((line) => /indexed 10 files, \d+ nodes in \d+ ms$/.test(line)), first.logs.join("\n"));
+    assert.ok(
+      first.logs.some((line) => /indexed 10 files, \d+ nodes in \d+ ms$/.test(line)),
+      first.logs.join("\n"),
+    );
     await first.shutdown();
     assert.equal(first.engine.disposed, true);
     const second = await serve([root], new FakeEngine(), cacheDir);
     await second.until(ready(root));
-    assert.ok(second.logs.some((line) => line.includes("indexed 10 files") && line.includes("; 0 changed since the last run")), second.logs.join("\n"));
+    assert.ok(
+      second.logs.some((line) => line.includes("indexed 10 files") && line.includes("; 0 changed since the last run")),
+      second.logs.join("\n"),
+    );
   });
 });

@@ -143,8 +143,18 @@ describe("GGUF writer", () => {
     { name: "a.f32", shape: [64, 3], type: GgmlType.F32, data: floatArray(GgmlType.F32, 64, f32) },
     { name: "b.f16", shape: [64, 3], type: GgmlType.F16, data: floatArray(GgmlType.F16, 64, f32) },
     { name: "c.q8_0", shape: [64, 3], type: GgmlType.Q8_0, data: floatArray(GgmlType.Q8_0, 64, f32) },
-    { name: "d.q4_k", shape: [512, 2], type: GgmlType.Q4_K, data: () => randomQuantBlocks(GgmlType.Q4_K, 1024, "d", 0.02) },
-    { name: "e.q6_k", shape: [256, 3, 2], type: GgmlType.Q6_K, data: () => randomQuantBlocks(GgmlType.Q6_K, 1536, "e", 0.02) },
+    {
+      name: "d.q4_k",
+      shape: [512, 2],
+      type: GgmlType.Q4_K,
+      data: () => randomQuantBlocks(GgmlType.Q4_K, 1024, "d", 0.02),
+    },
+    {
+      name: "e.q6_k",
+      shape: [256, 3, 2],
+      type: GgmlType.Q6_K,
+      data: () => randomQuantBlocks(GgmlType.Q6_K, 1536, "e", 0.02),
+    },
     { name: "f.one", shape: [5], type: GgmlType.F32, data: zeroBytes(20) },
   ];
 
@@ -176,11 +186,17 @@ describe("GGUF writer", () => {
     assert.deepEqual(arr.f32, [0.25, -8]);
     assert.deepEqual(arr.f64, [1e300]);
     assert.deepEqual(arr.bool, [true, false]);
-    assert.deepEqual((arr.u64 as unknown[]).map((v) => BigInt(v as bigint)), [1n, 2n ** 40n]);
+    assert.deepEqual(
+      (arr.u64 as unknown[]).map((v) => BigInt(v as bigint)),
+      [1n, 2n ** 40n],
+    );
     assert.deepEqual(arr.i16, []);
 
     const infos = info.tensorInfo!;
-    assert.deepEqual(infos.map((x) => x.name), tensors.map((x) => x.name));
+    assert.deepEqual(
+      infos.map((x) => x.name),
+      tensors.map((x) => x.name),
+    );
     for (const [i, x] of infos.entries()) {
       assert.deepEqual(x.dimensions.map(Number), [...tensors[i]!.shape]);
       assert.equal(Number(x.ggmlType), tensors[i]!.type);
@@ -205,16 +221,27 @@ describe("GGUF writer", () => {
     const failed = join(dir, "failed.gguf");
     await assert.rejects(writeGguf(failed, { metadata, tensors: [bad] }), /produced 64 bytes, expected 128/);
     assert.equal(existsSync(failed), false);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith(".tmp")), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.endsWith(".tmp")),
+      [],
+    );
   });
 
   test("rejects invalid input before writing", () => {
-    const t = (shape: number[], type: GgmlType = GgmlType.F32, name = "x"): GgufTensor => ({ name, shape, type, data: zeroBytes(0) });
+    const t = (shape: number[], type: GgmlType = GgmlType.F32, name = "x"): GgufTensor => ({
+      name,
+      shape,
+      type,
+      data: zeroBytes(0),
+    });
     assert.throws(() => layoutGguf({ metadata: {}, tensors: [t([100], GgmlType.Q8_0)] }), /not a multiple/);
     assert.throws(() => layoutGguf({ metadata: {}, tensors: [t([4]), t([4])] }), /duplicate/);
     assert.throws(() => layoutGguf({ metadata: {}, tensors: [t([4], GgmlType.F32, "n".repeat(64))] }), /tensor name/);
     assert.throws(() => layoutGguf({ metadata: { k: gguf.u8(256) }, tensors: [] }), /out of range/);
     assert.throws(() => layoutGguf({ metadata: { k: gguf.i32(1.5) }, tensors: [] }), /not an integer/);
-    assert.throws(() => layoutGguf({ metadata: { k: gguf.array("string", ["a", 1 as unknown as string]) }, tensors: [] }), /not a string/);
+    assert.throws(
+      () => layoutGguf({ metadata: { k: gguf.array("string", ["a", 1 as unknown as string]) }, tensors: [] }),
+      /not a string/,
+    );
   });
 });

@@ -8,9 +8,21 @@ import { after, before, describe, test } from "node:test";
 import { build } from "esbuild";
 import { type Llama, type LlamaModel, getLlama, readGgufFileInfo } from "node-llama-cpp";
 import { writeModel, specVocab } from "../../sidecar/syntheticModels/buildModel";
-import { tinyModelPath, ensureTinyModel, makeShapedModel, readContentVersion } from "../../sidecar/syntheticModels/generatedModels";
+import {
+  tinyModelPath,
+  ensureTinyModel,
+  makeShapedModel,
+  readContentVersion,
+} from "../../sidecar/syntheticModels/generatedModels";
 import { GgmlType, ggmlTypeName } from "../../sidecar/models/ggmlTypes";
-import { MODEL_SPECS, PoolingType, SHAPED_MODEL_NAMES, modelSpec, modelTensorShapes, parameterCount } from "../../sidecar/syntheticModels/modelSpecs";
+import {
+  MODEL_SPECS,
+  PoolingType,
+  SHAPED_MODEL_NAMES,
+  modelSpec,
+  modelTensorShapes,
+  parameterCount,
+} from "../../sidecar/syntheticModels/modelSpecs";
 import { findPackageRoot } from "../../sidecar/util/packageRoot";
 import { tensorType, useMoreBits } from "../../sidecar/syntheticModels/quantMix";
 import { cosine } from "../helpers/vectors";
@@ -39,7 +51,11 @@ async function load(path: string): Promise<LlamaModel> {
 
 describe("model specs", () => {
   test("random-weight specs have the real models' parameter counts", (t) => {
-    const expected = { "qwen3-embedding-0.6b": 595_776_512, "qwen2.5-coder-0.5b": 494_032_768, "qwen2.5-coder-1.5b": 1_543_714_304 };
+    const expected = {
+      "qwen3-embedding-0.6b": 595_776_512,
+      "qwen2.5-coder-0.5b": 494_032_768,
+      "qwen2.5-coder-1.5b": 1_543_714_304,
+    };
     for (const name of SHAPED_MODEL_NAMES) {
       const spec = modelSpec(name);
       const vocabSize = typeof spec.vocab.size === "number" ? spec.vocab.size : 0;
@@ -86,7 +102,11 @@ describe("tiny embedder", () => {
   });
 
   test("declares mean pooling and says it is a test model", async () => {
-    const info = await readGgufFileInfo(path, { sourceType: "filesystem", logWarnings: false, ignoreKeys: ["tokenizer.ggml.merges"] });
+    const info = await readGgufFileInfo(path, {
+      sourceType: "filesystem",
+      logWarnings: false,
+      ignoreKeys: ["tokenizer.ggml.merges"],
+    });
     const md = info.metadata as unknown as Metadata;
     assert.equal(md.qwen3!.pooling_type, PoolingType.MEAN);
     assert.match(String(md.general!.name), /test/i);
@@ -99,9 +119,13 @@ describe("tiny embedder", () => {
     const model = await load(path);
     const context = await model.createEmbeddingContext({ contextSize: 520, threads: llama.cpuMathCores });
     const embed = async (text: string): Promise<readonly number[]> => (await context.getEmbeddingFor(text)).vector;
-    const a = await embed("def total_price(cart):\n    return sum(item.price * item.quantity for item in cart.items)\n");
+    const a = await embed(
+      "def total_price(cart):\n    return sum(item.price * item.quantity for item in cart.items)\n",
+    );
     const b = await embed("def total_price(cart):\n    return sum(item.price * item.qty for item in cart.items)\n");
-    const c = await embed("export function debounce<T>(fn: (arg: T) => void, ms: number) {\n  let timer: NodeJS.Timeout;\n}\n");
+    const c = await embed(
+      "export function debounce<T>(fn: (arg: T) => void, ms: number) {\n  let timer: NodeJS.Timeout;\n}\n",
+    );
     assert.equal(a.length, MODEL_SPECS["tiny-embed"].hidden);
     assert.equal(model.embeddingVectorSize, 256);
     assert.ok(a.every(Number.isFinite));
@@ -155,7 +179,10 @@ describe("tiny generator", () => {
       if (generated.length === 5) break;
     }
     assert.equal(generated.length, 5);
-    assert.ok(generated.every((id) => id < vocab.bpeTokenCount), "only real tokens win");
+    assert.ok(
+      generated.every((id) => id < vocab.bpeTokenCount),
+      "only real tokens win",
+    );
     assert.ok(model.detokenize(generated as never).length > 0);
     await context.dispose();
   });
@@ -191,14 +218,37 @@ describe("tiny test models and shaped models", () => {
     mkdirSync(out, { recursive: true });
     try {
       const esmEntry = join(out, "esm-entry.ts");
-      writeFileSync(esmEntry, `import { ensureTinyModel } from ${JSON.stringify(join(root, "sidecar/syntheticModels/generatedModels"))};\nconsole.log(await ensureTinyModel("tiny-embed"));\n`);
-      await build({ entryPoints: [esmEntry], bundle: true, platform: "node", format: "esm", outfile: join(out, "esm.mjs"), external: ["node-llama-cpp"], logLevel: "silent" });
+      writeFileSync(
+        esmEntry,
+        `import { ensureTinyModel } from ${JSON.stringify(join(root, "sidecar/syntheticModels/generatedModels"))};\nconsole.log(await ensureTinyModel("tiny-embed"));\n`,
+      );
+      await build({
+        entryPoints: [esmEntry],
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        outfile: join(out, "esm.mjs"),
+        external: ["node-llama-cpp"],
+        logLevel: "silent",
+      });
       const cjsEntry = join(out, "cjs-entry.ts");
-      writeFileSync(cjsEntry, `import { findPackageRoot } from ${JSON.stringify(join(root, "sidecar/util/packageRoot"))};\nimport { buildVocab } from ${JSON.stringify(join(root, "sidecar/syntheticModels/vocab"))};\nconsole.log(findPackageRoot() + "\\n" + buildVocab().tokens.length);\n`);
-      await build({ entryPoints: [cjsEntry], bundle: true, platform: "node", format: "cjs", outfile: join(out, "cjs.cjs"), logLevel: "silent" });
+      writeFileSync(
+        cjsEntry,
+        `import { findPackageRoot } from ${JSON.stringify(join(root, "sidecar/util/packageRoot"))};\nimport { buildVocab } from ${JSON.stringify(join(root, "sidecar/syntheticModels/vocab"))};\nconsole.log(findPackageRoot() + "\\n" + buildVocab().tokens.length);\n`,
+      );
+      await build({
+        entryPoints: [cjsEntry],
+        bundle: true,
+        platform: "node",
+        format: "cjs",
+        outfile: join(out, "cjs.cjs"),
+        logLevel: "silent",
+      });
       const esm = execFileSync(process.execPath, [join(out, "esm.mjs")], { encoding: "utf8" }).trim();
       assert.equal(esm, join(root, "dist", "models", "tiny-embed.gguf"));
-      const cjs = execFileSync(process.execPath, [join(out, "cjs.cjs")], { encoding: "utf8" }).trim().split("\n");
+      const cjs = execFileSync(process.execPath, [join(out, "cjs.cjs")], { encoding: "utf8" })
+        .trim()
+        .split("\n");
       assert.deepEqual(cjs, [root, String(256 + 8000 + 22)]);
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -210,13 +260,22 @@ describe("tiny test models and shaped models", () => {
     const spec = modelSpec("qwen3-embedding-0.6b");
     try {
       const written = await makeShapedModel("qwen3-embedding-0.6b", path);
-      t.diagnostic(`wrote ${(written.bytes / 1e6).toFixed(0)} MB (${(written.parameters / 1e6).toFixed(1)}M parameters, Q8_0) in ${written.seconds.toFixed(1)} s`);
+      t.diagnostic(
+        `wrote ${(written.bytes / 1e6).toFixed(0)} MB (${(written.parameters / 1e6).toFixed(1)}M parameters, Q8_0) in ${written.seconds.toFixed(1)} s`,
+      );
       assert.equal(written.parameters, 595_776_512);
-      const info = await readGgufFileInfo(path, { sourceType: "filesystem", logWarnings: false, ignoreKeys: ["tokenizer.ggml.merges", "tokenizer.ggml.tokens", "tokenizer.ggml.token_type"] });
+      const info = await readGgufFileInfo(path, {
+        sourceType: "filesystem",
+        logWarnings: false,
+        ignoreKeys: ["tokenizer.ggml.merges", "tokenizer.ggml.tokens", "tokenizer.ggml.token_type"],
+      });
       const md = info.metadata as unknown as Metadata;
       assert.equal(md.general!.architecture, "qwen3");
       assert.match(String(md.general!.description), /Random weights/);
-      const arch = md.qwen3 as Record<string, unknown> & { attention: Record<string, unknown>; rope: Record<string, unknown> };
+      const arch = md.qwen3 as Record<string, unknown> & {
+        attention: Record<string, unknown>;
+        rope: Record<string, unknown>;
+      };
       assert.equal(arch.pooling_type, PoolingType.LAST);
       assert.equal(arch.embedding_length, 1024);
       assert.equal(arch.block_count, 28);

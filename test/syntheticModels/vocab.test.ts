@@ -21,7 +21,16 @@ describe("byte-level BPE basics", () => {
   });
 
   test("pre-tokenizer splits like llama.cpp's qwen2 regex", () => {
-    assert.deepEqual(pretokenize("def foo(x):\n    return x's"), ["def", " foo", "(x", "):\n", "   ", " return", " x", "'s"]);
+    assert.deepEqual(pretokenize("def foo(x):\n    return x's"), [
+      "def",
+      " foo",
+      "(x",
+      "):\n",
+      "   ",
+      " return",
+      " x",
+      "'s",
+    ]);
     assert.deepEqual(pretokenize("x123 = a.b\n\n"), ["x", "1", "2", "3", " =", " a", ".b", "\n\n"]);
     assert.deepEqual(pretokenize("I'VE  done"), ["I", "'VE", " ", " done"]);
   });
@@ -37,7 +46,8 @@ describe("code vocabulary", () => {
     assert.equal(vocab.tokens.length, vocab.bpeTokenCount);
     assert.equal(new Set(vocab.tokens).size, vocab.tokens.length);
     // code-ish tokens were learned
-    for (const token of ["ĠĠĠĠ", "Ġreturn", "Ġfunction", "Ġself", "const"]) assert.ok(vocab.tokens.includes(token), token);
+    for (const token of ["ĠĠĠĠ", "Ġreturn", "Ġfunction", "Ġself", "const"])
+      assert.ok(vocab.tokens.includes(token), token);
   });
 
   test("tokens, types and added tokens, padded with unique unused fillers", () => {

@@ -44,7 +44,13 @@ function holdsUnit(node: Node, spec: LanguageSpec, depth: number): boolean {
 }
 
 /** Cuts [start, end) into contiguous segments, one per child (with its comments); the cuts fall at line starts where possible. */
-function segmentsOf(src: SourceText, start: number, end: number, children: readonly Node[], spec: LanguageSpec): Segment[] {
+function segmentsOf(
+  src: SourceText,
+  start: number,
+  end: number,
+  children: readonly Node[],
+  spec: LanguageSpec,
+): Segment[] {
   interface Group {
     start: number;
     end: number;
@@ -151,12 +157,26 @@ export function chunkSyntaxTree({ src, path, root, spec, count, budget }: Syntax
     let parts: Piece[];
     if (main && seg.end > main.endIndex && !isBlankRange(text, main.endIndex, seg.end)) {
       // Too big with trailing comments: they become a piece of their own, the node may still fit.
-      parts = piecesOfAll([{ ...seg, end: main.endIndex }, { start: main.endIndex, end: seg.end, unit: false }], reserve, depth + 1);
+      parts = piecesOfAll(
+        [
+          { ...seg, end: main.endIndex },
+          { start: main.endIndex, end: seg.end, unit: false },
+        ],
+        reserve,
+        depth + 1,
+      );
     } else if (main && seg.leadEnd !== undefined) {
       // Too big with its doc comments: the comments go with the first part of the node.
       const lineStart = src.lineStartAt(main.startIndex);
       const cut = lineStart >= seg.leadEnd && lineStart > seg.start ? lineStart : main.startIndex;
-      parts = piecesOfAll([{ start: seg.start, end: cut, unit: false }, { start: cut, end: seg.end, main, unit: seg.unit }], reserve, depth + 1);
+      parts = piecesOfAll(
+        [
+          { start: seg.start, end: cut, unit: false },
+          { start: cut, end: seg.end, main, unit: seg.unit },
+        ],
+        reserve,
+        depth + 1,
+      );
     } else if (main && main.childCount > 0 && depth < MAX_SYNTAX_DEPTH) {
       parts = piecesOfAll(segmentsOf(src, seg.start, seg.end, main.children, spec), seg.unit ? 0 : reserve, depth + 1);
     } else {
@@ -179,7 +199,12 @@ export function chunkSyntaxTree({ src, path, root, spec, count, budget }: Syntax
       const pieces = piecesOf(seg, tail < budget.minTokens ? tail : 0, depth);
       for (const p of pieces) {
         out.push(p);
-        tail = tail + p.tokens < budget.minTokens ? tail + p.tokens : p.tokens < budget.minTokens ? p.tokens : budget.minTokens;
+        tail =
+          tail + p.tokens < budget.minTokens
+            ? tail + p.tokens
+            : p.tokens < budget.minTokens
+              ? p.tokens
+              : budget.minTokens;
       }
     }
     return out;

@@ -18,7 +18,8 @@ export function cutUnneededClosers(text: string, prefix: string, suffix: string)
   for (const { index, kind, open } of brackets(text)) {
     if (open) depth[kind]!++;
     else if (depth[kind]! > 0) depth[kind]!--;
-    else if (++unopened[kind]! > prefixOpen[kind]! - suffixCloses[kind]! && lineCloses[kind]! > 0) return text.slice(0, index);
+    else if (++unopened[kind]! > prefixOpen[kind]! - suffixCloses[kind]! && lineCloses[kind]! > 0)
+      return text.slice(0, index);
   }
   return text;
 }

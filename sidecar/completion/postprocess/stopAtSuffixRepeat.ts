@@ -16,7 +16,11 @@ export function stopAtSuffixRepeat(text: string, suffix: string): string {
   const body = text.slice(lineStart).trimEnd();
   for (let k = Math.min(body.length, rest.length); k >= 1; k--) {
     const tail = body.slice(body.length - k);
-    if ((k === rest.length || k >= MIN_PARTIAL_REPEAT) && rest.startsWith(tail) && ![...tail].some((c) => CLOSERS.includes(c))) {
+    if (
+      (k === rest.length || k >= MIN_PARTIAL_REPEAT) &&
+      rest.startsWith(tail) &&
+      ![...tail].some((c) => CLOSERS.includes(c))
+    ) {
       return text.slice(0, lineStart + body.length - k);
     }
   }

@@ -7,7 +7,9 @@ import { restOfLine } from "./text";
 export function trimTrailingWhitespace(text: string, suffix: string): string {
   const lines = text.split("\n");
   const last = lines.length - 1;
-  const trimmed = lines.map((line, i) => (i < last || restOfLine(suffix).trim() === "" ? line.trimEnd() : line)).join("\n");
+  const trimmed = lines
+    .map((line, i) => (i < last || restOfLine(suffix).trim() === "" ? line.trimEnd() : line))
+    .join("\n");
   const out = restOfLine(suffix).trim() === "" ? trimmed.trimEnd() : trimmed;
   return out.trim() === "" ? "" : out;
 }

@@ -111,17 +111,49 @@ export class ByteSink {
     return [this.current, offset];
   }
 
-  u8(v: number): void { const [b, o] = this.at(1); b.writeUInt8(v, o); }
-  i8(v: number): void { const [b, o] = this.at(1); b.writeInt8(v, o); }
-  u16(v: number): void { const [b, o] = this.at(2); b.writeUInt16LE(v, o); }
-  i16(v: number): void { const [b, o] = this.at(2); b.writeInt16LE(v, o); }
-  u32(v: number): void { const [b, o] = this.at(4); b.writeUInt32LE(v, o); }
-  i32(v: number): void { const [b, o] = this.at(4); b.writeInt32LE(v, o); }
-  u64(v: bigint | number): void { const [b, o] = this.at(8); b.writeBigUInt64LE(BigInt(v), o); }
-  i64(v: bigint | number): void { const [b, o] = this.at(8); b.writeBigInt64LE(BigInt(v), o); }
-  f32(v: number): void { const [b, o] = this.at(4); b.writeFloatLE(v, o); }
-  f64(v: number): void { const [b, o] = this.at(8); b.writeDoubleLE(v, o); }
-  bool(v: boolean): void { this.u8(v ? 1 : 0); }
+  u8(v: number): void {
+    const [b, o] = this.at(1);
+    b.writeUInt8(v, o);
+  }
+  i8(v: number): void {
+    const [b, o] = this.at(1);
+    b.writeInt8(v, o);
+  }
+  u16(v: number): void {
+    const [b, o] = this.at(2);
+    b.writeUInt16LE(v, o);
+  }
+  i16(v: number): void {
+    const [b, o] = this.at(2);
+    b.writeInt16LE(v, o);
+  }
+  u32(v: number): void {
+    const [b, o] = this.at(4);
+    b.writeUInt32LE(v, o);
+  }
+  i32(v: number): void {
+    const [b, o] = this.at(4);
+    b.writeInt32LE(v, o);
+  }
+  u64(v: bigint | number): void {
+    const [b, o] = this.at(8);
+    b.writeBigUInt64LE(BigInt(v), o);
+  }
+  i64(v: bigint | number): void {
+    const [b, o] = this.at(8);
+    b.writeBigInt64LE(BigInt(v), o);
+  }
+  f32(v: number): void {
+    const [b, o] = this.at(4);
+    b.writeFloatLE(v, o);
+  }
+  f64(v: number): void {
+    const [b, o] = this.at(8);
+    b.writeDoubleLE(v, o);
+  }
+  bool(v: boolean): void {
+    this.u8(v ? 1 : 0);
+  }
 
   /** GGUF string: u64 byte length + UTF-8 bytes (no terminator). */
   string(v: string): void {
@@ -174,11 +206,16 @@ function checkItem(kind: GgufItemKind, v: unknown, key: string): void {
 
 function writeItem(sink: ByteSink, kind: GgufItemKind, v: unknown): void {
   switch (kind) {
-    case "string": return sink.string(v as string);
-    case "bool": return sink.bool(v as boolean);
-    case "u64": return sink.u64(v as bigint | number);
-    case "i64": return sink.i64(v as bigint | number);
-    default: return sink[kind](v as number);
+    case "string":
+      return sink.string(v as string);
+    case "bool":
+      return sink.bool(v as boolean);
+    case "u64":
+      return sink.u64(v as bigint | number);
+    case "i64":
+      return sink.i64(v as bigint | number);
+    default:
+      return sink[kind](v as number);
   }
 }
 

@@ -79,7 +79,12 @@ function patchQ6_K(buf: Uint8Array, blocks: number, std: number): void {
  * Yields the bytes of `elements` random quantized weights of `type` (a whole number of blocks),
  * with weight standard deviation about `std`. Chunks are reused: each is valid until the next is requested.
  */
-export function* randomQuantBlocks(type: RandomQuantType, elements: number, seed: string, std: number): Generator<Uint8Array> {
+export function* randomQuantBlocks(
+  type: RandomQuantType,
+  elements: number,
+  seed: string,
+  std: number,
+): Generator<Uint8Array> {
   const { blockSize, typeSize } = ggmlTypeInfo(type);
   if (elements % blockSize !== 0) {
     throw new Error(`${elements} elements are not a whole number of ${ggmlTypeName(type)} blocks`);
@@ -91,7 +96,7 @@ export function* randomQuantBlocks(type: RandomQuantType, elements: number, seed
   const bytes = new Uint8Array(words.buffer);
   const q8Table = scaleTable(std / Q8_0_QUANT_STD);
   const scaleWords = new Uint32Array(type === GgmlType.Q8_0 ? blocksPerChunk : 0);
-  for (let done = 0; done < totalBlocks; ) {
+  for (let done = 0; done < totalBlocks;) {
     const blocks = Math.min(blocksPerChunk, totalBlocks - done);
     const len = blocks * typeSize;
     prng.fillU32(words.subarray(0, Math.ceil(len / 4)));

@@ -20,7 +20,7 @@ export function floatRows(
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / rowBytes));
     const chunk = new Uint8Array(rowsPerChunk * rowBytes);
     const row = new Float32Array(rowLength);
-    for (let r = 0; r < rowCount; ) {
+    for (let r = 0; r < rowCount;) {
       const rows = Math.min(rowsPerChunk, rowCount - r);
       for (let i = 0; i < rows; i++) {
         row.fill(0);
@@ -52,7 +52,8 @@ export function rawBytes(bytes: Uint8Array): TensorData {
 export function zeroBytes(byteCount: number): TensorData {
   return function* () {
     const chunk = new Uint8Array(Math.min(byteCount, CHUNK_BYTES));
-    for (let left = byteCount; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
+    for (let left = byteCount; left > 0; left -= chunk.length)
+      yield left >= chunk.length ? chunk : chunk.subarray(0, left);
   };
 }
 

@@ -58,7 +58,9 @@ function validateTensor(t: GgufTensor, seen: Set<string>): void {
   }
   const blockSize = ggmlTypeInfo(t.type).blockSize;
   if (t.shape[0]! % blockSize !== 0) {
-    throw new Error(`tensor "${t.name}": row length ${t.shape[0]} is not a multiple of the ${ggmlTypeName(t.type)} block size ${blockSize}`);
+    throw new Error(
+      `tensor "${t.name}": row length ${t.shape[0]} is not a multiple of the ${ggmlTypeName(t.type)} block size ${blockSize}`,
+    );
   }
 }
 
@@ -69,7 +71,8 @@ export function layoutGguf(file: GgufFile): GgufLayout {
   if (alignmentValue === undefined) metadata["general.alignment"] = gguf.u32(GGUF_DEFAULT_ALIGNMENT);
   else if (alignmentValue.type !== "u32") throw new Error("general.alignment must be a u32");
   const alignment = Number(metadata["general.alignment"]!.value);
-  if (!(alignment > 0 && (alignment & (alignment - 1)) === 0)) throw new Error(`alignment ${alignment} is not a power of two`);
+  if (!(alignment > 0 && (alignment & (alignment - 1)) === 0))
+    throw new Error(`alignment ${alignment} is not a power of two`);
 
   const seen = new Set<string>();
   for (const t of file.tensors) validateTensor(t, seen);
@@ -120,7 +123,11 @@ export interface WriteGgufResult {
  * Writes `file` to `path` atomically: a temporary file in the same folder, renamed over `path`
  * only once every tensor produced exactly its expected byte count.
  */
-export async function writeGguf(path: string, file: GgufFile, options: WriteGgufOptions = {}): Promise<WriteGgufResult> {
+export async function writeGguf(
+  path: string,
+  file: GgufFile,
+  options: WriteGgufOptions = {},
+): Promise<WriteGgufResult> {
   const layout = layoutGguf(file);
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
@@ -134,7 +141,7 @@ export async function writeGguf(path: string, file: GgufFile, options: WriteGguf
     let used = 0;
     let position = 0;
     const writeAll = async (buffer: Buffer, length: number, at: number): Promise<void> => {
-      for (let done = 0; done < length; ) {
+      for (let done = 0; done < length;) {
         const { bytesWritten } = await handle.write(buffer, done, length - done, at + done);
         done += bytesWritten;
       }
@@ -179,7 +186,9 @@ export async function writeGguf(path: string, file: GgufFile, options: WriteGguf
         await put(chunk);
       }
       if (produced !== expected) {
-        throw new Error(`tensor "${t.name}" (${ggmlTypeName(t.type)} [${t.shape.join(", ")}]) produced ${produced > expected ? "more than" : produced} bytes, expected ${expected}`);
+        throw new Error(
+          `tensor "${t.name}" (${ggmlTypeName(t.type)} [${t.shape.join(", ")}]) produced ${produced > expected ? "more than" : produced} bytes, expected ${expected}`,
+        );
       }
       written += expected;
     }

@@ -19,7 +19,10 @@ export function golden(filter: Filter, cases: readonly GoldenCase[]): void {
   for (const c of cases) {
     test(c.why, () => {
       const [prefix, suffix, extra] = c.document.split("║");
-      assert.ok(prefix !== undefined && suffix !== undefined && extra === undefined, `one cursor marker in ${JSON.stringify(c.document)}`);
+      assert.ok(
+        prefix !== undefined && suffix !== undefined && extra === undefined,
+        `one cursor marker in ${JSON.stringify(c.document)}`,
+      );
       assert.equal(filter(c.completion, { prefix, suffix }), c.shown);
     });
   }
