@@ -2,8 +2,8 @@
 // pool and holds the generator's mutex, so requests on one handle run one at a time. The context
 // holds one KV sequence per recent slot (a document: requests name it), in one unified pool of
 // n_ctx cells, the least recently used slot giving way when a request needs its cells; within a
-// slot the longest common prefix with the slot's previous request, and after it the chunks of the
-// previous tokens that reappear in the request at an earlier position (moved there, not decoded
+// slot the longest common prefix with the slot's previous request, and after it the runs of the
+// previous tokens that reappear in the request at another position (moved there, not decoded
 // again), are reused.
 #include "generator.hpp"
 
@@ -26,7 +26,7 @@ namespace hef {
 namespace {
 
 struct GeneratorOptions : ContextOptions {
-  // Shortest run of cached tokens moved to an earlier position instead of decoded again; 0 = never.
+  // Shortest run of cached tokens moved to where it reappears instead of decoded again; 0 = never.
   int cacheReuse = 0;
   // Slots (KV sequences) kept at once.
   int sequences = 1;
@@ -38,6 +38,14 @@ struct Sequence {
   uint64_t lastUse = 0;
   std::vector<float> pseudo;
   std::vector<llama_token> tokens;
+};
+
+// A run of the previous request's tokens that reappears in this one: request tokens [at, at + n)
+// are cached tokens [from, from + n).
+struct Run {
+  int at = 0;
+  int from = 0;
+  int n = 0;
 };
 
 struct EvalOutcome {
@@ -85,8 +93,10 @@ class Generator : public ModelHandle<Generator> {
 
   // Runs on a worker thread: loads model and context.
   void loadNative(const std::string& path, const GeneratorOptions& options) {
+    const int slots = std::max(1, options.sequences);
     m_ = std::make_unique<LoadedModel>(path, options, [&](llama_context_params& cp) {
-      cp.n_seq_max = static_cast<uint32_t>(std::max(1, options.sequences));
+      // Two more sequences than slots: the spare ones hold runs of cached tokens while they move.
+      cp.n_seq_max = static_cast<uint32_t>(slots + 2);
       // One pool of cells: a slot may use the whole context when the others give way.
       cp.kv_unified = true;
       cp.abort_callback = &Generator::abortCallback;
@@ -95,7 +105,9 @@ class Generator : public ModelHandle<Generator> {
     nEmbd_ = m_->nEmbdInp;
     nVocab_ = llama_vocab_n_tokens(m_->vocab);
     nCtx_ = m_->nCtx;
-    seqs_.resize(llama_n_seq_max(m_->ctx));
+    seqs_.resize(slots);
+    parked_ = slots;
+    moving_ = slots + 1;
     cacheReuse_ = llama_memory_can_shift(m_->memory()) ? std::max(0, options.cacheReuse) : 0;
     embeddingTable_ = std::make_unique<TokenEmbeddingTable>(path, nEmbd_);
   }
@@ -111,6 +123,9 @@ class Generator : public ModelHandle<Generator> {
   // Sequence i of the KV cache is seqs_[i]; the running request uses seqs_[cur_].
   std::vector<Sequence> seqs_;
   int cur_ = 0;
+  // The spare sequences reuseTokens moves runs through; empty between requests.
+  int parked_ = 0;
+  int moving_ = 0;
   uint64_t uses_ = 0;
 
   // Cancellation: one flag per request id, and the flag of the request now decoding (for the
@@ -188,46 +203,92 @@ class Generator : public ModelHandle<Generator> {
     }
   }
 
+  // After the common prefix `head`, the runs of at least cacheReuse_ cached tokens that come back
+  // in the request, in order, none of them past `limit`. The request is read from `head` on: at
+  // each position the first cached run (after the last one taken) of at least cacheReuse_ tokens
+  // that starts there is taken, else the position is to be decoded. A run found at `head` itself,
+  // later in the cache, is a prefix window that slid (its first lines dropped); one found later in
+  // the request is text typed before it (in prefix-suffix-middle, the suffix after the prefix).
+  std::vector<Run> findRuns(const std::vector<llama_token>& cached, const std::vector<llama_token>& tokens, int head, int limit) const {
+    std::vector<Run> runs;
+    if (cacheReuse_ <= 0) return runs;
+    std::unordered_map<llama_token, std::vector<int>> where;
+    for (int i = head; i < static_cast<int>(cached.size()); i++) where[cached[i]].push_back(i);
+    int unused = head;
+    int at = head;
+    while (at + cacheReuse_ <= limit) {
+      Run run{at, 0, 0};
+      auto found = where.find(tokens[at]);
+      if (found != where.end()) {
+        auto from = std::lower_bound(found->second.begin(), found->second.end(), unused);
+        for (; from != found->second.end() && run.n == 0; ++from) {
+          int n = 0;
+          while (*from + n < static_cast<int>(cached.size()) && at + n < limit && cached[*from + n] == tokens[at + n]) n++;
+          if (n >= cacheReuse_) run = Run{at, *from, n};
+        }
+      }
+      if (run.n == 0) {
+        at++;
+        continue;
+      }
+      runs.push_back(run);
+      at += run.n;
+      unused = run.from + run.n;
+    }
+    return runs;
+  }
+
   // The request's pseudo-tokens are those in the cache: keeps the tokens' longest common prefix
-  // and, after it, each run of at least cacheReuse_ cached tokens that comes next in the request at
-  // an earlier position (the prefix window slid: its first lines were dropped): the gap before it
-  // is removed and the run moved there (llama_memory_seq_add re-rotates its keys), as llama-server's
-  // --cache-reuse does. A moved position keeps the keys and values it had with the dropped tokens
-  // before it, so it is close to, not equal to, decoding it again (equal in a one-layer model).
-  // Only tokens move: after a changed pseudo-token (other retrieved context) everything is decoded
-  // again. At most `limit` tokens are kept; returns how many, and the cache holds exactly
-  // [pseudo, tokens[0, kept)].
-  int reuseTokens(const std::vector<llama_token>& tokens, int limit) {
+  // and, after it, moves each run of findRuns to its position in the request instead of decoding
+  // it again (llama_memory_seq_add re-rotates its keys), as llama-server's --cache-reuse does, and
+  // decodes the request's tokens between them. A moved position keeps the keys and values it had
+  // with the tokens before it in the previous request (lines since dropped, or fewer characters
+  // typed), so it is close to, not equal to, decoding it again (equal in a one-layer model). Only
+  // tokens move: after a changed pseudo-token (other retrieved context) everything is decoded
+  // again. At most `limit` tokens are kept; adds the positions it decodes to `decoded`; returns 0,
+  // or llama_decode's failure code, and the cache holds exactly [pseudo, tokens[0, kept)] after it.
+  //
+  // llama_decode accepts a sequence's tokens only at the position after the last one it holds,
+  // so a run that moves later (tokens typed before it) cannot wait in the slot's sequence while
+  // the tokens before it are decoded. Instead the runs are parked in a spare sequence at their
+  // old positions, the slot's sequence is cut after the common prefix, and run after run the
+  // tokens before it are decoded and the run is moved alone (through the second spare sequence,
+  // so that its shift touches no other run's cells) to its place and handed back to the slot's
+  // sequence. The causal mask compares positions, not the order of cells, so a run's cells may
+  // lie anywhere in the pool.
+  int reuseTokens(const std::vector<float>& pseudo, const std::vector<llama_token>& tokens, int limit, int& decoded) {
     llama_memory_t mem = m_->memory();
     Sequence& seq = seqs_[cur_];
     const int K = static_cast<int>(seq.pseudo.size() / nEmbd_);
-    const int cached = static_cast<int>(seq.tokens.size());
-    int head = std::min(static_cast<int>(commonPrefixLength(tokens, seq.tokens)), limit);
-    int from = head;
-    while (cacheReuse_ > 0 && from < cached && head < limit) {
-      int n = 0;
-      while (from + n < cached && head + n < limit && seq.tokens[from + n] == tokens[head + n]) n++;
-      if (n < cacheReuse_) {
-        from++;
-        continue;
-      }
-      // Cells at positions [K + head, K + from) are leftovers of the previous request.
-      if (!llama_memory_seq_rm(mem, cur_, K + head, K + from)) break;
-      llama_memory_seq_add(mem, cur_, K + from, K + from + n, head - from);
-      head += n;
-      from += n;
-    }
-    seq.tokens.assign(tokens.begin(), tokens.begin() + head);
+    const int head = std::min(static_cast<int>(commonPrefixLength(tokens, seq.tokens)), limit);
+    const std::vector<Run> runs = findRuns(seq.tokens, tokens, head, limit);
+    for (const Run& run : runs) llama_memory_seq_cp(mem, cur_, parked_, K + run.from, K + run.from + run.n);
+    seq.tokens.resize(head);
     if (!llama_memory_seq_rm(mem, cur_, K + head, -1)) {
+      llama_memory_seq_rm(mem, parked_, -1, -1);
       forget(cur_, seq.slot);
       return 0;
     }
-    return head;
+    const int N = K + static_cast<int>(tokens.size());
+    int rc = 0;
+    for (const Run& run : runs) {
+      rc = decodeRange(pseudo, tokens, cachedLength(), K + run.at, N, decoded);
+      if (rc != 0) break;
+      llama_memory_seq_cp(mem, parked_, moving_, K + run.from, K + run.from + run.n);
+      llama_memory_seq_rm(mem, parked_, K + run.from, K + run.from + run.n);
+      llama_memory_seq_add(mem, moving_, K + run.from, K + run.from + run.n, run.at - run.from);
+      llama_memory_seq_cp(mem, moving_, cur_, -1, -1);
+      llama_memory_seq_rm(mem, moving_, -1, -1);
+      seq.tokens.insert(seq.tokens.end(), tokens.begin() + run.at, tokens.begin() + run.at + run.n);
+    }
+    llama_memory_seq_rm(mem, parked_, -1, -1);
+    return rc;
   }
 
-  // Decodes positions [from, to) of the request; logits for the last position when it is N-1.
-  // Returns 0, or llama_decode's failure code. The bookkeeping only grows by whole batches.
-  int decodeRange(const std::vector<float>& pseudo, const std::vector<llama_token>& tokens, int from, int to, int total) {
+  // Decodes positions [from, to) of the request (`from` is the cached length); logits for the last
+  // position when it is total-1. Adds the positions decoded to `decoded`; returns 0, or
+  // llama_decode's failure code. The bookkeeping only grows by whole batches.
+  int decodeRange(const std::vector<float>& pseudo, const std::vector<llama_token>& tokens, int from, int to, int total, int& decoded) {
     int K = static_cast<int>(pseudo.size() / nEmbd_);
     int pos = from;
     while (pos < to) {
@@ -261,6 +322,7 @@ class Generator : public ModelHandle<Generator> {
       } else {
         seq.tokens.insert(seq.tokens.end(), tokens.begin() + (pos - K), tokens.begin() + (pos - K + n));
       }
+      decoded += n;
       pos += n;
     }
     return 0;
@@ -298,15 +360,14 @@ class Generator : public ModelHandle<Generator> {
       lcp++;
     }
     // The last position is always decoded again: its logits are the answer.
+    int rc = 0;
     if (lcp == K && K == cachedK && T > 0) {
-      reuseTokens(tokens, T - 1);
+      rc = reuseTokens(pseudo, tokens, T - 1, out.decoded);
     } else {
       truncateCache(std::min(lcp, N - 1));
     }
-    lcp = cachedLength();
-    out.reused = lcp;
-    int rc = decodeRange(pseudo, tokens, lcp, N, N);
-    out.decoded = cachedLength() - lcp;
+    if (rc == 0) rc = decodeRange(pseudo, tokens, cachedLength(), N, N, out.decoded);
+    out.reused = cachedLength() - out.decoded;
     out.prefillMs = msSince(t0);
     if (rc == 2) {
       out.cancelled = true;

@@ -1,6 +1,8 @@
 // What the generator keeps of its KV cache between requests beyond the longest common prefix
 // (issue 16): chunks of the previous tokens moved to an earlier position when the prefix window
-// slid, and one KV state per recent document (slot), so that switching files and back stays warm.
+// slid, or to a later one when characters were typed before them (the suffix of a
+// prefix-suffix-middle prompt), and one KV state per recent document (slot), so that switching
+// files and back stays warm.
 // Counted in positions; correctness is checked on a one-layer model, where moving a chunk is exact
 // up to float error (its keys and values depend only on token and position), against the same
 // request from scratch.
@@ -116,6 +118,74 @@ describe("KV cache reuse beyond the common prefix", { skip }, () => {
     const warmGen = await gen.generate({ pseudo, tokens: slid, maxTokens: 12, ignoreEog: true });
     await cold.resetCache();
     const coldGen = await cold.generate({ pseudo, tokens: slid, maxTokens: 12, ignoreEog: true });
+    assert.deepEqual([...warmGen.tokens], [...coldGen.tokens]);
+  });
+
+  /** A prefix-suffix-middle prompt, each piece tokenized on its own as promptAssembly.ts does. */
+  const psm = (gen: NativeGenerator, prefix: string, suffix: string): Int32Array => {
+    const { fimPre, fimSuf, fimMid } = gen.info.tokens;
+    return concat([[fimPre!], gen.tokenize(prefix), [fimSuf!], gen.tokenize(suffix), [fimMid!]]);
+  };
+  const PREFIX = `def checkout(cart):\n${LINES.slice(0, 8).join("")}    discount = `;
+  const SUFFIX = `\n${LINES.slice(8, 16).join("")}    return total\n`;
+  const TYPED = "car";
+
+  test("characters typed at the end of a prefix-suffix-middle prefix decode only the prefix's new tail, not the suffix", async (t) => {
+    const gen = await load(tinyPath, CHUNK);
+    const off = await load(tinyPath, 0);
+    const pseudo = await gen.tokenEmbeddingRows(gen.tokenize("class Cart:\n"));
+    const K = pseudo.length / gen.info.nEmbdInp;
+    const suffixLength = gen.tokenize(SUFFIX).length;
+    assert.ok(suffixLength > 180, `suffix of ${suffixLength} tokens`);
+    let previous = gen.tokenize(PREFIX);
+    for (const handle of [gen, off])
+      await handle.generate({ pseudo, tokens: psm(handle, PREFIX, SUFFIX), maxTokens: 4, ignoreEog: true });
+    // One character per keystroke: each re-tokenizes the prefix's last token(s).
+    for (let n = 1; n <= TYPED.length; n++) {
+      const prefix = PREFIX + TYPED.slice(0, n);
+      const typed = gen.tokenize(prefix);
+      const tail = typed.length - commonPrefix(previous, typed);
+      const r = await gen.evaluate({ pseudo, tokens: psm(gen, prefix, SUFFIX) });
+      const decodedAgain = await off.evaluate({ pseudo, tokens: psm(off, prefix, SUFFIX) });
+      t.diagnostic(
+        `keystroke ${n}: decoded ${r.decoded}, reused ${r.reused} (without moving: decoded ${decodedAgain.decoded})`,
+      );
+      // The prefix's new tail, then <|fim_middle|>, the last position, decoded again for its logits.
+      assert.equal(r.decoded, tail + 1);
+      assert.equal(r.reused, K + 1 + typed.length - tail + 1 + suffixLength);
+      assert.equal(decodedAgain.decoded, tail + 1 + suffixLength + 1);
+      previous = typed;
+    }
+    // The cache holds exactly the last request: the same request again decodes its last position only.
+    const last = psm(gen, PREFIX + TYPED, SUFFIX);
+    assert.equal((await gen.evaluate({ pseudo, tokens: last })).decoded, 1);
+    // A suffix shorter than the minimum run is decoded again.
+    const short = await load(tinyPath, suffixLength + 2);
+    await short.evaluate({ pseudo, tokens: psm(short, PREFIX, SUFFIX) });
+    const r = await short.evaluate({ pseudo, tokens: psm(short, PREFIX + TYPED, SUFFIX) });
+    assert.ok(r.decoded > suffixLength, `decoded ${r.decoded}`);
+  });
+
+  test("a suffix moved after typed characters gives the logits and output of the same request decoded from scratch (one layer: exact)", async (t) => {
+    const gen = await load(oneLayerPath, CHUNK);
+    const cold = await load(oneLayerPath, 0);
+    const pseudo = await gen.tokenEmbeddingRows(gen.tokenize("def shipping(n):\n"));
+    await gen.generate({ pseudo, tokens: psm(gen, PREFIX, SUFFIX), maxTokens: 4, ignoreEog: true });
+    const tokens = psm(gen, PREFIX + TYPED, SUFFIX);
+    const warm = await gen.evaluate({ pseudo, tokens });
+    assert.ok(warm.decoded < 10, `decoded ${warm.decoded}`);
+    const scratch = await cold.evaluate({ pseudo, tokens });
+    assert.equal(scratch.reused, 0);
+    const diff = maxAbsDiff(warm.logits, scratch.logits);
+    t.diagnostic(
+      `moved suffix vs from scratch: max |logit diff| ${diff} (logits up to ${Math.max(...scratch.logits.map(Math.abs))})`,
+    );
+    // Keys stored in F16 and rotated again: 0.015 here; the suffix moved one position too far gives 0.053.
+    assert.ok(diff < 3e-2, `the moved suffix gives other logits (${diff})`);
+    assert.equal(argmax(warm.logits), argmax(scratch.logits));
+    const warmGen = await gen.generate({ pseudo, tokens, maxTokens: 12, ignoreEog: true });
+    await cold.resetCache();
+    const coldGen = await cold.generate({ pseudo, tokens, maxTokens: 12, ignoreEog: true });
     assert.deepEqual([...warmGen.tokens], [...coldGen.tokens]);
   });
 
