@@ -16,8 +16,10 @@
 import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { HefCache } from "../sidecar/cache/hefCache";
+import { listSourceFiles } from "../sidecar/cache/discovery";
 import { loadEngine } from "../sidecar/completion/engine";
 import type { EngineOptions } from "../sidecar/completion/engine";
+import { assemblePrompt, PROMPT_DEFAULTS } from "../sidecar/completion/promptAssembly";
 import type { CompletionEngine, CompletionMode, CompletionResult, StageTimings } from "../sidecar/completion/types";
 import { summarize } from "../sidecar/eval/metrics";
 import { writeRandomAdapter } from "../sidecar/syntheticModels/randomAdapter";
@@ -26,6 +28,8 @@ import { fingerprintFile } from "../sidecar/models/embedder";
 import { modelSpec } from "../sidecar/syntheticModels/modelSpecs";
 import { shippedModels } from "../sidecar/models/shippedModels";
 import { NativeGenerator } from "../sidecar/native/generator";
+import type { EvaluateResult } from "../sidecar/native/generator";
+import { maxAbsDiff } from "../test/helpers/vectors";
 import { benchRepo } from "./repos";
 
 const OUT = resolve("bench/out");
@@ -83,30 +87,38 @@ interface Site {
   typed: string;
 }
 
-/** Cursor sites: the start of a non-blank line about 60% into evenly spaced files of at least 30 lines. */
-function sites(cache: HefCache, count: number): Site[] {
-  const files = [
+/** The repository's indexed files. */
+function indexedFiles(cache: HefCache): string[] {
+  return [
     ...new Set(
       cache
         .allNodes()
         .filter((node) => node.level === "file")
         .map((node) => node.path),
     ),
-  ].sort();
+  ];
+}
+
+/**
+ * Cursor sites: the start of a non-blank line (of more than `typed` characters) about 60% into evenly spaced files
+ * of at least 30 lines; the user types the line's first `typed` characters.
+ */
+function sites(root: string, paths: readonly string[], count: number, typed = KEYSTROKES): Site[] {
   const out: Site[] = [];
-  const candidates = files
-    .map((path) => ({ path, text: readFileSync(join(cache.root, path), "utf8") }))
+  const candidates = [...paths]
+    .sort()
+    .map((path) => ({ path, text: readFileSync(join(root, path), "utf8") }))
     .filter((f) => f.text.split("\n").length >= 30);
   for (let i = 0; i < count && candidates.length > 0; i++) {
     const { path, text } = candidates[Math.floor(((i + 0.5) * candidates.length) / count)]!;
     const lines = text.split("\n");
     let line = Math.floor(lines.length * 0.6);
-    while (line < lines.length - 1 && lines[line]!.trim().length < KEYSTROKES + 1) line++;
+    while (line < lines.length - 1 && lines[line]!.trim().length < typed + 1) line++;
     const prefix = lines
       .slice(0, line)
       .map((l) => `${l}\n`)
       .join("");
-    out.push({ path, prefix, suffix: text.slice(prefix.length), typed: lines[line]!.trimStart().slice(0, KEYSTROKES) });
+    out.push({ path, prefix, suffix: text.slice(prefix.length), typed: lines[line]!.trimStart().slice(0, typed) });
   }
   return out;
 }
@@ -181,9 +193,9 @@ function printTable(header: string[], rows: string[][]): void {
 
 interface LineSite {
   path: string;
-  /** The line written up to 3 characters before its end; nothing after the cursor on that line. */
+  /** The line written up to `typed` characters before its end; nothing after the cursor on that line. */
   prefix: string;
-  /** The line's last 3 characters. */
+  /** The line's last characters (3 unless asked). */
   typed: string;
   /** The lines below ("\n" first). */
   suffix: string;
@@ -191,8 +203,8 @@ interface LineSite {
   indent: string;
 }
 
-/** A line of at least 8 characters about 60% into each site's file: the user is writing its end. */
-function lineSites(at: readonly Site[]): LineSite[] {
+/** The line about 60% into each site's file: the user is writing its end. */
+function lineSites(at: readonly Site[], typed = KEYSTROKES): LineSite[] {
   return at.map((site) => {
     const text = site.prefix + site.suffix;
     const start = site.prefix.length;
@@ -200,8 +212,8 @@ function lineSites(at: readonly Site[]): LineSite[] {
     const line = text.slice(start, end);
     return {
       path: site.path,
-      prefix: text.slice(0, end - KEYSTROKES),
-      typed: line.slice(-KEYSTROKES),
+      prefix: text.slice(0, end - typed),
+      typed: line.slice(-typed),
       suffix: text.slice(end),
       indent: line.match(/^[ \t]*/)![0],
     };
@@ -236,15 +248,7 @@ interface Place {
  * them the window slides, dropping its first lines.
  */
 function slidPlaces(cache: HefCache, count: number): [Place, Place][] {
-  const files = [
-    ...new Set(
-      cache
-        .allNodes()
-        .filter((node) => node.level === "file")
-        .map((node) => node.path),
-    ),
-  ];
-  const texts = files
+  const texts = indexedFiles(cache)
     .map((path) => ({ path, text: readFileSync(join(cache.root, path), "utf8") }))
     .sort((a, b) => b.text.length - a.text.length);
   const lineStartFrom = (text: string, at: number) => {
@@ -344,7 +348,7 @@ async function keystrokes(
       const { results: measured, downSameAsCold } = await measureKeystrokes(
         engine,
         cache,
-        lineSites(sites(cache, SITES)),
+        lineSites(sites(cache.root, indexedFiles(cache), SITES)),
         slidPlaces(cache, SITES),
         config.mode,
       );
@@ -396,6 +400,128 @@ async function keystrokes(
       `Times are medians in ms (query embed, prefill and decode: the stages); decoded / reused: prompt positions (pseudo-tokens included) ` +
       `decoded now / kept from the previous request's KV cache (moved positions included); nodes kept: requests that reused the line's retrieval; ` +
       `text = cold: 512+ characters down, completions equal to the same request decoded from scratch.`,
+  );
+}
+
+// --- the suffix while typing, prefix-suffix-middle (issue 16) ---------------------------------------------
+
+/** Characters typed one keystroke at a time at each site in --suffix (`--typed N` changes it). */
+const TYPED_CHARS = Number(option("--typed") ?? 8);
+
+/** The token a greedy decoder picks. */
+function top1(logits: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  return best;
+}
+
+interface SuffixOption {
+  name: string;
+  /** The generator's cacheReuse: 0 re-decodes what follows the typed characters, > 0 moves it (runs that long). */
+  cacheReuse: number;
+  /** The suffix budget of requests while the user types; after a pause the full one comes back. */
+  typingSuffix: number;
+}
+
+const SUFFIX_OPTIONS: SuffixOption[] = [
+  { name: "(a) re-decode the suffix", cacheReuse: 0, typingSuffix: PROMPT_DEFAULTS.suffixBudget },
+  { name: "(b) move the suffix's KV, runs >= 256", cacheReuse: 256, typingSuffix: PROMPT_DEFAULTS.suffixBudget },
+  { name: "(b) move the suffix's KV, runs >= 64", cacheReuse: 64, typingSuffix: PROMPT_DEFAULTS.suffixBudget },
+  { name: "(b) move the suffix's KV, runs >= 16", cacheReuse: 16, typingSuffix: PROMPT_DEFAULTS.suffixBudget },
+  { name: "(c) 64-token suffix while typing", cacheReuse: 0, typingSuffix: 64 },
+  { name: "(d) no suffix while typing", cacheReuse: 0, typingSuffix: 0 },
+];
+
+/**
+ * What a keystroke costs in a prefix-suffix-middle prompt, and what each way of keeping the suffix out of it gives
+ * up: at each site (the end of a line about 60% into a file), a request with the full suffix (the user paused),
+ * then the line's last TYPED_CHARS characters typed one request each, then the full-suffix request again (the
+ * next pause). Every option runs on a generator of its own; each keystroke's logits are compared with those of
+ * the full-suffix request decoded cold. None mode (no pseudo-tokens: they stay the same within a line).
+ */
+async function suffixWhileTyping(generatorPath: string, repoNames: readonly string[]): Promise<void> {
+  const load = (cacheReuse: number) =>
+    NativeGenerator.load(generatorPath, { contextSize: 2048, cacheReuse, sequences: 1 });
+  const cold = await load(0);
+  const handles = await Promise.all(SUFFIX_OPTIONS.map((option) => load(option.cacheReuse)));
+  const model = { tokens: cold.info.tokens, addBos: cold.info.addBos, fimLayout: "psm" as const };
+  const prompt = (path: string, prefix: string, suffix: string, suffixBudget: number) =>
+    assemblePrompt((text) => cold.tokenize(text), model, { path, prefix, suffix, mode: "none", suffixBudget }).tokens;
+  interface Figures {
+    decoded: number[];
+    prefillMs: number[];
+    diff: number[];
+    sameTop: number;
+    lastDiff: number[];
+    pause: EvaluateResult[];
+  }
+  const figures = SUFFIX_OPTIONS.map((): Figures => ({
+    decoded: [],
+    prefillMs: [],
+    diff: [],
+    sameTop: 0,
+    lastDiff: [],
+    pause: [],
+  }));
+  const suffixTokens: number[] = [];
+  for (const repo of repos.filter((r) => repoNames.includes(r.name))) {
+    const at = lineSites(sites(repo.root, await listSourceFiles(repo.root), SITES, TYPED_CHARS), TYPED_CHARS);
+    for (const site of at) {
+      log(`${repo.name}: ${site.path}`);
+      const full = (typed: string) => prompt(site.path, site.prefix + typed, site.suffix, PROMPT_DEFAULTS.suffixBudget);
+      suffixTokens.push(full("").length - cold.tokenize(site.prefix).length);
+      for (const handle of handles) await handle.evaluate({ tokens: full("") });
+      for (let n = 1; n <= site.typed.length; n++) {
+        const typed = site.typed.slice(0, n);
+        await cold.resetCache();
+        const reference = (await cold.evaluate({ tokens: full(typed) })).logits;
+        for (const [i, option] of SUFFIX_OPTIONS.entries()) {
+          const tokens = prompt(site.path, site.prefix + typed, site.suffix, option.typingSuffix);
+          const r = await handles[i]!.evaluate({ tokens });
+          const diff = maxAbsDiff(r.logits, reference);
+          figures[i]!.decoded.push(r.decoded);
+          figures[i]!.prefillMs.push(r.prefillMs);
+          figures[i]!.diff.push(diff);
+          if (top1(r.logits) === top1(reference)) figures[i]!.sameTop++;
+          if (n === site.typed.length) figures[i]!.lastDiff.push(diff);
+        }
+      }
+      for (const [i, handle] of handles.entries())
+        figures[i]!.pause.push(await handle.evaluate({ tokens: full(site.typed) }));
+    }
+  }
+  for (const handle of [cold, ...handles]) await handle.dispose();
+  printTable(
+    [
+      "option",
+      "keystrokes",
+      "decoded p50 / max",
+      "prefill p50 ms",
+      "max |logit diff| p50 / max",
+      "at the last keystroke p50",
+      "top-1 = cold",
+      "after the pause: decoded, prefill ms (p50)",
+    ],
+    SUFFIX_OPTIONS.map((option, i) => {
+      const f = figures[i]!;
+      return [
+        option.name,
+        String(f.decoded.length),
+        `${median(f.decoded)} / ${Math.max(...f.decoded)}`,
+        median(f.prefillMs).toFixed(0),
+        `${median(f.diff).toPrecision(2)} / ${Math.max(...f.diff).toPrecision(2)}`,
+        median(f.lastDiff).toPrecision(2),
+        `${f.sameTop}/${f.diff.length}`,
+        `${median(f.pause.map((r) => r.decoded))}, ${median(f.pause.map((r) => r.prefillMs)).toFixed(0)}`,
+      ];
+    }),
+  );
+  console.log(
+    `\n${generatorPath}, prefix-suffix-middle, none mode; ${SITES} sites per repository (${repoNames.join(", ")}), the end of a line ` +
+      `about 60% into a file, its last ${TYPED_CHARS} characters typed one request each after a request with the full suffix; ` +
+      `the full suffix (${PROMPT_DEFAULTS.suffixBudget}-token budget, whole lines) holds ${suffixTokens.join(", ")} tokens ([fim_suffix] to ` +
+      `[fim_middle]). decoded: prompt positions decoded per keystroke; max |logit diff| and top-1 against the same text with the ` +
+      `full suffix decoded cold; after the pause: the full-suffix request once the user stops typing.`,
   );
 }
 
@@ -454,7 +580,9 @@ const repos = [
   { name: "lsp-packages", root: benchRepo("small") },
 ];
 if (keystrokeRun) {
-  await keystrokes(models, option("--repos")?.split(",") ?? repos.map((r) => r.name));
+  const repoNames = option("--repos")?.split(",") ?? repos.map((r) => r.name);
+  if (process.argv.includes("--suffix")) await suffixWhileTyping(models.generatorPath, repoNames);
+  else await keystrokes(models, repoNames);
   process.exit(0);
 }
 const engine = await loadEngine({ ...models, log });
@@ -475,7 +603,7 @@ for (const repo of repos) {
     `${repo.name}: ${report.files} files, ${report.nodes} nodes, indexed in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   if (prepareOnly) continue;
-  const at = sites(cache, SITES);
+  const at = sites(cache.root, indexedFiles(cache), SITES);
   for (const mode of MODES) {
     log(`${repo.name}: measuring ${mode}...`);
     const measured = await measure(engine, cache, mode, at);

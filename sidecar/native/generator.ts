@@ -16,9 +16,12 @@ export interface GeneratorLoadOptions {
   /** Positions per llama_decode call during prefill (default 512, at most contextSize). */
   batchSize?: number;
   /**
-   * Shortest run of the previous request's tokens that is moved to where it reappears earlier in the
-   * next request (a prefix window that slid) instead of decoded again; 0 = never (default 256, as
-   * llama.vscode runs llama-server's --cache-reuse). Forced to 0 where the model's cache cannot shift.
+   * Shortest run of the previous request's tokens that is moved to where it reappears in the next
+   * request instead of decoded again: earlier (a prefix window that slid) or later (characters typed
+   * before it: the suffix of a prefix-suffix-middle prompt); 0 = never. Default 64, not llama.vscode's
+   * 256: the suffix ([fim_suffix] and up to 256 tokens of whole lines) is typically 180-260 tokens, and
+   * a run under 64 costs little to decode again (`npm run bench:complete -- --keystrokes --suffix`).
+   * Forced to 0 where the model's cache cannot shift.
    */
   cacheReuse?: number;
   /**
@@ -130,7 +133,7 @@ export class NativeGenerator extends ModelHandle<RawGenerator> {
     const native = loadNativeAddon();
     const raw = await native.load(modelPath, {
       ...contextDefaults(modelPath, options),
-      cacheReuse: options.cacheReuse ?? 256,
+      cacheReuse: options.cacheReuse ?? 64,
       sequences: options.sequences ?? 4,
     });
     const rawInfo = raw.info();
