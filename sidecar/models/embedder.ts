@@ -50,15 +50,12 @@ export interface EmbedderOptions {
 /** Room for the BOS/EOS (CLS/SEP) tokens added around an input of maxTokens. */
 const SPECIAL_ROOM = 8;
 
-/**
- * The embedder GGUF on the addon's encoder, loaded once for chunks and queries: embed() runs each
- * chunk on the encoder's chunk context, emptied for every input, and the query window
- * (queryEncoder.ts) runs on its other context, whose cache indexing leaves alone. Each input gets
- * the special tokens llama.cpp's tokenizer adds (node-llama-cpp's embedding context adds the same),
- * so the vectors are those of caches built through LlamaEmbedder (test/native/encoderEmbedder.test.ts).
- */
 /** Inputs one after another (each already one large batch), with progress after each. */
-async function embedEach(texts: readonly string[], embedOne: (text: string) => Promise<Float32Array>, onEmbedded?: (done: number) => void): Promise<Float32Array[]> {
+async function embedEach(
+  texts: readonly string[],
+  embedOne: (text: string) => Promise<Float32Array>,
+  onEmbedded?: (done: number) => void,
+): Promise<Float32Array[]> {
   const vectors: Float32Array[] = [];
   for (const text of texts) {
     vectors.push(await embedOne(text));
@@ -68,9 +65,17 @@ async function embedEach(texts: readonly string[], embedOne: (text: string) => P
 }
 
 function checkDimension(embedder: Pick<Embedder, "name" | "dim">, length: number): void {
-  if (length !== embedder.dim) throw new Error(`${embedder.name}: embedding has ${length} values, the model declares ${embedder.dim}`);
+  if (length !== embedder.dim)
+    throw new Error(`${embedder.name}: embedding has ${length} values, the model declares ${embedder.dim}`);
 }
 
+/**
+ * The embedder GGUF on the addon's encoder, loaded once for chunks and queries: embed() runs each
+ * chunk on the encoder's chunk context, emptied for every input, and the query window
+ * (queryEncoder.ts) runs on its other context, whose cache indexing leaves alone. Each input gets
+ * the special tokens llama.cpp's tokenizer adds (node-llama-cpp's embedding context adds the same),
+ * so the vectors are those of caches built through LlamaEmbedder (test/native/encoderEmbedder.test.ts).
+ */
 export class NativeEmbedder implements Embedder {
   private constructor(
     readonly id: string,
@@ -91,7 +96,13 @@ export class NativeEmbedder implements Embedder {
       contextSize: (options.queries ?? true) ? maxTokens + SPECIAL_ROOM : 1,
       chunkContext: maxTokens + SPECIAL_ROOM,
     });
-    return new NativeEmbedder(fingerprintFile(modelPath), encoder.info.name ?? basename(modelPath), encoder.info.nEmbd, maxTokens, encoder);
+    return new NativeEmbedder(
+      fingerprintFile(modelPath),
+      encoder.info.name ?? basename(modelPath),
+      encoder.info.nEmbd,
+      maxTokens,
+      encoder,
+    );
   }
 
   countTokens(text: string): number {
@@ -142,7 +153,14 @@ export class LlamaEmbedder implements Embedder {
       batchSize: contextSize,
       threads: options.threads ?? defaultThreads(statSync(modelPath).size),
     });
-    return new LlamaEmbedder(fingerprintFile(modelPath), file.name ?? basename(modelPath), model.embeddingVectorSize, maxTokens, model, context);
+    return new LlamaEmbedder(
+      fingerprintFile(modelPath),
+      file.name ?? basename(modelPath),
+      model.embeddingVectorSize,
+      maxTokens,
+      model,
+      context,
+    );
   }
 
   countTokens(text: string): number {

@@ -44,11 +44,18 @@ export async function inspectModelFile(path: string, role: ModelRole): Promise<M
   if (problem) throw new ModelFileError(path, problem);
   let info: GgufFileInfo;
   try {
-    info = await readGgufFileInfo(path, { sourceType: "filesystem", logWarnings: false, ignoreKeys: ["tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type"] });
+    info = await readGgufFileInfo(path, {
+      sourceType: "filesystem",
+      logWarnings: false,
+      ignoreKeys: ["tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type"],
+    });
   } catch (error) {
     // Bounded and with control characters escaped: the reason may quote the file's own strings.
     const reason = printable((error as Error).message).slice(0, 200);
-    throw new ModelFileError(path, size < 24 ? "empty or truncated, not a GGUF file" : `not a readable GGUF file (${reason})`);
+    throw new ModelFileError(
+      path,
+      size < 24 ? "empty or truncated, not a GGUF file" : `not a readable GGUF file (${reason})`,
+    );
   }
   // node-llama-cpp's reader does not notice a file that ends inside its own header.
   const headerEnd = info.infoEndOffset ?? 0;
@@ -62,10 +69,14 @@ export async function inspectModelFile(path: string, role: ModelRole): Promise<M
     try {
       bytes = tensorByteSize(tensor.ggmlType, tensor.dimensions.map(Number));
     } catch (error) {
-      throw new ModelFileError(path, `tensor ${name}: ${(error as Error).message} (a newer llama.cpp type, or a damaged file)`);
+      throw new ModelFileError(
+        path,
+        `tensor ${name}: ${(error as Error).message} (a newer llama.cpp type, or a damaged file)`,
+      );
     }
     const end = Number(tensor.fileOffset) + bytes;
-    if (end > size) throw new ModelFileError(path, `truncated: tensor ${name} ends at byte ${end}, the file has ${size}`);
+    if (end > size)
+      throw new ModelFileError(path, `truncated: tensor ${name} ends at byte ${end}, the file has ${size}`);
   }
   const architecture = String(info.metadata.general?.architecture ?? "");
   if (!architecture) throw new ModelFileError(path, "GGUF declares no general.architecture");

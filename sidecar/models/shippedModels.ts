@@ -14,5 +14,9 @@ export interface ModelPaths {
 /** <package root>/models/default/{embedder,generator,adapter}.gguf */
 export function shippedModels(root: string = findPackageRoot()): ModelPaths {
   const dir = join(root, "models", "default");
-  return { embedderPath: join(dir, "embedder.gguf"), generatorPath: join(dir, "generator.gguf"), adapterPath: join(dir, "adapter.gguf") };
+  return {
+    embedderPath: join(dir, "embedder.gguf"),
+    generatorPath: join(dir, "generator.gguf"),
+    adapterPath: join(dir, "adapter.gguf"),
+  };
 }

@@ -13,7 +13,15 @@ import { embedQuery, type IncrementalEncoder } from "../completion/queryEncoder"
 import { futureExcluded, type LineTask } from "../eval/tasks";
 import type { Embedder } from "../models/embedder";
 import { replaceDirectory, writeFileDurably } from "../util/atomicWrite";
-import { type ChunkRow, EXPORT_FORMAT, EXPORT_VERSION, ExportFile, type ExportManifest, type NodeRow, type TaskRow } from "./exportFormat";
+import {
+  type ChunkRow,
+  EXPORT_FORMAT,
+  EXPORT_VERSION,
+  ExportFile,
+  type ExportManifest,
+  type NodeRow,
+  type TaskRow,
+} from "./exportFormat";
 
 export interface ExportOptions {
   /** The repository's folder name and its absolute path. */
@@ -89,29 +97,47 @@ function depthFirst(nodes: readonly HNode[]): HNode[] {
   };
   const root = nodes.find((node) => node.level === "repo" && !node.partial);
   if (root) visit(root);
-  if (out.length !== nodes.length) throw new Error(`the hierarchy has ${nodes.length} nodes, ${out.length} of them under the repository node`);
+  if (out.length !== nodes.length)
+    throw new Error(`the hierarchy has ${nodes.length} nodes, ${out.length} of them under the repository node`);
   return out;
 }
 
 function nodeRow(node: HNode, chunks: ChunkTable): NodeRow {
   const { id, level, partial, path, height, children, spans } = node;
-  return { id, level, partial, path, height, children, spans, ...(node.contentHash ? { chunk: chunks.rowOf(node) } : {}) };
+  return {
+    id,
+    level,
+    partial,
+    path,
+    height,
+    children,
+    spans,
+    ...(node.contentHash ? { chunk: chunks.rowOf(node) } : {}),
+  };
 }
 
 /**
  * Each indexed chunk's text by node id, cut from its file read again (the cache keeps spans and
  * hashes, not text). Offsets count in the text as the index read it, after any byte order mark.
  */
-async function indexedChunkTexts(cache: HefCache, root: string, discovery?: DiscoveryOptions): Promise<Map<string, ChunkText>> {
+async function indexedChunkTexts(
+  cache: HefCache,
+  root: string,
+  discovery?: DiscoveryOptions,
+): Promise<Map<string, ChunkText>> {
   const texts = new Map<string, ChunkText>();
   for (const file of cache.indexedFiles()) {
     const read = await readSourceFile(root, file.path, discovery);
-    if (!read.ok || contentHash(read.text) !== file.hash) throw new Error(`${join(root, file.path)} changed during the export; run it again`);
+    if (!read.ok || contentHash(read.text) !== file.hash)
+      throw new Error(`${join(root, file.path)} changed during the export; run it again`);
     const bytes = Buffer.from(read.text);
     const ids = chunkNodeIds(file);
     file.chunks.forEach((chunk, i) => {
       const text = bytes.toString("utf8", chunk.startByte, chunk.endByte);
-      if (contentHash(text) !== chunk.hash) throw new Error(`${file.path}:${chunk.startLine}: bytes ${chunk.startByte}-${chunk.endByte} do not hold the chunk's text`);
+      if (contentHash(text) !== chunk.hash)
+        throw new Error(
+          `${file.path}:${chunk.startLine}: bytes ${chunk.startByte}-${chunk.endByte} do not hold the chunk's text`,
+        );
       const { hash, startLine, endLine, startByte, endByte, tokens } = chunk;
       texts.set(ids[i]!, { hash, path: file.path, startLine, endLine, startByte, endByte, tokens, text });
     });
@@ -124,7 +150,8 @@ function float32Rows(vectors: readonly Float32Array[], dim: number): Buffer {
   const out = Buffer.alloc(vectors.length * dim * 4);
   const view = new Float32Array(out.buffer, out.byteOffset, vectors.length * dim);
   vectors.forEach((vector, i) => {
-    if (vector.length !== dim) throw new Error(`a vector has ${vector.length} values, the embedder's dimension is ${dim}`);
+    if (vector.length !== dim)
+      throw new Error(`a vector has ${vector.length} values, the embedder's dimension is ${dim}`);
     view.set(vector, i * dim);
   });
   if (endianness() === "BE") out.swap32();
@@ -134,7 +161,11 @@ function float32Rows(vectors: readonly Float32Array[], dim: number): Buffer {
 const jsonLines = (rows: readonly unknown[]): string => rows.map((row) => `${JSON.stringify(row)}\n`).join("");
 
 /** Each task's view of the index (the target file cut before the target line) and its query vector. */
-async function taskViews(cache: HefCache, chunks: ChunkTable, options: ExportOptions & { tasks: readonly LineTask[]; queryEncoder: IncrementalEncoder }): Promise<{ rows: TaskRow[]; vectors: Float32Array[] }> {
+async function taskViews(
+  cache: HefCache,
+  chunks: ChunkTable,
+  options: ExportOptions & { tasks: readonly LineTask[]; queryEncoder: IncrementalEncoder },
+): Promise<{ rows: TaskRow[]; vectors: Float32Array[] }> {
   const { root, tasks, queryEncoder, embedder } = options;
   const rows: TaskRow[] = [];
   const vectors: Float32Array[] = [];
@@ -172,7 +203,8 @@ function publish(outDir: string, files: readonly (readonly [string, string | Buf
   mkdirSync(parent, { recursive: true });
   // What a killed export left beside the folder holds a manifest too: a reader could take it for a repository.
   for (const entry of readdirSync(parent)) {
-    if (entry.startsWith(`${name}.tmp-`) || entry.startsWith(`${name}.old-`)) rmSync(join(parent, entry), { recursive: true, force: true });
+    if (entry.startsWith(`${name}.tmp-`) || entry.startsWith(`${name}.old-`))
+      rmSync(join(parent, entry), { recursive: true, force: true });
   }
   const temp = `${outDir}.tmp-${process.pid}`;
   try {
@@ -206,7 +238,10 @@ export async function exportRepository(options: ExportOptions): Promise<ExportSu
   for (const node of nodes) if (node.contentHash) chunks.addNode(node, texts.get(node.id)!, cache.nodeVector(node.id));
   const baseChunks = chunks.rows.length;
   const nodeRows = nodes.map((node) => nodeRow(node, chunks));
-  const views = tasks && queryEncoder ? await taskViews(cache, chunks, { ...options, tasks, queryEncoder }) : { rows: [], vectors: [] };
+  const views =
+    tasks && queryEncoder
+      ? await taskViews(cache, chunks, { ...options, tasks, queryEncoder })
+      : { rows: [], vectors: [] };
 
   const manifest: ExportManifest = {
     format: EXPORT_FORMAT,
@@ -226,8 +261,21 @@ export async function exportRepository(options: ExportOptions): Promise<ExportSu
     [ExportFile.chunks, jsonLines(chunks.rows)],
     [ExportFile.chunkVectors, float32Rows(chunks.vectors, embedder.dim)],
     [ExportFile.nodes, jsonLines(nodeRows)],
-    ...(tasks ? ([[ExportFile.tasks, jsonLines(views.rows)], [ExportFile.queryVectors, float32Rows(views.vectors, embedder.dim)]] as const) : []),
+    ...(tasks
+      ? ([
+          [ExportFile.tasks, jsonLines(views.rows)],
+          [ExportFile.queryVectors, float32Rows(views.vectors, embedder.dim)],
+        ] as const)
+      : []),
     [ExportFile.manifest, `${JSON.stringify(manifest, null, 2)}\n`],
   ]);
-  return { repo, files: report.files, chunks: chunks.rows.length, baseChunks, nodes: nodeRows.length, tasks: views.rows.length, ms: Math.round(performance.now() - started) };
+  return {
+    repo,
+    files: report.files,
+    chunks: chunks.rows.length,
+    baseChunks,
+    nodes: nodeRows.length,
+    tasks: views.rows.length,
+    ms: Math.round(performance.now() - started),
+  };
 }

@@ -11,7 +11,13 @@ import { asIncrementalEncoder, embedQuery } from "../../sidecar/completion/query
 import { parseTasks, type LineTask } from "../../sidecar/eval/tasks";
 import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
 import { NativeEncoder } from "../../sidecar/native/encoder";
-import { type ChunkRow, ExportFile, type ExportManifest, type NodeRow, type TaskRow } from "../../sidecar/training/exportFormat";
+import {
+  type ChunkRow,
+  ExportFile,
+  type ExportManifest,
+  type NodeRow,
+  type TaskRow,
+} from "../../sidecar/training/exportFormat";
 import { tinyEmbedder } from "../helpers/embedder";
 import { buildNativeAddon } from "../helpers/nativeBuild";
 import { tempDir } from "../helpers/repos";
@@ -32,7 +38,12 @@ mkdirSync(join(repos, "empty"));
 const BOM_FILE = "shop/labels.py";
 writeFileSync(
   join(shopRoot, BOM_FILE),
-  Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('"""Shelf labels."""\n\n\nEURO = "€"\n\n\ndef label(name: str, price: str) -> str:\n    return f"{name} — {price} {EURO}"\n')]),
+  Buffer.concat([
+    Buffer.from([0xef, 0xbb, 0xbf]),
+    Buffer.from(
+      '"""Shelf labels."""\n\n\nEURO = "€"\n\n\ndef label(name: str, price: str) -> str:\n    return f"{name} — {price} {EURO}"\n',
+    ),
+  ]),
 );
 
 interface Export {
@@ -45,12 +56,18 @@ interface Export {
   queryVectors: Float32Array[];
 }
 
-const jsonl = <T>(path: string): T[] => readFileSync(path, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as T);
+const jsonl = <T>(path: string): T[] =>
+  readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as T);
 
 function rows(path: string, dim: number): Float32Array[] {
   const bytes = readFileSync(path);
   assert.equal(bytes.length % (dim * 4), 0);
-  return Array.from({ length: bytes.length / (dim * 4) }, (_, i) => Float32Array.from({ length: dim }, (_, j) => bytes.readFloatLE((i * dim + j) * 4)));
+  return Array.from({ length: bytes.length / (dim * 4) }, (_, i) =>
+    Float32Array.from({ length: dim }, (_, j) => bytes.readFloatLE((i * dim + j) * 4)),
+  );
 }
 
 function readExport(dir: string): Export {
@@ -71,7 +88,19 @@ function readExport(dir: string): Export {
 const tinyEmbedderPath = await ensureTinyModel("tiny-embed");
 
 function runExport(out: string, tasksFile: string): { code: number | null; stdout: string; stderr: string } {
-  return hef(["export", repos, "--out", out, "--tasks", tasksFile, "--embedder", tinyEmbedderPath, "--backend", "cpu", "--json"]);
+  return hef([
+    "export",
+    repos,
+    "--out",
+    out,
+    "--tasks",
+    tasksFile,
+    "--embedder",
+    tinyEmbedderPath,
+    "--backend",
+    "cpu",
+    "--json",
+  ]);
 }
 
 /** Every file of a folder, by name. */
@@ -91,13 +120,25 @@ describe("hef export", { skip }, () => {
     // One task in the file with a byte order mark, at its last line.
     const bom = readFileSync(join(shopRoot, BOM_FILE), "utf8").slice(1);
     const lines = bom.split("\n");
-    const extra = { prompt: lines.slice(0, 7).join("\n") + "\n", groundtruth: lines[7], metadata: { task_id: "shop/bom", fpath_tuple: ["shop", ...BOM_FILE.split("/")], line_no: 7 } };
+    const extra = {
+      prompt: lines.slice(0, 7).join("\n") + "\n",
+      groundtruth: lines[7],
+      metadata: { task_id: "shop/bom", fpath_tuple: ["shop", ...BOM_FILE.split("/")], line_no: 7 },
+    };
     writeFileSync(tasksFile, readFileSync(tasksFile, "utf8") + `${JSON.stringify(extra)}\n`);
     tasks = parseTasks(readFileSync(tasksFile, "utf8"));
     const result = runExport(out, tasksFile);
     assert.equal(result.code, 0, result.stderr);
-    const summary = JSON.parse(result.stdout) as { repos: { repo: string; tasks: number; chunks: number; nodes: number }[] };
-    assert.deepEqual(summary.repos.map((r) => [r.repo, r.tasks]), [["empty", 0], ["shop", tasks.length]]);
+    const summary = JSON.parse(result.stdout) as {
+      repos: { repo: string; tasks: number; chunks: number; nodes: number }[];
+    };
+    assert.deepEqual(
+      summary.repos.map((r) => [r.repo, r.tasks]),
+      [
+        ["empty", 0],
+        ["shop", tasks.length],
+      ],
+    );
     shop = readExport(join(out, "shop"));
   });
 
@@ -118,7 +159,10 @@ describe("hef export", { skip }, () => {
     assert.ok(m.chunks > m.baseChunks, "task views add chunks");
     assert.equal(statSync(join(shop.dir, ExportFile.chunkVectors)).size, m.chunks * m.embedder.dim * 4);
     assert.equal(statSync(join(shop.dir, ExportFile.queryVectors)).size, m.tasks * m.embedder.dim * 4);
-    assert.deepEqual(shop.chunks.map((c) => c.i), shop.chunks.map((_, i) => i));
+    assert.deepEqual(
+      shop.chunks.map((c) => c.i),
+      shop.chunks.map((_, i) => i),
+    );
     assert.deepEqual(new Set(shop.nodes.filter((n) => n.level === "file").map((n) => n.path)).size, m.files);
   });
 
@@ -130,7 +174,10 @@ describe("hef export", { skip }, () => {
     }
     assert.equal(shop.nodes.at(-1)!.level, "repo");
     const rowsOfNodes = shop.nodes.filter((n) => n.level === "chunk").map((n) => n.chunk!);
-    assert.deepEqual(rowsOfNodes, shop.chunks.slice(0, shop.manifest.baseChunks).map((c) => c.i));
+    assert.deepEqual(
+      rowsOfNodes,
+      shop.chunks.slice(0, shop.manifest.baseChunks).map((c) => c.i),
+    );
     for (const node of shop.nodes) assert.equal(node.chunk !== undefined, node.level === "chunk");
   });
 
@@ -142,7 +189,11 @@ describe("hef export", { skip }, () => {
         assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
         bytes = bytes.subarray(3);
       }
-      assert.equal(bytes.toString("utf8", chunk.startByte, chunk.endByte), chunk.text, `${chunk.path}:${chunk.startLine}`);
+      assert.equal(
+        bytes.toString("utf8", chunk.startByte, chunk.endByte),
+        chunk.text,
+        `${chunk.path}:${chunk.startLine}`,
+      );
       const [vector] = await embedder.embed([chunk.text]);
       assert.ok(maxAbsDiff(vector!, shop.chunkVectors[chunk.i]!) < 1e-6, `${chunk.path}:${chunk.startLine}`);
     }
@@ -151,7 +202,10 @@ describe("hef export", { skip }, () => {
 
   test("a task's view: base minus removed plus added, holding nothing at or after the target line", () => {
     const base = new Map(shop.nodes.map((n) => [n.id, n]));
-    assert.deepEqual(shop.tasks.map((t) => t.taskId), tasks.map((t) => t.taskId));
+    assert.deepEqual(
+      shop.tasks.map((t) => t.taskId),
+      tasks.map((t) => t.taskId),
+    );
     for (const [i, row] of shop.tasks.entries()) {
       const task = tasks[i]!;
       assert.equal(row.path, task.path);
@@ -160,7 +214,8 @@ describe("hef export", { skip }, () => {
       for (const id of row.removed) assert.ok(base.has(id), `removed ${id} is a base node`);
       const view = new Map([...base].filter(([id]) => !row.removed.includes(id)));
       for (const node of row.added) {
-        for (const child of node.children) assert.ok(view.has(child), `${task.taskId}: child ${child} of an added node`);
+        for (const child of node.children)
+          assert.ok(view.has(child), `${task.taskId}: child ${child} of an added node`);
         assert.ok(!base.has(node.id));
         view.set(node.id, node);
       }
@@ -178,7 +233,10 @@ describe("hef export", { skip }, () => {
       assert.ok(targetChunks.length > 0, `${task.taskId}: the lines before the target are retrievable`);
       for (const node of targetChunks) {
         const chunk = shop.chunks[node.chunk!]!;
-        assert.ok(node.spans[0]!.endLine! <= task.lineNo, `${task.taskId}: a chunk ends at line ${node.spans[0]!.endLine}, the target is line ${task.lineNo + 1}`);
+        assert.ok(
+          node.spans[0]!.endLine! <= task.lineNo,
+          `${task.taskId}: a chunk ends at line ${node.spans[0]!.endLine}, the target is line ${task.lineNo + 1}`,
+        );
         assert.ok(task.prompt.includes(chunk.text), `${task.taskId}: chunk text from the prompt`);
         if (node.chunk! >= shop.manifest.baseChunks) assert.ok(chunk.endByte <= promptBytes);
       }

@@ -20,7 +20,12 @@ import { cosine, maxAbsDiff } from "../helpers/vectors";
 const skip = buildNativeAddon();
 const dir = tempDir("hef-parity-");
 // Real code the tokenizer is trained on and must then split exactly as llama.cpp does.
-const FILES = ["samples/shop/shop/cart.py", "samples/shop/shop/pricing/discounts.py", "sidecar/completion/window.ts", "media/panel.js"].map((f) => resolve(f));
+const FILES = [
+  "samples/shop/shop/cart.py",
+  "samples/shop/shop/pricing/discounts.py",
+  "sidecar/completion/window.ts",
+  "media/panel.js",
+].map((f) => resolve(f));
 
 interface Reference {
   tokens: number[][];
@@ -54,7 +59,10 @@ describe("training exports load in the sidecar and compute what PyTorch computes
     test("next-token logits within 1e-3, with and without pseudo-tokens first", async () => {
       await generator.resetCache();
       const plain = await generator.evaluate({ tokens: ref.generator.prompt });
-      assert.ok(maxAbsDiff(plain.logits, ref.generator.logitsPlain) < 1e-3, `plain: ${maxAbsDiff(plain.logits, ref.generator.logitsPlain)}`);
+      assert.ok(
+        maxAbsDiff(plain.logits, ref.generator.logitsPlain) < 1e-3,
+        `plain: ${maxAbsDiff(plain.logits, ref.generator.logitsPlain)}`,
+      );
       const pseudo = Float32Array.from(ref.generator.pseudo.flat());
       const withPseudo = await generator.evaluate({ pseudo, tokens: ref.generator.prompt });
       const diff = maxAbsDiff(withPseudo.logits, ref.generator.logitsPseudo);
@@ -102,18 +110,33 @@ describe("training exports load in the sidecar and compute what PyTorch computes
       assert.equal(adapter.embedder.id, fingerprintFile(embedder));
       assert.equal(adapter.generator.id, fingerprintFile(join(dir, "generator.gguf")));
       assert.equal(adapter.fuser?.modelPath, join(dir, "fuser.gguf"));
-      assert.deepEqual(checkAdapter(adapter, { embedder: { name: "embedder.gguf", id: fingerprintFile(embedder), dim: 48 }, fuserDim: 32, b: 3 }).warnings, []);
+      assert.deepEqual(
+        checkAdapter(adapter, {
+          embedder: { name: "embedder.gguf", id: fingerprintFile(embedder), dim: 48 },
+          fuserDim: 32,
+          b: 3,
+        }).warnings,
+        [],
+      );
     });
 
     test("projector outputs within 1e-4", () => {
       const rows = ref.projector.z.length;
       const out = ops.project(Float32Array.from(ref.projector.z.flat()), rows);
-      assert.ok(maxAbsDiff(out, ref.projector.out.flat()) < 1e-4, `projector: ${maxAbsDiff(out, ref.projector.out.flat())}`);
+      assert.ok(
+        maxAbsDiff(out, ref.projector.out.flat()) < 1e-4,
+        `projector: ${maxAbsDiff(out, ref.projector.out.flat())}`,
+      );
     });
 
     test("fuser parents within 1e-4, groups of 3, 1 and 2 children in one call", async () => {
-      const parents = await fuser.fuse(ref.fuser.children.map((group) => group.map((child) => Float32Array.from(child))));
-      const diff = maxAbsDiff(parents.flatMap((p) => Array.from(p)), ref.fuser.parents.flat());
+      const parents = await fuser.fuse(
+        ref.fuser.children.map((group) => group.map((child) => Float32Array.from(child))),
+      );
+      const diff = maxAbsDiff(
+        parents.flatMap((p) => Array.from(p)),
+        ref.fuser.parents.flat(),
+      );
       assert.ok(diff < 1e-4, `fuser: ${diff}`);
     });
   });

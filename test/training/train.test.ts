@@ -12,19 +12,39 @@ import { trainingPython as setUpPython } from "../helpers/python";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
 function hef(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "sidecar/cli/hef.ts", ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 900_000 });
+  const result = spawnSync(process.execPath, ["--import", "tsx", "sidecar/cli/hef.ts", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    timeout: 900_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 describe("hef train: arguments and environment", () => {
   test("--repos takes several folders; presets and backends are checked", () => {
-    const { values, positionals } = parse(["train", "--repos", "a", "b", "--out", "o", "--preset", "smoke", "--set", "seed=3", "--set", "regime.k=8"]);
+    const { values, positionals } = parse([
+      "train",
+      "--repos",
+      "a",
+      "b",
+      "--out",
+      "o",
+      "--preset",
+      "smoke",
+      "--set",
+      "seed=3",
+      "--set",
+      "regime.k=8",
+    ]);
     const args = trainArguments(values, positionals.slice(1));
     assert.deepEqual(args.slice(0, 6), ["-m", "hef_training", "train", "--repos", resolve("a"), resolve("b")]);
     assert.deepEqual(args.slice(-4), ["--set", "seed=3", "--set", "regime.k=8"]);
     assert.throws(() => trainArguments(parse(["train", "--out", "o"]).values, []), UsageError);
     assert.throws(() => trainArguments(parse(["train", "--repos", "a"]).values, []), /--out/);
-    assert.throws(() => trainArguments(parse(["train", "--repos", "a", "--out", "o", "--preset", "huge"]).values, []), /--preset must be one of smoke, cpu, gpu/);
+    assert.throws(
+      () => trainArguments(parse(["train", "--repos", "a", "--out", "o", "--preset", "huge"]).values, []),
+      /--preset must be one of smoke, cpu, gpu/,
+    );
   });
 
   test("without the training environment: one line saying how to make it", () => {
@@ -38,7 +58,12 @@ const skip = buildNativeAddon();
 describe("hef train --preset smoke, then hef complete with what it wrote", { skip }, () => {
   const out = join(tempDir("hef-train-smoke-"), "run");
   const cacheHome = tempDir("hef-train-cache-");
-  const repos = [copyOfRepo("samples/shop"), copyOfRepo("node_modules/vscode-jsonrpc/lib/common"), copyOfRepo("node_modules/vscode-languageserver-protocol/lib/common"), copyOfRepo("sidecar/completion")];
+  const repos = [
+    copyOfRepo("samples/shop"),
+    copyOfRepo("node_modules/vscode-jsonrpc/lib/common"),
+    copyOfRepo("node_modules/vscode-languageserver-protocol/lib/common"),
+    copyOfRepo("sidecar/completion"),
+  ];
   let train: ReturnType<typeof hef>;
 
   before(() => {
@@ -60,13 +85,31 @@ describe("hef train --preset smoke, then hef complete with what it wrote", { ski
     }
     assert.equal(record.config.preset, "smoke");
     assert.ok(record.uwl.total > 0 && Object.keys(record.uwl.per_repo).length > 0);
-    assert.match(train.stderr, /\[generator\] step 60\/60 .* tok\/s/, "a progress line with step, loss, tokens/s and time left");
+    assert.match(
+      train.stderr,
+      /\[generator\] step 60\/60 .* tok\/s/,
+      "a progress line with step, loss, tokens/s and time left",
+    );
   });
 
   test("hef complete loads the generator, embedder and adapter and completes with pseudo-tokens", () => {
     const models = join(out, "models");
     const completion = hef(
-      ["complete", repos[0]!, "--file", "shop/cart.py", "--line", "38", "--generator", join(models, "generator.gguf"), "--embedder", join(models, "embedder.gguf"), "--adapter", join(models, "adapter.gguf"), "--json"],
+      [
+        "complete",
+        repos[0]!,
+        "--file",
+        "shop/cart.py",
+        "--line",
+        "38",
+        "--generator",
+        join(models, "generator.gguf"),
+        "--embedder",
+        join(models, "embedder.gguf"),
+        "--adapter",
+        join(models, "adapter.gguf"),
+        "--json",
+      ],
       { HEF_CACHE_HOME: cacheHome },
     );
     assert.equal(completion.code, 0, completion.stderr);
