@@ -97,9 +97,9 @@ class HefEngine implements CompletionEngine {
 
     const source = request.retrieval?.cache ?? cache;
     if (request.mode !== "none" && !aborted(request.signal)) {
-      // Ablations retrieve with another cache or query: never from or into the memory.
+      // Ablations retrieve with another cache or query, eval's tasks are independent: never from or into the memory.
       const key =
-        this.rememberRetrieval && !request.retrieval
+        this.rememberRetrieval && request.retrievalMemory !== false && !request.retrieval
           ? retrievalKey({ path: request.path, mode: request.mode, k, prefix: request.prefix })
           : undefined;
       const decision = key ? decideRetrieval(this.memory.get(cache), key, (id) => cache.node(id)) : undefined;

@@ -34,6 +34,12 @@ export interface CompletionRequest {
    * prefix instead of this request's own (default: the cache completed in, the request's prefix).
    */
   retrieval?: { cache?: HefCache; prefix?: string };
+  /**
+   * false: retrieve for this request alone, neither from nor into the engine's retrieval memory
+   * (retrievalMemory.ts), as ablations do. hef eval's tasks are independent cursors: the memory would
+   * carry one task's nodes into the next task in the same file. The KV cache still serves it.
+   */
+  retrievalMemory?: boolean;
   /** Ablation: every pseudo-token a zero vector; the generator gets K positions that carry nothing. */
   zeroPseudoTokens?: boolean;
   signal?: AbortSignal;

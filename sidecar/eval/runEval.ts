@@ -104,6 +104,8 @@ export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSu
           ...(options.k !== undefined ? { k: options.k } : {}),
           singleLine: true,
           entities: options.entities ?? false,
+          // Each task is a cold query for retrieval (the previous task's nodes must not be kept); the KV cache may stay warm.
+          retrievalMemory: false,
           ...ablated,
         });
         results.push({

@@ -161,6 +161,33 @@ describe("completion engine", () => {
       assert.equal(moved.reused, 0, "other pseudo-tokens: nothing of the KV state is reused");
     });
 
+    test("retrievalMemory false (hef eval's independent tasks): the request's own top K, not the line's kept nodes, and the memory left as it was", async () => {
+      // The Enter of the test above, k 6: the memory keeps the line's nodes where Enter's own top 6 swaps one.
+      const here = { ...site(), k: 6 };
+      await engine.resetCaches();
+      const first = await engine.complete(cache, here);
+      const own = await engine.complete(cache, { ...here, prefix: here.prefix + ENTER, retrievalMemory: false });
+      assert.equal(own.retrievalReused, false);
+      const typed = await engine.complete(cache, { ...here, prefix: here.prefix + TYPED[0] });
+      assert.equal(typed.retrievalReused, true, "the line's memory is the first request's still");
+      assert.deepEqual(
+        typed.nodes.map((n) => n.id),
+        first.nodes.map((n) => n.id),
+      );
+      await engine.resetCaches();
+      const cold = await engine.complete(cache, { ...here, prefix: here.prefix + ENTER });
+      assert.deepEqual(
+        own.nodes.map((n) => n.id),
+        cold.nodes.map((n) => n.id),
+        "the nodes a cold engine retrieves there",
+      );
+      assert.notDeepEqual(
+        own.nodes.map((n) => n.id),
+        first.nodes.map((n) => n.id),
+        "which the memory would have replaced by the line's",
+      );
+    });
+
     test("suffix-prefix-middle (the generator declares hef.fim.spm, fimLayout auto): typing 3 characters decodes only the typed tokens", async () => {
       const spm = await loadEngine({ backend: "cpu", log: () => undefined, fimLayout: "auto" });
       try {

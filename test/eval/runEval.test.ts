@@ -97,7 +97,8 @@ describe("hef eval harness", () => {
         .join("\n"),
     );
     const seen: { path: string; onDisk: string; other: string; refreshed: string[] }[] = [];
-    const engine = fakeEngine({ t1: "return a + b", t2: "x = compute(z)", t3: "" }, seen);
+    const requests: CompletionRequest[] = [];
+    const engine = fakeEngine({ t1: "return a + b", t2: "x = compute(z)", t3: "" }, seen, requests);
     const { summaries, results } = await runEval({
       engine,
       tasks,
@@ -129,6 +130,11 @@ describe("hef eval harness", () => {
     assert.equal(seen[2]!.onDisk, "import mod\n");
     assert.equal(seen[2]!.other, MOD, "the previous target is restored");
     assert.deepEqual(seen[2]!.refreshed, ["pkg/mod.py", "main.py"]);
+    // The engine runs warm across tasks; its retrieval memory must not carry a task's nodes into the next (t1 -> t2, one file).
+    assert.deepEqual(
+      requests.map((r) => r.retrievalMemory),
+      [false, false, false],
+    );
     assert.equal(
       readFileSync(join(repos, "repoA", "pkg", "mod.py"), "utf8"),
       MOD,
