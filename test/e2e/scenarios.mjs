@@ -58,6 +58,18 @@ export function features(manifest) {
 }
 
 /**
+ * Types `text` in a new paragraph at the end of the open file and waits for the ghost text that
+ * follows (the first completion may come late while models load or the index is built).
+ */
+async function typeAtEndForGhostText(wb, text, timeoutMs = 20_000) {
+  await wb.press("Control+End");
+  await wb.press("Enter");
+  await wb.press("Enter");
+  await wb.type(text);
+  return wb.ghostText(timeoutMs);
+}
+
+/**
  * Asks for a completion at the end of `file` until the panel lists nodes with a line span (the first
  * requests may come while the index is still being built) and returns their locator. The panel is
  * shown by its command: clicking its activity-bar icon again would close the sidebar.
@@ -135,12 +147,8 @@ export const scenarios = [
     async run({ wb, log }) {
       const file = "shop/cart.py";
       await wb.openFile(file);
-      await wb.press("Control+End");
-      await wb.press("Enter");
-      await wb.press("Enter");
       const typed = "def total_with_tax(cart, rate):\n";
-      await wb.type(typed);
-      const ghost = await wb.ghostText(20_000);
+      const ghost = await typeAtEndForGhostText(wb, typed);
       if (!ghost.trim()) throw new Error("ghost text is empty");
       log(`ghost text (${ghost.length} chars): ${JSON.stringify(ghost.slice(0, 80))}`);
       await wb.screenshot("ghost-text");
@@ -184,12 +192,8 @@ export const scenarios = [
       // change it.
       const file = "shop/cart.py";
       await wb.openFile(file);
-      await wb.press("Control+End");
-      await wb.press("Enter");
-      await wb.press("Enter");
-      await wb.type("def count_items(cart):\n    count = ");
       // Accepted as soon as it shows: the speculation may still run, and accepting then waits for it.
-      const first = await wb.ghostText(20_000);
+      const first = await typeAtEndForGhostText(wb, "def count_items(cart):\n    count = ");
       const status = async () => (await wb.statusItem("HEF").textContent())?.trim();
       const lastRequest = await status();
       const suggestedAt = await wb.cursorStatus();
@@ -410,11 +414,7 @@ export const scenarios = [
       try {
         await wb.channelLine(CHANNEL, /sidecar ready/, { skip, timeoutMs: 90_000 });
         state.sidecarPid = pids().at(-1);
-        await wb.press("Control+End");
-        await wb.press("Enter");
-        await wb.press("Enter");
-        await wb.type("def cart_total(cart):\n");
-        const ghost = await wb.ghostText(60_000);
+        const ghost = await typeAtEndForGhostText(wb, "def cart_total(cart):\n", 60_000);
         const status = (await wb.statusItem("HEF").textContent())?.trim() ?? "";
         log(`ghost text ${JSON.stringify(ghost.slice(0, 60))} while the status bar reads ${JSON.stringify(status)}`);
         if (!/indexing/.test(status))
