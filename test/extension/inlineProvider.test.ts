@@ -2,6 +2,14 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, mock, test } from "node:test";
 import type * as provider from "../../extension/completion/provider";
 import type { CompleteParams, CompleteResult } from "../../common/protocol";
+import {
+  cancellationToken as token,
+  completeParams,
+  documentAt as at,
+  registeredProvider,
+  sidecarStatus,
+  type Provide,
+} from "./fakeEditor";
 import { completionResult, fakeServices, fakeVscode, FakeUri, loadWithVscode } from "./fakeVscode";
 
 const fake = fakeVscode();
@@ -9,42 +17,6 @@ const { registerInlineCompletions, COMPLETE_NOW } = loadWithVscode<typeof provid
   "../../extension/completion/provider.ts",
   fake.api,
 );
-
-type Items = {
-  insertText: string;
-  range: { start: { line: number; character: number }; end: { line: number; character: number } };
-}[];
-type Provide = (document: unknown, position: unknown, context: unknown, token: unknown) => Promise<Items>;
-
-/** A document whose text is `before` + `after`, with the cursor between them. */
-function at(before: string, after = "", languageId = "python", path = "/repo/shop/cart.py") {
-  const text = before + after;
-  const lines = before.split("\n");
-  const document = {
-    uri: FakeUri.file(path),
-    languageId,
-    version: 7,
-    getText: () => text,
-    offsetAt: (p: { line: number; character: number }) =>
-      text
-        .split("\n")
-        .slice(0, p.line)
-        .reduce((n, l) => n + l.length + 1, 0) + p.character,
-  };
-  return { document, position: { line: lines.length - 1, character: lines.at(-1)!.length } };
-}
-
-function token() {
-  const listeners: (() => void)[] = [];
-  return {
-    isCancellationRequested: false,
-    onCancellationRequested: (listener: () => void) => (listeners.push(listener), { dispose() {} }),
-    cancel() {
-      this.isCancellationRequested = true;
-      for (const listener of listeners) listener();
-    },
-  };
-}
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -66,10 +38,7 @@ beforeEach(() => {
   fake.registered.inlineProviders.length = 0;
   fake.api.workspace.isTrusted = true;
   registerInlineCompletions({ subscriptions: [] } as never, sidecar.services);
-  provide = (...args) =>
-    (
-      fake.registered.inlineProviders[0]!.provider as { provideInlineCompletionItems: Provide }
-    ).provideInlineCompletionItems(...args);
+  provide = registeredProvider(fake);
 });
 
 describe("the inline completion provider", () => {
@@ -80,17 +49,13 @@ describe("the inline completion provider", () => {
     assert.equal(sidecar.requests.length, 1);
     assert.equal(sidecar.requests[0]!.token, cancel);
     // The sidecar holds the text (LSP sync): the request names the document, its version and the cursor, not the file.
-    assert.deepEqual(sidecar.requests[0]!.params, {
-      root: "/repo",
-      textDocument: { uri: "file:///repo/shop/cart.py", version: 7 },
-      position: { line: 1, character: 4 },
-      mode: "hef",
-      k: 32,
-      maxTokens: 64,
-      singleLine: true,
-      entities: false,
-      force: false,
-    });
+    assert.deepEqual(
+      sidecar.requests[0]!.params,
+      completeParams({
+        textDocument: { uri: "file:///repo/shop/cart.py", version: 7 },
+        position: { line: 1, character: 4 },
+      }),
+    );
     // The item replaces the line up to the cursor, so VS Code can split it by word and line.
     assert.deepEqual(
       items.map((i) => [i.insertText, i.range.start, i.range.end]),
@@ -174,19 +139,12 @@ describe("the inline completion provider", () => {
   });
 
   test("while the folder is first indexed it asks only when forced, and then with force", async () => {
-    sidecar.state.status = {
-      backend: "CPU",
-      models: { embedder: "e", generator: "g", adapter: "a" },
-      folders: [
-        {
-          root: "/repo",
-          state: "indexing",
-          files: 0,
-          nodes: 0,
-          nodesPerLevel: { chunk: 0, file: 0, module: 0, repo: 0 },
-        },
-      ],
-    };
+    sidecar.state.status = sidecarStatus({
+      state: "indexing",
+      files: 0,
+      nodes: 0,
+      nodesPerLevel: { chunk: 0, file: 0, module: 0, repo: 0 },
+    });
     assert.deepEqual(await ask("x = "), []);
     assert.equal(sidecar.requests.length, 0);
     await ask("x = ", "", invoke);
@@ -309,16 +267,4 @@ describe("the inline completion provider", () => {
   });
 });
 
-const READY = {
-  backend: "CPU",
-  models: { embedder: "e", generator: "g", adapter: "a" },
-  folders: [
-    {
-      root: "/repo",
-      state: "ready" as const,
-      files: 3,
-      nodes: 12,
-      nodesPerLevel: { chunk: 8, file: 3, module: 0, repo: 1 },
-    },
-  ],
-};
+const READY = sidecarStatus();

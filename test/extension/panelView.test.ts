@@ -5,21 +5,12 @@ import { describe, test } from "node:test";
 import { panelHtml } from "../../extension/panel/html";
 import { MODE_NONE, NO_COMPLETION, panelView, READY_NOW, roundMs } from "../../extension/panel/view";
 import type { CompletionEvent } from "../../extension/services";
-import type { FolderStatus, PanelNode, SidecarStatus } from "../../common/protocol";
+import type { PanelNode } from "../../common/protocol";
+import { completeParams, sidecarStatus } from "./fakeEditor";
 import { completionResult, NODES } from "./fakeVscode";
 
 const event = (result: CompletionEvent["result"]): CompletionEvent => ({
-  params: {
-    root: "/repo",
-    textDocument: { uri: "file:///repo/shop/cart.py", version: 1 },
-    position: { line: 0, character: 0 },
-    mode: "hef",
-    k: 32,
-    maxTokens: 64,
-    singleLine: true,
-    entities: false,
-    force: false,
-  },
+  params: completeParams(),
   result,
   latencyMs: 120,
 });
@@ -30,21 +21,6 @@ const panelNode = (fields: Partial<PanelNode> & Pick<PanelNode, "level" | "path"
   root: "/repo",
   score: 0.5,
   ...fields,
-});
-
-const status = (folder: Partial<FolderStatus>): SidecarStatus => ({
-  backend: "CPU",
-  models: { embedder: "e", generator: "g", adapter: "a" },
-  folders: [
-    {
-      root: "/repo",
-      state: "ready",
-      files: 3,
-      nodes: 9,
-      nodesPerLevel: { chunk: 5, file: 2, module: 1, repo: 1 },
-      ...folder,
-    },
-  ],
 });
 
 describe("the panel's view of the last completion", () => {
@@ -168,7 +144,7 @@ describe("the panel's view of the last completion", () => {
     const none = event(completionResult("x"));
     const indexing = {
       state: "running" as const,
-      status: status({ state: "indexing", progress: { phase: "embedding", done: 12, total: 40 } }),
+      status: sidecarStatus({ state: "indexing", progress: { phase: "embedding", done: 12, total: 40 } }),
     };
     const view = panelView(none, 1, indexing);
     if (view.kind !== "completion") return assert.fail();
@@ -176,7 +152,7 @@ describe("the panel's view of the last completion", () => {
       view.note,
       "Nothing to retrieve yet: the index of repo is still being built (embedding 12 of 40). This completion saw the open file only.",
     );
-    const empty = panelView(none, 1, { state: "running", status: status({ state: "ready", nodes: 0 }) });
+    const empty = panelView(none, 1, { state: "running", status: sidecarStatus({ state: "ready", nodes: 0 }) });
     assert.match(empty.kind === "completion" ? empty.note : "", /^Nothing to retrieve: the index of repo is empty/);
     const full = panelView(event(completionResult("x", { nodes: NODES })), 1, indexing);
     assert.equal(full.kind === "completion" && full.note, "");
@@ -201,25 +177,25 @@ describe("the panel's view of the last completion", () => {
     assert.deepEqual(
       panelView(failed, 1, {
         state: "running",
-        status: { ...status({ state: "ready" }), error: "loading the models failed: out of memory" },
+        status: { ...sidecarStatus({ state: "ready" }), error: "loading the models failed: out of memory" },
       }),
       stale,
     );
     assert.deepEqual(panelView(failed, 1, { state: "starting", status: undefined }), stale);
     assert.deepEqual(
-      panelView(failed, 1, { state: "running", status: { ...status({ state: "ready" }), backend: "loading" } }),
+      panelView(failed, 1, { state: "running", status: { ...sidecarStatus({ state: "ready" }), backend: "loading" } }),
       stale,
     );
     assert.deepEqual(
-      panelView(failed, 1, { state: "running", status: status({ state: "indexing", files: 0, nodes: 0 }) }),
+      panelView(failed, 1, { state: "running", status: sidecarStatus({ state: "indexing", files: 0, nodes: 0 }) }),
       stale,
     );
-    assert.deepEqual(panelView(failed, 1, { state: "running", status: status({ state: "ready" }) }), {
+    assert.deepEqual(panelView(failed, 1, { state: "running", status: sidecarStatus({ state: "ready" }) }), {
       kind: "empty",
       message: READY_NOW,
     });
     assert.deepEqual(
-      panelView(failed, 1, { state: "running", status: status({ state: "indexing", files: 2 }) }),
+      panelView(failed, 1, { state: "running", status: sidecarStatus({ state: "indexing", files: 2 }) }),
       { kind: "empty", message: READY_NOW },
       "a first index serves as it goes",
     );

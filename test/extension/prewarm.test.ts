@@ -3,6 +3,7 @@ import { beforeEach, describe, mock, test } from "node:test";
 import type * as prewarm from "../../extension/completion/prewarm";
 import type * as provider from "../../extension/completion/provider";
 import type { CompleteParams } from "../../common/protocol";
+import { completeParams, sidecarStatus } from "./fakeEditor";
 import { completionResult, fakeServices, fakeVscode, FakeUri, loadWithVscode } from "./fakeVscode";
 
 const fake = fakeVscode();
@@ -12,17 +13,8 @@ const { registerInlineCompletions } = loadWithVscode<typeof provider>(
   fake.api,
 );
 
-const params = (line: number): CompleteParams => ({
-  root: "/repo",
-  textDocument: { uri: "file:///repo/a.py", version: 1 },
-  position: { line, character: 0 },
-  mode: "hef",
-  k: 32,
-  maxTokens: 64,
-  singleLine: true,
-  entities: false,
-  force: false,
-});
+const params = (line: number): CompleteParams =>
+  completeParams({ textDocument: { uri: "file:///repo/a.py", version: 1 }, position: { line, character: 0 } });
 
 describe("pre-warm", () => {
   beforeEach(() => mock.timers.reset());
@@ -59,13 +51,7 @@ describe("pre-warm", () => {
   test("the editor's cursor moves and focus changes reach the sidecar as pre-warms at the cursor; typed selections do not", () => {
     mock.timers.enable({ apis: ["setTimeout"] });
     const sidecar = fakeServices(() => completionResult("x"));
-    sidecar.state.status = {
-      backend: "CPU",
-      models: { embedder: "e", generator: "g", adapter: "a" },
-      folders: [
-        { root: "/repo", state: "ready", files: 1, nodes: 4, nodesPerLevel: { chunk: 2, file: 1, module: 0, repo: 1 } },
-      ],
-    };
+    sidecar.state.status = sidecarStatus();
     const document = { uri: FakeUri.file("/repo/a.py"), languageId: "python", version: 3 };
     fake.api.window.activeTextEditor = { document, selection: { active: { line: 1, character: 0 } } } as never;
     registerInlineCompletions({ subscriptions: [] } as never, sidecar.services);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type * as statusBar from "../../extension/statusBar";
 import type { SidecarStatus } from "../../common/protocol";
+import { sidecarStatus } from "./fakeEditor";
 import { fakeVscode, loadWithVscode } from "./fakeVscode";
 
 const fake = fakeVscode();
@@ -31,19 +32,7 @@ describe("the status bar", () => {
   });
 
   test("a healthy sidecar still shows its node count and backend", () => {
-    const ready: SidecarStatus = {
-      backend: "CPU",
-      models: { embedder: "e", generator: "g", adapter: "a" },
-      folders: [
-        {
-          root: "/repo",
-          state: "ready",
-          files: 3,
-          nodes: 12,
-          nodesPerLevel: { chunk: 8, file: 3, module: 0, repo: 1 },
-        },
-      ],
-    };
+    const ready = sidecarStatus({ nodes: 12 });
     assert.equal(describeStatus("running", ready, true, 41.6).text, "$(check) HEF 12 nodes · CPU · 42 ms");
   });
 
@@ -82,20 +71,14 @@ describe("the status bar", () => {
   });
 
   test("a first index shows the time left and says that completions already use what is indexed", () => {
-    const indexing: SidecarStatus = {
-      backend: "CPU",
-      models: { embedder: "e", generator: "g", adapter: "a" },
-      folders: [
-        {
-          root: "/lib",
-          state: "indexing",
-          progress: { phase: "embedding", done: 430, total: 1000, etaMs: 372_000 },
-          files: 430,
-          nodes: 5000,
-          nodesPerLevel: { chunk: 4000, file: 430, module: 60, repo: 1 },
-        },
-      ],
-    };
+    const indexing = sidecarStatus({
+      root: "/lib",
+      state: "indexing",
+      progress: { phase: "embedding", done: 430, total: 1000, etaMs: 372_000 },
+      files: 430,
+      nodes: 5000,
+      nodesPerLevel: { chunk: 4000, file: 430, module: 60, repo: 1 },
+    });
     const view = describeStatus("running", indexing, true, undefined);
     assert.equal(view.text, "$(sync~spin) HEF indexing (embedding) 43% · ~6 min left");
     assert.match(view.tooltip, /Completions already use the 430 files indexed so far/);
