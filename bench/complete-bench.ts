@@ -13,7 +13,7 @@
 // `-- --prefill` measures prefill throughput through the addon (tokens/s of one cold request of 512 and
 // 1,024 tokens) for a few batch sizes (n_batch = n_ubatch) and thread counts, on the shipped generator
 // and the real-shape generators in bench/out/models when present.
-import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { HefCache } from "../sidecar/cache/hefCache";
 import { listSourceFiles } from "../sidecar/cache/discovery";
@@ -22,14 +22,11 @@ import type { EngineOptions } from "../sidecar/completion/engine";
 import { assemblePrompt, PROMPT_DEFAULTS } from "../sidecar/completion/promptAssembly";
 import type { CompletionEngine, CompletionMode, CompletionResult, StageTimings } from "../sidecar/completion/types";
 import { summarize } from "../sidecar/eval/metrics";
-import { writeRandomAdapter } from "../sidecar/syntheticModels/randomAdapter";
-import { makeShapedModel } from "../sidecar/syntheticModels/generatedModels";
-import { fingerprintFile } from "../sidecar/models/embedder";
-import { modelSpec } from "../sidecar/syntheticModels/modelSpecs";
 import { shippedModels } from "../sidecar/models/shippedModels";
 import { NativeGenerator } from "../sidecar/native/generator";
 import type { EvaluateResult } from "../sidecar/native/generator";
 import { maxAbsDiff } from "../test/helpers/vectors";
+import { preparePaperModels } from "./paperModels";
 import { benchRepo } from "./repos";
 
 const OUT = resolve("bench/out");
@@ -37,41 +34,6 @@ const GENERATED_TOKENS = 16;
 const SITES = 3;
 const KEYSTROKES = 3;
 const MODES: CompletionMode[] = ["none", "hef", "rag"];
-
-async function prepareModels(): Promise<{ embedderPath: string; generatorPath: string; adapterPath: string }> {
-  const dir = join(OUT, "models");
-  mkdirSync(dir, { recursive: true });
-  const embedderPath = join(dir, "qwen3-embedding-0.6b-q8_0.gguf");
-  const generatorPath = join(dir, "qwen2.5-coder-1.5b-q4_k_m.gguf");
-  const fuserPath = join(dir, "qwen2.5-coder-0.5b-q8_0.gguf");
-  await makeShapedModel("qwen3-embedding-0.6b", embedderPath);
-  await makeShapedModel("qwen2.5-coder-1.5b", generatorPath);
-  await makeShapedModel("qwen2.5-coder-0.5b", fuserPath);
-  const adapterPath = join(dir, "hef-random-adapter.gguf");
-  if (!existsSync(adapterPath)) {
-    await writeRandomAdapter(adapterPath, {
-      embedder: {
-        name: "qwen3-embedding-0.6b",
-        id: fingerprintFile(embedderPath),
-        dim: modelSpec("qwen3-embedding-0.6b").hidden,
-      },
-      generator: {
-        name: "qwen2.5-coder-1.5b",
-        id: fingerprintFile(generatorPath),
-        dim: modelSpec("qwen2.5-coder-1.5b").hidden,
-      },
-      // Table 3 of the paper: a 2-layer MLP with hidden size 2048.
-      projectorHidden: 2048,
-      fuser: {
-        name: "qwen2.5-coder-0.5b",
-        id: fingerprintFile(fuserPath),
-        dim: modelSpec("qwen2.5-coder-0.5b").hidden,
-        modelPath: fuserPath,
-      },
-    });
-  }
-  return { embedderPath, generatorPath, adapterPath };
-}
 
 function shopRepo(): string {
   const dir = join(OUT, "repos", "shop");
@@ -574,7 +536,7 @@ if (process.argv.includes("--prefill")) {
   await prefillThroughput();
   process.exit(0);
 }
-const models = shipped ? shippedModels() : await prepareModels();
+const models = shipped ? shippedModels() : await preparePaperModels();
 const repos = [
   { name: "shop", root: shopRepo() },
   { name: "lsp-packages", root: benchRepo("small") },

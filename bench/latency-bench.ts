@@ -1,0 +1,314 @@
+// npm run bench:latency — what a user waits for while typing, end to end (issue 16): a recorded
+// session (bench/latency-session.json) is replayed through the real sidecar, spawned as the
+// extension spawns it (dist/sidecar.mjs --stdio) and driven over its protocol as the extension
+// drives it: documents synced with didOpen and incremental didChange, one hef/complete per
+// keystroke (each awaited: a user who waits for the suggestion after every key), hef/prewarm once
+// the cursor has rested REST_MS, and after every suggestion shown a hef/speculate of what accepting
+// it would give, which an accept then waits for instead of asking. One fresh sidecar per mode
+// (none, rag, hef) and pre-warm (off, on), so that no run inherits another's KV cache; the index is
+// kept between runs (bench/out/caches-latency*). Prints per event the round-trip latency p50/p95 as
+// the extension measures it, and the prompt positions decoded and reused. The shipped models
+// (models/default) by default; `-- --paper` the paper-shape random models (bench/paperModels.ts);
+// `-- --session <file>` another recorded session; `-- --modes hef,none` fewer modes.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  CancellationTokenSource,
+  createMessageConnection,
+  type MessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from "vscode-jsonrpc/node";
+import {
+  DidChangeTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  ExitNotification,
+  InitializedNotification,
+  InitializeRequest,
+  ShutdownRequest,
+} from "vscode-languageserver-protocol";
+import { TextDocument } from "vscode-languageserver-textdocument";
+import {
+  type CompleteParams,
+  type CompleteResult,
+  type Completion,
+  COMPLETION_MODES,
+  type CompletionMode,
+  HefNotifications,
+  HefRequests,
+  type SidecarOptions,
+} from "../common/protocol";
+import { DEFAULT_K, DEFAULT_MAX_TOKENS } from "../common/settings";
+import { summarize } from "../sidecar/eval/metrics";
+import { preparePaperModels } from "./paperModels";
+
+/** extension/completion/prewarm.ts's REST_MS (that module needs the editor's API): the rest before a pre-warm. */
+const REST_MS = 1000;
+
+type Step =
+  | { open: string; lineEnd?: number }
+  | { rest: number }
+  /** Typed character by character; "\n" is Enter, which auto-indents. `first` names the first keystroke's event. */
+  | { type: string; first?: string }
+  /** Accept the suggestion shown last, this many ms after it showed. */
+  | { accept: number };
+
+interface Session {
+  repo: string;
+  languageId: string;
+  steps: Step[];
+}
+
+interface Measured {
+  event: string;
+  ms: number;
+  decoded: number;
+  reused: number;
+}
+
+/** The sidecar process and a JSON-RPC connection to it over stdio, as vscode-languageclient makes them. */
+class Sidecar {
+  private constructor(
+    readonly connection: MessageConnection,
+    private readonly child: ChildProcess,
+    private readonly stderr: () => string,
+  ) {}
+
+  static async start(root: string, options: SidecarOptions): Promise<Sidecar> {
+    const child = spawn(process.execPath, [resolve("dist/sidecar.mjs"), "--stdio"], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (data: Buffer) => (stderr = (stderr + data.toString()).slice(-4000)));
+    const connection = createMessageConnection(
+      new StreamMessageReader(child.stdout!),
+      new StreamMessageWriter(child.stdin!),
+    );
+    connection.listen();
+    const sidecar = new Sidecar(connection, child, () => stderr);
+    const folder = { uri: pathToFileURL(root).href, name: "bench" };
+    await connection.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      rootUri: folder.uri,
+      workspaceFolders: [folder],
+      capabilities: { workspace: { workspaceFolders: true } },
+      initializationOptions: options,
+    });
+    await connection.sendNotification(InitializedNotification.type, {});
+    await sidecar.ready(root);
+    return sidecar;
+  }
+
+  /** Waits for the folder's index (a first run indexes the repository; later runs load the cache). */
+  private async ready(root: string): Promise<void> {
+    for (;;) {
+      const status = await this.connection.sendRequest(HefRequests.status, undefined);
+      if (status.error) throw new Error(`the sidecar cannot complete: ${status.error}`);
+      const folder = status.folders.find((f) => f.root === root);
+      if (folder?.state === "failed") throw new Error(`indexing ${root} failed: ${folder.error}`);
+      if (folder?.state === "ready") return;
+      if (this.child.exitCode !== null) throw new Error(`the sidecar exited:\n${this.stderr()}`);
+      await sleep(200);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.connection.sendRequest(ShutdownRequest.type);
+    await this.connection.sendNotification(ExitNotification.type);
+    await new Promise((done) => (this.child.exitCode !== null ? done(undefined) : this.child.on("exit", done)));
+    this.connection.dispose();
+  }
+}
+
+/** What the extension's completion provider and pre-warm would send, replaying one session against one sidecar. */
+class Editor {
+  private readonly documents = new Map<string, { document: TextDocument; cursor: number }>();
+  private active: { document: TextDocument; cursor: number } | undefined;
+  /** The suggestion shown last and its speculation (provider.ts: shown). */
+  private shown: { text: string; next: Promise<CompleteResult | undefined>; stop: () => void } | undefined;
+  readonly measured: Measured[] = [];
+
+  constructor(
+    private readonly sidecar: Sidecar,
+    private readonly root: string,
+    private readonly languageId: string,
+    private readonly mode: CompletionMode,
+    private readonly prewarm: boolean,
+  ) {}
+
+  async run(steps: readonly Step[]): Promise<void> {
+    for (const step of steps) {
+      if ("open" in step) await this.open(step.open, step.lineEnd);
+      else if ("rest" in step) await this.rest(step.rest);
+      else if ("type" in step) {
+        let event = step.first;
+        for (const key of step.type) {
+          await this.keystroke(key, event ?? (key === "\n" ? "Enter" : "keystroke"));
+          event = undefined;
+        }
+      } else await this.accept(step.accept);
+    }
+    this.shown?.stop();
+  }
+
+  private params(insert?: string): CompleteParams {
+    const { document, cursor } = this.active!;
+    return {
+      root: this.root,
+      textDocument: { uri: document.uri, version: document.version },
+      position: document.positionAt(cursor),
+      ...(insert !== undefined ? { insert } : {}),
+      mode: this.mode,
+      k: DEFAULT_K,
+      maxTokens: DEFAULT_MAX_TOKENS.singleLine,
+      singleLine: true,
+      entities: false,
+      force: false,
+    };
+  }
+
+  /** Opens the file (didOpen the first time) or brings it back with its cursor; lineEnd puts the cursor at that line's end. */
+  private async open(path: string, lineEnd?: number): Promise<void> {
+    this.shown?.stop();
+    this.shown = undefined;
+    const file = join(this.root, path);
+    let open = this.documents.get(file);
+    if (!open) {
+      const document = TextDocument.create(pathToFileURL(file).href, this.languageId, 1, readFileSync(file, "utf8"));
+      open = { document, cursor: 0 };
+      this.documents.set(file, open);
+      await this.sidecar.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+        textDocument: { uri: document.uri, languageId: this.languageId, version: 1, text: document.getText() },
+      });
+    }
+    if (lineEnd !== undefined) open.cursor = open.document.offsetAt({ line: lineEnd + 1, character: 0 }) - 1;
+    this.active = open;
+    await this.sidecar.connection.sendNotification(HefNotifications.focus, { root: this.root, paths: [file] });
+  }
+
+  /** The cursor rests: after REST_MS the extension sends a pre-warm, which runs while the user still rests. */
+  private async rest(ms: number): Promise<void> {
+    if (!this.prewarm || ms < REST_MS) return void (await sleep(ms));
+    await sleep(REST_MS);
+    await this.sidecar.connection.sendNotification(HefNotifications.prewarm, this.params());
+    await sleep(ms - REST_MS);
+  }
+
+  /** One key: a didChange, then the completion request the provider makes for it. */
+  private async keystroke(key: string, event: string): Promise<void> {
+    this.shown?.stop();
+    this.shown = undefined;
+    const open = this.active!;
+    const before = open.document.getText().slice(0, open.cursor);
+    const line = before.slice(before.lastIndexOf("\n") + 1);
+    // Enter auto-indents as the editor does for Python: the line's indentation, one level more after a colon.
+    const text = key === "\n" ? `\n${/^\s*/.exec(line)![0]}${line.trimEnd().endsWith(":") ? "    " : ""}` : key;
+    await this.edit(text);
+    const started = performance.now();
+    const result = await this.sidecar.connection.sendRequest(HefRequests.complete, this.params());
+    this.record(event, performance.now() - started, result);
+    if (result.kind === "completion" && result.stopReason !== "cancelled" && result.text.trim() !== "")
+      this.speculate(result.text);
+  }
+
+  private async edit(text: string): Promise<void> {
+    const open = this.active!;
+    const at = open.document.positionAt(open.cursor);
+    const change = { range: { start: at, end: at }, text };
+    open.document = TextDocument.update(open.document, [change], open.document.version + 1);
+    open.cursor += text.length;
+    await this.sidecar.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri: open.document.uri, version: open.document.version },
+      contentChanges: [change],
+    });
+  }
+
+  /** provider.ts: once a suggestion shows, the completion after accepting it is asked in the background. */
+  private speculate(text: string): void {
+    const cancel = new CancellationTokenSource();
+    const next = this.sidecar.connection.sendRequest(HefRequests.speculate, this.params(text), cancel.token).then(
+      (result) => result,
+      () => undefined,
+    );
+    this.shown = { text, next, stop: () => cancel.cancel() };
+  }
+
+  /** Accepting waits for the speculation; when it gave nothing (blank, stopped, failed), the provider asks. */
+  private async accept(afterMs: number): Promise<void> {
+    const shown = this.shown;
+    if (!shown) return void process.stderr.write(`accept: no suggestion was shown (${this.mode})\n`);
+    await sleep(afterMs);
+    await this.edit(shown.text);
+    const started = performance.now();
+    const speculated = await shown.next;
+    this.shown = undefined;
+    if (speculated?.kind === "completion" && speculated.stopReason !== "cancelled" && speculated.text.trim() !== "") {
+      this.record("accept (speculated)", performance.now() - started, speculated);
+      return;
+    }
+    const result = await this.sidecar.connection.sendRequest(HefRequests.complete, this.params());
+    this.record("accept (asked: the speculation gave nothing)", performance.now() - started, result);
+  }
+
+  private record(event: string, ms: number, result: CompleteResult): void {
+    if (result.kind !== "completion") throw new Error(`${event}: no completion: ${result.reason}`);
+    const { decoded, reused } = result as Completion;
+    this.measured.push({ event, ms, decoded, reused });
+  }
+}
+
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? undefined : process.argv[at + 1];
+}
+
+const paper = process.argv.includes("--paper");
+const session = JSON.parse(readFileSync(option("--session") ?? "bench/latency-session.json", "utf8")) as Session;
+const root = resolve(session.repo);
+const models = paper ? await preparePaperModels() : {};
+const options: SidecarOptions = {
+  ...models,
+  backend: "cpu",
+  exclude: [],
+  cacheDir: resolve("bench/out", paper ? "caches-latency-paper" : "caches-latency"),
+};
+const rows: string[][] = [];
+const modes = (option("--modes")?.split(",") ?? [...COMPLETION_MODES].reverse()) as CompletionMode[];
+for (const mode of modes) {
+  for (const prewarm of [false, true]) {
+    const sidecar = await Sidecar.start(root, options);
+    const editor = new Editor(sidecar, root, session.languageId, mode, prewarm);
+    try {
+      await editor.run(session.steps);
+    } finally {
+      await sidecar.stop();
+    }
+    const events = [...new Set(editor.measured.map((m) => m.event))];
+    for (const event of events) {
+      const of = editor.measured.filter((m) => m.event === event);
+      const latency = summarize(of.map((m) => m.ms));
+      const median = (values: number[]) => summarize(values).p50.toFixed(0);
+      rows.push([
+        mode,
+        prewarm ? "on" : "off",
+        event,
+        String(of.length),
+        latency.p50.toFixed(0),
+        latency.p95.toFixed(0),
+        median(of.map((m) => m.decoded)),
+        median(of.map((m) => m.reused)),
+      ]);
+    }
+    process.stderr.write(`${mode}, pre-warm ${prewarm ? "on" : "off"}: ${editor.measured.length} requests\n`);
+  }
+}
+const header = ["mode", "pre-warm", "event", "n", "p50 ms", "p95 ms", "decoded p50", "reused p50"];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+console.log(
+  [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n"),
+  `\n\nmodels: ${paper ? "paper-shape random (bench/out/models)" : "shipped (models/default)"}; ${session.repo}`,
+);
