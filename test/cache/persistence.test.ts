@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { HefCache } from "../../sidecar/cache/hefCache";
 import type { RetrievedNode } from "../../sidecar/cache/retrieval";
-import type { LlamaEmbedder } from "../../sidecar/models/embedder";
+import type { NativeEmbedder } from "../../sidecar/models/embedder";
 import { renamedEmbedder, searchText, tinyEmbedder } from "../helpers/embedder";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
-let embedder: LlamaEmbedder;
+let embedder: NativeEmbedder;
 before(async () => {
   embedder = await tinyEmbedder();
 });

@@ -5,13 +5,13 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { HefCache } from "../../sidecar/cache/hefCache";
 import { futureExcluded } from "../../sidecar/eval/tasks";
-import type { LlamaEmbedder } from "../../sidecar/models/embedder";
+import type { NativeEmbedder } from "../../sidecar/models/embedder";
 import { tinyEmbedder } from "../helpers/embedder";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
 const TARGET = "shop/cart.py";
 
-let embedder: LlamaEmbedder;
+let embedder: NativeEmbedder;
 before(async () => {
   embedder = await tinyEmbedder();
 });

@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { HefCache } from "../../sidecar/cache/hefCache";
 import type { HNode } from "../../sidecar/cache/hierarchy";
-import type { LlamaEmbedder } from "../../sidecar/models/embedder";
+import type { NativeEmbedder } from "../../sidecar/models/embedder";
 import { searchText, tinyEmbedder } from "../helpers/embedder";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
 const EDITED = "lib/common/semanticTokens.js";
 
-let embedder: LlamaEmbedder;
+let embedder: NativeEmbedder;
 before(async () => {
   embedder = await tinyEmbedder();
 });

@@ -1,13 +1,16 @@
 import type { HefCache } from "../../sidecar/cache/hefCache";
 import type { RetrievedNode } from "../../sidecar/cache/retrieval";
 import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
-import { LlamaEmbedder, type Embedder } from "../../sidecar/models/embedder";
+import { NativeEmbedder, type Embedder } from "../../sidecar/models/embedder";
 
-let shared: Promise<LlamaEmbedder> | undefined;
+let shared: Promise<NativeEmbedder> | undefined;
 
-/** The tiny test embedder (lexical vectors, made on demand) on the CPU, loaded once per test file. */
-export function tinyEmbedder(): Promise<LlamaEmbedder> {
-  shared ??= ensureTinyModel("tiny-embed").then((path) => LlamaEmbedder.load(path, { backend: "cpu" }));
+/**
+ * The tiny test embedder (lexical vectors, made on demand) on the product's path (the addon's
+ * encoder, as the engine loads it), on the CPU, loaded once per test file.
+ */
+export function tinyEmbedder(): Promise<NativeEmbedder> {
+  shared ??= ensureTinyModel("tiny-embed").then((path) => NativeEmbedder.load(path, { backend: "cpu", threads: 1 }));
   return shared;
 }
 
@@ -37,9 +40,9 @@ export async function searchText(
 
 /** The embedder with some of its methods replaced (to record what it is given, or to fail on a text). */
 export function overriding(
-  embedder: LlamaEmbedder,
+  embedder: NativeEmbedder,
   methods: Partial<Pick<Embedder, "embed" | "countTokens">>,
-): LlamaEmbedder {
+): NativeEmbedder {
   return new Proxy(embedder, {
     get(target, key, receiver) {
       if (key in methods) return methods[key as keyof typeof methods];

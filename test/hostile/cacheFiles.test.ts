@@ -8,14 +8,14 @@ import { cpSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync 
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { HefCache } from "../../sidecar/cache/hefCache";
-import type { LlamaEmbedder } from "../../sidecar/models/embedder";
+import type { NativeEmbedder } from "../../sidecar/models/embedder";
 import { searchText, tinyEmbedder } from "../helpers/embedder";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
 const TRIES = Number(process.env.HEF_PROBE_TRIES ?? 2);
 const QUERY = "def total(self):\n        return sum(";
 
-let embedder: LlamaEmbedder;
+let embedder: NativeEmbedder;
 let expected: string[];
 const root = copyOfRepo("samples/shop");
 const pristine = tempDir("hef-fuzz-cache-");

@@ -11,12 +11,12 @@ import { after, before, describe, mock, test } from "node:test";
 import { defaultCacheDir } from "../../sidecar/cache/cacheLocation";
 import { HefCache } from "../../sidecar/cache/hefCache";
 import { createPathFilter } from "../../common/pathFilter";
-import type { LlamaEmbedder } from "../../sidecar/models/embedder";
+import type { NativeEmbedder } from "../../sidecar/models/embedder";
 import { WriteError, writeFileAtomic } from "../../sidecar/util/atomicWrite";
 import { tinyEmbedder } from "../helpers/embedder";
 import { tempDir } from "../helpers/repos";
 
-let embedder: LlamaEmbedder;
+let embedder: NativeEmbedder;
 before(async () => {
   embedder = await tinyEmbedder();
 });

@@ -1,8 +1,8 @@
 // Probe (not part of the suite): crafted GGUF files for model loading (issue 17, item 7). Takes the
 // tiny test embedder and, per try, sets one of its length or count fields (a key's or string's
 // length, an array's type or length, a tensor's dimensions, type or offset) to a hostile value, or
-// flips random bits in its header. Each file goes to LlamaEmbedder.load (the header check, then
-// node-llama-cpp's reader, then llama.cpp) in a worker process with a time and memory limit.
+// flips random bits in its header. Each file goes to NativeEmbedder.load (the header check, then
+// llama.cpp through the addon, as the product loads it) in a worker process with a time and memory limit.
 //   node --import tsx test/hostile/ggufFuzz.probe.ts [tries=200] [seconds per try=20]
 // Prints one line per outcome kind and exits 1 if any try hung, crashed or grew past the limit.
 import { spawn } from "node:child_process";
@@ -13,12 +13,12 @@ import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
 
 if (process.argv[2] === "--worker") {
   // One file per line on stdin; one JSON line per file on stdout.
-  const { LlamaEmbedder } = await import("../../sidecar/models/embedder");
+  const { NativeEmbedder } = await import("../../sidecar/models/embedder");
   const lines = readFileSync(0, "utf8").split("\n").filter(Boolean);
   for (const path of lines) {
     process.stdout.write(`start ${path}\n`);
     try {
-      const embedder = await LlamaEmbedder.load(path, { backend: "cpu" });
+      const embedder = await NativeEmbedder.load(path, { backend: "cpu" });
       const [vector] = await embedder.embed(["def f():\n    return 1\n"]);
       await embedder.dispose();
       process.stdout.write(`${JSON.stringify({ path, outcome: `loaded (d=${vector!.length})` })}\n`);

@@ -5,11 +5,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { HefCache } from "../../sidecar/cache/hefCache";
-import type { LlamaEmbedder } from "../../sidecar/models/embedder";
+import type { NativeEmbedder } from "../../sidecar/models/embedder";
 import { overriding, tinyEmbedder } from "../helpers/embedder";
 import { tempDir } from "../helpers/repos";
 
-let embedder: LlamaEmbedder;
+let embedder: NativeEmbedder;
 before(async () => {
   embedder = await tinyEmbedder();
 });

@@ -9,19 +9,19 @@ import { before, describe, test } from "node:test";
 import { walkSourceFiles } from "../../sidecar/cache/discovery";
 import { HefCache } from "../../sidecar/cache/hefCache";
 const MAX_IGNORE_FILE_BYTES = 256 * 1024;
-import type { LlamaEmbedder } from "../../sidecar/models/embedder";
+import type { NativeEmbedder } from "../../sidecar/models/embedder";
 import { overriding, tinyEmbedder } from "../helpers/embedder";
 import { tempDir } from "../helpers/repos";
 
 const CANARY = "CANARY_7f3a_outside_the_workspace";
 
-let embedder: LlamaEmbedder;
+let embedder: NativeEmbedder;
 before(async () => {
   embedder = await tinyEmbedder();
 });
 
 /** The embedder, recording every text it is given: what the index read. */
-function spying(seen: string[]): LlamaEmbedder {
+function spying(seen: string[]): NativeEmbedder {
   return overriding(embedder, {
     embed: (texts, onEmbedded) => (seen.push(...texts), embedder.embed(texts, onEmbedded)),
   });
