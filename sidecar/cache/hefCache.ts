@@ -304,6 +304,24 @@ export class HefCache {
     );
   }
 
+  /**
+   * Refreshes one file (absolute or relative to the root) from `text`, the editor's unsaved version,
+   * instead of the disk: its chunks and nodes become the text's, under the rules a file read from
+   * disk passes. The disk's version returns with the file's next refresh (on save or close).
+   */
+  refreshText(path: string, text: string, signal?: AbortSignal): Promise<RunReport> {
+    const rel = this.relativePath(path);
+    if (rel === undefined) return Promise.reject(new Error(`${path} is not inside ${this.root}`));
+    const read = this.textReader(text);
+    return this.serialised(() => this.apply([rel], undefined, signal, undefined, read));
+  }
+
+  /** Reads any path as `text` (null: deleted), as readFromDisk would read a file holding it. */
+  private textReader(text: string | null): Reader {
+    const maxBytes = this.options.discovery?.maxFileBytes;
+    return async () => (text === null ? null : decodeSource(Buffer.from(text), maxBytes));
+  }
+
   private async syncAll(progress?: Progress, signal?: AbortSignal, focus?: () => Focus): Promise<RunReport> {
     // The ignore files are part of what is on disk: read them again too.
     this.filter.invalidate();
@@ -342,6 +360,7 @@ export class HefCache {
     progress?: Progress,
     signal?: AbortSignal,
     focus?: () => Focus,
+    read: Reader = (path) => this.readFromDisk(path),
   ): Promise<RunReport> {
     const started = performance.now();
     const { batchMs = 5_000, persistMs = 60_000 } = this.options;
@@ -357,7 +376,7 @@ export class HefCache {
       const batchStarted = performance.now();
       const overall: Progress = (phase, done) =>
         progress?.(phase, before + (phase === "reading" ? done : batch.length), total);
-      tally.add(await this.indexBatch(batch, overall, signal));
+      tally.add(await this.indexBatch(batch, read, overall, signal));
       batchFiles = nextBatchFiles(batch.length, performance.now() - batchStarted, batchMs);
       if (remaining.length > 0 && this.dirty && performance.now() - persisted >= persistMs) {
         // Vectors of files not reached yet may be in the embedding table from an interrupted run: keep them.
@@ -373,8 +392,13 @@ export class HefCache {
   }
 
   /** One batch: read, chunk and embed what changed, fuse the new parents, then commit them all at once. */
-  private async indexBatch(batch: readonly string[], progress: Progress, signal?: AbortSignal): Promise<BatchResult> {
-    const prepared = await this.prepare(batch, (path) => this.readFromDisk(path), progress, signal);
+  private async indexBatch(
+    batch: readonly string[],
+    read: Reader,
+    progress: Progress,
+    signal?: AbortSignal,
+  ): Promise<BatchResult> {
+    const prepared = await this.prepare(batch, read, progress, signal);
     signal?.throwIfAborted();
     const update = updateHierarchy(this.hierarchy, prepared.changes);
     const fused = await this.fuseMissing(update.added, progress);
@@ -544,10 +568,8 @@ export class HefCache {
   preview(path: string, text: string | null): Promise<Preview> {
     const rel = this.relativePath(path);
     if (rel === undefined) return Promise.reject(new Error(`${path} is not inside ${this.root}`));
-    const maxBytes = this.options.discovery?.maxFileBytes;
-    const read: Reader = async () => (text === null ? null : decodeSource(Buffer.from(text), maxBytes));
     return this.serialised(async () => {
-      const { changes, chunks } = await this.prepare([rel], read);
+      const { changes, chunks } = await this.prepare([rel], this.textReader(text));
       return {
         update: updateHierarchy(this.hierarchy, changes),
         chunks,

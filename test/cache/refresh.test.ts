@@ -105,6 +105,35 @@ describe("incremental refresh on a real repository", () => {
     assert.deepEqual(ids(cache), ids(await indexed(root)), "equal to a clean rebuild");
   });
 
+  test("an unsaved edit adding a function refreshes the file's nodes from the text, not the disk; the disk's come back", async () => {
+    const root = copyOfRepo();
+    const cache = await indexed(root);
+    const path = join(root, EDITED);
+    const onDisk = readFileSync(path, "utf8");
+    const indexedIds = ids(cache);
+    const added = "\nexport function unsavedFromTheEditor(tokens) {\n  return tokens.filter((t) => t.length > 2);\n}\n";
+    const edited = onDisk + added;
+    const firstLine = onDisk.split("\n").length + 1;
+
+    const report = await cache.refreshText(path, edited);
+    assert.equal(report.changedFiles, 1);
+    assert.equal(readFileSync(path, "utf8"), onDisk, "the disk is left alone");
+    const covering = cache
+      .allNodes()
+      .filter((n) => n.level === "chunk" && n.path === EDITED)
+      .filter((n) => n.spans.some((s) => s.startLine! <= firstLine && s.endLine! >= firstLine));
+    assert.equal(covering.length, 1, "one chunk covers the new function");
+    assert.ok(!indexedIds.includes(covering[0]!.id), "a node the disk's version has not");
+    const [nearest] = cache.search(cache.nodeVector(covering[0]!.id), 1);
+    assert.equal(nearest?.id, covering[0]!.id, "in the index: retrievable");
+    writeFileSync(path, edited);
+    assert.deepEqual(ids(cache), ids(await indexed(root)), "equal to an index of the text saved");
+
+    writeFileSync(path, onDisk);
+    assert.equal((await cache.refresh([path])).changedFiles, 1, "closed unsaved: the disk's version again");
+    assert.deepEqual(ids(cache), indexedIds);
+  });
+
   test("delete and rename", async () => {
     const root = copyOfRepo();
     const cache = await indexed(root);
