@@ -1,8 +1,9 @@
 // Inline completions from the sidecar: debounced to the user's rhythm, served from memory while
 // the user types what is suggested and once they accept it (the next one is speculated in the
-// background), and cancelled in the sidecar when VS Code drops the request.
+// background), and cancelled in the sidecar when VS Code drops the request. However a suggestion is
+// served, the panel shows the answer that made it.
 import * as vscode from "vscode";
-import type { HefServices } from "../services";
+import type { CompletionEvent, HefServices } from "../services";
 import { completesLanguage } from "../settings";
 import { completed, debounceDelay, initialDebounce, keystroke } from "./debounce";
 import { registerPrewarm } from "./prewarm";
@@ -12,10 +13,18 @@ import { CompletionMemory, type Cursor } from "./typeThrough";
 
 export const COMPLETE_NOW = "hef.completeNow";
 
+/** A completion to show, with the sidecar's answer that made it (what the panel shows while it is on screen). */
+interface Served {
+  text: string;
+  event: CompletionEvent;
+}
+
 export class HefInlineCompletionProvider implements vscode.InlineCompletionItemProvider {
   private debounce = initialDebounce();
-  private readonly memory = new CompletionMemory();
-  private readonly speculation = new Speculation();
+  private readonly memory = new CompletionMemory<CompletionEvent>();
+  private readonly speculation = new Speculation<Served>();
+  /** The answer the panel shows now. */
+  private reported: CompletionEvent | undefined;
 
   constructor(private readonly services: HefServices) {}
 
@@ -25,6 +34,11 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
 
   forget(): void {
     this.memory.clear();
+    this.speculation.clear();
+  }
+
+  /** A speculation on its way would never answer: accepting must not wait for it, but ask the sidecar once it runs again. */
+  sidecarStopped(): void {
     this.speculation.clear();
   }
 
@@ -53,10 +67,10 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
     const speculated = speculation && (await speculation);
     if (token.isCancellationRequested) return [];
     if (speculated !== undefined) {
-      this.memory.remember(at, speculated);
+      this.memory.remember(at, speculated.text, speculated.event);
       return this.shown(root, place, at, position, speculated);
     }
-    const remembered = this.memory.recall(at);
+    const remembered = this.recall(at);
     if (remembered !== undefined) return this.shown(root, place, at, position, remembered);
 
     // An explicit trigger (hef.completeNow, or VS Code's own) is the user forcing a completion.
@@ -66,7 +80,7 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
       if (awaitingFirstIndex(client.status, folder.uri.fsPath)) return [];
       if (!(await quiet(debounceDelay(this.debounce, settings.debounceMs), token))) return [];
       // A request still in flight when this one began may have answered during the wait.
-      const arrived = this.memory.recall(at);
+      const arrived = this.recall(at);
       if (arrived !== undefined) return this.shown(root, place, at, position, arrived);
       // Typed on during the wait: VS Code asks again for the new version.
       if (document.version !== place.version) return [];
@@ -83,7 +97,8 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
       return [];
     }
     const latencyMs = Date.now() - started;
-    this.services.reportCompletion({ params, result, latencyMs });
+    const event = { params, result, latencyMs };
+    this.report(event);
     if (result.kind !== "completion") {
       // Asked for explicitly, an answer of nothing must say why; while typing it would be noise.
       if (forced) void vscode.window.showInformationMessage(`HEF: no completion: ${result.reason}`);
@@ -96,27 +111,43 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
       if (forced) vscode.window.setStatusBarMessage("HEF: the model suggests nothing here", 4000);
       return [];
     }
-    this.memory.remember(at, result.text);
-    return token.isCancellationRequested ? [] : this.shown(root, place, at, position, result.text);
+    this.memory.remember(at, result.text, event);
+    return token.isCancellationRequested ? [] : this.shown(root, place, at, position, { text: result.text, event });
   }
 
-  /** The items showing `completion`, and the speculation of what follows accepting it. */
+  /** The rest of a suggestion being typed through, or a recent completion at this very place. */
+  private recall(at: Cursor): Served | undefined {
+    const text = this.memory.recall(at);
+    const event = this.memory.source;
+    return text === undefined || event === undefined ? undefined : { text, event };
+  }
+
+  /** Shows `event` in the panel; once, however many keystrokes serve its suggestion (each would re-render it). */
+  private report(event: CompletionEvent): void {
+    if (event === this.reported) return;
+    this.reported = event;
+    this.services.reportCompletion(event);
+  }
+
+  /** The items showing `served` (and the panel its answer), and the speculation of what follows accepting it. */
   private shown(
     root: string,
     place: DocumentPosition,
     at: Cursor,
     position: vscode.Position,
-    completion: string,
+    served: Served,
   ): vscode.InlineCompletionItem[] {
+    this.report(served.event);
     // What the user typed of a suggestion since it was shown leaves the document accepting makes the same.
-    const suggestion = { ...at, text: completion };
+    const suggestion = { ...at, text: served.text };
     if (!this.speculation.covers(suggestion) && this.services.client.state === "running") {
       const cancel = new vscode.CancellationTokenSource();
-      const params = { ...completeParams(this.services.settings(), root, place, false), insert: completion };
+      const params = { ...completeParams(this.services.settings(), root, place, false), insert: served.text };
+      const started = Date.now();
       const next = this.services.client.speculate(params, cancel.token).then(
-        (result) =>
+        (result): Served | undefined =>
           result.kind === "completion" && result.stopReason !== "cancelled" && result.text.trim() !== ""
-            ? result.text
+            ? { text: result.text, event: { params, result, latencyMs: Date.now() - started } }
             : undefined,
         (error: Error) => {
           // Cancelled by the user's next move or by a real request in the sidecar: nothing to say.
@@ -127,7 +158,7 @@ export class HefInlineCompletionProvider implements vscode.InlineCompletionItemP
       );
       this.speculation.begin(suggestion, next, () => cancel.cancel());
     }
-    return items(at, position, completion);
+    return items(at, position, served.text);
   }
 }
 
@@ -167,6 +198,9 @@ export function registerInlineCompletions(context: vscode.ExtensionContext, serv
     }),
     // Remembered completions answered another mode, model or length limit.
     services.onDidChangeSettings(() => provider.forget()),
+    services.client.onDidChangeState((state) => {
+      if (state !== "running") provider.sidecarStopped();
+    }),
     vscode.commands.registerCommand(COMPLETE_NOW, () => completeNow(services)),
     ...registerPrewarm(services),
   );

@@ -3,7 +3,7 @@
 // or typing it to its end, finds that next suggestion here instead of asking. One speculation at a
 // time, for the suggestion shown last: it answers only the exact document and cursor that accepting
 // makes, and anything else the user does (typing elsewhere, moving the cursor, another file) drops
-// it and stops its request.
+// it and stops its request, as does the sidecar stopping.
 import { typeThrough, type Cursor, type Suggestion } from "./typeThrough";
 
 /** What accepting `shown` makes: its text inserted at the cursor, the cursor after it. */
@@ -18,16 +18,16 @@ const same = (a: Cursor, b: Cursor): boolean =>
   a.prefix === b.prefix &&
   a.suffix === b.suffix;
 
-interface Pending {
+interface Pending<Next> {
   shown: Suggestion;
   /** The completion after accepting; undefined when the answer was blank, stopped or failed. */
-  next: Promise<string | undefined>;
+  next: Promise<Next | undefined>;
   /** Cancels the request while it runs. */
   stop: () => void;
 }
 
-export class Speculation {
-  private current: Pending | undefined;
+export class Speculation<Next> {
+  private current: Pending<Next> | undefined;
 
   /** Whether a speculation for `shown` already runs or waits (typing through a suggestion keeps it). */
   covers(shown: Suggestion): boolean {
@@ -35,7 +35,7 @@ export class Speculation {
   }
 
   /** Speculates after `shown` with the sidecar's answer `next`, replacing (and stopping) the one before; `stop` cancels its request. */
-  begin(shown: Suggestion, next: Promise<string | undefined>, stop: () => void): void {
+  begin(shown: Suggestion, next: Promise<Next | undefined>, stop: () => void): void {
     this.clear();
     this.current = { shown, next, stop };
   }
@@ -46,7 +46,7 @@ export class Speculation {
    * than asking again). On the way there (the suggestion's own cursor, part of it typed) the
    * speculation is kept; anywhere else it is dropped and its request stopped.
    */
-  recall(at: Cursor): Promise<string | undefined> | undefined {
+  recall(at: Cursor): Promise<Next | undefined> | undefined {
     const pending = this.current;
     if (!pending) return undefined;
     if (same(at, accepted(pending.shown))) return pending.next;

@@ -39,31 +39,40 @@ export function cursorKey(at: Cursor): string {
     .digest("base64");
 }
 
-/** The last suggestion (for type-through) and a small LRU of recent completions by cursor. */
-export class CompletionMemory {
-  private last: Suggestion | undefined;
-  private readonly recent = new Map<string, string>();
+/**
+ * The last suggestion (for type-through) and a small LRU of recent completions by cursor, each with
+ * its `Source` (the answer that made it, which the panel shows while any of it is on screen).
+ */
+export class CompletionMemory<Source = void> {
+  private last: (Suggestion & { source: Source }) | undefined;
+  private readonly recent = new Map<string, { text: string; source: Source }>();
 
   constructor(private readonly capacity = 64) {}
 
+  /** The completion to show at `at` from memory; `source` then tells where it came from. */
   recall(at: Cursor): string | undefined {
     const rest = typeThrough(this.last, at);
     if (rest !== undefined) return rest;
     this.last = undefined;
     const key = cursorKey(at);
-    const text = this.recent.get(key);
-    if (text === undefined) return undefined;
+    const remembered = this.recent.get(key);
+    if (remembered === undefined) return undefined;
     this.recent.delete(key);
-    this.recent.set(key, text);
-    this.last = { ...at, text };
-    return text;
+    this.recent.set(key, remembered);
+    this.last = { ...at, ...remembered };
+    return remembered.text;
   }
 
-  remember(at: Cursor, text: string): void {
-    this.last = { ...at, text };
+  /** The source of the suggestion that recall served last (undefined when it found none). */
+  get source(): Source | undefined {
+    return this.last?.source;
+  }
+
+  remember(at: Cursor, text: string, source: Source): void {
+    this.last = { ...at, text, source };
     const key = cursorKey(at);
     this.recent.delete(key);
-    this.recent.set(key, text);
+    this.recent.set(key, { text, source });
     if (this.recent.size > this.capacity) this.recent.delete(this.recent.keys().next().value!);
   }
 
