@@ -29,6 +29,17 @@ export class OpenDocuments {
     this.documents.listen(connection);
   }
 
+  /** Hears of each document opened or changed (`edited`) and closed, by URI. */
+  watch(edited: (uri: string) => void, closed: (uri: string) => void): void {
+    this.documents.onDidChangeContent(({ document }) => edited(document.uri));
+    this.documents.onDidClose(({ document }) => closed(document.uri));
+  }
+
+  /** An open document's current text, unsaved edits included; undefined when it is not open. */
+  text(uri: string): string | undefined {
+    return this.documents.get(uri)?.getText();
+  }
+
   /**
    * The text before and after the cursor in the version the request names, with `insert` placed
    * at the cursor. A version not seen yet is waited for (its didChange precedes the request on the

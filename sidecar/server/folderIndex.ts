@@ -50,6 +50,8 @@ export class FolderIndex {
   private closed = false;
   /** The files the user has in view and what they import, relative to the root: an index run reads them first. */
   private focused: Focus = NO_FOCUS;
+  /** Files (absolute) whose cache entry is the editor's unsaved text, not the disk's. */
+  private readonly unsavedIndexed = new Set<string>();
 
   constructor(
     readonly root: string,
@@ -110,7 +112,10 @@ export class FolderIndex {
 
   /** Paths (absolute) of changed, added or deleted files (a rename is both names); refreshed in the next run. */
   filesChanged(paths: readonly string[]): void {
-    for (const path of paths) this.pending.add(path);
+    for (const path of paths) {
+      this.pending.add(path);
+      this.unsavedIndexed.delete(path);
+    }
     if (this.refreshQueued || this.pending.size === 0 || this.closed) return;
     this.refreshQueued = true;
     void this.exclusive(async (signal) => {
@@ -131,6 +136,37 @@ export class FolderIndex {
         this.settle(error);
       }
     });
+  }
+
+  /**
+   * Indexes the editor's unsaved text of one file (absolute path) in place of the disk's
+   * (unsavedEdits.ts decides when). Not saved, and not before the first index is done: the disk's
+   * version comes back with the file's next refresh. Never rejects: a failure is logged.
+   */
+  refreshText(path: string, text: string, signal: AbortSignal): Promise<void> {
+    if (!this.indexed || this.closed) return Promise.resolve();
+    return this.exclusive(async (own) => {
+      const cache = this.cache;
+      if (!cache) return;
+      try {
+        const report = await cache.refreshText(path, text, AbortSignal.any([signal, own]));
+        if (report.changedFiles === 0) return;
+        this.unsavedIndexed.add(path);
+        this.log(
+          `${this.root}: refreshed ${namedPaths(this.root, [path])} from the editor's unsaved text in ${report.ms} ms (${report.embedded} chunks embedded)`,
+        );
+      } catch (error) {
+        if (!isAbort(error))
+          this.log(
+            `${this.root}: indexing the unsaved text of ${namedPaths(this.root, [path])} failed: ${oneLine(error)}`,
+          );
+      }
+    });
+  }
+
+  /** The editor closed the document: where its unsaved text was indexed, the disk's comes back. */
+  documentClosed(path: string): void {
+    if (this.unsavedIndexed.has(path)) this.filesChanged([path]);
   }
 
   /** Builds the cache anew (chunk vectors are reused); the signal cancels it and keeps the old cache. */

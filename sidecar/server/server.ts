@@ -23,9 +23,11 @@ import {
 import { DEFAULT_BACKEND } from "../../common/settings";
 import { oneLine } from "../util/errorText";
 import { folderExcludes } from "../../common/excludes";
+import { isInside } from "../../common/paths";
 import { OpenDocuments } from "./documents";
 import { FolderIndex } from "./folderIndex";
 import { throttle } from "./throttle";
+import { UnsavedEdits } from "./unsavedEdits";
 import {
   completeParamsProblem,
   filesChangedParamsProblem,
@@ -58,17 +60,17 @@ function rootOf(folder: WorkspaceFolder): string {
   return resolve(fileURLToPath(folder.uri));
 }
 
-/**
- * HEF's language server: loads the models once, keeps one cache per workspace folder, indexes
- * them one after another in the background, and answers the requests of sidecar/protocol.ts.
- * A folder that fails is reported in its status; the others go on.
- */
 /** What the process around the server can ask of it. */
 export interface RunningServer {
   /** Writes every folder's chunk vectors embedded so far (SIGTERM without a shutdown); `failed` hears of each folder that could not. */
   checkpoint(failed: (root: string, error: unknown) => void): Promise<void>;
 }
 
+/**
+ * HEF's language server: loads the models once, keeps one cache per workspace folder, indexes
+ * them one after another in the background, and answers the requests of common/protocol.ts.
+ * A folder that fails is reported in its status; the others go on.
+ */
 export function startServer(connection: Connection, loadEngine: LoadEngine): RunningServer {
   const folders = new Map<string, FolderIndex>();
   const log = (line: string) => connection.console.info(line);
@@ -91,6 +93,23 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
   /** The editor's open documents (LSP incremental sync): completions are cut from them. */
   const documents = new OpenDocuments();
   documents.listen(connection);
+  /** The folder whose cache holds a file (absolute path), if any. */
+  const folderOf = (path: string) => [...folders.values()].find((folder) => isInside(folder.root, path));
+  /** An open document's unsaved text is indexed once the user rests; closing it brings the disk's back. */
+  const unsaved = new UnsavedEdits(async (uri, signal) => {
+    const text = documents.text(uri);
+    const path = uri.startsWith("file:") ? fileURLToPath(uri) : undefined;
+    if (text !== undefined && path !== undefined) await folderOf(path)?.refreshText(path, text, signal);
+  });
+  documents.watch(
+    (uri) => unsaved.edited(uri),
+    (uri) => {
+      unsaved.closed(uri);
+      if (!uri.startsWith("file:")) return;
+      const path = fileURLToPath(uri);
+      folderOf(path)?.documentClosed(path);
+    },
+  );
 
   const snapshot = (): SidecarStatus => ({
     backend: engine?.backend ?? (engineError ? "none" : "loading"),
@@ -272,6 +291,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
 
   connection.onRequest(HefRequests.complete, async (params, token) => {
     stopBackground();
+    unsaved.completing();
     const problem = completeParamsProblem(params);
     if (problem) throw invalidParams(HefRequests.complete.method, problem);
     return answer(params, signalOf(token), "completion");
@@ -296,6 +316,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
 
   connection.onShutdown(async () => {
     publish.cancel();
+    unsaved.dispose();
     await Promise.all([...folders.keys()].map(removeFolder));
     await engine?.dispose();
   });
