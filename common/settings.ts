@@ -1,7 +1,7 @@
 // What both sides know of the settings that reach the engine: where models run, and the completion
 // defaults the engine applies when a request leaves them out (the hef command, the evaluation). The
 // editor's settings declare the same values in package.json (contributes.configuration), which the
-// extension reads its defaults from; test/settings.test.ts holds the two equal.
+// extension reads its defaults from; test/settingsDefaults.test.ts holds the two equal.
 
 /** Where models run: "auto" takes the best GPU backend llama.cpp finds, falling back to the CPU. */
 export const BACKENDS = ["auto", "cpu"] as const;

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeEach, describe, test } from "node:test";
 import type * as select from "../../extension/selectModels";
+import { downloadLine } from "../../common/downloadLines";
 import { DEFAULT_SETTINGS, fakeVscode, loadWithVscode } from "./fakeVscode";
 import { tempDir } from "../helpers/repos";
 
@@ -14,7 +15,8 @@ const { selectModels, reportModelFailure, USE_DEFAULTS } = loadWithVscode<typeof
 );
 
 /**
- * Stands in for `hef download <uri> --dir <dir> --json`, by the URI's file name: "stall" sends
+ * Stands in for `hef download <uri> --dir <dir> --json` (its lines written by the CLI's own
+ * downloadLine, common/downloadLines.ts), by the URI's file name: "stall" sends
  * one progress line and then nothing, "ok" downloads, anything else fails as the CLI does. It
  * leaves its pid in <dir>/pid.
  */
@@ -22,15 +24,15 @@ const FAKE_CLI = `
 import { writeFileSync } from "node:fs";
 const [, , , uri, , dir] = process.argv;
 writeFileSync(dir + "/pid", String(process.pid));
-const line = (message) => process.stdout.write(JSON.stringify(message) + "\\n");
+const write = (line) => process.stdout.write(line);
 if (uri.endsWith("stall.gguf")) {
-  line({ downloaded: 10, total: 100 });
+  write(${JSON.stringify(downloadLine({ downloaded: 10, total: 100 }))});
   setInterval(() => {}, 1000);
 } else if (uri.endsWith("ok.gguf")) {
   writeFileSync(dir + "/ok.gguf", Buffer.concat([Buffer.from("GGUF"), Buffer.from([3, 0, 0, 0]), Buffer.alloc(16)]));
-  line({ downloaded: 50, total: 100 });
-  line({ downloaded: 100, total: 100 });
-  line({ path: dir + "/ok.gguf" });
+  write(${JSON.stringify(downloadLine({ downloaded: 50, total: 100 }))});
+  write(${JSON.stringify(downloadLine({ downloaded: 100, total: 100 }))});
+  write(${JSON.stringify(downloadLine({ path: "DIR/ok.gguf" }))}.replace('"DIR/ok.gguf"', JSON.stringify(dir + "/ok.gguf")));
 } else {
   process.stderr.write("hef: could not download " + uri + ": no network connection / host unreachable (getaddrinfo ENOTFOUND example.org)\\n");
   process.exit(1);
