@@ -47,7 +47,11 @@ export interface NodeSpan {
 export const COMPLETION_MODES = ["hef", "rag", "none"] as const;
 export type CompletionMode = (typeof COMPLETION_MODES)[number];
 
-/** Why generation ended: end of generation, a stop string, the token or time limit, cancellation, a full context. */
+/**
+ * Why generation ended, as the native generator reports it: eog, the model produced an
+ * end-of-generation token; stop, a stop string; maxTokens; time, the time limit; cancelled, cancel()
+ * or the AbortSignal; context, the KV cache is full.
+ */
 export type StopReason = "eog" | "stop" | "maxTokens" | "time" | "cancelled" | "context";
 
 /** Milliseconds per stage of one request. */

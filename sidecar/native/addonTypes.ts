@@ -1,6 +1,7 @@
 // What the native addon (hef_native.node, sidecar/native/*.cpp) hands to JavaScript: its loaders
 // and its objects, as the wrappers (generator.ts, encoder.ts, adapterOps.ts) drive them. Declared
 // apart from the loader (addon.ts) and the wrappers, so that neither imports the other.
+import type { StopReason } from "../../common/protocol";
 
 /** The model and context options every handle's native load takes (the C++ ContextOptions). */
 export interface ContextLoadOptions {
@@ -69,11 +70,8 @@ export interface RawGeneratorInfo extends RawModelInfo {
   sequences: number;
 }
 
-/**
- * eog: the model produced an end-of-generation token; stop: a stop string; maxTokens; time: the
- * time limit; cancelled: cancel() or the AbortSignal; context: the KV cache is full.
- */
-export type StopReason = "eog" | "stop" | "maxTokens" | "time" | "cancelled" | "context";
+/** The addon's reasons are the ones the protocol sends on (common/protocol.ts declares them once). */
+export type { StopReason };
 
 export interface RawGenerateResult {
   /**
