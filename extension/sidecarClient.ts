@@ -133,7 +133,9 @@ export class SidecarClient implements SidecarClientApi, vscode.Disposable {
     }
     if (this.client !== client) {
       // Stopped or restarted while it was starting: this process belongs to nobody now.
-      await client.stop().catch(() => undefined);
+      await client
+        .stop()
+        .catch((error: Error) => this.log.warn(`stopping a sidecar nobody uses any more: ${error.message}`));
       return;
     }
     this.setState("running");
