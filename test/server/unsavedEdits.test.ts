@@ -69,25 +69,31 @@ describe("when unsaved edits are indexed", () => {
   });
 });
 
+/** A FolderIndex of a copy of samples/shop over the fake engine (real cache), indexed, with the cache it serves. */
+async function indexedShop(logs: string[]) {
+  const root = copyOfRepo("samples/shop");
+  const engine = new FakeEngine();
+  let opened: HefCache | undefined;
+  const open = engine.openRepository.bind(engine);
+  engine.openRepository = async (...args) => (opened = await open(...args));
+  const folder = new FolderIndex(
+    root,
+    engine,
+    { cacheDir: tempDir("hef-unsaved-"), exclude: [], log: () => undefined },
+    () => undefined,
+    (line) => logs.push(line),
+  );
+  await folder.index();
+  return { root, engine, folder, cache: opened! };
+}
+
 describe("a folder's cache and the editor's unsaved text (fake engine, real cache)", () => {
   test("an unsaved function becomes a chunk of the file; closing the document unsaved brings the disk's nodes back", async () => {
-    const root = copyOfRepo("samples/shop");
-    const engine = new FakeEngine();
-    let cache: HefCache | undefined;
-    const open = engine.openRepository.bind(engine);
-    engine.openRepository = async (...args) => (cache = await open(...args));
     const logs: string[] = [];
-    const folder = new FolderIndex(
-      root,
-      engine,
-      { cacheDir: tempDir("hef-unsaved-"), exclude: [], log: () => undefined },
-      () => undefined,
-      (line) => logs.push(line),
-    );
-    await folder.index();
+    const { root, engine, folder, cache } = await indexedShop(logs);
     const path = join(root, "shop", "cart.py");
     const onDisk = readFileSync(path, "utf8");
-    const chunksOfCart = () => cache!.allNodes().filter((n) => n.level === "chunk" && n.path === "shop/cart.py");
+    const chunksOfCart = () => cache.allNodes().filter((n) => n.level === "chunk" && n.path === "shop/cart.py");
     const indexed = new Set(chunksOfCart().map((n) => n.id));
     const firstLine = onDisk.split("\n").length + 1;
 
@@ -98,7 +104,7 @@ describe("a folder's cache and the editor's unsaved text (fake engine, real cach
     );
     assert.equal(covering.length, 1, "one chunk covers the unsaved function");
     assert.ok(!indexed.has(covering[0]!.id));
-    assert.equal(cache!.search(cache!.nodeVector(covering[0]!.id), 1)[0]?.id, covering[0]!.id, "retrievable");
+    assert.equal(cache.search(cache.nodeVector(covering[0]!.id), 1)[0]?.id, covering[0]!.id, "retrievable");
     assert.ok(logs.some((line) => /refreshed shop\/cart\.py from the editor's unsaved text/.test(line)));
 
     folder.documentClosed(path);
@@ -114,26 +120,14 @@ describe("a folder's cache and the editor's unsaved text (fake engine, real cach
   });
 
   test("an aborted refresh (a completion came) changes nothing", async () => {
-    const root = copyOfRepo("samples/shop");
-    const engine = new FakeEngine();
-    let cache: HefCache | undefined;
-    const open = engine.openRepository.bind(engine);
-    engine.openRepository = async (...args) => (cache = await open(...args));
-    const folder = new FolderIndex(
-      root,
-      engine,
-      { cacheDir: tempDir("hef-unsaved-"), exclude: [], log: () => undefined },
-      () => undefined,
-      () => undefined,
-    );
-    await folder.index();
-    const before = cache!.allNodes().map((n) => n.id);
+    const { root, folder, cache } = await indexedShop([]);
+    const before = cache.allNodes().map((n) => n.id);
     const path = join(root, "shop", "cart.py");
     const controller = new AbortController();
     controller.abort();
     await folder.refreshText(path, readFileSync(path, "utf8") + "\ndef aborted():\n    pass\n", controller.signal);
     assert.deepEqual(
-      cache!.allNodes().map((n) => n.id),
+      cache.allNodes().map((n) => n.id),
       before,
     );
     await folder.close();
