@@ -241,6 +241,11 @@ export class FolderIndex {
     this.pending.clear();
     this.running?.abort();
     await this.runs;
+    // The editor's unsaved text is no file: the cache written keeps what is on disk.
+    if (this.unsavedIndexed.size > 0)
+      await this.cache
+        ?.refresh([...this.unsavedIndexed])
+        .catch((error: unknown) => this.log(`${this.root}: reading the saved files back failed: ${oneLine(error)}`));
     await this.cache?.save().catch((error: unknown) => this.log(`${this.root}: saving failed: ${oneLine(error)}`));
   }
 

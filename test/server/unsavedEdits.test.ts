@@ -73,18 +73,19 @@ describe("when unsaved edits are indexed", () => {
 async function indexedShop(logs: string[]) {
   const root = copyOfRepo("samples/shop");
   const engine = new FakeEngine();
+  const cacheDir = tempDir("hef-unsaved-");
   let opened: HefCache | undefined;
   const open = engine.openRepository.bind(engine);
   engine.openRepository = async (...args) => (opened = await open(...args));
   const folder = new FolderIndex(
     root,
     engine,
-    { cacheDir: tempDir("hef-unsaved-"), exclude: [], log: () => undefined },
+    { cacheDir, exclude: [], log: () => undefined },
     () => undefined,
     (line) => logs.push(line),
   );
   await folder.index();
-  return { root, engine, folder, cache: opened! };
+  return { root, engine, folder, cache: opened!, cacheDir };
 }
 
 describe("a folder's cache and the editor's unsaved text (fake engine, real cache)", () => {
@@ -117,6 +118,22 @@ describe("a folder's cache and the editor's unsaved text (fake engine, real cach
     assert.deepEqual(new Set(chunksOfCart().map((n) => n.id)), indexed, "the disk's chunks again");
     assert.deepEqual(engine.refreshes.at(-1), [path], "refreshed from disk");
     await folder.close();
+  });
+
+  test("the cache written on close holds the disk's version of a file whose unsaved text was indexed", async () => {
+    const { root, engine, folder, cache, cacheDir } = await indexedShop([]);
+    const path = join(root, "shop", "cart.py");
+    const ids = (nodes: { id: string }[]) => nodes.map((n) => n.id).sort();
+    const onDisk = ids(cache.allNodes());
+    await folder.refreshText(
+      path,
+      readFileSync(path, "utf8") + "\ndef unsaved():\n    pass\n",
+      new AbortController().signal,
+    );
+    assert.notDeepEqual(ids(cache.allNodes()), onDisk);
+    await folder.close();
+    const reopened = await engine.openRepository(root, { cacheDir });
+    assert.deepEqual(ids(reopened.allNodes()), onDisk, "the disk's nodes, not the unsaved text's");
   });
 
   test("an aborted refresh (a completion came) changes nothing", async () => {
