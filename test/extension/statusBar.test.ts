@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type * as commands from "../../extension/commands";
 import type * as statusBar from "../../extension/statusBar";
+import manifest from "../../package.json";
 import type { SidecarStatus } from "../../common/protocol";
 import { sidecarStatus } from "./fakeEditor";
 import { fakeVscode, loadWithVscode } from "./fakeVscode";
@@ -14,7 +16,10 @@ const api = {
 };
 const { describeStatus, StatusBar, timeLeft } = loadWithVscode<typeof statusBar>("../../extension/statusBar.ts", api);
 
-const COMMANDS = { showLog: "hef.showLog", restart: "hef.restartSidecar" };
+const { COMMANDS: ALL_COMMANDS } = loadWithVscode<typeof commands>("../../extension/commands.ts", fake.api);
+/** The commands extension.ts hands the status bar, as the manifest declares them. */
+const COMMANDS = { showLog: ALL_COMMANDS.showLog, restart: ALL_COMMANDS.restart };
+const DECLARED = new Set(manifest.contributes.commands.map((c) => c.command));
 
 const failedLoad: SidecarStatus = {
   backend: "none",
@@ -38,7 +43,8 @@ describe("the status bar", () => {
 
   test("clicking the item after a failed load shows the log", () => {
     const bar = new StatusBar(() => ({ state: "running", status: failedLoad, enabled: true }), COMMANDS);
-    assert.equal(item.command, "hef.showLog");
+    assert.equal(item.command, COMMANDS.showLog);
+    assert.ok(DECLARED.has(item.command), `${item.command} is a command the extension declares`);
     assert.equal(item.text, "$(error) HEF: models failed to load");
     bar.dispose();
   });
