@@ -134,4 +134,19 @@ describe("the open documents (LSP incremental sync)", () => {
     controller.abort();
     assert.equal((await waiting).kind, "notReady");
   });
+
+  test("tells who watches of each open, edit and close, and gives the text with its unsaved edits", () => {
+    const { documents, open: opened, change, close } = sync();
+    const heard: string[] = [];
+    documents.watch(
+      (edited) => heard.push(`edited ${edited}`),
+      (closed) => heard.push(`closed ${closed}`),
+    );
+    opened(open("def total(cart):\n"));
+    change(insert(2, 1, 0, "    return 0\n"));
+    assert.equal(documents.text(uri), "def total(cart):\n    return 0\n");
+    close({ textDocument: { uri } });
+    assert.deepEqual(heard, [`edited ${uri}`, `edited ${uri}`, `closed ${uri}`]);
+    assert.equal(documents.text(uri), undefined);
+  });
 });
