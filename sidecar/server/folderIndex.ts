@@ -140,11 +140,12 @@ export class FolderIndex {
 
   /**
    * Indexes the editor's unsaved text of one file (absolute path) in place of the disk's
-   * (unsavedEdits.ts decides when). Not saved, and not before the first index is done: the disk's
-   * version comes back with the file's next refresh. Never rejects: a failure is logged.
+   * (unsavedEdits.ts decides when), after the run in progress (a first index: a document opened
+   * meanwhile is indexed once it is done). The disk's version comes back with the file's next
+   * refresh, and on close. Never rejects: a failure is logged.
    */
   refreshText(path: string, text: string, signal: AbortSignal): Promise<void> {
-    if (!this.indexed || this.closed) return Promise.resolve();
+    if (this.closed) return Promise.resolve();
     return this.exclusive(async (own) => {
       const cache = this.cache;
       if (!cache) return;

@@ -237,14 +237,29 @@ describe("the sidecar language server (fake engine, real cache)", () => {
       added: [],
       deleted: [],
     });
-    while (!session.logs.some((line) => line.includes("refreshed")))
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.match(
-      session.logs.find((line) => line.includes("refreshed"))!,
-      /: refreshed shop\/cart\.py in \d+ ms \(1 changed/,
-    );
+    // Not the refresh of the open document's unsaved text (CART), which comes after a 2 s rest.
+    const fromDisk = (line: string) => line.includes("refreshed") && !line.includes("unsaved");
+    while (!session.logs.some(fromDisk)) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.match(session.logs.find(fromDisk)!, /: refreshed shop\/cart\.py in \d+ ms \(1 changed/);
     // An auto-save every second made the status bar flicker "indexing (reading) 100%".
     assert.ok(session.statuses.slice(mark).every((s) => s.folders[0]?.state === "ready" && !s.folders[0].progress));
+  });
+
+  test("an open document's unsaved text is indexed once the editor rests, and a completion request puts it off", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    const unsaved = (line: string) => /refreshed shop\/cart\.py from the editor's unsaved text/.test(line);
+    // Completions keep coming faster than the rest: the refresh waits.
+    const started = performance.now();
+    while (performance.now() - started < 3_000) {
+      await session.client.sendRequest(HefRequests.complete, completeParams(root));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(!session.logs.some(unsaved), "put off while completions came");
+    for (let waited = 0; !session.logs.some(unsaved) && waited < 20_000; waited += 50)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(session.logs.some(unsaved), "indexed once they stopped");
   });
 
   test("file changes reported while the models failed to load are not an error", async () => {
