@@ -318,7 +318,11 @@ export const scenarios = [
       await wb.until("stock.py saved", () =>
         wb.readWorkspaceFile("shop/inventory/stock.py").includes("# changed by the e2e test"),
       );
-      const line = await wb.channelLine(CHANNEL, /^.*refresh.*$/im, { skip, timeoutMs: 30_000 });
+      // The save's refresh from disk, not that of the unsaved text (after a 2 s rest while typing).
+      const line = await wb.channelLine(CHANNEL, /^.*refreshed shop\/inventory\/stock\.py in \d+ ms.*$/im, {
+        skip,
+        timeoutMs: 30_000,
+      });
       log(`logged: ${line[0].trim()}`);
     },
   },
