@@ -5,7 +5,7 @@ import Module, { createRequire } from "node:module";
 import { posix } from "node:path";
 import type { CompleteParams, CompleteResult, PanelNode, SidecarStatus } from "../../common/protocol";
 import type { CompletionEvent, HefServices, SidecarState } from "../../extension/services";
-import type { HefSettings } from "../../extension/settings";
+import { readSettings, type HefSettings } from "../../extension/settings";
 
 export class FakeUri {
   constructor(
@@ -190,19 +190,8 @@ export function loadWithVscode<T>(path: string, api: unknown): T {
   }
 }
 
-export const DEFAULT_SETTINGS: HefSettings = {
-  enable: true,
-  models: {},
-  backend: "auto",
-  mode: "hef",
-  k: 32,
-  debounceMs: 10,
-  maxTokens: 64,
-  entities: false,
-  multiline: false,
-  enabledLanguages: ["*"],
-  exclude: [],
-};
+/** The extension's defaults (package.json's, as readSettings reads them), with a short debounce. */
+export const DEFAULT_SETTINGS: HefSettings = { ...readSettings({ get: () => undefined }), debounceMs: 10 };
 
 /** A hef/speculate request the test answers (or sees cancelled) when it likes. */
 export interface FakeSpeculation {
