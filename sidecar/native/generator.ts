@@ -18,9 +18,10 @@ export interface GeneratorLoadOptions {
   /**
    * Shortest run of the previous request's tokens that is moved to where it reappears in the next
    * request instead of decoded again: earlier (a prefix window that slid) or later (characters typed
-   * before it: the suffix of a prefix-suffix-middle prompt); 0 = never. Default 64, not llama.vscode's
-   * 256: the suffix ([fim_suffix] and up to 256 tokens of whole lines) is typically 180-260 tokens, and
-   * a run under 64 costs little to decode again (`npm run bench:complete -- --keystrokes --suffix`).
+   * before it: the suffix of a prefix-suffix-middle prompt); 0 = never. Default 16, not llama.vscode's
+   * 256: the suffix ([fim_suffix] and up to 256 tokens of whole lines) is 20-260 tokens, and near the end
+   * of a file under 64, where decoding it again cost a keystroke 65 positions (`npm run bench:latency`);
+   * 16 and 64 gave the same closeness to a cold decode (`npm run bench:complete -- --keystrokes --suffix`).
    * Forced to 0 where the model's cache cannot shift.
    */
   cacheReuse?: number;
@@ -133,7 +134,7 @@ export class NativeGenerator extends ModelHandle<RawGenerator> {
     const native = loadNativeAddon();
     const raw = await native.load(modelPath, {
       ...contextDefaults(modelPath, options),
-      cacheReuse: options.cacheReuse ?? 64,
+      cacheReuse: options.cacheReuse ?? 16,
       sequences: options.sequences ?? 4,
     });
     const rawInfo = raw.info();

@@ -159,7 +159,7 @@ describe("KV cache reuse beyond the common prefix", { skip }, () => {
     // The cache holds exactly the last request: the same request again decodes its last position only.
     const last = psm(gen, PREFIX + TYPED, SUFFIX);
     assert.equal((await gen.evaluate({ pseudo, tokens: last })).decoded, 1);
-    // A suffix shorter than the minimum run is decoded again; the default minimum (64) moves this one.
+    // A suffix shorter than the minimum run is decoded again; the default minimum (16) moves this one.
     const short = await load(tinyPath, suffixLength + 2);
     const byDefault = await NativeGenerator.load(tinyPath, { threads: 1, contextSize: 2048 });
     handles.push(byDefault);
@@ -167,6 +167,12 @@ describe("KV cache reuse beyond the common prefix", { skip }, () => {
     const typed = psm(gen, PREFIX + TYPED, SUFFIX);
     assert.ok((await short.evaluate({ pseudo, tokens: typed })).decoded > suffixLength);
     assert.ok((await byDefault.evaluate({ pseudo, tokens: typed })).decoded < 10);
+    // Near the end of a file the suffix is short: a 2-line one (under llama.vscode's 256 and 64) moves too.
+    const endOfFile = `\n${LINES[8]}    return total\n`;
+    const endLength = byDefault.tokenize(endOfFile).length;
+    assert.ok(endLength > 16 && endLength < 64, `suffix of ${endLength} tokens`);
+    await byDefault.evaluate({ pseudo, tokens: psm(byDefault, PREFIX, endOfFile) });
+    assert.ok((await byDefault.evaluate({ pseudo, tokens: psm(byDefault, PREFIX + TYPED, endOfFile) })).decoded < 10);
   });
 
   test("a suffix moved after typed characters gives the logits and output of the same request decoded from scratch (one layer: exact)", async (t) => {
