@@ -246,7 +246,8 @@ class Generator : public ModelHandle<Generator> {
   // typed), so it is close to, not equal to, decoding it again (equal in a one-layer model). Only
   // tokens move: after a changed pseudo-token (other retrieved context) everything is decoded
   // again. At most `limit` tokens are kept; adds the positions it decodes to `decoded`; returns 0,
-  // or llama_decode's failure code, and the cache holds exactly [pseudo, tokens[0, kept)] after it.
+  // or llama_decode's failure code, and the cache holds exactly [pseudo, tokens[0, kept)] after it
+  // (after a failure, what it kept followed by the runs it had not placed yet).
   //
   // llama_decode accepts a sequence's tokens only at the position after the last one it holds,
   // so a run that moves later (tokens typed before it) cannot wait in the slot's sequence while
@@ -261,7 +262,8 @@ class Generator : public ModelHandle<Generator> {
     Sequence& seq = seqs_[cur_];
     const int K = static_cast<int>(seq.pseudo.size() / nEmbd_);
     const int head = std::min(static_cast<int>(commonPrefixLength(tokens, seq.tokens)), limit);
-    const std::vector<Run> runs = findRuns(seq.tokens, tokens, head, limit);
+    const std::vector<llama_token> cached = seq.tokens;
+    const std::vector<Run> runs = findRuns(cached, tokens, head, limit);
     for (const Run& run : runs) llama_memory_seq_cp(mem, cur_, parked_, K + run.from, K + run.from + run.n);
     seq.tokens.resize(head);
     if (!llama_memory_seq_rm(mem, cur_, K + head, -1)) {
@@ -271,18 +273,31 @@ class Generator : public ModelHandle<Generator> {
     }
     const int N = K + static_cast<int>(tokens.size());
     int rc = 0;
-    for (const Run& run : runs) {
-      rc = decodeRange(pseudo, tokens, cachedLength(), K + run.at, N, decoded);
+    size_t placed = 0;
+    for (; placed < runs.size(); placed++) {
+      rc = decodeRange(pseudo, tokens, cachedLength(), K + runs[placed].at, N, decoded);
       if (rc != 0) break;
-      llama_memory_seq_cp(mem, parked_, moving_, K + run.from, K + run.from + run.n);
-      llama_memory_seq_rm(mem, parked_, K + run.from, K + run.from + run.n);
-      llama_memory_seq_add(mem, moving_, K + run.from, K + run.from + run.n, run.at - run.from);
-      llama_memory_seq_cp(mem, moving_, cur_, -1, -1);
-      llama_memory_seq_rm(mem, moving_, -1, -1);
-      seq.tokens.insert(seq.tokens.end(), tokens.begin() + run.at, tokens.begin() + run.at + run.n);
+      placeRun(runs[placed], runs[placed].at, cached);
     }
-    llama_memory_seq_rm(mem, parked_, -1, -1);
+    // Cancelled before every run was placed (a keystroke stops the speculation of the suggestion
+    // before it): the runs left follow what was built instead of being dropped, so that the next
+    // request, which has them too, moves them again rather than decoding them.
+    for (size_t i = placed; i < runs.size(); i++) placeRun(runs[i], cachedLength() - K, cached);
     return rc;
+  }
+
+  // Moves a run parked by reuseTokens to token position `at` of the slot's sequence, right after
+  // what it holds; `cached` holds the run's tokens at its old positions.
+  void placeRun(const Run& run, int at, const std::vector<llama_token>& cached) {
+    llama_memory_t mem = m_->memory();
+    const int K = static_cast<int>(seqs_[cur_].pseudo.size() / nEmbd_);
+    llama_memory_seq_cp(mem, parked_, moving_, K + run.from, K + run.from + run.n);
+    llama_memory_seq_rm(mem, parked_, K + run.from, K + run.from + run.n);
+    llama_memory_seq_add(mem, moving_, K + run.from, K + run.from + run.n, at - run.from);
+    llama_memory_seq_cp(mem, moving_, cur_, -1, -1);
+    llama_memory_seq_rm(mem, moving_, -1, -1);
+    std::vector<llama_token>& held = seqs_[cur_].tokens;
+    held.insert(held.end(), cached.begin() + run.from, cached.begin() + run.from + run.n);
   }
 
   // Decodes positions [from, to) of the request (`from` is the cached length); logits for the last

@@ -198,6 +198,35 @@ describe("KV cache reuse beyond the common prefix", { skip }, () => {
     assert.deepEqual([...warmGen.tokens], [...coldGen.tokens]);
   });
 
+  test("a request cancelled while it moves the suffix keeps it: the next keystroke moves it again", async (t) => {
+    // provider.ts speculates on the suggestion shown (inserted before the suffix) in the same slot,
+    // and the next keystroke cancels that speculation, often while it decodes the suggestion.
+    const gen = await load(tinyPath, CHUNK);
+    const pseudo = await gen.tokenEmbeddingRows(gen.tokenize("class Cart:\n"));
+    const suggestion = LINES.slice(16, 48).join("").repeat(2);
+    const inserted = gen.tokenize(PREFIX + suggestion).length - gen.tokenize(PREFIX).length;
+    const suffixLength = gen.tokenize(SUFFIX).length;
+    let landed = false;
+    for (let attempt = 0; attempt < 20 && !landed; attempt++) {
+      await gen.generate({ pseudo, tokens: psm(gen, PREFIX, SUFFIX), maxTokens: 4, ignoreEog: true });
+      const controller = new AbortController();
+      const tokens = psm(gen, PREFIX + suggestion, SUFFIX);
+      const speculation = gen.generate({ pseudo, tokens, maxTokens: 4, ignoreEog: true, signal: controller.signal });
+      await new Promise((resolve) => setTimeout(resolve, attempt));
+      controller.abort();
+      const s = await speculation;
+      // Cancelled in the native prefill, before the suggestion's tokens were all decoded.
+      if (s.stopReason !== "cancelled" || s.reused === 0 || s.decoded >= inserted) continue;
+      landed = true;
+      const next = await gen.evaluate({ pseudo, tokens: psm(gen, PREFIX + TYPED, SUFFIX) });
+      t.diagnostic(
+        `cancelled after ${s.decoded} of ${inserted} inserted positions (attempt ${attempt}); the keystroke after it decoded ${next.decoded} (suffix: ${suffixLength})`,
+      );
+      assert.ok(next.decoded < 10, `decoded ${next.decoded}`);
+    }
+    assert.ok(landed, "no cancellation landed while the suggestion was decoded");
+  });
+
   test("each slot keeps its own KV state: file A, file B, file A again decodes only what changed in A", async () => {
     const gen = await load(tinyPath, CHUNK, { sequences: 2 });
     const single = await load(tinyPath, CHUNK, { sequences: 1 });
