@@ -44,6 +44,11 @@ export interface EngineOptions {
    * new top K on every request, as before issue 16 (benchmarks compare the two).
    */
   retrievalMemory?: boolean;
+  /**
+   * The shortest run of cached tokens the generator moves to its new position instead of decoding
+   * it again (generator.ts; default 16). 0 decodes everything after the common prefix, as before issue 16.
+   */
+  cacheReuse?: number;
   log?: (message: string) => void;
 }
 
@@ -252,6 +257,7 @@ export async function loadEngine(options: EngineOptions = {}): Promise<Completio
   const generator = await NativeGenerator.load(generatorPath, {
     gpuLayers: gpuLayersOf(backend),
     contextSize: options.contextSize ?? 8192,
+    ...(options.cacheReuse !== undefined ? { cacheReuse: options.cacheReuse } : {}),
   });
   let retriever: Retriever;
   try {

@@ -221,7 +221,13 @@ describe("completion engine", () => {
     });
 
     test("as before issue 16 (prefix-suffix-middle, retrieval on every request): each keystroke embeds a query and decodes the suffix again", async () => {
-      const old = await loadEngine({ backend: "cpu", log: () => undefined, fimLayout: "psm", retrievalMemory: false });
+      const old = await loadEngine({
+        backend: "cpu",
+        log: () => undefined,
+        fimLayout: "psm",
+        retrievalMemory: false,
+        cacheReuse: 0,
+      });
       try {
         const here = site();
         await old.complete(cache, here);
