@@ -179,14 +179,10 @@ describe("a cache inside the workspace", () => {
     const report = await cache.sync();
     assert.equal(report.changedFiles, 0, "the cache's own files.json and manifest.json were indexed");
     assert.deepEqual(
-      [
-        ...new Set(
-          cache
-            .allNodes()
-            .filter((n) => n.level === "file")
-            .map((n) => n.path),
-        ),
-      ].sort(),
+      cache
+        .indexedFiles()
+        .map((f) => f.path)
+        .sort(),
       ["main.py", "pkg/cart.py", "settings.json"],
     );
     // What the extension's watcher asks: events inside the cache are not the workspace's.

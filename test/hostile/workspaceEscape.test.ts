@@ -65,12 +65,7 @@ describe("files outside the workspace are never read", () => {
     assert.equal(await cache.readText("outside_dir\\secret.py"), "inside = 'the file with a backslash'\n");
     assert.equal(await cache.readText("back\\slash.py"), "literal = 'back slash'\n");
     assert.equal(await cache.readText("back/slash.py"), "directory = 'back'\n");
-    const files = new Set(
-      cache
-        .allNodes()
-        .filter((n) => n.level === "file")
-        .map((n) => n.path),
-    );
+    const files = new Set(cache.indexedFiles().map((f) => f.path));
     assert.deepEqual([...files].sort(), ["app.py", "back/slash.py", "back\\slash.py", "outside_dir\\secret.py"]);
   });
 
