@@ -229,6 +229,10 @@ class HefEngine implements CompletionEngine {
     });
   }
 
+  warmUp(): Promise<void> {
+    return this.retriever.warmUp();
+  }
+
   async resetCaches(): Promise<void> {
     this.memory = new WeakMap();
     this.pseudo.clear();

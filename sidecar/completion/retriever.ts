@@ -12,7 +12,7 @@ import { NativeEmbedder } from "../models/embedder";
 import { type Backend, DEFAULT_BACKEND } from "../../common/settings";
 import { adapterDeviceOf, gpuLayersOf } from "../models/llamaRuntime";
 import { AdapterOps } from "../native/adapterOps";
-import { asIncrementalEncoder, embedQuery, type IncrementalEncoder } from "./queryEncoder";
+import { asIncrementalEncoder, embedQuery, type IncrementalEncoder, queryWindow } from "./queryEncoder";
 import type { RepositoryOptions } from "./types";
 
 export interface RetrieverOptions {
@@ -114,6 +114,15 @@ export class Retriever {
     t = performance.now();
     const nodes = cache.search(query.vector, k, accept);
     return { nodes, queryEmbedMs, searchMs: performance.now() - t };
+  }
+
+  /** A full query window of filler embedded, then forgotten (CompletionEngine.warmUp). */
+  async warmUp(): Promise<void> {
+    if (!this.queries) return;
+    // Two characters a token or less, so that the window's character cut still leaves maxTokens tokens.
+    const filler = "x\n".repeat(this.embedder.maxTokens * 2);
+    await this.embedder.encoder.embedTokens(queryWindow(this.queryWindowEncoder, filler, this.embedder.maxTokens));
+    await this.embedder.encoder.resetCache();
   }
 
   /** Forgets the query window's cached positions: the next query runs cold. */

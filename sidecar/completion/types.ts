@@ -83,5 +83,12 @@ export interface CompletionEngine {
   complete(cache: HefCache, request: CompletionRequest): Promise<CompletionResult>;
   /** Forgets what the next request could reuse (KV caches, projected pseudo-tokens): the next one runs cold. */
   resetCaches(): Promise<void>;
+  /**
+   * Pays once, ahead of the first request, what the query encoder's first full window costs beyond
+   * its compute (a 0.6B-shape embedder: 4.8 s for the first 460-token window, 2.9 s for every later
+   * one). For a process that lives on (the sidecar); a one-shot run would only wait for it. Leaves
+   * nothing cached.
+   */
+  warmUp(): Promise<void>;
   dispose(): Promise<void>;
 }

@@ -207,6 +207,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     if (engine) {
       log(`sidecar ready: ${engine.backend}, embedder ${engine.models.embedder}, generator ${engine.models.generator}`);
       openWanted();
+      engine.warmUp().catch((error: unknown) => log(`warming the query encoder failed: ${oneLine(error)}`));
     }
     publish.flush();
   });
@@ -272,29 +273,39 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     const problem = completeParamsProblem(params);
     if (problem) return log(`ignored a ${HefNotifications.prewarm.method} notification: ${problem}`);
     const controller = startBackground();
+    const generated = unsaved.generating();
     // One generated token: the work worth keeping is the query, the retrieval, the projection and the prefill.
     completeAt({ ...params, maxTokens: 1, force: false }, controller.signal)
       .catch((error: unknown) => controller.signal.aborted || log(`pre-warm failed: ${oneLine(error)}`))
-      .finally(() => endBackground(controller));
+      .finally(() => {
+        generated();
+        endBackground(controller);
+      });
   });
 
   connection.onRequest(HefRequests.speculate, async (params, token) => {
     const problem = completeParamsProblem(params);
     if (problem) throw invalidParams(HefRequests.speculate.method, problem);
     const controller = startBackground();
+    const generated = unsaved.generating();
     try {
       return await answer(params, AbortSignal.any([controller.signal, signalOf(token)]), "speculation");
     } finally {
+      generated();
       endBackground(controller);
     }
   });
 
   connection.onRequest(HefRequests.complete, async (params, token) => {
     stopBackground();
-    unsaved.completing();
     const problem = completeParamsProblem(params);
     if (problem) throw invalidParams(HefRequests.complete.method, problem);
-    return answer(params, signalOf(token), "completion");
+    const generated = unsaved.generating();
+    try {
+      return await answer(params, signalOf(token), "completion");
+    } finally {
+      generated();
+    }
   });
 
   connection.onRequest(HefRequests.rebuild, async (params, token) => {

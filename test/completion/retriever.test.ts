@@ -113,6 +113,39 @@ describe("the retriever", { skip }, () => {
     }
   });
 
+  test("the warm-up embeds one full query window and leaves nothing cached", async () => {
+    const root = copyOfRepo("samples/shop");
+    const retriever = await Retriever.load({
+      embedderPath: await ensureTinyModel("tiny-embed"),
+      backend: "cpu",
+      log: () => undefined,
+    });
+    try {
+      const encoder = retriever.embedder.encoder;
+      const calls: { tokens: number; decoded: number; reused: number }[] = [];
+      const embedTokens = encoder.embedTokens.bind(encoder);
+      encoder.embedTokens = async (tokens) => {
+        const result = await embedTokens(tokens);
+        calls.push({ tokens: tokens.length, decoded: result.decoded, reused: result.reused });
+        return result;
+      };
+      await retriever.warmUp();
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0]!.tokens, retriever.embedder.maxTokens, "a whole window");
+      const cache = await retriever.openRepository(root, { cacheDir: tempDir("hef-retriever-warm-") });
+      await cache.sync();
+      // The warm-up's own filler: had its positions stayed cached, this query would reuse them.
+      await retriever.query(cache, "x\n".repeat(retriever.embedder.maxTokens * 2), 4);
+      assert.deepEqual(calls[1], {
+        tokens: retriever.embedder.maxTokens,
+        decoded: retriever.embedder.maxTokens,
+        reused: 0,
+      });
+    } finally {
+      await retriever.dispose();
+    }
+  });
+
   test("an adapter with a learned fuser: dispose frees its maps (AdapterOps) once", async () => {
     const dir = tempDir("hef-retriever-fuser-");
     const fuserPath = join(dir, "fuser.gguf");

@@ -64,6 +64,7 @@ function fakeEngine(
       };
     },
     resetCaches: async () => undefined,
+    warmUp: async () => undefined,
     dispose: async () => undefined,
   };
 }

@@ -94,6 +94,11 @@ export class FakeEngine implements CompletionEngine {
 
   async resetCaches(): Promise<void> {}
 
+  warmUps = 0;
+  async warmUp(): Promise<void> {
+    this.warmUps++;
+  }
+
   async dispose(): Promise<void> {
     this.disposed = true;
   }

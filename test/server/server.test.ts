@@ -164,6 +164,7 @@ describe("the sidecar language server (fake engine, real cache)", () => {
       ["ready", "ready"],
     );
     assert.ok(session.logs.some((line) => line.startsWith("sidecar ready")));
+    assert.equal(engine.warmUps, 1, "the query encoder is warmed once, after the models load");
   });
 
   test("answers notReady during the first index unless forced, then completes with the folder's nodes", async () => {

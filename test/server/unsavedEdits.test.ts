@@ -42,16 +42,35 @@ describe("when unsaved edits are indexed", () => {
     const { edits, started } = recording();
     edits.edited("file:///repo/a.py");
     mock.timers.tick(IDLE_MS - 1);
-    edits.completing();
+    edits.generating()();
     mock.timers.tick(IDLE_MS - 1);
     assert.equal(started.length, 0, "the completion put the refresh off");
     mock.timers.tick(1);
     assert.equal(started.length, 1);
-    edits.completing();
+    edits.generating()();
     assert.equal(started[0]!.signal.aborted, true, "the running refresh stops for the completion");
     mock.timers.tick(IDLE_MS);
     assert.equal(started.length, 2, "and runs again once completions rest");
     assert.equal(started[1]!.signal.aborted, false);
+    mock.timers.reset();
+  });
+
+  test("no refresh starts while a generation runs, however long; the rest counts from the last one's end", () => {
+    const { edits, started } = recording();
+    edits.edited("file:///repo/a.py");
+    const completion = edits.generating();
+    const speculation = edits.generating();
+    edits.edited("file:///repo/b.py");
+    mock.timers.tick(5 * IDLE_MS);
+    completion();
+    mock.timers.tick(5 * IDLE_MS);
+    assert.equal(started.length, 0, "a speculation still runs");
+    speculation();
+    speculation();
+    mock.timers.tick(IDLE_MS - 1);
+    assert.equal(started.length, 0, "a whole rest after the end");
+    mock.timers.tick(1);
+    assert.deepEqual(started.map((s) => s.uri).sort(), ["file:///repo/a.py", "file:///repo/b.py"]);
     mock.timers.reset();
   });
 
