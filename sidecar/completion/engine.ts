@@ -118,6 +118,8 @@ class HefEngine implements CompletionEngine {
           request.retrieval?.prefix ?? request.prefix,
           k,
           chunksOnly,
+          // As the generator's KV states: each file keeps its query window.
+          request.path,
         );
         // A new line whose top K barely moved keeps the remembered nodes, so their pseudo-tokens and the KV behind them stay.
         nodes = decision?.kept && keepRetrieved(decision.kept, retrieval.nodes) ? decision.kept : retrieval.nodes;

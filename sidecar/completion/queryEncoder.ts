@@ -10,7 +10,8 @@ import { stableTail, tailTokens } from "./window";
 export interface IncrementalEncoder {
   tokenize(text: string): Int32Array;
   readonly specialTokens: { bos?: number; eos?: number; addBos: boolean; addEos: boolean };
-  embedTokens(tokens: Int32Array): Promise<{ vector: Float32Array; reused: number; decoded: number }>;
+  /** slot: the document whose window this is; each slot keeps its own cached positions. */
+  embedTokens(tokens: Int32Array, slot?: string): Promise<{ vector: Float32Array; reused: number; decoded: number }>;
 }
 
 /** The native encoder as the query window needs it: callers add the special tokens. */
@@ -24,7 +25,7 @@ export function asIncrementalEncoder(encoder: NativeEncoder): IncrementalEncoder
       ...(tokens.bos !== undefined ? { bos: tokens.bos } : {}),
       ...(tokens.eos !== undefined ? { eos: tokens.eos } : {}),
     },
-    embedTokens: (tokens) => encoder.embedTokens(tokens),
+    embedTokens: (tokens, slot) => encoder.embedTokens(tokens, slot),
   };
 }
 
@@ -61,8 +62,9 @@ export async function embedQuery(
   encoder: IncrementalEncoder,
   prefix: string,
   maxTokens = 512,
+  slot?: string,
 ): Promise<QueryEmbedding> {
   const tokens = queryWindow(encoder, prefix, maxTokens);
-  const { vector, reused } = await encoder.embedTokens(tokens);
+  const { vector, reused } = await encoder.embedTokens(tokens, slot);
   return { vector, tokens: tokens.length, reused };
 }

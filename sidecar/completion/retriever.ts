@@ -105,11 +105,18 @@ export class Retriever {
   /**
    * The top k nodes of any level for the text before a cursor: the last maxTokens tokens of `prefix`
    * (in a window that moves in steps, queryEncoder.ts) embedded, then the index searched. `accept`
-   * narrows the levels (rag retrieves chunks only).
+   * narrows the levels (rag retrieves chunks only); `slot` names the document, whose query window
+   * the encoder keeps apart from other documents'.
    */
-  async query(cache: HefCache, prefix: string, k: number, accept?: (node: HNode) => boolean): Promise<Retrieval> {
+  async query(
+    cache: HefCache,
+    prefix: string,
+    k: number,
+    accept?: (node: HNode) => boolean,
+    slot?: string,
+  ): Promise<Retrieval> {
     let t = performance.now();
-    const query = await embedQuery(this.queryWindowEncoder, prefix, this.embedder.maxTokens);
+    const query = await embedQuery(this.queryWindowEncoder, prefix, this.embedder.maxTokens, slot);
     const queryEmbedMs = performance.now() - t;
     t = performance.now();
     const nodes = cache.search(query.vector, k, accept);

@@ -158,7 +158,7 @@ export interface EmbedResult {
 /** The addon's Encoder object. */
 export interface RawEncoder extends RawTokenizer {
   info(): RawEncoderInfo;
-  embedTokens(tokens: Int32Array): Promise<EmbedResult>;
+  embedTokens(tokens: Int32Array, slot?: string): Promise<EmbedResult>;
   embedChunk(tokens: Int32Array): Promise<EmbedResult>;
   lastHidden(inputs: Float32Array, lengths: Int32Array): Promise<Float32Array>;
   resetCache(): Promise<void>;

@@ -1,8 +1,10 @@
 // An Encoder runs a model in embeddings mode with pooling switched off at the context, so every
 // position's final hidden state (after the output norm) comes out, and does the rest itself:
-//  - embedTokens pools those states the way the model's GGUF says (mean, cls or last) over one
-//    sequence whose KV cache and per-position states are kept between calls, so a query window
-//    that extends or shares a prefix with the previous one only decodes the new tokens;
+//  - embedTokens pools those states the way the model's GGUF says (mean, cls or last) over a
+//    sequence per slot (a document) whose KV cache and per-position states are kept between calls,
+//    so a query window that extends or shares a prefix with that slot's previous one only decodes
+//    the new tokens, and coming back to a document finds its window (the least recently used slot
+//    gives way; each slot may use nCtx / maxSequences positions);
 //  - lastHidden feeds sequences of input vectors (llama_batch.embd), many per llama_decode under
 //    distinct sequence ids, and returns each sequence's state at its last position (the learned
 //    fuser of paper 3.3 reads its output there).
@@ -148,6 +150,7 @@ class Encoder : public ModelHandle<Encoder> {
     pooling_ = modelPooling(m_->model, arch);
     causal_ = causalAttention(m_->model, arch);
     nSeqMax_ = static_cast<int>(llama_n_seq_max(m_->ctx));
+    windows_.resize(static_cast<size_t>(nSeqMax_));
   }
 
  private:
@@ -158,39 +161,62 @@ class Encoder : public ModelHandle<Encoder> {
   enum llama_pooling_type pooling_ = LLAMA_POOLING_TYPE_NONE;
   bool causal_ = true;
 
-  // embedTokens' sequence 0: the tokens in the KV cache and their hidden states (nEmbdOut_ each).
-  std::vector<llama_token> cached_;
-  std::vector<float> hidden_;
+  // embedTokens' sequence i: whose window it holds, the tokens in its KV cache and their hidden
+  // states (nEmbdOut_ each). lastUse 0: free.
+  struct Window {
+    std::string slot;
+    uint64_t lastUse = 0;
+    std::vector<llama_token> cached;
+    std::vector<float> hidden;
+  };
+  std::vector<Window> windows_;
+  uint64_t clock_ = 0;
   std::unique_ptr<ChunkContext> chunk_;
 
   void forgetCache() {
     llama_memory_clear(m_->memory(), true);
-    cached_.clear();
-    hidden_.clear();
+    for (Window& w : windows_) w = Window{};
   }
 
-  // Keeps the first `keep` cached positions; returns how many were kept.
-  size_t truncateCache(size_t keep) {
-    if (keep == 0 || !llama_memory_seq_rm(m_->memory(), 0, static_cast<llama_pos>(keep), -1)) {
-      forgetCache();
+  void forgetWindow(int seq, const std::string& slot) {
+    llama_memory_seq_rm(m_->memory(), seq, -1, -1);
+    windows_[static_cast<size_t>(seq)] = Window{slot};
+  }
+
+  // The sequence holding the slot's window, else a free one, else the least recently used one, emptied.
+  int selectWindow(const std::string& slot) {
+    int chosen = -1;
+    for (size_t i = 0; i < windows_.size(); i++)
+      if (windows_[i].lastUse > 0 && windows_[i].slot == slot) return static_cast<int>(i);
+    for (size_t i = 0; i < windows_.size(); i++)
+      if (chosen < 0 || windows_[i].lastUse < windows_[static_cast<size_t>(chosen)].lastUse) chosen = static_cast<int>(i);
+    forgetWindow(chosen, slot);
+    return chosen;
+  }
+
+  // Keeps the first `keep` cached positions of sequence seq; returns how many were kept.
+  size_t truncateWindow(int seq, size_t keep) {
+    Window& w = windows_[static_cast<size_t>(seq)];
+    if (keep == 0 || !llama_memory_seq_rm(m_->memory(), seq, static_cast<llama_pos>(keep), -1)) {
+      forgetWindow(seq, w.slot);
       return 0;
     }
-    cached_.resize(keep);
-    hidden_.resize(keep * static_cast<size_t>(nEmbdOut_));
+    w.cached.resize(keep);
+    w.hidden.resize(keep * static_cast<size_t>(nEmbdOut_));
     return keep;
   }
 
-  // Decodes tokens[from..] into sequence 0 of ctx, nBatch at a time through `batch`, and appends
+  // Decodes tokens[from..] into sequence seq of ctx, nBatch at a time through `batch`, and appends
   // their hidden states to `hidden`. Throws when llama.cpp fails; the caller forgets the cache.
   void decodeTokens(llama_context* ctx, llama_batch& batch, int nBatch, const std::vector<llama_token>& tokens, size_t from,
-                    std::vector<float>& hidden) const {
+                    std::vector<float>& hidden, llama_seq_id seq = 0) const {
     for (size_t pos = from; pos < tokens.size();) {
       int n = static_cast<int>(std::min(tokens.size() - pos, static_cast<size_t>(nBatch)));
       for (int i = 0; i < n; i++) {
         batch.token[i] = tokens[pos + i];
         batch.pos[i] = static_cast<llama_pos>(pos + i);
         batch.n_seq_id[i] = 1;
-        batch.seq_id[i][0] = 0;
+        batch.seq_id[i][0] = seq;
         batch.logits[i] = 1;
       }
       batch.n_tokens = n;
@@ -223,21 +249,24 @@ class Encoder : public ModelHandle<Encoder> {
     return out;
   }
 
-  EmbedResult embed(const std::vector<llama_token>& tokens) {
+  EmbedResult embed(const std::vector<llama_token>& tokens, const std::string& slot) {
     auto t0 = std::chrono::steady_clock::now();
-    size_t keep = causal_ ? commonPrefixLength(tokens, cached_) : 0;
-    keep = truncateCache(keep);
+    int seq = selectWindow(slot);
+    Window& w = windows_[static_cast<size_t>(seq)];
+    size_t keep = causal_ ? commonPrefixLength(tokens, w.cached) : 0;
+    keep = truncateWindow(seq, keep);
     try {
-      decodeTokens(m_->ctx, m_->tokens, m_->nBatch, tokens, keep, hidden_);
+      decodeTokens(m_->ctx, m_->tokens, m_->nBatch, tokens, keep, w.hidden, seq);
     } catch (...) {
       forgetCache();
       throw;
     }
-    cached_ = tokens;
+    w.cached = tokens;
+    w.lastUse = ++clock_;
     EmbedResult r;
     r.reused = static_cast<int>(keep);
     r.decoded = static_cast<int>(tokens.size() - keep);
-    r.vector = pooled(hidden_, cached_.size());
+    r.vector = pooled(w.hidden, w.cached.size());
     r.ms = msSince(t0);
     return r;
   }
@@ -317,12 +346,14 @@ class Encoder : public ModelHandle<Encoder> {
     return o;
   }
 
-  // embedTokens(tokens: Int32Array) -> Promise<{ vector, reused, decoded, ms }>
+  // embedTokens(tokens: Int32Array, slot?: string) -> Promise<{ vector, reused, decoded, ms }>
   Napi::Value EmbedTokens(const Napi::CallbackInfo& info) {
     checkUsable(info.Env());
-    // A bidirectional model decodes a whole input in one batch.
-    auto tokens = readPoolInput(info, "embedTokens", causal_ ? m_->nCtx : m_->nBatch);
-    return queueEmbed(info.Env(), [this, tokens]() { return embed(*tokens); });
+    // A bidirectional model decodes a whole input in one batch; every slot has its share of the cells.
+    int perSlot = m_->nCtx / nSeqMax_;
+    auto tokens = readPoolInput(info, "embedTokens", causal_ ? perSlot : std::min(perSlot, m_->nBatch));
+    std::string slot = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    return queueEmbed(info.Env(), [this, tokens, slot]() { return embed(*tokens, slot); });
   }
 
   // embedChunk(tokens: Int32Array) -> Promise<{ vector, reused: 0, decoded, ms }>
@@ -411,8 +442,7 @@ class Encoder : public ModelHandle<Encoder> {
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     return disposeOnWorker(info.Env(), [this]() {
-      cached_.clear();
-      hidden_.clear();
+      windows_.clear();
       chunk_.reset();
     });
   }

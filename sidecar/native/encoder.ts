@@ -79,11 +79,15 @@ export class NativeEncoder extends ModelHandle<RawEncoder> {
     });
   }
 
-  /** The model's pooled embedding of exactly these tokens (special tokens included only if the caller added them). */
-  async embedTokens(tokens: Int32Array | readonly number[]): Promise<EmbedResult> {
+  /**
+   * The model's pooled embedding of exactly these tokens (special tokens included only if the caller
+   * added them), reusing what the slot's previous call cached (one slot per document: up to
+   * maxSequences kept, the least recently used giving way; each has contextSize / maxSequences positions).
+   */
+  async embedTokens(tokens: Int32Array | readonly number[], slot = ""): Promise<EmbedResult> {
     this.check();
     const copy = Int32Array.from(tokens);
-    return this.queue.run(() => this.raw.embedTokens(copy));
+    return this.queue.run(() => this.raw.embedTokens(copy, slot));
   }
 
   /**
@@ -108,7 +112,7 @@ export class NativeEncoder extends ModelHandle<RawEncoder> {
     return this.queue.run(() => this.raw.lastHidden(rows, counts));
   }
 
-  /** Forgets the cached positions: the next embedTokens decodes its whole input. */
+  /** Forgets every slot's cached positions: the next embedTokens decodes its whole input. */
   resetCache(): Promise<void> {
     this.check();
     return this.queue.run(() => this.raw.resetCache());

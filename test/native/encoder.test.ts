@@ -145,6 +145,35 @@ describe("native encoder", { skip }, () => {
     });
   }
 
+  test("each slot keeps its own window: coming back to a document reuses it, the least recently used gives way", async () => {
+    const encoder = await NativeEncoder.load(paths["random-last"]!, { threads: 1, contextSize: 512, maxSequences: 2 });
+    try {
+      const a = withSpecials(encoder, CODE);
+      const b = withSpecials(encoder, MORE + CODE);
+      const c = withSpecials(encoder, CODE + MORE);
+      const first = await encoder.embedTokens(a, "a.py");
+      await encoder.embedTokens(b, "b.py");
+      const back = await encoder.embedTokens(a, "a.py");
+      assert.deepEqual([back.reused, back.decoded], [a.length, 0], "a.py's window was kept while b.py's was embedded");
+      assert.deepEqual(back.vector, first.vector);
+      const bAgain = await encoder.embedTokens(b, "b.py");
+      assert.deepEqual([bAgain.reused, bAgain.decoded], [b.length, 0]);
+      // Two slots: c.py takes the least recently used one (a.py's).
+      await encoder.embedTokens(c, "c.py");
+      const evicted = await encoder.embedTokens(a, "a.py");
+      assert.deepEqual([evicted.reused, evicted.decoded], [0, a.length]);
+      assert.ok(maxAbsDiff(evicted.vector, first.vector) < 1e-5, "decoded again, the same vector");
+      const cold = await encoder.embedTokens(b, "b.py");
+      assert.equal(cold.reused, 0, "b.py gave way to a.py");
+      await assert.rejects(
+        encoder.embedTokens(new Int32Array(257).fill(a[0]!), "big.py"),
+        /do not fit the context of 256/,
+      );
+    } finally {
+      await encoder.dispose();
+    }
+  });
+
   test("lastHidden equals a float64 Qwen2 forward pass; packed sequences equal one at a time", async (t) => {
     const reference = await loadQwen2Reference(fuserPath);
     const encoder = await NativeEncoder.load(fuserPath, {
