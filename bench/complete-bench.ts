@@ -493,7 +493,7 @@ async function prefillThroughput(): Promise<void> {
   const text = readFileSync(join(shopRepo(), "shop", "cart.py"), "utf8");
   const generators = [
     { path: shippedModels().generatorPath, sizes: [512, 1024], threads: [1, 2] },
-    { path: join(OUT, "models", "qwen2.5-coder-0.5b-q8_0.gguf"), sizes: [512, 1024], threads: [1, 2] },
+    { path: join(OUT, "models", "qwen2.5-coder-0.5b-q4_k_m.gguf"), sizes: [512, 1024], threads: [1, 2] },
     { path: join(OUT, "models", "qwen2.5-coder-1.5b-q4_k_m.gguf"), sizes: [512], threads: [2] },
   ].filter((g) => existsSync(g.path));
   const rows: string[][] = [];

@@ -8,8 +8,11 @@
 // (none, rag, hef) and pre-warm (off, on), so that no run inherits another's KV cache; the index is
 // kept between runs (bench/out/caches-latency*). Prints per event the round-trip latency p50/p95 as
 // the extension measures it, and the prompt positions decoded and reused. The shipped models
-// (models/default) by default; `-- --paper` the paper-shape random models (bench/paperModels.ts);
-// `-- --session <file>` another recorded session; `-- --modes hef,none` fewer modes.
+// (models/default) by default; `-- --paper` the paper-shape random models (bench/paperModels.ts),
+// with `--generator-shape qwen2.5-coder-0.5b` the generator issue 16's goals are set on;
+// `-- --session <file>` another recorded session (bench/latency-session-goals.json: the issue's rows);
+// `-- --modes hef,none` fewer modes; `-- --max-tokens 16` a fixed generation budget (random weights
+// seldom write a newline, so they decode the whole single-line budget; issue 16's table decodes 16).
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -43,7 +46,13 @@ import {
 } from "../common/protocol";
 import { DEFAULT_K, DEFAULT_MAX_TOKENS } from "../common/settings";
 import { summarize } from "../sidecar/eval/metrics";
-import { preparePaperModels } from "./paperModels";
+import { PAPER_GENERATORS, type PaperGenerator, preparePaperModels } from "./paperModels";
+
+/**
+ * A session starts in an editor open for a while: the sidecar's start-up work once the index is
+ * ready (the query encoder's warm-up, 4.9 s with the 0.6B-shape embedder) is over.
+ */
+const SETTLE_MS = 6000;
 
 /** extension/completion/prewarm.ts's REST_MS (that module needs the editor's API): the rest before a pre-warm. */
 const REST_MS = 1000;
@@ -67,6 +76,12 @@ interface Measured {
   ms: number;
   decoded: number;
   reused: number;
+  generated: number;
+  /** The sidecar's own stage timings; what the round trip adds to them is waiting (queues, background work finishing). */
+  embedMs: number;
+  prefillMs: number;
+  decodeMs: number;
+  totalMs: number;
 }
 
 /** The sidecar process and a JSON-RPC connection to it over stdio, as vscode-languageclient makes them. */
@@ -137,6 +152,7 @@ class Editor {
     private readonly languageId: string,
     private readonly mode: CompletionMode,
     private readonly prewarm: boolean,
+    private readonly maxTokens: number,
   ) {}
 
   async run(steps: readonly Step[]): Promise<void> {
@@ -163,7 +179,7 @@ class Editor {
       ...(insert !== undefined ? { insert } : {}),
       mode: this.mode,
       k: DEFAULT_K,
-      maxTokens: DEFAULT_MAX_TOKENS.singleLine,
+      maxTokens: this.maxTokens,
       singleLine: true,
       entities: false,
       force: false,
@@ -255,8 +271,18 @@ class Editor {
 
   private record(event: string, ms: number, result: CompleteResult): void {
     if (result.kind !== "completion") throw new Error(`${event}: no completion: ${result.reason}`);
-    const { decoded, reused } = result as Completion;
-    this.measured.push({ event, ms, decoded, reused });
+    const { decoded, reused, generatedTokens, timings } = result as Completion;
+    this.measured.push({
+      event,
+      ms,
+      decoded,
+      reused,
+      generated: generatedTokens,
+      embedMs: timings.queryEmbed,
+      prefillMs: timings.prefill,
+      decodeMs: timings.decode,
+      totalMs: timings.total,
+    });
   }
 }
 
@@ -266,21 +292,29 @@ function option(name: string): string | undefined {
 }
 
 const paper = process.argv.includes("--paper");
+const generatorShape = (option("--generator-shape") ?? "qwen2.5-coder-1.5b") as PaperGenerator;
+if (!PAPER_GENERATORS.includes(generatorShape))
+  throw new Error(`--generator-shape: one of ${PAPER_GENERATORS.join(", ")}, not "${generatorShape}"`);
 const session = JSON.parse(readFileSync(option("--session") ?? "bench/latency-session.json", "utf8")) as Session;
 const root = resolve(session.repo);
-const models = paper ? await preparePaperModels() : {};
+const models = paper ? await preparePaperModels(generatorShape) : {};
 const options: SidecarOptions = {
   ...models,
   backend: "cpu",
   exclude: [],
-  cacheDir: resolve("bench/out", paper ? "caches-latency-paper" : "caches-latency"),
+  // The index holds the fuser's vectors, which depend on the adapter, one per generator shape.
+  cacheDir: resolve("bench/out", paper ? `caches-latency-paper-${generatorShape}` : "caches-latency"),
 };
+const maxTokens = Number(option("--max-tokens") ?? DEFAULT_MAX_TOKENS.singleLine);
+if (!Number.isInteger(maxTokens) || maxTokens < 1)
+  throw new Error(`--max-tokens: a positive integer, not "${option("--max-tokens")}"`);
 const rows: string[][] = [];
 const modes = (option("--modes")?.split(",") ?? [...COMPLETION_MODES].reverse()) as CompletionMode[];
 for (const mode of modes) {
   for (const prewarm of [false, true]) {
     const sidecar = await Sidecar.start(root, options);
-    const editor = new Editor(sidecar, root, session.languageId, mode, prewarm);
+    await sleep(SETTLE_MS);
+    const editor = new Editor(sidecar, root, session.languageId, mode, prewarm, maxTokens);
     try {
       await editor.run(session.steps);
     } finally {
@@ -300,15 +334,35 @@ for (const mode of modes) {
         latency.p95.toFixed(0),
         median(of.map((m) => m.decoded)),
         median(of.map((m) => m.reused)),
+        median(of.map((m) => m.generated)),
+        median(of.map((m) => m.embedMs)),
+        median(of.map((m) => m.prefillMs)),
+        median(of.map((m) => m.decodeMs)),
+        median(of.map((m) => m.ms - m.totalMs)),
       ]);
     }
     process.stderr.write(`${mode}, pre-warm ${prewarm ? "on" : "off"}: ${editor.measured.length} requests\n`);
   }
 }
-const header = ["mode", "pre-warm", "event", "n", "p50 ms", "p95 ms", "decoded p50", "reused p50"];
+const header = [
+  "mode",
+  "pre-warm",
+  "event",
+  "n",
+  "p50 ms",
+  "p95 ms",
+  "decoded p50",
+  "reused p50",
+  "generated p50",
+  "embed ms p50",
+  "prefill ms p50",
+  "decode ms p50",
+  "waited ms p50",
+];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
 console.log(
   [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n"),
-  `\n\nmodels: ${paper ? "paper-shape random (bench/out/models)" : "shipped (models/default)"}; ${session.repo}`,
+  `\n\nmodels: ${paper ? `paper-shape random (bench/out/models), generator ${generatorShape}` : "shipped (models/default)"}; ${session.repo}; at most ${maxTokens} generated tokens` +
+    "; waited: the round trip less the sidecar's own total (queues, background work finishing)",
 );
