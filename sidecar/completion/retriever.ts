@@ -36,6 +36,9 @@ export interface Retrieval {
   searchMs: number;
 }
 
+/** No document's path: the warm-up's window. */
+const WARM_UP_SLOT = "\0warm-up";
+
 export class Retriever {
   private disposed = false;
 
@@ -128,8 +131,12 @@ export class Retriever {
     if (!this.queries) return;
     // Two characters a token or less, so that the window's character cut still leaves maxTokens tokens.
     const filler = "x\n".repeat(this.embedder.maxTokens * 2);
-    await this.embedder.encoder.embedTokens(queryWindow(this.queryWindowEncoder, filler, this.embedder.maxTokens));
-    await this.embedder.encoder.resetCache();
+    // Its own slot, forgotten alone: a request that came meanwhile keeps its document's window.
+    await this.embedder.encoder.embedTokens(
+      queryWindow(this.queryWindowEncoder, filler, this.embedder.maxTokens),
+      WARM_UP_SLOT,
+    );
+    await this.embedder.encoder.resetCache(WARM_UP_SLOT);
   }
 
   /** Forgets the query window's cached positions: the next query runs cold. */

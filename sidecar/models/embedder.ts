@@ -52,7 +52,8 @@ const SPECIAL_ROOM = 8;
 
 /**
  * Query windows kept, one per recent document, as the generator keeps KV states: switching files
- * and back finds the window there (a 0.6B-shape embedder: 114 KB a position, 240 MB for 4 x 520).
+ * and back finds the window there. Each has its own cells (a 0.6B-shape embedder: 114 KB a
+ * position, about 260 MB for the four once llama.cpp pads the context).
  */
 export const QUERY_SLOTS = 4;
 

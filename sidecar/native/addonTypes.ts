@@ -130,6 +130,8 @@ export interface RawEncoderLoadOptions extends ResolvedContextOptions {
   f32Cache: boolean;
   /** Positions of embedChunk's context; 0 = none. */
   chunkContext: number;
+  /** One pool of KV cells for all sequences (lastHidden packs), or nCtx / maxSequences each (embedTokens' windows). */
+  unifiedCache: boolean;
 }
 
 export type PoolingName = "none" | "mean" | "cls" | "last" | "rank";
@@ -161,7 +163,7 @@ export interface RawEncoder extends RawTokenizer {
   embedTokens(tokens: Int32Array, slot?: string): Promise<EmbedResult>;
   embedChunk(tokens: Int32Array): Promise<EmbedResult>;
   lastHidden(inputs: Float32Array, lengths: Int32Array): Promise<Float32Array>;
-  resetCache(): Promise<void>;
+  resetCache(slot?: string): Promise<void>;
   dispose(): Promise<void>;
 }
 

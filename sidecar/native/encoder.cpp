@@ -39,6 +39,10 @@ struct EncoderOptions : ContextOptions {
   // Positions of embedChunk's context (also its batch: a bidirectional model sees a whole input
   // in one batch); 0 = no such context.
   int chunkContext = 0;
+  // One pool of cells for all sequences (lastHidden packs many short ones into a batch); false gives
+  // each sequence its own nCtx / maxSequences cells, so that one document's query window attends
+  // over its own positions, not up to the highest cell any window holds.
+  bool unifiedCache = true;
 };
 
 // embedChunk's context on the model a LoadedModel owns, freed before it.
@@ -132,8 +136,7 @@ class Encoder : public ModelHandle<Encoder> {
     };
     m_ = std::make_unique<LoadedModel>(path, sizes, [&](llama_context_params& cp) {
       cp.n_seq_max = static_cast<uint32_t>(std::max(1, options.maxSequences));
-      // One pool of cells for all sequences: embedTokens' single sequence may use the whole context.
-      cp.kv_unified = true;
+      cp.kv_unified = options.unifiedCache;
       hiddenStates(cp);
     });
     if (options.chunkContext > 0) {
@@ -427,14 +430,19 @@ class Encoder : public ModelHandle<Encoder> {
     return queueWorker(worker, Value());
   }
 
-  // resetCache() -> Promise<void>: the next embedTokens decodes everything (cold-latency measurements).
+  // resetCache(slot?: string) -> Promise<void>: the next embedTokens (in that slot) decodes
+  // everything (cold-latency measurements; a warm-up that leaves the other slots' windows alone).
   Napi::Value ResetCache(const Napi::CallbackInfo& info) {
     checkUsable(info.Env());
+    bool one = info.Length() > 0 && info[0].IsString();
+    std::string slot = one ? info[0].As<Napi::String>().Utf8Value() : "";
     auto* worker = new FnWorker(
         info.Env(),
-        [this]() {
+        [this, one, slot]() {
           auto lock = lockLive();
-          forgetCache();
+          if (!one) return forgetCache();
+          for (size_t i = 0; i < windows_.size(); i++)
+            if (windows_[i].lastUse > 0 && windows_[i].slot == slot) forgetWindow(static_cast<int>(i), "");
         },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
     return queueWorker(worker, Value());
@@ -462,6 +470,7 @@ Napi::Value loadEncoder(const Napi::CallbackInfo& info) {
   options.maxSequences = intOption(o, "maxSequences", options.maxSequences);
   options.f32Cache = boolOption(o, "f32Cache", options.f32Cache);
   options.chunkContext = intOption(o, "chunkContext", options.chunkContext);
+  options.unifiedCache = boolOption(o, "unifiedCache", options.unifiedCache);
   return loadOnWorker<Encoder>(env, env.GetInstanceData<AddonData>()->encoder,
                                [path, options](Encoder* e) { e->loadNative(path, options); });
 }

@@ -21,11 +21,14 @@ export interface EncoderLoadOptions {
   threads?: number;
   /** Layers to offload to a GPU backend, -1 = all (default). */
   gpuLayers?: number;
-  /** KV cache positions, shared by all sequences of a lastHidden pack; default 2048. */
+  /**
+   * KV cache positions (default 2048): for hidden, shared by all sequences of a lastHidden pack; for
+   * an embedder, nCtx / maxSequences for each slot's query window.
+   */
   contextSize?: number;
   /** Rows per llama_decode (default 512, at most contextSize): the longest input and the largest lastHidden pack. */
   batchSize?: number;
-  /** Sequences one lastHidden pack may hold (default 1 for an embedder, 64 for hidden; llama.cpp allows 256). */
+  /** Sequences one lastHidden pack may hold, or an embedder's slots (default 1 for an embedder, 64 for hidden; llama.cpp allows 256). */
   maxSequences?: number;
   /** K/V in F32 and no flash attention (its CPU kernel rounds through F16): slower, but within 1e-6 of a float64 reference instead of 1e-3. */
   f32Cache?: boolean;
@@ -68,6 +71,7 @@ export class NativeEncoder extends ModelHandle<RawEncoder> {
       maxSequences: options.maxSequences ?? (purpose === "embedder" ? 1 : 64),
       f32Cache: options.f32Cache ?? false,
       chunkContext: options.chunkContext ?? 0,
+      unifiedCache: purpose !== "embedder",
     });
     const rawInfo = raw.info();
     return new NativeEncoder(raw, {
@@ -112,10 +116,10 @@ export class NativeEncoder extends ModelHandle<RawEncoder> {
     return this.queue.run(() => this.raw.lastHidden(rows, counts));
   }
 
-  /** Forgets every slot's cached positions: the next embedTokens decodes its whole input. */
-  resetCache(): Promise<void> {
+  /** Forgets the slot's cached positions, or every slot's: the next embedTokens there decodes its whole input. */
+  resetCache(slot?: string): Promise<void> {
     this.check();
-    return this.queue.run(() => this.raw.resetCache());
+    return this.queue.run(() => (slot === undefined ? this.raw.resetCache() : this.raw.resetCache(slot)));
   }
 
   async dispose(): Promise<void> {

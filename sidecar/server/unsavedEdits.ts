@@ -4,7 +4,7 @@
 // a speculation or a pre-warm runs, no refresh starts, and one that runs stops (it runs again at the
 // next rest); the rest is counted from when the last of them ended, not from when it began. On a CPU
 // a refresh beside a generation slows both (bench:latency, 0.5B-shape generator and 0.6B-shape
-// embedder: 16 tokens decoded in 11.6 s instead of 0.5). Closing a document cancels its refresh; the
+// embedder: 16 tokens decoded in 11.6 s instead of 0.3). Closing a document cancels its refresh; the
 // caller brings the disk's version back.
 
 /** How long a document rests unedited, and generation rests, before its text is indexed. */

@@ -113,7 +113,7 @@ describe("the retriever", { skip }, () => {
     }
   });
 
-  test("the warm-up embeds one full query window and leaves nothing cached", async () => {
+  test("the warm-up embeds one full query window in a slot of its own and leaves nothing cached there", async () => {
     const root = copyOfRepo("samples/shop");
     const retriever = await Retriever.load({
       embedderPath: await ensureTinyModel("tiny-embed"),
@@ -124,23 +124,33 @@ describe("the retriever", { skip }, () => {
       const encoder = retriever.embedder.encoder;
       const calls: { tokens: number; decoded: number; reused: number }[] = [];
       const embedTokens = encoder.embedTokens.bind(encoder);
-      encoder.embedTokens = async (tokens) => {
-        const result = await embedTokens(tokens);
+      encoder.embedTokens = async (tokens, slot) => {
+        const result = await embedTokens(tokens, slot);
         calls.push({ tokens: tokens.length, decoded: result.decoded, reused: result.reused });
         return result;
       };
-      await retriever.warmUp();
-      assert.equal(calls.length, 1);
-      assert.equal(calls[0]!.tokens, retriever.embedder.maxTokens, "a whole window");
       const cache = await retriever.openRepository(root, { cacheDir: tempDir("hef-retriever-warm-") });
       await cache.sync();
-      // The warm-up's own filler: had its positions stayed cached, this query would reuse them.
-      await retriever.query(cache, "x\n".repeat(retriever.embedder.maxTokens * 2), 4);
-      assert.deepEqual(calls[1], {
-        tokens: retriever.embedder.maxTokens,
-        decoded: retriever.embedder.maxTokens,
-        reused: 0,
-      });
+      const prefix = readFileSync(join(root, "shop/cart.py"), "utf8");
+      await retriever.query(cache, prefix, 4, undefined, "shop/cart.py");
+      await retriever.warmUp();
+      assert.equal(calls[1]!.tokens, retriever.embedder.maxTokens, "a whole window");
+      const back = await retriever.query(cache, prefix, 4, undefined, "shop/cart.py");
+      assert.ok(back.nodes.length > 0);
+      assert.deepEqual(
+        calls[2],
+        { ...calls[0]!, decoded: 0, reused: calls[0]!.tokens },
+        "a document's window outlives the warm-up",
+      );
+      // The warm-up's own filler in any slot: had its positions stayed cached there, this would reuse them.
+      for (const slot of [undefined, "\0warm-up"]) {
+        await retriever.query(cache, "x\n".repeat(retriever.embedder.maxTokens * 2), 4, undefined, slot);
+        assert.deepEqual(calls.at(-1), {
+          tokens: retriever.embedder.maxTokens,
+          decoded: retriever.embedder.maxTokens,
+          reused: 0,
+        });
+      }
     } finally {
       await retriever.dispose();
     }

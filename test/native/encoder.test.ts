@@ -158,13 +158,27 @@ describe("native encoder", { skip }, () => {
       assert.deepEqual(back.vector, first.vector);
       const bAgain = await encoder.embedTokens(b, "b.py");
       assert.deepEqual([bAgain.reused, bAgain.decoded], [b.length, 0]);
-      // Two slots: c.py takes the least recently used one (a.py's).
+      // Typing on in a.py: only the new tokens decoded, over a.py's own positions alone.
+      const typed = Int32Array.from([...a, ...encoder.tokenize(MORE)]);
+      const extended = await encoder.embedTokens(typed, "a.py");
+      assert.deepEqual([extended.reused, extended.decoded], [a.length, typed.length - a.length]);
+      await encoder.resetCache("scratch.py");
+      const cold = await encoder.embedTokens(typed, "scratch.py");
+      assert.equal(cold.reused, 0);
+      assert.ok(
+        maxAbsDiff(extended.vector, cold.vector) < 1e-5,
+        `extended vs cold ${maxAbsDiff(extended.vector, cold.vector)}`,
+      );
+      // resetCache(slot) forgets that slot alone.
+      await encoder.resetCache("scratch.py");
+      assert.equal((await encoder.embedTokens(typed, "a.py")).reused, typed.length);
+      // Two slots: c.py takes the least recently used one (b.py's), then b.py takes a.py's.
       await encoder.embedTokens(c, "c.py");
-      const evicted = await encoder.embedTokens(a, "a.py");
-      assert.deepEqual([evicted.reused, evicted.decoded], [0, a.length]);
-      assert.ok(maxAbsDiff(evicted.vector, first.vector) < 1e-5, "decoded again, the same vector");
-      const cold = await encoder.embedTokens(b, "b.py");
-      assert.equal(cold.reused, 0, "b.py gave way to a.py");
+      const bEvicted = await encoder.embedTokens(b, "b.py");
+      assert.deepEqual([bEvicted.reused, bEvicted.decoded], [0, b.length]);
+      const aEvicted = await encoder.embedTokens(a, "a.py");
+      assert.deepEqual([aEvicted.reused, aEvicted.decoded], [0, a.length]);
+      assert.ok(maxAbsDiff(aEvicted.vector, first.vector) < 1e-5, "decoded again, the same vector");
       await assert.rejects(
         encoder.embedTokens(new Int32Array(257).fill(a[0]!), "big.py"),
         /do not fit the context of 256/,

@@ -71,6 +71,11 @@ describe("when unsaved edits are indexed", () => {
     assert.equal(started.length, 0, "a whole rest after the end");
     mock.timers.tick(1);
     assert.deepEqual(started.map((s) => s.uri).sort(), ["file:///repo/a.py", "file:///repo/b.py"]);
+    // Ending twice counted once: the next generation still holds refreshes back.
+    edits.generating();
+    edits.edited("file:///repo/a.py");
+    mock.timers.tick(5 * IDLE_MS);
+    assert.equal(started.length, 2);
     mock.timers.reset();
   });
 
