@@ -3,8 +3,9 @@
 // extension spawns it (dist/sidecar.mjs --stdio) and driven over its protocol as the extension
 // drives it: documents synced with didOpen and incremental didChange, one hef/complete per
 // keystroke (each awaited: a user who waits for the suggestion after every key), hef/prewarm once
-// the cursor has rested REST_MS, and after every suggestion shown a hef/speculate of what accepting
-// it would give, which an accept then waits for instead of asking. One fresh sidecar per mode
+// the cursor has rested REST_MS (FOCUS_REST_MS after a file gains focus), and after every
+// suggestion shown a hef/speculate of what accepting it would give, which an accept then waits for
+// instead of asking. One fresh sidecar per mode
 // (none, rag, hef) and pre-warm (off, on), so that no run inherits another's KV cache; the index is
 // kept between runs (bench/out/caches-latency*). Prints per event the round-trip latency p50/p95 as
 // the extension measures it, and the prompt positions decoded and reused. The shipped models
@@ -54,8 +55,12 @@ import { PAPER_GENERATORS, type PaperGenerator, preparePaperModels } from "./pap
  */
 const SETTLE_MS = 6000;
 
-/** extension/completion/prewarm.ts's REST_MS (that module needs the editor's API): the rest before a pre-warm. */
+/**
+ * extension/completion/prewarm.ts's REST_MS and FOCUS_REST_MS (that module needs the editor's API):
+ * the rest before a pre-warm after a cursor move, and after a file gains focus.
+ */
 const REST_MS = 1000;
+const FOCUS_REST_MS = 250;
 
 type Step =
   | { open: string; lineEnd?: number }
@@ -144,6 +149,8 @@ class Editor {
   private active: { document: TextDocument; cursor: number } | undefined;
   /** The suggestion shown last and its speculation (provider.ts: shown). */
   private shown: { text: string; next: Promise<CompleteResult | undefined>; stop: () => void } | undefined;
+  /** How long a rest must last before the extension sends a pre-warm: shorter right after a file gains focus. */
+  private prewarmAfter = REST_MS;
   readonly measured: Measured[] = [];
 
   constructor(
@@ -202,15 +209,17 @@ class Editor {
     }
     if (lineEnd !== undefined) open.cursor = open.document.offsetAt({ line: lineEnd + 1, character: 0 }) - 1;
     this.active = open;
+    this.prewarmAfter = FOCUS_REST_MS;
     await this.sidecar.connection.sendNotification(HefNotifications.focus, { root: this.root, paths: [file] });
   }
 
-  /** The cursor rests: after REST_MS the extension sends a pre-warm, which runs while the user still rests. */
+  /** The cursor rests: once it has rested long enough the extension sends a pre-warm, which runs while the user still rests. */
   private async rest(ms: number): Promise<void> {
-    if (!this.prewarm || ms < REST_MS) return void (await sleep(ms));
-    await sleep(REST_MS);
+    const after = this.prewarmAfter;
+    if (!this.prewarm || ms < after) return void (await sleep(ms));
+    await sleep(after);
     await this.sidecar.connection.sendNotification(HefNotifications.prewarm, this.params());
-    await sleep(ms - REST_MS);
+    await sleep(ms - after);
   }
 
   /** One key: a didChange, then the completion request the provider makes for it. */
@@ -231,6 +240,7 @@ class Editor {
   }
 
   private async edit(text: string): Promise<void> {
+    this.prewarmAfter = REST_MS;
     const open = this.active!;
     const at = open.document.positionAt(open.cursor);
     const change = { range: { start: at, end: at }, text };

@@ -7,7 +7,10 @@ import { completeParams, sidecarStatus } from "./fakeEditor";
 import { completionResult, fakeServices, fakeVscode, FakeUri, loadWithVscode } from "./fakeVscode";
 
 const fake = fakeVscode();
-const { PrewarmTimer, REST_MS } = loadWithVscode<typeof prewarm>("../../extension/completion/prewarm.ts", fake.api);
+const { FOCUS_REST_MS, PrewarmTimer, REST_MS } = loadWithVscode<typeof prewarm>(
+  "../../extension/completion/prewarm.ts",
+  fake.api,
+);
 const { registerInlineCompletions } = loadWithVscode<typeof provider>(
   "../../extension/completion/provider.ts",
   fake.api,
@@ -68,5 +71,15 @@ describe("pre-warm", () => {
     fake.documentChanges.fire({ document, contentChanges: [{ text: "x" }] });
     mock.timers.tick(REST_MS);
     assert.equal(sidecar.prewarms.length, 1, "typing after the focus change cancelled its pre-warm");
+    fake.activeEditorChanges.fire(undefined);
+    mock.timers.tick(FOCUS_REST_MS - 1);
+    assert.equal(sidecar.prewarms.length, 1);
+    mock.timers.tick(1);
+    assert.equal(
+      sidecar.prewarms.length,
+      2,
+      "a file that gains focus is warmed after a short settle, not the whole rest",
+    );
+    assert.ok(FOCUS_REST_MS < REST_MS);
   });
 });
