@@ -256,7 +256,8 @@ class Encoder : public ModelHandle<Encoder> {
     auto t0 = std::chrono::steady_clock::now();
     int seq = selectWindow(slot);
     Window& w = windows_[static_cast<size_t>(seq)];
-    size_t keep = causal_ ? commonPrefixLength(tokens, w.cached) : 0;
+    // Architectures llama.cpp runs without KV memory keep no positions to reuse, causal or not.
+    size_t keep = causal_ && m_->memory() ? commonPrefixLength(tokens, w.cached) : 0;
     keep = truncateWindow(seq, keep);
     try {
       decodeTokens(m_->ctx, m_->tokens, m_->nBatch, tokens, keep, w.hidden, seq);
