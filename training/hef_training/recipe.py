@@ -125,6 +125,8 @@ class Recipe:
         held = ""
         if "gold_loss" in report.initial_diagnostics and "gold_loss" in report.diagnostics:
             held = f", held-out loss {report.initial_diagnostics['gold_loss']:.3f} -> {report.diagnostics['gold_loss']:.3f}"
+        if report.kept_step < report.steps:
+            held += f" (the weights of step {report.kept_step} of {report.steps}: the held-out loss was lowest there)"
         self.say(f"{name}: loss {report.first_loss:.3f} -> {report.last_loss:.3f}{held} in {report.seconds:.0f} s, {report.tokens_per_s:,.0f} tokens/s {report.diagnostics or ''}")
         return report
 

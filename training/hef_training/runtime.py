@@ -172,6 +172,10 @@ class Stage:
     # Called every `diagnose_every` steps and at the end: extra figures for the log (e.g. pseudo-token use).
     diagnose: Callable[[], dict[str, float]] | None = None
     diagnose_every: int = 0
+    # A diagnostic figure to minimise (a held-out loss): the stage ends with the weights of the
+    # diagnosed step where it was lowest, the start included, not with the last step's. A regime on
+    # a few hundred examples overfits them (train loss 4.1 -> 1.9 while held-out 4.28 -> 4.44).
+    keep_best: str | None = None
 
 
 @dataclass
@@ -188,6 +192,8 @@ class StageReport:
     # The same figures before the first step: a stage's effect on a fixed held-out batch, which the
     # per-step loss (a new random batch each step) shows only through its noise.
     initial_diagnostics: dict[str, float]
+    # The step whose weights the stage ended with (steps, unless keep_best chose an earlier one).
+    kept_step: int = 0
 
 
 CALIBRATION_STEPS = 6
@@ -215,6 +221,8 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
     optimizer = torch.optim.AdamW(groups, lr=stage.optim.lr, betas=stage.optim.betas, weight_decay=stage.optim.weight_decay)
     start = 0
     history: dict[str, Any] = {"first_loss": None, "last_loss": float("nan"), "tokens": 0, "seconds": 0.0}
+    # keep_best's candidate: {"step", "value", "modules", "diagnostics"}.
+    best: dict[str, Any] | None = None
     if ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device.device, weights_only=False)
         for name, module in stage.modules.items():
@@ -222,6 +230,7 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"])
         start, history = state["step"], state["history"]
+        best = state.get("best")
         stage.optim.steps = history.get("steps", stage.optim.steps)
         stage.optim.warmup = history.get("warmup", stage.optim.warmup)
         log.write(event="resume", stage=stage.name, step=start)
@@ -234,17 +243,26 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
     loss_value = float("nan")
     diagnostics: dict[str, float] = {}
 
+    def diagnose(step: int) -> dict[str, float]:
+        nonlocal best
+        figures = run_diagnostics(stage, log, step)
+        value = figures.get(stage.keep_best) if stage.keep_best else None
+        if value is not None and (best is None or value < best["value"]):
+            modules = {n: {k: v.detach().clone() for k, v in m.state_dict().items()} for n, m in stage.modules.items()}
+            best = {"step": step, "value": value, "modules": modules, "diagnostics": figures}
+        return figures
+
     def save(step: int) -> None:
         if device.main:
             history["seconds"] = time.monotonic() - began
             atomic_save(
-                {"step": step, "modules": {n: m.state_dict() for n, m in stage.modules.items()}, "optimizer": optimizer.state_dict(), "rng": torch.get_rng_state(), "history": history},
+                {"step": step, "modules": {n: m.state_dict() for n, m in stage.modules.items()}, "optimizer": optimizer.state_dict(), "rng": torch.get_rng_state(), "history": history, "best": best},
                 ckpt_path,
             )
             log.write(event="checkpoint", stage=stage.name, step=step)
 
     if stage.diagnose and start == 0:
-        history["initial_diagnostics"] = run_diagnostics(stage, log, 0)
+        history["initial_diagnostics"] = diagnose(0)
     for module in stage.modules.values():
         module.train()
     calibration_began = time.monotonic()
@@ -286,7 +304,7 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
         log.write(stage=stage.name, step=step + 1, loss=round(loss_value, 5), lr=lr, grad_norm=round(grad_norm, 4), tokens=step_tokens, tokens_per_s=round(tokens_per_s, 1), **{k: round(v, 5) for k, v in extra.items()})
         bar.update(step + 1, loss_value, tokens_per_s, elapsed, start, force=step + 1 == stage.optim.steps)
         if stage.diagnose and stage.diagnose_every and (step + 1) % stage.diagnose_every == 0 and step + 1 < stage.optim.steps:
-            diagnostics = run_diagnostics(stage, log, step + 1)
+            diagnostics = diagnose(step + 1)
         if stage.optim.seconds > 0 and "steps" not in history and step + 1 - start == CALIBRATION_STEPS:
             # The first step pays for warm-up (allocations, kernel choice): the pace is taken after it.
             pace = (time.monotonic() - calibration_began) / (CALIBRATION_STEPS - 1)
@@ -308,7 +326,14 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
         step += 1
     bar.end()
     if stage.diagnose:
-        diagnostics = run_diagnostics(stage, log, stage.optim.steps)
+        diagnostics = diagnose(stage.optim.steps) if start < stage.optim.steps else run_diagnostics(stage, log, stage.optim.steps)
+    kept_step = stage.optim.steps
+    if best is not None and best["step"] < stage.optim.steps:
+        # The checkpoint saved below holds these weights, so a resumed run ends with them too.
+        for name, module in stage.modules.items():
+            module.load_state_dict(best["modules"][name])
+        kept_step, diagnostics = best["step"], best["diagnostics"]
+        log.write(event="kept_best", stage=stage.name, step=kept_step, value=best["value"])
     if start < stage.optim.steps:
         save(stage.optim.steps)
     seconds = time.monotonic() - began
@@ -323,6 +348,7 @@ def run_stage(stage: Stage, device: Device, out: Path, checkpoint_every_s: float
         tokens_per_s=round(tokens_this_run / max(1e-9, time.monotonic() - run_began), 1),
         diagnostics=diagnostics,
         initial_diagnostics=history.get("initial_diagnostics", {}),
+        kept_step=kept_step,
     )
     log.write(event="done", **asdict(report))
     return report

@@ -139,3 +139,40 @@ def test_a_time_budget_ends_the_stage_at_the_step_that_fits(tmp_path: Path) -> N
     events = [json.loads(line) for line in (tmp_path / "logs" / "budget.jsonl").read_text().splitlines()]
     assert [e["steps"] for e in events if e.get("event") == "steps"] == [report.steps]
     assert optim.lr_at(report.steps - 1) < 0.2 * optim.lr, "the schedule decays to the new end"
+
+
+def test_keep_best_ends_with_the_weights_where_the_held_out_figure_was_lowest(tmp_path: Path) -> None:
+    from hef_training.runtime import Stage, StepResult, run_stage, setup_device
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1, bias=False)
+    # Training pulls the weights to `pulled`; the held-out figure is the distance to `wanted`, which
+    # the path passes near early on and then leaves: the overfitting a regime on few examples shows.
+    pulled = torch.tensor([[4.0, 4.0, 4.0, 4.0]])
+    wanted = torch.tensor([[1.0, 1.0, 1.0, 1.0]])
+    with torch.no_grad():
+        model.weight.zero_()
+
+    def loss(x: torch.Tensor) -> StepResult:
+        return StepResult(((model.weight - pulled) ** 2).sum(), 1)
+
+    def diagnose() -> dict[str, float]:
+        return {"gold_loss": float(((model.weight - wanted) ** 2).sum())}
+
+    optim = Optim(steps=60, lr=0.05, warmup=1, batch=1, micro_batch=1, weight_decay=0.0, min_lr_ratio=1.0)
+    stage = Stage("best", {"model": model}, [(list(model.parameters()), 1.0)], optim, lambda step, i: torch.ones(1, 4), loss, diagnose, 5, keep_best="gold_loss")
+    report = run_stage(stage, setup_device("cpu"), tmp_path, progress=False)
+    events = [json.loads(line) for line in (tmp_path / "logs" / "best.jsonl").read_text().splitlines()]
+    figures = {e["step"]: e["gold_loss"] for e in events if e.get("event") == "diagnostic"}
+    best_step = min(figures, key=figures.__getitem__)
+    assert 0 < best_step < 60, figures
+    assert report.kept_step == best_step
+    assert report.diagnostics["gold_loss"] == pytest.approx(figures[best_step])
+    assert float(((model.weight.detach() - wanted) ** 2).sum()) == pytest.approx(figures[best_step], rel=1e-5)
+    # A resumed run of the finished stage ends with the same weights.
+    kept = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.fill_(9.0)
+    again = run_stage(stage, setup_device("cpu"), tmp_path, progress=False)
+    assert again.kept_step == best_step
+    assert torch.equal(model.weight.detach(), kept)

@@ -135,6 +135,7 @@ def separate_stage(generator: PreTrainedModel, projector: Projector, fuser: Fuse
         loss,
         diagnose if len(held_out) >= 2 else None,
         diagnose_every,
+        keep_best="gold_loss",
     )
 
 
@@ -179,4 +180,5 @@ def e2e_stage(generator: PreTrainedModel, projector: Projector, fuser: Fuser, da
         loss,
         diagnose if len(held_out) >= 2 else None,
         diagnose_every,
+        keep_best="gold_loss",
     )
