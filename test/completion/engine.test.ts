@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { HefCache } from "../../sidecar/cache/hefCache";
 import { loadEngine } from "../../sidecar/completion/engine";
+import type { Retriever } from "../../sidecar/completion/retriever";
 import type { CompletionEngine, CompletionRequest } from "../../sidecar/completion/types";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 
@@ -272,6 +273,32 @@ describe("completion engine", () => {
       const own = await engine.complete(cache, { ...here, prefix: here.prefix + TYPED[1] });
       assert.equal(own.retrievalReused, true, "the request's own retrieval is still remembered");
     });
+  });
+
+  test("each file's query window is its own: coming back to a file after another embeds only what changed", async () => {
+    // White-box: the retriever's encoder, to see which window each request embeds in.
+    const encoder = (engine as unknown as { retriever: Retriever }).retriever.embedder.encoder;
+    const embedded: { slot: string | undefined; reused: number; decoded: number }[] = [];
+    const embedTokens = encoder.embedTokens.bind(encoder);
+    encoder.embedTokens = async (tokens, slot) => {
+      const result = await embedTokens(tokens, slot);
+      embedded.push({ slot, reused: result.reused, decoded: result.decoded });
+      return result;
+    };
+    try {
+      const tax = readFileSync(join(root, "shop/pricing/tax.py"), "utf8");
+      // Each request on a new line, so that the retrieval memory asks for a query every time.
+      await engine.complete(cache, { ...request, prefix: request.prefix + "\n" });
+      await engine.complete(cache, { ...request, path: "shop/pricing/tax.py", prefix: tax, suffix: "" });
+      await engine.complete(cache, { ...request, prefix: request.prefix + "\n\n" });
+      assert.deepEqual(
+        embedded.map((e) => e.slot),
+        ["shop/cart.py", "shop/pricing/tax.py", "shop/cart.py"],
+      );
+      assert.ok(embedded[2]!.reused > 0 && embedded[2]!.decoded < 8, `back in cart.py: ${JSON.stringify(embedded[2])}`);
+    } finally {
+      encoder.embedTokens = embedTokens;
+    }
   });
 
   test("indentation the editor typed is not in the prompt, and the completion goes after it", async () => {
