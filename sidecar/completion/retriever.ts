@@ -12,7 +12,7 @@ import { NativeEmbedder } from "../models/embedder";
 import { type Backend, DEFAULT_BACKEND } from "../../common/settings";
 import { adapterDeviceOf, gpuLayersOf } from "../models/llamaRuntime";
 import { AdapterOps } from "../native/adapterOps";
-import { asIncrementalEncoder, embedQuery, type IncrementalEncoder, queryWindow } from "./queryEncoder";
+import { asIncrementalEncoder, embedQuery, type IncrementalEncoder } from "./queryEncoder";
 import type { RepositoryOptions } from "./types";
 
 export interface RetrieverOptions {
@@ -132,10 +132,7 @@ export class Retriever {
     // Two characters a token or less, so that the window's character cut still leaves maxTokens tokens.
     const filler = "x\n".repeat(this.embedder.maxTokens * 2);
     // Its own slot, forgotten alone: a request that came meanwhile keeps its document's window.
-    await this.embedder.encoder.embedTokens(
-      queryWindow(this.queryWindowEncoder, filler, this.embedder.maxTokens),
-      WARM_UP_SLOT,
-    );
+    await embedQuery(this.queryWindowEncoder, filler, this.embedder.maxTokens, WARM_UP_SLOT);
     await this.embedder.encoder.resetCache(WARM_UP_SLOT);
   }
 

@@ -96,12 +96,13 @@ export class NativeEmbedder implements Embedder {
   /** queries: false sizes the query window's context to nothing (`hef index` embeds chunks only). */
   static async load(modelPath: string, options: EmbedderOptions & { queries?: boolean } = {}): Promise<NativeEmbedder> {
     const maxTokens = options.maxTokens ?? 512;
+    const queries = options.queries ?? true;
     const encoder = await NativeEncoder.load(modelPath, {
       purpose: "embedder",
       gpuLayers: gpuLayersOf(options.backend ?? DEFAULT_BACKEND),
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
-      contextSize: (options.queries ?? true) ? QUERY_SLOTS * (maxTokens + SPECIAL_ROOM) : 1,
-      maxSequences: (options.queries ?? true) ? QUERY_SLOTS : 1,
+      contextSize: queries ? QUERY_SLOTS * (maxTokens + SPECIAL_ROOM) : 1,
+      maxSequences: queries ? QUERY_SLOTS : 1,
       chunkContext: maxTokens + SPECIAL_ROOM,
     });
     return new NativeEmbedder(

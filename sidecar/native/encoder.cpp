@@ -186,11 +186,17 @@ class Encoder : public ModelHandle<Encoder> {
     windows_[static_cast<size_t>(seq)] = Window{slot};
   }
 
-  // The sequence holding the slot's window, else a free one, else the least recently used one, emptied.
-  int selectWindow(const std::string& slot) {
-    int chosen = -1;
+  // The sequence holding the slot's window, or -1.
+  int findWindow(const std::string& slot) const {
     for (size_t i = 0; i < windows_.size(); i++)
       if (windows_[i].lastUse > 0 && windows_[i].slot == slot) return static_cast<int>(i);
+    return -1;
+  }
+
+  // The sequence holding the slot's window, else a free one, else the least recently used one, emptied.
+  int selectWindow(const std::string& slot) {
+    int chosen = findWindow(slot);
+    if (chosen >= 0) return chosen;
     for (size_t i = 0; i < windows_.size(); i++)
       if (chosen < 0 || windows_[i].lastUse < windows_[static_cast<size_t>(chosen)].lastUse) chosen = static_cast<int>(i);
     forgetWindow(chosen, slot);
@@ -442,8 +448,8 @@ class Encoder : public ModelHandle<Encoder> {
         [this, one, slot]() {
           auto lock = lockLive();
           if (!one) return forgetCache();
-          for (size_t i = 0; i < windows_.size(); i++)
-            if (windows_[i].lastUse > 0 && windows_[i].slot == slot) forgetWindow(static_cast<int>(i), "");
+          int seq = findWindow(slot);
+          if (seq >= 0) forgetWindow(seq, "");
         },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
     return queueWorker(worker, Value());

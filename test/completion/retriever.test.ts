@@ -20,6 +20,23 @@ const skip = buildNativeAddon();
 const embedder = { name: "tiny-embed", id: "", dim: modelSpec("tiny-embed").hidden };
 const generator = { name: "tiny-generator", id: "", dim: modelSpec("tiny-generator").hidden };
 
+/** The retriever on the tiny test embedder, no adapter. */
+const tinyRetriever = async () =>
+  Retriever.load({ embedderPath: await ensureTinyModel("tiny-embed"), backend: "cpu", log: () => undefined });
+
+/** Every query window the retriever's encoder embeds from now on: its length, slot and what was reused. */
+function recordQueryWindows(retriever: Retriever) {
+  const windows: { tokens: number; slot: string | undefined; decoded: number; reused: number }[] = [];
+  const encoder = retriever.embedder.encoder;
+  const embedTokens = encoder.embedTokens.bind(encoder);
+  encoder.embedTokens = async (tokens, slot) => {
+    const result = await embedTokens(tokens, slot);
+    windows.push({ tokens: tokens.length, slot, decoded: result.decoded, reused: result.reused });
+    return result;
+  };
+  return windows;
+}
+
 describe("the retriever", { skip }, () => {
   test("hef query retrieves the node ids the engine retrieves for the same cursor", async () => {
     const root = copyOfRepo("samples/shop");
@@ -76,22 +93,12 @@ describe("the retriever", { skip }, () => {
 
   test("one embedder model embeds chunks and query windows: a refresh between two queries keeps the window's cache", async () => {
     const root = copyOfRepo("samples/shop");
-    const retriever = await Retriever.load({
-      embedderPath: await ensureTinyModel("tiny-embed"),
-      backend: "cpu",
-      log: () => undefined,
-    });
+    const retriever = await tinyRetriever();
     try {
       const encoder = retriever.embedder.encoder;
-      const decoded: number[] = [];
+      const windows = recordQueryWindows(retriever);
       let chunks = 0;
-      const embedTokens = encoder.embedTokens.bind(encoder);
       const embedChunk = encoder.embedChunk.bind(encoder);
-      encoder.embedTokens = async (tokens) => {
-        const result = await embedTokens(tokens);
-        decoded.push(result.decoded);
-        return result;
-      };
       encoder.embedChunk = (tokens) => {
         chunks++;
         return embedChunk(tokens);
@@ -105,6 +112,7 @@ describe("the retriever", { skip }, () => {
       await cache.refresh([join(root, "shop/pricing/tax.py")]);
       await retriever.query(cache, prefix, 4);
       assert.ok(indexed > 0 && chunks > indexed, `chunks embedded: ${indexed} at sync, ${chunks} after the refresh`);
+      const decoded = windows.map((w) => w.decoded);
       assert.equal(decoded.length, 2);
       assert.ok(decoded[0]! > 0);
       assert.equal(decoded[1], 0);
@@ -115,37 +123,27 @@ describe("the retriever", { skip }, () => {
 
   test("the warm-up embeds one full query window in a slot of its own and leaves nothing cached there", async () => {
     const root = copyOfRepo("samples/shop");
-    const retriever = await Retriever.load({
-      embedderPath: await ensureTinyModel("tiny-embed"),
-      backend: "cpu",
-      log: () => undefined,
-    });
+    const retriever = await tinyRetriever();
     try {
-      const encoder = retriever.embedder.encoder;
-      const calls: { tokens: number; decoded: number; reused: number }[] = [];
-      const embedTokens = encoder.embedTokens.bind(encoder);
-      encoder.embedTokens = async (tokens, slot) => {
-        const result = await embedTokens(tokens, slot);
-        calls.push({ tokens: tokens.length, decoded: result.decoded, reused: result.reused });
-        return result;
-      };
+      const windows = recordQueryWindows(retriever);
+      const calls = () => windows.map(({ tokens, decoded, reused }) => ({ tokens, decoded, reused }));
       const cache = await retriever.openRepository(root, { cacheDir: tempDir("hef-retriever-warm-") });
       await cache.sync();
       const prefix = readFileSync(join(root, "shop/cart.py"), "utf8");
       await retriever.query(cache, prefix, 4, undefined, "shop/cart.py");
       await retriever.warmUp();
-      assert.equal(calls[1]!.tokens, retriever.embedder.maxTokens, "a whole window");
+      assert.equal(calls()[1]!.tokens, retriever.embedder.maxTokens, "a whole window");
       const back = await retriever.query(cache, prefix, 4, undefined, "shop/cart.py");
       assert.ok(back.nodes.length > 0);
       assert.deepEqual(
-        calls[2],
-        { ...calls[0]!, decoded: 0, reused: calls[0]!.tokens },
+        calls()[2],
+        { ...calls()[0]!, decoded: 0, reused: calls()[0]!.tokens },
         "a document's window outlives the warm-up",
       );
       // The warm-up's own filler in any slot: had its positions stayed cached there, this would reuse them.
       for (const slot of [undefined, "\0warm-up"]) {
         await retriever.query(cache, "x\n".repeat(retriever.embedder.maxTokens * 2), 4, undefined, slot);
-        assert.deepEqual(calls.at(-1), {
+        assert.deepEqual(calls().at(-1), {
           tokens: retriever.embedder.maxTokens,
           decoded: retriever.embedder.maxTokens,
           reused: 0,
