@@ -64,11 +64,25 @@ describe("hef train --preset smoke, then hef complete with what it wrote", { ski
     copyOfRepo("node_modules/vscode-languageserver-protocol/lib/common"),
     copyOfRepo("sidecar/completion"),
   ];
+  // Two export processes: the repositories split between them, the first export beside pre-training.
+  const args = [
+    "train",
+    "--repos",
+    ...repos,
+    "--out",
+    out,
+    "--preset",
+    "smoke",
+    "--backend",
+    "cpu",
+    "--set",
+    "export_processes=2",
+  ];
   let train: ReturnType<typeof hef>;
 
   before(() => {
     setUpPython();
-    train = hef(["train", "--repos", ...repos, "--out", out, "--preset", "smoke", "--backend", "cpu"]);
+    train = hef(args);
   });
 
   test("every stage ran and lowered its loss (on held-out examples where it has them); the record and logs are kept", () => {
@@ -90,6 +104,23 @@ describe("hef train --preset smoke, then hef complete with what it wrote", { ski
       /\[generator\] step 60\/60 .* tok\/s/,
       "a progress line with step, loss, tokens/s and time left",
     );
+    assert.ok(existsSync(join(out, "models", "pretrained", "generator.gguf")), "the generator before the regimes");
+  });
+
+  test("the export ran in two processes, the first one before the generator's pre-training ended, and missed no repository", () => {
+    const lines = train.stdout.split("\n");
+    const exporting = lines.findIndex((l) => /exporting .*\(initial embedder, 2 processes\)/.test(l));
+    const pretrained = lines.findIndex((l) => l.startsWith("hef train: generator: loss"));
+    assert.ok(exporting >= 0 && exporting < pretrained, train.stdout);
+    const record = JSON.parse(readFileSync(join(out, "recipe.json"), "utf8"));
+    const retrieval = Object.keys(record.retrieval_repos).sort();
+    assert.ok(retrieval.length >= 2);
+    for (const name of ["initial", "final"]) {
+      const done = JSON.parse(readFileSync(join(out, "exports", name, "done.json"), "utf8"));
+      assert.equal(done.processes, 2);
+      const exported = done.summary.repos.map((r: { repo: string }) => r.repo).sort();
+      assert.deepEqual(exported, retrieval, `${name}: every repository exported once`);
+    }
   });
 
   test("hef complete loads the generator, embedder and adapter and completes with pseudo-tokens", () => {
@@ -120,7 +151,7 @@ describe("hef train --preset smoke, then hef complete with what it wrote", { ski
   });
 
   test("run again, it finds every step done and trains nothing", () => {
-    const again = hef(["train", "--repos", ...repos, "--out", out, "--preset", "smoke", "--backend", "cpu"]);
+    const again = hef(args);
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /step 1\//);
   });

@@ -4,10 +4,12 @@ training stage resumes from its checkpoint, so `hef train` run again after a cra
 continues where it stopped.
 
     0 tokenizer            (skipped with a user's generator: its tokenizer is used)
+    - tasks, first export  `hef tasks` and `hef export` through the sidecar's own CLI; where the export has
+                           cores of its own (a GPU machine) it runs beside the generator's pre-training
     1 generator            pre-training from scratch (with a user's generator: skipped, or continued when
-                           generator.continue_pretraining is set)
-    - tasks, export        `hef tasks` and `hef export` through the sidecar's own CLI
-    2 embedder             contrastive (skipped with a user's embedder GGUF, which stays frozen)
+                           generator.continue_pretraining is set); models/pretrained/generator.gguf
+    2 embedder             contrastive (skipped with a user's embedder GGUF, which stays frozen), then
+                           the export again with it
     3 fuser                contrastive InfoNCE on repository vectors
     4 warmup               projector by reconstruction
     - uwl                  utility-weighted likelihood filter of the line examples
@@ -25,11 +27,13 @@ import platform
 import random
 import shutil
 import subprocess
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -54,6 +58,9 @@ from .uwl import uwl_filter
 
 class RecipeError(RuntimeError):
     pass
+
+
+T = TypeVar("T")
 
 
 STEPS = ("tokenizer", "generator", "embedder", "fuser", "warmup", "uwl", "separate", "e2e")
@@ -162,12 +169,48 @@ class Recipe:
             dist.barrier()
 
     def hef(self, *args: str) -> dict[str, Any]:
-        backend = ["--backend", "cpu"] if self.inputs.device == "cpu" and args[0] == "export" else []
-        command = [*self.inputs.hef_cli, *args, *backend, "--json"]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RecipeError(f"hef {args[0]} failed (exit {result.returncode}): {result.stderr.strip()}")
-        return json.loads(result.stdout.strip().splitlines()[-1])
+        return self.hef_at_once([list(args)])[0]
+
+    def hef_at_once(self, calls: list[list[str]]) -> list[dict[str, Any]]:
+        """Several `hef` commands as processes side by side; their JSON summaries in order."""
+        running = []
+        with tempfile.TemporaryDirectory(prefix="hef-calls-") as logs:
+            for i, args in enumerate(calls):
+                backend = ["--backend", "cpu"] if self.inputs.device == "cpu" and args[0] == "export" else []
+                # Files, not pipes: a process whose full pipe nobody reads yet would stop.
+                stdout, stderr = open(Path(logs) / f"{i}.out", "w+"), open(Path(logs) / f"{i}.err", "w+")
+                process = subprocess.Popen([*self.inputs.hef_cli, *args, *backend, "--json"], stdout=stdout, stderr=stderr, text=True)
+                running.append((args[0], process, stdout, stderr))
+            results = []
+            failures = []
+            for name, process, stdout, stderr in running:
+                code = process.wait()
+                stdout.seek(0)
+                stderr.seek(0)
+                out, err = stdout.read(), stderr.read()
+                stdout.close()
+                stderr.close()
+                if code != 0:
+                    failures.append(f"hef {name} failed (exit {code}): {err.strip()}")
+                else:
+                    results.append(json.loads(out.strip().splitlines()[-1]))
+        if failures:
+            raise RecipeError("\n".join(failures))
+        return results
+
+    def export_processes(self) -> int:
+        return self.config.export_processes or (max(1, (os.cpu_count() or 1) - 2) if self.device.cuda else 1)
+
+    def ahead(self, work: Callable[[], T]) -> Callable[[], T]:
+        """Starts the sidecar's export (CPU work in processes of its own) now, beside the generator's
+        pre-training, where it has cores of its own (more than one export process, one training
+        process); elsewhere it runs when its result is asked for. Returns what waits for that result."""
+        if self.device.world > 1 or self.export_processes() <= 1:
+            return work
+        pool = ThreadPoolExecutor(1, thread_name_prefix="hef-export")
+        future = pool.submit(work)
+        pool.shutdown(wait=False)
+        return future.result
 
     # ---- steps -------------------------------------------------------------------------------
 
@@ -277,9 +320,13 @@ class Recipe:
         if not done.exists() or json.loads(done.read_text()).get("inputs") != inputs:
 
             def export() -> None:
-                self.say(f"exporting the repositories' chunks and hierarchy ({name} embedder)")
-                summary = self.hef("export", str(repos), "--out", str(folder), "--tasks", str(tasks), "--embedder", str(embedder), "--b", str(self.config.regime.b))
-                done.write_text(json.dumps({"inputs": inputs, "summary": summary}))
+                groups = self.repo_groups(repos, name)
+                self.say(f"exporting the repositories' chunks and hierarchy ({name} embedder, {len(groups)} process{'es' if len(groups) > 1 else ''})")
+                began = time.monotonic()
+                common = ["--out", str(folder), "--tasks", str(tasks), "--embedder", str(embedder), "--b", str(self.config.regime.b)]
+                summaries = self.hef_at_once([["export", str(group), *common] for group in groups])
+                summary = {"out": str(folder), "repos": [r for s in summaries for r in s.get("repos", [])]}
+                done.write_text(json.dumps({"inputs": inputs, "summary": summary, "processes": len(groups), "seconds": round(time.monotonic() - began, 1)}))
 
             self.on_main(export)
         exports = load_exports(folder)
@@ -287,22 +334,56 @@ class Recipe:
             raise RecipeError(f"{folder}: exported with another branching factor than b={self.config.regime.b}")
         return exports
 
-    def embedder(self, tokenizer: CodeTokenizer, repos: Path, tasks: Path) -> Path:
-        """The embedder GGUF the index is built with: the user's, or one trained here."""
+    def repo_groups(self, repos: Path, name: str) -> list[Path]:
+        """The repositories split among the export's processes, each group a folder of links, by size
+        (largest first, to the lightest group) so that the processes end at about the same time."""
+        count = min(self.export_processes(), len(self.record["retrieval_repos"]))
+        if count <= 1:
+            return [repos]
+        sizes = {n: sum(f.stat().st_size for f in repo_files(Path(p))) for n, p in self.record["retrieval_repos"].items()}
+        groups: list[list[str]] = [[] for _ in range(count)]
+        loads = [0] * count
+        for repo in sorted(sizes, key=lambda n: (-sizes[n], n)):
+            lightest = loads.index(min(loads))
+            groups[lightest].append(repo)
+            loads[lightest] += sizes[repo]
+        parts = self.out / "exports" / f"{name}-groups"
+        shutil.rmtree(parts, ignore_errors=True)
+        folders = []
+        for i, group in enumerate(groups):
+            folder = parts / str(i)
+            folder.mkdir(parents=True)
+            for repo in group:
+                (folder / repo).symlink_to(Path(self.record["retrieval_repos"][repo]), target_is_directory=True)
+            folders.append(folder)
+        return folders
+
+    def chunking_embedder(self, tokenizer: CodeTokenizer) -> Path:
+        """What the chunks are cut with before an embedder is trained: an untrained one with the final
+        tokenizer gives the chunks the trained one will index (chunks are cut by the tokenizer alone)."""
+        path = self.out / "models" / "embedder-initial.gguf"
+
+        def write() -> None:
+            if not path.exists():
+                seed_everything(self.config.seed + 2)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_embedder(path, Embedder(self.config.embedder.shape, tokenizer.vocab_size), tokenizer, weights="f32")
+
+        self.on_main(write)
+        return path
+
+    def embedder(self, tokenizer: CodeTokenizer, chunked: Callable[[], list[RepoExport]]) -> Path:
+        """The embedder GGUF the index is built with: the user's, or one trained here on the query/chunk
+        pairs of `chunked` (the export made with the chunking embedder)."""
         if self.inputs.embedder is not None:
             return self.inputs.embedder
         models = self.out / "models"
         final = models / "embedder.gguf"
-        self.on_main(lambda: models.mkdir(parents=True, exist_ok=True))
         config = self.config.embedder
         seed_everything(self.config.seed + 2)
         embedder = Embedder(config.shape, tokenizer.vocab_size).to(self.device.device)
         if not self.load_module("embedder", embedder):
-            # Chunks are cut by the embedder's tokenizer alone: an untrained embedder with the final
-            # tokenizer gives the chunks the trained one will index.
-            initial = models / "embedder-initial.gguf"
-            self.on_main(lambda: write_embedder(initial, embedder, tokenizer, weights="f32"))
-            pairs = query_pairs(self.export(repos, tasks, initial, "initial"), tokenizer, config.max_tokens)
+            pairs = query_pairs(chunked(), tokenizer, config.max_tokens)
             random.Random(self.config.seed).shuffle(pairs)
             held, train = pairs[: min(64, len(pairs) // 10)], pairs[min(64, len(pairs) // 10) :]
             self.say(f"training the embedder on {len(train)} query/chunk pairs ({sum(p.cross_file for p in train)} cross-file)")
@@ -375,21 +456,26 @@ class Recipe:
         config = self.config
         seed_everything(config.seed)
         repos = self.link_repos()
+        user = None
         if self.inputs.generator is not None:
-            generator, tokenizer = load_user_generator(self.inputs.generator)
-            generator.to(self.device.device)
+            user, tokenizer = load_user_generator(self.inputs.generator)
             self.record["generator"] = {"path": str(self.inputs.generator), "fingerprint": fingerprint_file(self.inputs.generator) if self.inputs.generator.is_file() else None}
-            if config.generator.continue_pretraining:
-                generator = self.generator(tokenizer, generator)
         else:
             tokenizer = self.tokenizer()
             self.reached("tokenizer")
-            generator = self.generator(tokenizer)
-        self.reached("generator")
         tasks = self.tasks(repos)
-        embedder_path = self.embedder(tokenizer, repos, tasks)
+        # The first export needs no generator: where it has cores of its own it runs during pre-training.
+        exported_with = self.inputs.embedder or self.chunking_embedder(tokenizer)
+        first_export = self.ahead(lambda: self.export(repos, tasks, exported_with, "final" if self.inputs.embedder else "initial"))
+        if user is None or config.generator.continue_pretraining:
+            generator = self.generator(tokenizer, user.to(self.device.device) if user is not None else None)
+            self.on_main(lambda: self.write_pretrained(tokenizer, generator))
+        else:
+            generator = user.to(self.device.device)
+        self.reached("generator")
+        embedder_path = self.embedder(tokenizer, first_export)
         self.reached("embedder")
-        exports = self.export(repos, tasks, embedder_path, "final")
+        exports = first_export() if self.inputs.embedder else self.export(repos, tasks, embedder_path, "final")
         if not exports:
             raise RecipeError("no repository was exported")
         d = exports[0].dim
@@ -433,6 +519,14 @@ class Recipe:
         self.stage(stage, regime)
         for name, module in (("generator", generator), ("fuser", fuser), ("projector", projector)):
             self.save_module(names[name], module)
+
+    def write_pretrained(self, tokenizer: CodeTokenizer, generator: nn.Module) -> None:
+        """The generator before any regime: the baseline the regimes are measured against, and what a
+        run stopped in a later step still leaves (a device run sends it back when no regime finished)."""
+        path = self.out / "models" / "pretrained" / "generator.gguf"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_generator(path, generator, tokenizer, weights=self.config.weights, name="HEF generator", description=f"Pre-trained by hef train (preset {self.config.preset}), before the regimes.")
 
     def write_models(self, regime: str, tokenizer: CodeTokenizer, generator: nn.Module, fuser: Fuser, projector: Projector, embedder: Path, d: int) -> None:
         """The regime's files; the last regime's also at the top of models/, the sidecar's default layout."""
