@@ -74,6 +74,32 @@ def fuse_plan(plan: Plan, chunk_vectors: Tensor, fuse: FuseFn, below: Tensor | N
     return table
 
 
+def fuse_trees(trees: Sequence[RepoTree], fuse: FuseFn) -> list[Tensor]:
+    """Each tree's base table, as tree.fuse gives it, with one fuser call per layer for all the trees
+    together instead of one per tree and layer: at these sizes a call costs launches and Python, not
+    arithmetic (a fuser step over 32 repositories took 2.4 s on an H200). A tree's layers depend only
+    on its own earlier ones, so the trees' i-th layers go in one call whatever their heights."""
+    if not trees:
+        return []
+    device = trees[0].chunk_vectors.device
+    offsets = [0]
+    for tree in trees:
+        offsets.append(offsets[-1] + tree.base.rows)
+    d = trees[0].chunk_vectors.shape[1]
+    leaf_rows = torch.cat([tree.base.leaf_rows.to(device) + offset for tree, offset in zip(trees, offsets)])
+    leaves = torch.cat([tree.chunk_vectors[tree.base.leaf_chunks.to(device)] for tree in trees])
+    table = torch.zeros(offsets[-1], d, device=device, dtype=trees[0].chunk_vectors.dtype).index_copy(0, leaf_rows, leaves)
+    for depth in range(max(len(tree.base.layers) for tree in trees)):
+        layers = [(tree.base.layers[depth], offset) for tree, offset in zip(trees, offsets) if depth < len(tree.base.layers)]
+        width = max(layer.children.shape[1] for layer, _ in layers)
+        # Padding reads row `offset` (a real row); the fuser looks at each group's last real child only.
+        children = torch.cat([F.pad(layer.children.to(device) + offset, (0, width - layer.children.shape[1]), value=offset) for layer, offset in layers])
+        lengths = torch.cat([layer.lengths.to(device) for layer, _ in layers])
+        parents = torch.cat([layer.parents.to(device) + offset for layer, offset in layers])
+        table = table.index_copy(0, parents, fuse(table[children], lengths).to(table.dtype))
+    return [table[start:end] for start, end in zip(offsets, offsets[1:])]
+
+
 @dataclass
 class RepoTree:
     """A repository's hierarchy plan, and per task the plan of the nodes its view adds."""

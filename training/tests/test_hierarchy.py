@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from hef_training.exports import ExportError, Node, Span, load_export, load_exports
-from hef_training.hierarchy import RepoTree, pseudo_token_order, retrieve
+from hef_training.hierarchy import RepoTree, fuse_trees, pseudo_token_order, retrieve
+from hef_training.modeling import Fuser, TransformerShape
 
 
 def node(id: str, level: str, children: tuple[str, ...] = (), chunk: int | None = None, path: str | None = None, line: int | None = None, height: int = 0) -> Node:
@@ -52,6 +53,38 @@ def test_fusion_follows_the_hierarchy_lowest_first(tmp_path: Path) -> None:
     assert calls == [[3], [1]]
     assert table[tree.row_of["f"]].tolist() == [0 + 2 + 4, 1 + 3 + 5]
     assert table[tree.repo_row()].tolist() == [6, 9]
+
+
+def test_trees_fused_together_equal_each_fused_alone_in_one_call_per_layer(tmp_path: Path) -> None:
+    # Different heights and widths: a file of 3 chunks under a repository, and two files (2 and 1
+    # chunks) under a module under a repository.
+    shallow = [chunk_row("c0", 0), chunk_row("c1", 1), chunk_row("c2", 2)]
+    shallow += [{"id": "f", "level": "file", "partial": False, "path": "a.py", "height": 1, "children": ["c0", "c1", "c2"], "spans": [{"path": "a.py"}]}]
+    shallow += [{"id": "r", "level": "repo", "partial": False, "path": ".", "height": 2, "children": ["f"], "spans": [{"path": "."}]}]
+    deep = [chunk_row("d0", 0), chunk_row("d1", 1), chunk_row("d2", 2)]
+    deep += [{"id": "g", "level": "file", "partial": False, "path": "a.py", "height": 1, "children": ["d0", "d1"], "spans": [{"path": "a.py"}]}]
+    deep += [{"id": "h", "level": "file", "partial": False, "path": "b.py", "height": 1, "children": ["d2"], "spans": [{"path": "b.py"}]}]
+    deep += [{"id": "m", "level": "module", "partial": False, "path": "pkg", "height": 2, "children": ["g", "h"], "spans": [{"path": "pkg"}]}]
+    deep += [{"id": "s", "level": "repo", "partial": False, "path": ".", "height": 3, "children": ["m"], "spans": [{"path": "."}]}]
+    write_export(tmp_path / "shallow", shallow, 3, 8)
+    write_export(tmp_path / "deep", deep, 3, 8)
+    trees = [RepoTree.of(load_export(tmp_path / name), torch.device("cpu")) for name in ("deep", "shallow", "deep")]
+    torch.manual_seed(0)
+    fuser = Fuser(8, TransformerShape(16, 1, 2, 1, 32, max_positions=64))
+    calls = 0
+
+    def counted(children: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        nonlocal calls
+        calls += 1
+        return fuser(children, lengths)
+
+    together = fuse_trees(trees, counted)
+    assert calls == 3, "one call per layer: the deepest tree has three"
+    for tree, table in zip(trees, together):
+        alone = tree.fuse(fuser)
+        assert table.shape == alone.shape
+        torch.testing.assert_close(table, alone, rtol=1e-5, atol=1e-5)
+    assert fuse_trees([], counted) == []
 
 
 def test_a_task_view_drops_removed_nodes_and_fuses_added_ones_over_the_base(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import random
 import torch
 from torch import Tensor
 
-from ..hierarchy import RepoTree
+from ..hierarchy import RepoTree, fuse_trees
 from ..modeling import Fuser
 from ..runtime import Optim, Stage, StepResult
 from .embedder import info_nce
@@ -39,7 +39,7 @@ def fuser_stage(fuser: Fuser, trees: list[RepoTree], optim: Optim, temperature: 
         return info_nce(query[None], table[torch.tensor(rows, device=table.device)], temperature, target)[0]
 
     def loss(chosen: list[tuple[int, int]]) -> StepResult:
-        tables = [trees[t].fuse(fuser) for t, _ in chosen]
+        tables = fuse_trees([trees[t] for t, _ in chosen], fuser)
         queries = torch.stack([trees[t].chunk_vectors[row] for t, row in chosen])
         repos = torch.stack([table[trees[t].repo_row()] for (t, _), table in zip(chosen, tables)])
         value, accuracy = info_nce(queries, repos, temperature)
@@ -55,7 +55,7 @@ def fuser_stage(fuser: Fuser, trees: list[RepoTree], optim: Optim, temperature: 
     def diagnose() -> dict[str, float]:
         rng = random.Random(f"{seed}/diagnose")
         picks = [(t, rng.randrange(trees[t].export.base_chunks)) for t in range(len(trees)) for _ in range(4)]
-        repos = torch.stack([tree.fuse(fuser)[tree.repo_row()] for tree in trees])
+        repos = torch.stack([table[tree.repo_row()] for tree, table in zip(trees, fuse_trees(trees, fuser))])
         queries = torch.stack([trees[t].chunk_vectors[row] for t, row in picks])
         _, accuracy = info_nce(queries, repos, temperature, torch.tensor([t for t, _ in picks], device=repos.device))
         return {"repo_top1": accuracy.item(), "repos": float(len(trees))}
