@@ -1,9 +1,10 @@
 // Post-processing of a generated completion before it is shown: small pure filters, one per file
 // with its golden cases in test/completion/postprocess/, composed by postProcess. The model sees
 // the prefix (and with FIM the suffix) but still tends to run on past the line, to write again what
-// already follows the cursor, and to stop mid-construct at the token limit; each filter removes one
+// already follows the cursor, to loop until the token limit, and to stop mid-construct there; each filter removes one
 // of those. Every filter only ever cuts text away: none adds or rewrites characters.
 import { cutUnneededClosers } from "./cutUnneededClosers";
+import { dropLoopingLine } from "./dropLoopingLine";
 import { dropRepeatedLines } from "./dropRepeatedLines";
 import { dropUnclosedTail } from "./dropUnclosedTail";
 import { firstLine } from "./firstLine";
@@ -22,6 +23,7 @@ export interface PostProcessContext {
 export function postProcess(text: string, context: PostProcessContext): string {
   const { prefix, suffix } = context;
   let out = context.singleLine ? firstLine(text, prefix) : text;
+  if (context.truncated) out = dropLoopingLine(out);
   out = cutUnneededClosers(out, prefix, suffix);
   out = stopAtSuffixRepeat(out, suffix);
   if (!context.singleLine) {

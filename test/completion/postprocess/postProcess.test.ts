@@ -37,4 +37,26 @@ describe("postProcess composes the filters", () => {
       },
     ],
   );
+  golden(
+    (completion, at) => postProcess(completion, { ...at, singleLine: true, truncated: true }),
+    [
+      {
+        why: "single line cut by the token limit in a loop: nothing rather than the loop",
+        document: "    def tax(║",
+        completion: "self, tx: str, tx: str, tx: str, tx: str, tx: str, tx: str, tx:",
+        shown: "",
+      },
+    ],
+  );
+  golden(
+    (completion, at) => postProcess(completion, { ...at, singleLine: true }),
+    [
+      {
+        why: "a line the model ended itself is not taken for a loop",
+        document: "    x = f(║",
+        completion: "a, a, a, a, a)",
+        shown: "a, a, a, a, a)",
+      },
+    ],
+  );
 });
