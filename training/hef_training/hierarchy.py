@@ -60,44 +60,50 @@ def make_plan(nodes: Sequence[Node], known: dict[str, int], first_row: int) -> t
     return Plan(tuple(nodes), first_row, leaf_rows, leaf_chunks, tuple(layers)), row_of
 
 
-def fuse_plan(plan: Plan, chunk_vectors: Tensor, fuse: FuseFn, below: Tensor | None = None) -> Tensor:
-    """The table of rows [0, first_row + rows): `below` (rows computed before) then this plan's rows."""
-    device = chunk_vectors.device
-    d = chunk_vectors.shape[1]
-    own = torch.zeros(plan.rows, d, device=device, dtype=chunk_vectors.dtype)
-    own = own.index_copy(0, plan.leaf_rows.to(device) - plan.first_row, chunk_vectors[plan.leaf_chunks.to(device)])
+def fuse_plans(plans: Sequence[tuple[Plan, Tensor]], fuse: FuseFn, below: Tensor | None = None) -> tuple[Tensor, list[int]]:
+    """Several plans (each with the chunk vectors its leaves copy) fused as one table: `below` (rows
+    computed before, which every plan may read: the plans start at its end), then each plan's own rows
+    in turn; returns the table and how far each plan's own rows moved (row r >= first_row is at r +
+    shift). One fuser call per layer for all the plans together instead of one per plan and layer: at
+    these sizes a call costs launches and Python, not arithmetic (a fuser step over 32 repositories
+    took 2.4 s on an H200). A plan's layers depend only on its own earlier ones and on `below`, so the
+    plans' i-th layers go in one call whatever their heights."""
+    start = 0 if below is None else below.shape[0]
+    if any(plan.first_row != start for plan, _ in plans):
+        raise ValueError(f"every plan must start where the rows below end (row {start})")
+    shifts = [0]
+    for plan, _ in plans[:-1]:
+        shifts.append(shifts[-1] + plan.rows)
+    vectors = plans[0][1] if plans else below
+    assert vectors is not None, "nothing to fuse"
+    device = vectors.device
+
+    def moved(rows: Tensor, shift: int) -> Tensor:
+        rows = rows.to(device)
+        return torch.where(rows >= start, rows + shift, rows)
+
+    own = torch.zeros(sum(plan.rows for plan, _ in plans), vectors.shape[1], device=device, dtype=vectors.dtype)
+    if plans:
+        leaf_rows = torch.cat([moved(plan.leaf_rows, shift) - start for (plan, _), shift in zip(plans, shifts)])
+        own = own.index_copy(0, leaf_rows, torch.cat([chunks[plan.leaf_chunks.to(device)] for plan, chunks in plans]))
     table = own if below is None else torch.cat([below, own])
-    for layer in plan.layers:
-        children = table[layer.children.to(device)]
-        parents = fuse(children, layer.lengths.to(device)).to(table.dtype)
-        table = table.index_copy(0, layer.parents.to(device), parents)
-    return table
+    for depth in range(max((len(plan.layers) for plan, _ in plans), default=0)):
+        layers = [(plan.layers[depth], shift) for (plan, _), shift in zip(plans, shifts) if depth < len(plan.layers)]
+        width = max(layer.children.shape[1] for layer, _ in layers)
+        # Padding reads row 0, as make_plan pads: the fuser reads each group at its last real child only.
+        children = torch.cat([F.pad(moved(layer.children, shift), (0, width - layer.children.shape[1])) for layer, shift in layers])
+        lengths = torch.cat([layer.lengths.to(device) for layer, _ in layers])
+        parents = torch.cat([moved(layer.parents, shift) for layer, shift in layers])
+        table = table.index_copy(0, parents, fuse(table[children], lengths).to(table.dtype))
+    return table, shifts
 
 
 def fuse_trees(trees: Sequence[RepoTree], fuse: FuseFn) -> list[Tensor]:
-    """Each tree's base table, as tree.fuse gives it, with one fuser call per layer for all the trees
-    together instead of one per tree and layer: at these sizes a call costs launches and Python, not
-    arithmetic (a fuser step over 32 repositories took 2.4 s on an H200). A tree's layers depend only
-    on its own earlier ones, so the trees' i-th layers go in one call whatever their heights."""
+    """Each tree's base table, as tree.fuse gives it, all fused together (fuse_plans)."""
     if not trees:
         return []
-    device = trees[0].chunk_vectors.device
-    offsets = [0]
-    for tree in trees:
-        offsets.append(offsets[-1] + tree.base.rows)
-    d = trees[0].chunk_vectors.shape[1]
-    leaf_rows = torch.cat([tree.base.leaf_rows.to(device) + offset for tree, offset in zip(trees, offsets)])
-    leaves = torch.cat([tree.chunk_vectors[tree.base.leaf_chunks.to(device)] for tree in trees])
-    table = torch.zeros(offsets[-1], d, device=device, dtype=trees[0].chunk_vectors.dtype).index_copy(0, leaf_rows, leaves)
-    for depth in range(max(len(tree.base.layers) for tree in trees)):
-        layers = [(tree.base.layers[depth], offset) for tree, offset in zip(trees, offsets) if depth < len(tree.base.layers)]
-        width = max(layer.children.shape[1] for layer, _ in layers)
-        # Padding reads row `offset` (a real row); the fuser looks at each group's last real child only.
-        children = torch.cat([F.pad(layer.children.to(device) + offset, (0, width - layer.children.shape[1]), value=offset) for layer, offset in layers])
-        lengths = torch.cat([layer.lengths.to(device) for layer, _ in layers])
-        parents = torch.cat([layer.parents.to(device) + offset for layer, offset in layers])
-        table = table.index_copy(0, parents, fuse(table[children], lengths).to(table.dtype))
-    return [table[start:end] for start, end in zip(offsets, offsets[1:])]
+    table, shifts = fuse_plans([(tree.base, tree.chunk_vectors) for tree in trees], fuse)
+    return [table[shift : shift + tree.base.rows] for tree, shift in zip(trees, shifts)]
 
 
 @dataclass
@@ -115,7 +121,7 @@ class RepoTree:
         return RepoTree(export, base, row_of, torch.from_numpy(export.chunk_vectors).to(device))
 
     def fuse(self, fuse: FuseFn) -> Tensor:
-        return fuse_plan(self.base, self.chunk_vectors, fuse)
+        return fuse_plans([(self.base, self.chunk_vectors)], fuse)[0]
 
     def repo_row(self) -> int:
         node = self.export.repo_node
@@ -123,12 +129,21 @@ class RepoTree:
             raise ValueError(f"{self.export.name}: no repository node (empty export)")
         return self.row_of[node.id]
 
+    def views(self, tasks: Sequence[TaskView], base_table: Tensor, fuse: FuseFn) -> tuple[Tensor, list[tuple[list[Node], list[int]]]]:
+        """The tasks' views in one table (the base rows, then each task's added rows, fused together):
+        per task the nodes it can retrieve and their rows in that table."""
+        plans = [make_plan(task.added, self.row_of, base_table.shape[0]) for task in tasks]
+        table, shifts = fuse_plans([(plan, self.chunk_vectors) for plan, _ in plans], fuse, below=base_table)
+        views = []
+        for task, (plan, row_of), shift in zip(tasks, plans, shifts):
+            nodes = [n for n in self.export.nodes if n.id not in task.removed] + list(task.added)
+            views.append((nodes, [row_of[n.id] + (shift if row_of[n.id] >= plan.first_row else 0) for n in nodes]))
+        return table, views
+
     def view(self, task: TaskView, base_table: Tensor, fuse: FuseFn) -> tuple[Tensor, list[Node], list[int]]:
-        """The task's table (base rows, then its added rows) and the nodes it can retrieve with their rows."""
-        plan, row_of = make_plan(task.added, self.row_of, base_table.shape[0])
-        table = fuse_plan(plan, self.chunk_vectors, fuse, below=base_table)
-        nodes = [n for n in self.export.nodes if n.id not in task.removed] + list(task.added)
-        return table, nodes, [row_of[n.id] for n in nodes]
+        """One task's table (base rows, then its added rows) and the nodes it can retrieve with their rows."""
+        table, [(nodes, rows)] = self.views([task], base_table, fuse)
+        return table, nodes, rows
 
     def chunks_in_view(self, task: TaskView) -> tuple[list[Node], Tensor]:
         """The chunk nodes the task's view holds and their vectors: what rag mode retrieves from."""

@@ -101,6 +101,31 @@ def test_a_task_view_drops_removed_nodes_and_fuses_added_ones_over_the_base(tmp_
     assert table[g].tolist() == [(0 + 4) / 2, (1 + 5) / 2]
 
 
+def test_several_task_views_fused_together_equal_each_alone(tmp_path: Path) -> None:
+    nodes = [chunk_row("c0", 0), chunk_row("c1", 1), chunk_row("c2", 2)]
+    nodes += [{"id": "f", "level": "file", "partial": False, "path": "a.py", "height": 1, "children": ["c0", "c1", "c2"], "spans": [{"path": "a.py"}]}]
+    nodes += [{"id": "r", "level": "repo", "partial": False, "path": ".", "height": 2, "children": ["f"], "spans": [{"path": "."}]}]
+    file_g = {"id": "g", "level": "file", "partial": False, "path": "a.py", "height": 1, "children": ["c0", "c3"], "spans": [{"path": "a.py"}]}
+    repo_s = {"id": "s", "level": "repo", "partial": False, "path": ".", "height": 2, "children": ["g"], "spans": [{"path": "."}]}
+    tasks = [
+        {"taskId": "one", "path": "a.py", "lineNo": 1, "query": 0, "queryTokens": 3, "removed": ["c1", "c2", "f", "r"], "added": [chunk_row("c3", 3), file_g, repo_s]},
+        {"taskId": "two", "path": "a.py", "lineNo": 2, "query": 1, "queryTokens": 3, "removed": ["c2"], "added": [chunk_row("c4", 4)]},
+        {"taskId": "none", "path": "a.py", "lineNo": 3, "query": 2, "queryTokens": 3, "removed": [], "added": []},
+    ]
+    write_export(tmp_path / "repo", nodes, 3, 8, tasks, extra_chunks=2)
+    export = load_export(tmp_path / "repo")
+    tree = RepoTree.of(export, torch.device("cpu"))
+    torch.manual_seed(0)
+    fuser = Fuser(8, TransformerShape(16, 1, 2, 1, 32, max_positions=64))
+    base = tree.fuse(fuser)
+    table, views = tree.views(export.tasks, base, fuser)
+    assert table.shape[0] == base.shape[0] + 3 + 1
+    for task, (nodes_together, rows_together) in zip(export.tasks, views):
+        alone, nodes_alone, rows_alone = tree.view(task, base, fuser)
+        assert [n.id for n in nodes_together] == [n.id for n in nodes_alone]
+        torch.testing.assert_close(table[rows_together], alone[rows_alone], rtol=1e-5, atol=1e-5)
+
+
 def test_only_child_parents_and_coarse_to_fine_order_as_the_sidecar() -> None:
     nodes = [node("m1", "module", ("f1",), height=2), node("c1", "chunk", chunk=0), node("f1", "file", ("c1",), height=1), node("f2", "file", ("c2", "c3"), height=1), node("c2", "chunk", chunk=1)]
     scores = {"m1": 0.9, "c1": 0.9, "f1": 0.9, "f2": 0.8, "c2": 0.7}

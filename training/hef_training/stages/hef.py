@@ -43,30 +43,43 @@ class HefData:
         tree = self.trees[example.repo]
         return tree.chunk_vectors.new_tensor(tree.export.query_vectors[self.task(example).query_row])
 
-    def retrieved(self, example: LineExample, base_table: Tensor, fuse: FuseFn) -> Tensor:
-        """The vectors of the K nodes the sidecar would retrieve for this example, in pseudo-token order."""
-        tree = self.trees[example.repo]
-        table, nodes, rows = tree.view(self.task(example), base_table, fuse)
-        hits = pseudo_token_order(retrieve(self.query(example), table.detach(), nodes, rows, self.k))
-        return table[torch.tensor([row for _, row, _ in hits], dtype=torch.long, device=table.device)]
+    def retrieved(self, examples: list[LineExample], base_table: Tensor, fuse: FuseFn) -> list[Tensor]:
+        """Per example (all of one repository, whose base table is given) the vectors of the K nodes the
+        sidecar would retrieve for it, in pseudo-token order; their views are fused together."""
+        tree = self.trees[examples[0].repo]
+        table, views = tree.views([self.task(e) for e in examples], base_table, fuse)
+        out = []
+        for example, (nodes, rows) in zip(examples, views):
+            hits = pseudo_token_order(retrieve(self.query(example), table.detach(), nodes, rows, self.k))
+            out.append(table[torch.tensor([row for _, row, _ in hits], dtype=torch.long, device=table.device)])
+        return out
 
     def sequence(self, example: LineExample, rng: random.Random) -> Sequence:
         return fim_sequence(self.tokenizer, example.prefix, example.suffix, example.gold, "spm" if rng.random() < self.spm_share else "psm")
 
 
-def frozen_retrieval(data: HefData, examples: list[LineExample], fuser: Fuser) -> list[Tensor]:
-    """With the fuser frozen retrieval never changes: computed once, repository by repository."""
+def by_repo(examples: list[LineExample]) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = {}
+    for i, example in enumerate(examples):
+        groups.setdefault(example.repo, []).append(i)
+    return groups
+
+
+def retrieved_for(data: HefData, examples: list[LineExample], fuse: FuseFn) -> list[Tensor]:
+    """data.retrieved for examples of any repositories: each repository's hierarchy fused once."""
     out: list[Tensor | None] = [None] * len(examples)
-    with torch.no_grad():
-        by_repo: dict[int, list[int]] = {}
-        for i, example in enumerate(examples):
-            by_repo.setdefault(example.repo, []).append(i)
-        for repo, indices in by_repo.items():
-            base = data.trees[repo].fuse(fuser)
-            for i in indices:
-                out[i] = data.retrieved(examples[i], base, fuser)
+    for repo, indices in by_repo(examples).items():
+        vectors = data.retrieved([examples[i] for i in indices], data.trees[repo].fuse(fuse), fuse)
+        for i, v in zip(indices, vectors):
+            out[i] = v
     assert all(t is not None for t in out)
     return out  # type: ignore[return-value]
+
+
+def frozen_retrieval(data: HefData, examples: list[LineExample], fuser: Fuser) -> list[Tensor]:
+    """With the fuser frozen retrieval never changes: computed once."""
+    with torch.no_grad():
+        return retrieved_for(data, examples, fuser)
 
 
 def _diagnose(generator: PreTrainedModel, data: HefData, examples: list[LineExample], pseudo: Callable[[], list[Tensor]], seed: int) -> Callable[[], dict[str, float]]:
@@ -142,26 +155,18 @@ def separate_stage(generator: PreTrainedModel, projector: Projector, fuser: Fuse
 def e2e_stage(generator: PreTrainedModel, projector: Projector, fuser: Fuser, data: HefData, examples: list[LineExample], held_out: list[LineExample], optim: Optim, generator_lr_scale: float, diagnose_every: int, seed: int) -> Stage:
     if not examples:
         raise ValueError("the end-to-end regime has no training examples (no tasks, or UWL kept none)")
-    by_repo: dict[int, list[int]] = {}
-    for i, example in enumerate(examples):
-        by_repo.setdefault(example.repo, []).append(i)
-    repos = sorted(by_repo)
-    weights = [len(by_repo[r]) for r in repos]
+    groups = by_repo(examples)
+    repos = sorted(groups)
+    weights = [len(groups[r]) for r in repos]
 
     def batch(step: int, index: int) -> tuple[int, list[int], random.Random]:
         # One repository per micro-batch: its hierarchy is fused once for all of the micro-batch's examples.
         rng = random.Random(f"{seed}/{step}/{index}")
         repo = rng.choices(repos, weights)[0]
-        return repo, [rng.choice(by_repo[repo]) for _ in range(optim.micro_batch)], rng
+        return repo, [rng.choice(groups[repo]) for _ in range(optim.micro_batch)], rng
 
     def pseudo(chosen: list[LineExample]) -> list[Tensor]:
-        tables: dict[int, Tensor] = {}
-        out = []
-        for example in chosen:
-            if example.repo not in tables:
-                tables[example.repo] = data.trees[example.repo].fuse(fuser)
-            out.append(projector(data.retrieved(example, tables[example.repo], fuser)))
-        return out
+        return [projector(v) for v in retrieved_for(data, chosen, fuser)]
 
     def loss(chosen: tuple[int, list[int], random.Random]) -> StepResult:
         _, indices, rng = chosen
