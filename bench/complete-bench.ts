@@ -286,16 +286,16 @@ async function keystrokes(
       options: { fimLayout: "psm", retrievalMemory: false },
       mode: "hef",
     },
-    { name: "after (default): psm, retrieval kept", options: {}, mode: "hef" },
-    // The shipped generator declares hef.fim.spm (fimLayout auto uses it); random weights declare nothing,
-    // so spm is forced there, to show what a generator trained with it costs.
+    { name: "psm, retrieval kept", options: { fimLayout: "psm" }, mode: "hef" },
+    // The shipped generator declares hef.fim.spm (the default, fimLayout auto, uses it); random weights
+    // declare nothing, so spm is forced there, to show what a generator trained with it costs.
     {
-      name: shipped ? "spm (auto: declared), retrieval kept" : "spm (forced), retrieval kept",
-      options: { fimLayout: shipped ? "auto" : "spm" },
+      name: shipped ? "default: spm (declared), retrieval kept" : "spm (forced), retrieval kept",
+      options: shipped ? {} : { fimLayout: "spm" },
       mode: "hef",
     },
     // No pseudo-tokens: nothing ahead of the prefix changes when the cursor moves, so a window that slid is moved, not decoded.
-    { name: "none mode (prefix and suffix only): psm", options: {}, mode: "none" },
+    { name: "none mode (prefix and suffix only): psm", options: { fimLayout: "psm" }, mode: "none" },
   ];
   const rows: string[][] = [];
   for (const config of configs) {
