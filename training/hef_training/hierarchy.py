@@ -68,14 +68,15 @@ def fuse_plans(plans: Sequence[tuple[Plan, Tensor]], fuse: FuseFn, below: Tensor
     these sizes a call costs launches and Python, not arithmetic (a fuser step over 32 repositories
     took 2.4 s on an H200). A plan's layers depend only on its own earlier ones and on `below`, so the
     plans' i-th layers go in one call whatever their heights."""
+    if not plans:
+        raise ValueError("fuse_plans needs at least one plan")
     start = 0 if below is None else below.shape[0]
     if any(plan.first_row != start for plan, _ in plans):
         raise ValueError(f"every plan must start where the rows below end (row {start})")
     shifts = [0]
     for plan, _ in plans[:-1]:
         shifts.append(shifts[-1] + plan.rows)
-    vectors = plans[0][1] if plans else below
-    assert vectors is not None, "nothing to fuse"
+    vectors = plans[0][1]
     device = vectors.device
 
     def moved(rows: Tensor, shift: int) -> Tensor:
@@ -83,11 +84,10 @@ def fuse_plans(plans: Sequence[tuple[Plan, Tensor]], fuse: FuseFn, below: Tensor
         return torch.where(rows >= start, rows + shift, rows)
 
     own = torch.zeros(sum(plan.rows for plan, _ in plans), vectors.shape[1], device=device, dtype=vectors.dtype)
-    if plans:
-        leaf_rows = torch.cat([moved(plan.leaf_rows, shift) - start for (plan, _), shift in zip(plans, shifts)])
-        own = own.index_copy(0, leaf_rows, torch.cat([chunks[plan.leaf_chunks.to(device)] for plan, chunks in plans]))
+    leaf_rows = torch.cat([moved(plan.leaf_rows, shift) - start for (plan, _), shift in zip(plans, shifts)])
+    own = own.index_copy(0, leaf_rows, torch.cat([chunks[plan.leaf_chunks.to(device)] for plan, chunks in plans]))
     table = own if below is None else torch.cat([below, own])
-    for depth in range(max((len(plan.layers) for plan, _ in plans), default=0)):
+    for depth in range(max(len(plan.layers) for plan, _ in plans)):
         layers = [(plan.layers[depth], shift) for (plan, _), shift in zip(plans, shifts) if depth < len(plan.layers)]
         width = max(layer.children.shape[1] for layer, _ in layers)
         # Padding reads row 0, as make_plan pads: the fuser reads each group at its last real child only.
