@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +16,7 @@ from torch import Tensor
 
 from .exports import Node, RepoExport, TaskView
 
+T = TypeVar("T", int, Tensor)
 FuseFn = Callable[[Tensor, Tensor], Tensor]  # (children [G, L, d], lengths [G]) -> parents [G, d]
 
 
@@ -60,6 +62,12 @@ def make_plan(nodes: Sequence[Node], known: dict[str, int], first_row: int) -> t
     return Plan(tuple(nodes), first_row, leaf_rows, leaf_chunks, tuple(layers)), row_of
 
 
+def shifted(rows: T, first_row: int, shift: int) -> T:
+    """Where a plan's rows are in a table of several plans: its own rows (from first_row on) moved by
+    its shift, the rows below it (read from an earlier table) where they were. Rows as ints or tensors."""
+    return rows + shift * (rows >= first_row)
+
+
 def fuse_plans(plans: Sequence[tuple[Plan, Tensor]], fuse: FuseFn, below: Tensor | None = None) -> tuple[Tensor, list[int]]:
     """Several plans (each with the chunk vectors its leaves copy) fused as one table: `below` (rows
     computed before, which every plan may read: the plans start at its end), then each plan's own rows
@@ -80,8 +88,7 @@ def fuse_plans(plans: Sequence[tuple[Plan, Tensor]], fuse: FuseFn, below: Tensor
     device = vectors.device
 
     def moved(rows: Tensor, shift: int) -> Tensor:
-        rows = rows.to(device)
-        return torch.where(rows >= start, rows + shift, rows)
+        return shifted(rows.to(device), start, shift)
 
     own = torch.zeros(sum(plan.rows for plan, _ in plans), vectors.shape[1], device=device, dtype=vectors.dtype)
     leaf_rows = torch.cat([moved(plan.leaf_rows, shift) - start for (plan, _), shift in zip(plans, shifts)])
@@ -137,7 +144,7 @@ class RepoTree:
         views = []
         for task, (plan, row_of), shift in zip(tasks, plans, shifts):
             nodes = [n for n in self.export.nodes if n.id not in task.removed] + list(task.added)
-            views.append((nodes, [row_of[n.id] + (shift if row_of[n.id] >= plan.first_row else 0) for n in nodes]))
+            views.append((nodes, [shifted(row_of[n.id], plan.first_row, shift) for n in nodes]))
         return table, views
 
     def view(self, task: TaskView, base_table: Tensor, fuse: FuseFn) -> tuple[Tensor, list[Node], list[int]]:

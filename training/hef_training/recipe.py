@@ -30,6 +30,7 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
@@ -173,13 +174,15 @@ class Recipe:
 
     def hef_at_once(self, calls: list[list[str]]) -> list[dict[str, Any]]:
         """Several `hef` commands as processes side by side; their JSON summaries in order."""
-        running = []
-        with tempfile.TemporaryDirectory(prefix="hef-calls-") as logs:
+        with tempfile.TemporaryDirectory(prefix="hef-calls-") as logs, ExitStack() as files:
+            running = []
             for i, args in enumerate(calls):
                 backend = ["--backend", "cpu"] if self.inputs.device == "cpu" and args[0] == "export" else []
                 # Files, not pipes: a process whose full pipe nobody reads yet would stop.
-                stdout, stderr = open(Path(logs) / f"{i}.out", "w+"), open(Path(logs) / f"{i}.err", "w+")
+                stdout, stderr = (files.enter_context(open(Path(logs) / f"{i}.{kind}", "w+")) for kind in ("out", "err"))
                 process = subprocess.Popen([*self.inputs.hef_cli, *args, *backend, "--json"], stdout=stdout, stderr=stderr, text=True)
+                # Stopped when a later call fails to start: none writes on into a removed folder (a no-op once it ended).
+                files.callback(process.kill)
                 running.append((args[0], process, stdout, stderr))
             results = []
             failures = []
@@ -187,13 +190,10 @@ class Recipe:
                 code = process.wait()
                 stdout.seek(0)
                 stderr.seek(0)
-                out, err = stdout.read(), stderr.read()
-                stdout.close()
-                stderr.close()
                 if code != 0:
-                    failures.append(f"hef {name} failed (exit {code}): {err.strip()}")
+                    failures.append(f"hef {name} failed (exit {code}): {stderr.read().strip()}")
                 else:
-                    results.append(json.loads(out.strip().splitlines()[-1]))
+                    results.append(json.loads(stdout.read().strip().splitlines()[-1]))
         if failures:
             raise RecipeError("\n".join(failures))
         return results
@@ -475,7 +475,8 @@ class Recipe:
         self.reached("generator")
         embedder_path = self.embedder(tokenizer, first_export)
         self.reached("embedder")
-        exports = first_export() if self.inputs.embedder else self.export(repos, tasks, embedder_path, "final")
+        # Exported again only when the index's embedder is not the one the first export cut and embedded with.
+        exports = first_export() if embedder_path == exported_with else self.export(repos, tasks, embedder_path, "final")
         if not exports:
             raise RecipeError("no repository was exported")
         d = exports[0].dim
