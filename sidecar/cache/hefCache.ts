@@ -53,6 +53,11 @@ export interface HefCacheOptions {
   batchMs?: number;
   persistMs?: number;
   log?: (message: string) => void;
+  /**
+   * Awaited before each chunk is embedded (with the run's signal): lets the owner pause embedding,
+   * as the sidecar does while it generates, and resume it without losing what was embedded.
+   */
+  beforeEmbedding?: (signal?: AbortSignal) => Promise<void>;
 }
 
 export type Phase = "reading" | "embedding" | "fusing";
@@ -544,6 +549,7 @@ export class HefCache {
     let embedded = 0;
     let checkpoint = { at: performance.now(), embedded: 0 };
     for (const [hash, text] of toEmbed) {
+      await this.options.beforeEmbedding?.(signal);
       signal?.throwIfAborted();
       const [vector] = await embedder.embed([text]);
       this.embeddings.set(hash, vector!);

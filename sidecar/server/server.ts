@@ -27,6 +27,7 @@ import { isInside } from "../../common/paths";
 import { OpenDocuments } from "./documents";
 import { FolderIndex } from "./folderIndex";
 import { throttle } from "./throttle";
+import { BACKGROUND_REST_MS, Generations } from "./generations";
 import { UnsavedEdits } from "./unsavedEdits";
 import {
   completeParamsProblem,
@@ -95,12 +96,14 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
   documents.listen(connection);
   /** The folder whose cache holds a file (absolute path), if any. */
   const folderOf = (path: string) => [...folders.values()].find((folder) => isInside(folder.root, path));
+  /** Completions, speculations and pre-warms: indexing waits for them (generations.ts). */
+  const generations = new Generations();
   /** An open document's unsaved text is indexed once the user rests; closing it brings the disk's back. */
   const unsaved = new UnsavedEdits(async (uri, signal) => {
     const text = documents.text(uri);
     const path = uri.startsWith("file:") ? fileURLToPath(uri) : undefined;
     if (text !== undefined && path !== undefined) await folderOf(path)?.refreshText(path, text, signal);
-  });
+  }, generations);
   documents.watch(
     (uri) => unsaved.edited(uri),
     (uri) => {
@@ -136,7 +139,12 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
       const folder = new FolderIndex(
         root,
         engine,
-        { cacheDir, exclude: folderExcludes(options.exclude), log },
+        {
+          cacheDir,
+          exclude: folderExcludes(options.exclude),
+          log,
+          beforeEmbedding: (signal) => generations.rest(BACKGROUND_REST_MS, signal),
+        },
         changed,
         log,
       );
@@ -273,7 +281,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     const problem = completeParamsProblem(params);
     if (problem) return log(`ignored a ${HefNotifications.prewarm.method} notification: ${problem}`);
     const controller = startBackground();
-    const generated = unsaved.generating();
+    const generated = generations.begin();
     // One generated token: the work worth keeping is the query, the retrieval, the projection and the prefill.
     completeAt({ ...params, maxTokens: 1, force: false }, controller.signal)
       .catch((error: unknown) => controller.signal.aborted || log(`pre-warm failed: ${oneLine(error)}`))
@@ -287,7 +295,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     const problem = completeParamsProblem(params);
     if (problem) throw invalidParams(HefRequests.speculate.method, problem);
     const controller = startBackground();
-    const generated = unsaved.generating();
+    const generated = generations.begin();
     try {
       return await answer(params, AbortSignal.any([controller.signal, signalOf(token)]), "speculation");
     } finally {
@@ -300,7 +308,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     stopBackground();
     const problem = completeParamsProblem(params);
     if (problem) throw invalidParams(HefRequests.complete.method, problem);
-    const generated = unsaved.generating();
+    const generated = generations.begin();
     try {
       return await answer(params, signalOf(token), "completion");
     } finally {

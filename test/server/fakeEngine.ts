@@ -2,7 +2,12 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HefCache } from "../../sidecar/cache/hefCache";
 import { DEFAULT_K } from "../../common/settings";
-import type { CompletionEngine, CompletionRequest, CompletionResult } from "../../sidecar/completion/types";
+import type {
+  CompletionEngine,
+  CompletionRequest,
+  CompletionResult,
+  RepositoryOptions,
+} from "../../sidecar/completion/types";
 import type { Embedder } from "../../sidecar/models/embedder";
 
 /** A deterministic embedder that needs no model: hashes of the text, optionally slow per input. */
@@ -47,10 +52,7 @@ export class FakeEngine implements CompletionEngine {
   disposed = false;
   private readonly embedder = hashEmbedder(this.delay);
 
-  async openRepository(
-    root: string,
-    options: { cacheDir: string; exclude?: readonly string[]; rebuild?: boolean; log?: (m: string) => void },
-  ): Promise<HefCache> {
+  async openRepository(root: string, options: RepositoryOptions): Promise<HefCache> {
     this.opened.push({ root, rebuild: options.rebuild ?? false });
     const cache = await HefCache.open({
       root,
@@ -59,6 +61,7 @@ export class FakeEngine implements CompletionEngine {
       rebuild: options.rebuild,
       discovery: { exclude: [...(options.exclude ?? [])] },
       log: options.log,
+      beforeEmbedding: options.beforeEmbedding,
     });
     const refresh = cache.refresh.bind(cache);
     cache.refresh = (paths, progress, signal) => (this.refreshes.push([...paths]), refresh(paths, progress, signal));

@@ -246,6 +246,36 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.ok(session.statuses.slice(mark).every((s) => s.folders[0]?.state === "ready" && !s.folders[0].progress));
   });
 
+  test("a file saved while a completion runs is embedded only once generation rests", async () => {
+    const root = copyOfRepo("samples/shop");
+    const engine = new FakeEngine();
+    const session = await serve([root], engine);
+    await session.until(ready(root));
+    engine.hold = true;
+    const source = new CancellationTokenSource();
+    const request = session.client.sendRequest(HefRequests.complete, completeParams(root), source.token);
+    while (engine.completeSignals.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const path = join(root, "shop/cart.py");
+    appendFileSync(path, "\ndef saved_while_generating():\n    pass\n");
+    await session.client.sendNotification(HefNotifications.filesChanged, {
+      root,
+      changed: [path],
+      added: [],
+      deleted: [],
+    });
+    const fromDisk = (line: string) => line.includes("refreshed") && !line.includes("unsaved");
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.ok(!session.logs.some(fromDisk), "no chunk embedded beside the completion");
+    source.cancel();
+    await assert.rejects(request);
+    for (let waited = 0; !session.logs.some(fromDisk) && waited < 20_000; waited += 20)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.match(
+      session.logs.find(fromDisk) ?? "",
+      /: refreshed shop\/cart\.py in \d+ ms \(1 changed, 1 chunks embedded\)/,
+    );
+  });
+
   test("an open document's unsaved text is indexed once the editor rests, and a completion request puts it off", async () => {
     const root = copyOfRepo("samples/shop");
     const session = await serve([root]);

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { beforeEach, describe, mock, test } from "node:test";
 import type { HefCache } from "../../sidecar/cache/hefCache";
 import { FolderIndex } from "../../sidecar/server/folderIndex";
+import { Generations } from "../../sidecar/server/generations";
 import { UnsavedEdits } from "../../sidecar/server/unsavedEdits";
 import { copyOfRepo, tempDir } from "../helpers/repos";
 import { FakeEngine } from "./fakeEngine";
@@ -14,10 +15,15 @@ const IDLE_MS = 2_000;
 /** UnsavedEdits over a refresh that records each start and holds until its signal aborts or the test ends it. */
 function recording() {
   const started: { uri: string; signal: AbortSignal }[] = [];
-  const edits = new UnsavedEdits(async (uri, signal) => {
-    started.push({ uri, signal });
-  }, IDLE_MS);
-  return { edits, started };
+  const generations = new Generations();
+  const edits = new UnsavedEdits(
+    async (uri, signal) => {
+      started.push({ uri, signal });
+    },
+    generations,
+    IDLE_MS,
+  );
+  return { edits, started, generations };
 }
 
 describe("when unsaved edits are indexed", () => {
@@ -39,15 +45,15 @@ describe("when unsaved edits are indexed", () => {
   });
 
   test("a completion request defers what waits and stops what runs, which runs again at the next rest", () => {
-    const { edits, started } = recording();
+    const { edits, started, generations } = recording();
     edits.edited("file:///repo/a.py");
     mock.timers.tick(IDLE_MS - 1);
-    edits.generating()();
+    generations.begin()();
     mock.timers.tick(IDLE_MS - 1);
     assert.equal(started.length, 0, "the completion put the refresh off");
     mock.timers.tick(1);
     assert.equal(started.length, 1);
-    edits.generating()();
+    generations.begin()();
     assert.equal(started[0]!.signal.aborted, true, "the running refresh stops for the completion");
     mock.timers.tick(IDLE_MS);
     assert.equal(started.length, 2, "and runs again once completions rest");
@@ -56,10 +62,10 @@ describe("when unsaved edits are indexed", () => {
   });
 
   test("no refresh starts while a generation runs, however long; the rest counts from the last one's end", () => {
-    const { edits, started } = recording();
+    const { edits, started, generations } = recording();
     edits.edited("file:///repo/a.py");
-    const completion = edits.generating();
-    const speculation = edits.generating();
+    const completion = generations.begin();
+    const speculation = generations.begin();
     edits.edited("file:///repo/b.py");
     mock.timers.tick(5 * IDLE_MS);
     completion();
@@ -72,7 +78,7 @@ describe("when unsaved edits are indexed", () => {
     mock.timers.tick(1);
     assert.deepEqual(started.map((s) => s.uri).sort(), ["file:///repo/a.py", "file:///repo/b.py"]);
     // Ending twice counted once: the next generation still holds refreshes back.
-    edits.generating();
+    generations.begin();
     edits.edited("file:///repo/a.py");
     mock.timers.tick(5 * IDLE_MS);
     assert.equal(started.length, 2);
