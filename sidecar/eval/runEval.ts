@@ -15,6 +15,8 @@ export interface EvalOptions {
   reposDir: string;
   modes: readonly CompletionMode[];
   k?: number;
+  /** rag: raw-context token budget (the engine's default when absent). */
+  ragBudget?: number;
   /** A scratch directory: repositories are copied here, so the originals are never written. */
   workDir: string;
   entities?: boolean;
@@ -102,6 +104,7 @@ export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSu
           suffix: "",
           mode,
           ...(options.k !== undefined ? { k: options.k } : {}),
+          ...(options.ragBudget !== undefined ? { ragBudget: options.ragBudget } : {}),
           singleLine: true,
           entities: options.entities ?? false,
           // Each task is a cold query for retrieval (the previous task's nodes must not be kept); the KV cache may stay warm.

@@ -141,6 +141,24 @@ describe("hef eval harness", () => {
       MOD,
       "the original repository is never written",
     );
+    // rag's raw-context budget: the engine's own unless the run names one.
+    assert.deepEqual(
+      requests.map((r) => r.ragBudget),
+      [undefined, undefined, undefined],
+    );
+    const budgeted: CompletionRequest[] = [];
+    await runEval({
+      engine: fakeEngine({ t1: "", t2: "", t3: "" }, [], budgeted),
+      tasks,
+      reposDir: repos,
+      modes: ["rag"],
+      workDir: tempDir("hef-eval-work-"),
+      ragBudget: 1024,
+    });
+    assert.deepEqual(
+      budgeted.map((r) => r.ragBudget),
+      [1024, 1024, 1024],
+    );
   });
 
   test("ablations hand each request another task's query, zero pseudo-tokens, or another repository's cache", async () => {
