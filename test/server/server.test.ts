@@ -142,6 +142,19 @@ function completeParams(root: string, overrides: Partial<CompleteParams> = {}): 
   };
 }
 
+/** A session over an indexed copy of samples/shop with one completion the engine holds until it is cancelled. */
+async function heldCompletion() {
+  const root = copyOfRepo("samples/shop");
+  const engine = new FakeEngine();
+  const session = await serve([root], engine);
+  await session.until(ready(root));
+  engine.hold = true;
+  const source = new CancellationTokenSource();
+  const request = session.client.sendRequest(HefRequests.complete, completeParams(root), source.token);
+  while (engine.completeSignals.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  return { root, engine, session, source, request };
+}
+
 describe("the sidecar language server (fake engine, real cache)", () => {
   test("indexes every workspace folder and reports progress until ready", async () => {
     const [a, b] = [copyOfRepo("samples/shop"), copyOfRepo("samples/shop")];
@@ -247,14 +260,7 @@ describe("the sidecar language server (fake engine, real cache)", () => {
   });
 
   test("a file saved while a completion runs is embedded only once generation rests", async () => {
-    const root = copyOfRepo("samples/shop");
-    const engine = new FakeEngine();
-    const session = await serve([root], engine);
-    await session.until(ready(root));
-    engine.hold = true;
-    const source = new CancellationTokenSource();
-    const request = session.client.sendRequest(HefRequests.complete, completeParams(root), source.token);
-    while (engine.completeSignals.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const { root, session, source, request } = await heldCompletion();
     const path = join(root, "shop/cart.py");
     appendFileSync(path, "\ndef saved_while_generating():\n    pass\n");
     await session.client.sendNotification(HefNotifications.filesChanged, {
@@ -605,14 +611,7 @@ describe("the sidecar language server (fake engine, real cache)", () => {
   });
 
   test("cancelling a completion aborts the engine's signal", async () => {
-    const root = copyOfRepo("samples/shop");
-    const engine = new FakeEngine();
-    const session = await serve([root], engine);
-    await session.until(ready(root));
-    engine.hold = true;
-    const source = new CancellationTokenSource();
-    const request = session.client.sendRequest(HefRequests.complete, completeParams(root), source.token);
-    while (engine.completeSignals.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const { engine, source, request } = await heldCompletion();
     source.cancel();
     await assert.rejects(
       request,
