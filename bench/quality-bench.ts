@@ -3,6 +3,8 @@
 // package name and by file content), for none, rag, hef and hef with entity pre-parsing with the same
 // generator; then the paper's ablations: the pseudo-token budget K (Figure 3), separate against
 // end-to-end training (Table 2), pseudo-tokens shuffled or zeroed, and harmful retrieval (Table 5).
+// The error analysis splits exact match by kind of gold line and by what retrieval brought (whether
+// the definitions of the line's cross-file names were among the retrieved chunks, definitionReach.ts).
 // Every request is cold (nothing reused from the previous task), so latencies compare what a first
 // request at a cursor costs.
 //
@@ -22,6 +24,9 @@ import { parseArgs } from "node:util";
 import { type EngineOptions, loadEngine } from "../sidecar/completion/engine";
 import type { CompletionEngine, CompletionMode } from "../sidecar/completion/types";
 import type { ModeSummary } from "../sidecar/eval/metrics";
+import { definitionSites, readRepository } from "../sidecar/cli/tasks";
+import { createLanguageSupport } from "../sidecar/completion/entities";
+import { type DefinitionSite, definitionReach, reachedAt } from "../sidecar/eval/definitionReach";
 import { type Ablation, runEval, type TaskResult } from "../sidecar/eval/runEval";
 import { type LineTask, parseTasks } from "../sidecar/eval/tasks";
 
@@ -154,6 +159,37 @@ function byKind(rows: readonly Row[], tasks: readonly LineTask[]): string {
   return [header, `|---|---|${rows.map(() => "---|").join("")}${rows.map(() => "---|").join("")}`, ...lines].join("\n");
 }
 
+/**
+ * Whether retrieval brought the definitions of the gold line's cross-file names, and at which level
+ * (definitionReach.ts), with exact match split by it: a miss with the definitions retrieved as chunks
+ * is the generator's (or the projector's), a miss without them is retrieval's.
+ */
+function byReach(
+  rows: readonly Row[],
+  tasks: readonly LineTask[],
+  sites: ReadonlyMap<string, DefinitionSites>,
+): string {
+  const taskById = new Map(tasks.map((t) => [t.taskId, t]));
+  const pct = (part: number, all: number) => (all ? ((100 * part) / all).toFixed(1) : "-");
+  const header =
+    "| configuration | n | definitions in retrieved chunks % | in chunks or file nodes % | anywhere in the nodes % | EM % with them in chunks | EM % without |";
+  const lines = rows.map((row) => {
+    const reached = row.results.flatMap((r) => {
+      const task = taskById.get(r.taskId)!;
+      const reach = definitionReach(
+        (task.metadata.names as string[] | undefined) ?? [],
+        sites.get(task.repo)!,
+        r.nodes,
+      );
+      return reach === undefined ? [] : [{ reach, exact: r.exactMatch }];
+    });
+    const inChunks = reached.filter((r) => reachedAt(r.reach, "chunk"));
+    const rest = reached.filter((r) => !reachedAt(r.reach, "chunk"));
+    return `| ${row.name} | ${reached.length} | ${pct(inChunks.length, reached.length)} | ${pct(reached.filter((r) => reachedAt(r.reach, "file")).length, reached.length)} | ${pct(reached.filter((r) => r.reach !== "none").length, reached.length)} | ${pct(inChunks.filter((r) => r.exact).length, inChunks.length)} | ${pct(rest.filter((r) => r.exact).length, rest.length)} |`;
+  });
+  return [header, "|---|---|---|---|---|---|---|", ...lines].join("\n");
+}
+
 function table(rows: readonly Row[]): string {
   const header = "| configuration | n | EM % | ES % | ID EM % | p50 ms | p95 ms | tokens |";
   const lines = rows.map(
@@ -218,6 +254,20 @@ if (values["fim-layouts"]) {
   process.exit(0);
 }
 
+type DefinitionSites = ReadonlyMap<string, readonly DefinitionSite[]>;
+
+/** Where each held-out repository defines its names, as `hef tasks --cross-file` finds them. */
+async function definitionSitesOf(names: readonly string[]): Promise<Map<string, DefinitionSites>> {
+  const support = await createLanguageSupport();
+  try {
+    const sites = new Map<string, DefinitionSites>();
+    for (const repo of names) sites.set(repo, definitionSites(await readRepository(join(reposDir, repo)), support));
+    return sites;
+  } finally {
+    support.dispose();
+  }
+}
+
 const ragFit = Number(values["rag-fit"]);
 if (!Number.isInteger(ragFit) || ragFit <= 0)
   throw new Error(`--rag-fit takes a token budget, got "${values["rag-fit"]}"`);
@@ -251,6 +301,12 @@ const report = [
   table(main),
   "### By kind of gold line",
   byKind(main.slice(0, 3), tasks),
+  "### What retrieval brought",
+  byReach(
+    main.filter((row) => row.name !== "none"),
+    tasks,
+    await definitionSitesOf(repos),
+  ),
   "### Pseudo-token budget K",
   table(ks),
   "### Ablations",
@@ -260,5 +316,10 @@ process.stdout.write(`${report}\n`);
 if (values.out)
   writeFileSync(
     resolve(values.out),
-    JSON.stringify({ repos, tasks: tasks.length, heldOut, main, ks, regimes, ablations }, null, 2),
+    // Without each result's retrieved nodes: 32 spans a task and configuration.
+    JSON.stringify(
+      { repos, tasks: tasks.length, heldOut, main, ks, regimes, ablations },
+      (key, value) => (key === "nodes" ? undefined : value),
+      2,
+    ),
   );

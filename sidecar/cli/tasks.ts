@@ -4,7 +4,8 @@
 import { join, resolve } from "node:path";
 import { readSourceFile, walkSourceFiles } from "../cache/discovery";
 import type { DiscoveryOptions } from "../../common/pathFilter";
-import { createLanguageSupport, extractEntities, type LanguageSupport } from "../completion/entities";
+import { createLanguageSupport, type EntityName, extractEntities, type LanguageSupport } from "../completion/entities";
+import type { DefinitionSite } from "../eval/definitionReach";
 import { API_KINDS, buildRepoTasks, type RepoFile } from "../eval/taskBuilder";
 import { writeFileAtomic } from "../util/atomicWrite";
 import { directory, discoveryOf, nonNegativeInt, positiveInt, repositories, UsageError, type Values } from "./args";
@@ -17,7 +18,7 @@ interface RepoCount {
 }
 
 /** The files the index would hold, with their text as it reads them; unreadable ones are left out as it leaves them out. */
-async function readRepository(root: string, discovery: DiscoveryOptions): Promise<RepoFile[]> {
+export async function readRepository(root: string, discovery: DiscoveryOptions = {}): Promise<RepoFile[]> {
   const files: RepoFile[] = [];
   for (const path of (await walkSourceFiles(root, discovery)).files) {
     const read = await readSourceFile(root, path, discovery);
@@ -26,17 +27,28 @@ async function readRepository(root: string, discovery: DiscoveryOptions): Promis
   return files;
 }
 
-/** The names each file with a grammar defines. */
-function definitionsOf(files: readonly RepoFile[], support: LanguageSupport): Map<string, string[]> {
+/** The API entities (what a cross-file task may use) of each file with a grammar. */
+function apiEntities(files: readonly RepoFile[], support: LanguageSupport): Map<string, EntityName[]> {
   const parsed = files.filter((file) => support.parserFor(file.path) !== undefined);
   return new Map(
     parsed.map((file) => [
       file.path,
-      extractEntities(file.path, file.text, support)
-        .filter((e) => API_KINDS.has(e.kind))
-        .map((e) => e.name),
+      extractEntities(file.path, file.text, support).filter((e) => API_KINDS.has(e.kind)),
     ]),
   );
+}
+
+/** The names each file with a grammar defines. */
+function definitionsOf(files: readonly RepoFile[], support: LanguageSupport): Map<string, string[]> {
+  return new Map([...apiEntities(files, support)].map(([path, entities]) => [path, entities.map((e) => e.name)]));
+}
+
+/** Where each name a cross-file task may use is defined: the sites definitionReach looks for. */
+export function definitionSites(files: readonly RepoFile[], support: LanguageSupport): Map<string, DefinitionSite[]> {
+  const sites = new Map<string, DefinitionSite[]>();
+  for (const entities of apiEntities(files, support).values())
+    for (const { name, path, line } of entities) sites.set(name, [...(sites.get(name) ?? []), { path, line }]);
+  return sites;
 }
 
 /** String literals that span lines (docstrings, template strings): no code to complete inside them. */

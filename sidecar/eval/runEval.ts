@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { HefCache } from "../cache/hefCache";
 import type { CompletionEngine, CompletionMode, CompletionRequest } from "../completion/types";
 import { aggregateByMode, editSimilarity, exactMatch, type ModeSummary, type ScoredCompletion } from "./metrics";
+import type { ReachedNode } from "./definitionReach";
 import { futureExcluded, groupByRepo, type LineTask } from "./tasks";
 
 export interface EvalOptions {
@@ -39,6 +40,8 @@ export interface TaskResult extends ScoredCompletion {
   taskId: string;
   exactMatch: boolean;
   editSimilarity: number;
+  /** What retrieval gave the generator (none mode: nothing): where the error analysis looks. */
+  nodes: ReachedNode[];
 }
 
 /**
@@ -120,6 +123,7 @@ export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSu
           inputTokens: result.promptTokens + result.pseudoTokens,
           exactMatch: exactMatch(result.text, task.groundTruth),
           editSimilarity: editSimilarity(result.text, task.groundTruth),
+          nodes: result.nodes.map(({ level, spans }) => ({ level, spans })),
         });
         options.progress?.(results.length, total);
       }
