@@ -15,9 +15,9 @@
 // `-- --modes hef,none` fewer modes; `-- --max-tokens 16` a fixed generation budget (random weights
 // seldom write a newline, so they decode the whole single-line budget; issue 16's table decodes 16).
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   CancellationTokenSource,
@@ -61,14 +61,21 @@ const SETTLE_MS = 6000;
  */
 const REST_MS = 1000;
 const FOCUS_REST_MS = 250;
+/** extension/changeBatch.ts's WATCH_TIMING.quietMs: the watcher reports a saved file this long after the write. */
+const WATCH_QUIET_MS = 300;
 
 type Step =
   | { open: string; lineEnd?: number }
   | { rest: number }
-  /** Typed character by character; "\n" is Enter, which auto-indents. `first` names the first keystroke's event. */
-  | { type: string; first?: string }
+  /**
+   * Typed character by character; "\n" is Enter, which auto-indents. `first` names the first
+   * keystroke's event, `then` the others' (default "keystroke", or "Enter").
+   */
+  | { type: string; first?: string; then?: string }
   /** Accept the suggestion shown last, this many ms after it showed. */
-  | { accept: number };
+  | { accept: number }
+  /** Save the active document: written to disk, reported as changed by the watcher WATCH_QUIET_MS later. */
+  | { save: true };
 
 interface Session {
   repo: string;
@@ -169,10 +176,11 @@ class Editor {
       else if ("type" in step) {
         let event = step.first;
         for (const key of step.type) {
-          await this.keystroke(key, event ?? (key === "\n" ? "Enter" : "keystroke"));
+          await this.keystroke(key, event ?? step.then ?? (key === "\n" ? "Enter" : "keystroke"));
           event = undefined;
         }
-      } else await this.accept(step.accept);
+      } else if ("save" in step) this.save();
+      else await this.accept(step.accept);
     }
     this.shown?.stop();
   }
@@ -220,6 +228,23 @@ class Editor {
     await sleep(after);
     await this.sidecar.connection.sendNotification(HefNotifications.prewarm, this.params());
     await sleep(ms - after);
+  }
+
+  /** The user saves and goes on at once; the watcher's report reaches the sidecar in the background. */
+  private save(): void {
+    const { document } = this.active!;
+    const path = fileURLToPath(document.uri);
+    writeFileSync(path, document.getText());
+    setTimeout(
+      () =>
+        void this.sidecar.connection.sendNotification(HefNotifications.filesChanged, {
+          root: this.root,
+          changed: [path],
+          added: [],
+          deleted: [],
+        }),
+      WATCH_QUIET_MS,
+    );
   }
 
   /** One key: a didChange, then the completion request the provider makes for it. */
@@ -306,7 +331,17 @@ const generatorShape = (option("--generator-shape") ?? "qwen2.5-coder-1.5b") as 
 if (!PAPER_GENERATORS.includes(generatorShape))
   throw new Error(`--generator-shape: one of ${PAPER_GENERATORS.join(", ")}, not "${generatorShape}"`);
 const session = JSON.parse(readFileSync(option("--session") ?? "bench/latency-session.json", "utf8")) as Session;
-const root = resolve(session.repo);
+/**
+ * A session that saves writes its files: it runs on a copy (bench/out/session-repos), restored before
+ * every sidecar, at a fixed place so that the index kept between runs only refreshes the saved files.
+ */
+const saves = session.steps.some((step) => "save" in step);
+const root = saves ? resolve("bench/out/session-repos", basename(session.repo)) : resolve(session.repo);
+const restore = () => {
+  if (!saves) return;
+  rmSync(root, { recursive: true, force: true });
+  cpSync(resolve(session.repo), root, { recursive: true, preserveTimestamps: true });
+};
 const models = paper ? await preparePaperModels(generatorShape) : {};
 const options: SidecarOptions = {
   ...models,
@@ -322,6 +357,7 @@ const rows: string[][] = [];
 const modes = (option("--modes")?.split(",") ?? [...COMPLETION_MODES].reverse()) as CompletionMode[];
 for (const mode of modes) {
   for (const prewarm of [false, true]) {
+    restore();
     const sidecar = await Sidecar.start(root, options);
     await sleep(SETTLE_MS);
     const editor = new Editor(sidecar, root, session.languageId, mode, prewarm, maxTokens);
