@@ -13,7 +13,8 @@
 // with `--generator-shape qwen2.5-coder-0.5b` the generator issue 16's goals are set on;
 // `-- --session <file>` another recorded session (bench/latency-session-goals.json: the issue's rows);
 // `-- --modes hef,none` fewer modes; `-- --max-tokens 16` a fixed generation budget (random weights
-// seldom write a newline, so they decode the whole single-line budget; issue 16's table decodes 16).
+// seldom write a newline, so they decode the whole single-line budget; issue 16's table decodes 16);
+// `-- --log` the sidecar's log lines on stderr, timed (what indexing ran beside the requests).
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
@@ -114,6 +115,10 @@ class Sidecar {
       new StreamMessageReader(child.stdout!),
       new StreamMessageWriter(child.stdin!),
     );
+    if (showLog)
+      connection.onNotification("window/logMessage", ({ message }: { message: string }) =>
+        logLine(`sidecar: ${message}`),
+      );
     connection.listen();
     const sidecar = new Sidecar(connection, child, () => stderr);
     const folder = { uri: pathToFileURL(root).href, name: "bench" };
@@ -232,6 +237,7 @@ class Editor {
 
   /** The user saves and goes on at once; the watcher's report reaches the sidecar in the background. */
   private save(): void {
+    if (showLog) logLine("save");
     const { document } = this.active!;
     const path = fileURLToPath(document.uri);
     writeFileSync(path, document.getText());
@@ -306,6 +312,7 @@ class Editor {
 
   private record(event: string, ms: number, result: CompleteResult): void {
     if (result.kind !== "completion") throw new Error(`${event}: no completion: ${result.reason}`);
+    if (showLog) logLine(`${event}: ${ms.toFixed(0)} ms`);
     const { decoded, reused, generatedTokens, timings } = result as Completion;
     this.measured.push({
       event,
@@ -327,6 +334,11 @@ function option(name: string): string | undefined {
 }
 
 const paper = process.argv.includes("--paper");
+/** The sidecar's log lines and every request on stderr, timed: what ran in the background, and when. */
+const showLog = process.argv.includes("--log");
+function logLine(line: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${line}\n`);
+}
 const generatorShape = (option("--generator-shape") ?? "qwen2.5-coder-1.5b") as PaperGenerator;
 if (!PAPER_GENERATORS.includes(generatorShape))
   throw new Error(`--generator-shape: one of ${PAPER_GENERATORS.join(", ")}, not "${generatorShape}"`);

@@ -54,10 +54,11 @@ export interface HefCacheOptions {
   persistMs?: number;
   log?: (message: string) => void;
   /**
-   * Awaited before each chunk is embedded (with the run's signal): lets the owner pause embedding,
-   * as the sidecar does while it generates, and resume it without losing what was embedded.
+   * Awaited before each model call of a run (a chunk embedded, a layer of parents fused), with the
+   * run's signal: lets the owner pause indexing, as the sidecar does while it generates, and resume
+   * it without losing what was done.
    */
-  beforeEmbedding?: (signal?: AbortSignal) => Promise<void>;
+  beforeModelWork?: (signal?: AbortSignal) => Promise<void>;
 }
 
 export type Phase = "reading" | "embedding" | "fusing";
@@ -268,7 +269,11 @@ export class HefCache {
   }
 
   /** Fuses, lowest first, every parent among `nodes` that has no vector yet. */
-  private async fuseMissing(nodes: readonly HNode[], progress?: Progress): Promise<Map<string, Float32Array>> {
+  private async fuseMissing(
+    nodes: readonly HNode[],
+    progress?: Progress,
+    signal?: AbortSignal,
+  ): Promise<Map<string, Float32Array>> {
     const byId = new Map(nodes.map((node) => [node.id, node]));
     const nodeOf = (id: string) => byId.get(id) ?? this.nodes.get(id)!;
     const todo = nodes.filter((node) => !node.contentHash && !this.fusedVectors.has(node.id));
@@ -276,6 +281,8 @@ export class HefCache {
     const heights = [...new Set(todo.map((node) => node.height))].sort((a, b) => a - b);
     for (const height of heights) {
       const layer = todo.filter((node) => node.height === height);
+      await this.options.beforeModelWork?.(signal);
+      signal?.throwIfAborted();
       const vectors = await this.fuser.fuse(
         layer.map((node) => node.children.map((id) => this.vectorOf(nodeOf(id), fused))),
       );
@@ -406,7 +413,7 @@ export class HefCache {
     const prepared = await this.prepare(batch, read, progress, signal);
     signal?.throwIfAborted();
     const update = updateHierarchy(this.hierarchy, prepared.changes);
-    const fused = await this.fuseMissing(update.added, progress);
+    const fused = await this.fuseMissing(update.added, progress, signal);
     signal?.throwIfAborted();
     this.commit(update, fused);
     if (prepared.changes.size > 0) this.dirty = true;
@@ -549,7 +556,7 @@ export class HefCache {
     let embedded = 0;
     let checkpoint = { at: performance.now(), embedded: 0 };
     for (const [hash, text] of toEmbed) {
-      await this.options.beforeEmbedding?.(signal);
+      await this.options.beforeModelWork?.(signal);
       signal?.throwIfAborted();
       const [vector] = await embedder.embed([text]);
       this.embeddings.set(hash, vector!);

@@ -102,7 +102,7 @@ export class Retriever {
       ...(options.exclude ? { discovery: { exclude: [...options.exclude] } } : {}),
       rebuild: options.rebuild ?? false,
       log: options.log ?? this.log,
-      ...(options.beforeEmbedding ? { beforeEmbedding: options.beforeEmbedding } : {}),
+      ...(options.beforeModelWork ? { beforeModelWork: options.beforeModelWork } : {}),
     });
   }
 

@@ -70,8 +70,8 @@ export interface RepositoryOptions {
   /** Build the hierarchy and index anew (chunk vectors are reused). */
   rebuild?: boolean;
   log?: (message: string) => void;
-  /** Awaited before each chunk an index run embeds: the sidecar holds indexing back while it generates. */
-  beforeEmbedding?: (signal?: AbortSignal) => Promise<void>;
+  /** Awaited before each model call of an index run (embedding, fusing): the sidecar holds indexing back while it generates. */
+  beforeModelWork?: (signal?: AbortSignal) => Promise<void>;
 }
 
 /** The models, loaded once, serving completions for any number of repositories (workspace folders). */

@@ -143,7 +143,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
           cacheDir,
           exclude: folderExcludes(options.exclude),
           log,
-          beforeEmbedding: (signal) => generations.rest(BACKGROUND_REST_MS, signal),
+          beforeModelWork: (signal) => generations.rest(BACKGROUND_REST_MS, signal),
         },
         changed,
         log,

@@ -61,7 +61,7 @@ export class FakeEngine implements CompletionEngine {
       rebuild: options.rebuild,
       discovery: { exclude: [...(options.exclude ?? [])] },
       log: options.log,
-      beforeEmbedding: options.beforeEmbedding,
+      beforeModelWork: options.beforeModelWork,
     });
     const refresh = cache.refresh.bind(cache);
     cache.refresh = (paths, progress, signal) => (this.refreshes.push([...paths]), refresh(paths, progress, signal));

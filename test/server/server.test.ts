@@ -28,6 +28,7 @@ import {
   HefNotifications,
   HefRequests,
   type CompleteParams,
+  type FilesChangedParams,
   type SidecarOptions,
   type SidecarStatus,
 } from "../../common/protocol";
@@ -155,6 +156,26 @@ async function heldCompletion() {
   return { root, engine, session, source, request };
 }
 
+/** A file change reported while the engine holds a completion: refreshed (logged) only after the completion ends. */
+async function refreshedAfterTheCompletion(change: (root: string) => Partial<FilesChangedParams>): Promise<string> {
+  const { root, session, source, request } = await heldCompletion();
+  await session.client.sendNotification(HefNotifications.filesChanged, {
+    root,
+    changed: [],
+    added: [],
+    deleted: [],
+    ...change(root),
+  });
+  const fromDisk = (line: string) => line.includes("refreshed") && !line.includes("unsaved");
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  assert.ok(!session.logs.some(fromDisk), "nothing embedded or fused beside the completion");
+  source.cancel();
+  await assert.rejects(request);
+  for (let waited = 0; !session.logs.some(fromDisk) && waited < 20_000; waited += 20)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  return session.logs.find(fromDisk) ?? "";
+}
+
 describe("the sidecar language server (fake engine, real cache)", () => {
   test("indexes every workspace folder and reports progress until ready", async () => {
     const [a, b] = [copyOfRepo("samples/shop"), copyOfRepo("samples/shop")];
@@ -260,26 +281,21 @@ describe("the sidecar language server (fake engine, real cache)", () => {
   });
 
   test("a file saved while a completion runs is embedded only once generation rests", async () => {
-    const { root, session, source, request } = await heldCompletion();
-    const path = join(root, "shop/cart.py");
-    appendFileSync(path, "\ndef saved_while_generating():\n    pass\n");
-    await session.client.sendNotification(HefNotifications.filesChanged, {
-      root,
-      changed: [path],
-      added: [],
-      deleted: [],
+    const log = await refreshedAfterTheCompletion((root) => {
+      const path = join(root, "shop/cart.py");
+      appendFileSync(path, "\ndef saved_while_generating():\n    pass\n");
+      return { changed: [path] };
     });
-    const fromDisk = (line: string) => line.includes("refreshed") && !line.includes("unsaved");
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    assert.ok(!session.logs.some(fromDisk), "no chunk embedded beside the completion");
-    source.cancel();
-    await assert.rejects(request);
-    for (let waited = 0; !session.logs.some(fromDisk) && waited < 20_000; waited += 20)
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.match(
-      session.logs.find(fromDisk) ?? "",
-      /: refreshed shop\/cart\.py in \d+ ms \(1 changed, 1 chunks embedded\)/,
-    );
+    assert.match(log, /: refreshed shop\/cart\.py in \d+ ms \(1 changed, 1 chunks embedded\)/);
+  });
+
+  test("a file deleted while a completion runs (nothing to embed, parents to fuse) is refreshed only once generation rests", async () => {
+    const log = await refreshedAfterTheCompletion((root) => {
+      const path = join(root, "shop/cart.py");
+      rmSync(path);
+      return { deleted: [path] };
+    });
+    assert.match(log, /: refreshed shop\/cart\.py in \d+ ms \(1 changed, 0 chunks embedded\)/);
   });
 
   test("an open document's unsaved text is indexed once the editor rests, and a completion request puts it off", async () => {
