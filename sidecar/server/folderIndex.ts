@@ -60,6 +60,8 @@ export class FolderIndex {
     /** Called whenever status() would answer something else; the server throttles it. */
     private readonly changed: (urgent: boolean) => void,
     private readonly log: (line: string) => void,
+    /** Called when a refresh changed what the index holds (a saved file, the editor's unsaved text). */
+    private readonly indexChanged: () => void = () => undefined,
   ) {}
 
   status(): FolderStatus {
@@ -130,6 +132,7 @@ export class FolderIndex {
         this.log(
           `${this.root}: refreshed ${namedPaths(this.root, paths)} in ${report.ms} ms (${report.changedFiles} changed, ${report.embedded} chunks embedded)`,
         );
+        if (report.changedFiles > 0) this.indexChanged();
         await cache.save();
         this.settle();
       } catch (error) {
@@ -156,6 +159,7 @@ export class FolderIndex {
         this.log(
           `${this.root}: refreshed ${namedPaths(this.root, [path])} from the editor's unsaved text in ${report.ms} ms (${report.embedded} chunks embedded)`,
         );
+        this.indexChanged();
       } catch (error) {
         if (!isAbort(error))
           this.log(

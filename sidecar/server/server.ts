@@ -147,6 +147,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
         },
         changed,
         log,
+        () => indexChanged(root),
       );
       folders.set(root, folder);
       folder.focus(focus.get(root) ?? []);
@@ -277,9 +278,14 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
   };
   const endBackground = (controller: AbortController) => background === controller && (background = undefined);
 
-  connection.onNotification(HefNotifications.prewarm, (params) => {
-    const problem = completeParamsProblem(params);
-    if (problem) return log(`ignored a ${HefNotifications.prewarm.method} notification: ${problem}`);
+  /**
+   * The last pre-warm's place while no request has come since (the cursor still rests there): a
+   * refresh that changes the index under it (the editor's unsaved text 2 s into a rest, a save)
+   * would leave that pre-warm's retrieval stale, and the next request would decode its prompt again
+   * behind new pseudo-tokens; so the place is warmed again on the new index.
+   */
+  let resting: CompleteParams | undefined;
+  const prewarm = (params: CompleteParams) => {
     const controller = startBackground();
     const generated = generations.begin();
     // One generated token: the work worth keeping is the query, the retrieval, the projection and the prefill.
@@ -289,11 +295,22 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
         generated();
         endBackground(controller);
       });
+  };
+  const indexChanged = (root: string) => {
+    if (resting && resolve(resting.root) === root) prewarm(resting);
+  };
+
+  connection.onNotification(HefNotifications.prewarm, (params) => {
+    const problem = completeParamsProblem(params);
+    if (problem) return log(`ignored a ${HefNotifications.prewarm.method} notification: ${problem}`);
+    resting = params;
+    prewarm(params);
   });
 
   connection.onRequest(HefRequests.speculate, async (params, token) => {
     const problem = completeParamsProblem(params);
     if (problem) throw invalidParams(HefRequests.speculate.method, problem);
+    resting = undefined;
     const controller = startBackground();
     const generated = generations.begin();
     try {
@@ -306,6 +323,7 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
 
   connection.onRequest(HefRequests.complete, async (params, token) => {
     stopBackground();
+    resting = undefined;
     const problem = completeParamsProblem(params);
     if (problem) throw invalidParams(HefRequests.complete.method, problem);
     const generated = generations.begin();

@@ -626,6 +626,44 @@ describe("the sidecar language server (fake engine, real cache)", () => {
     assert.ok(session.logs.includes("ignored a hef/prewarm notification: k must be an integer from 1 to 1024"));
   });
 
+  test("a refresh that changes the index under a resting cursor warms that place again, until a request moves on", async () => {
+    const root = copyOfRepo("samples/shop");
+    const session = await serve([root]);
+    await session.until(ready(root));
+    // The open document's unsaved text (CART) is indexed once, 2 s into the first rest: not this test's refresh.
+    while (!session.logs.some((line) => line.includes("from the editor's unsaved text")))
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    const prewarms = () => session.engine.requests.filter((request) => request.maxTokens === 1);
+    const save = async (n: number) => {
+      const path = join(root, "shop/pricing/tax.py");
+      const refreshed = () => session.logs.filter((line) => line.includes("refreshed shop/pricing/tax.py")).length;
+      const before = refreshed();
+      appendFileSync(path, `\n# saved ${n}\n`);
+      await session.client.sendNotification(HefNotifications.filesChanged, {
+        root,
+        changed: [path],
+        added: [],
+        deleted: [],
+      });
+      while (refreshed() === before) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    await session.client.sendNotification(HefNotifications.prewarm, completeParams(root));
+    while (prewarms().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await save(1);
+    for (let waited = 0; prewarms().length < 2 && waited < 10_000; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(prewarms().length, 2, "warmed again on the new index");
+    assert.deepEqual(
+      [prewarms()[1]!.path, prewarms()[1]!.prefix],
+      [prewarms()[0]!.path, prewarms()[0]!.prefix],
+      "at the resting place",
+    );
+    await session.client.sendRequest(HefRequests.complete, completeParams(root));
+    await save(2);
+    await session.client.sendRequest(HefRequests.status, undefined);
+    assert.equal(prewarms().length, 2, "after a request the cursor no longer rests there");
+  });
+
   test("cancelling a completion aborts the engine's signal", async () => {
     const { engine, source, request } = await heldCompletion();
     source.cancel();
