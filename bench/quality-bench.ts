@@ -231,6 +231,13 @@ const usable = allTasks.filter((t) => !heldOut.shared.includes(`${t.repo}/${t.pa
 const limit = values.limit ? Number(values.limit) : usable.length;
 // An even share of every repository when limited, so that no repository dominates.
 const tasks = repos.flatMap((repo) => usable.filter((t) => t.repo === repo).slice(0, Math.ceil(limit / repos.length)));
+// The shuffled ablation gives each task the query of a task in another file of its repository: said
+// now, not after the half hour of runs before it.
+const oneFile = repos.filter((repo) => new Set(tasks.filter((t) => t.repo === repo).map((t) => t.path)).size < 2);
+if (!values["fim-layouts"] && oneFile.length > 0)
+  throw new Error(
+    `--limit ${limit} leaves ${oneFile.join(", ")} with tasks in one file: the shuffled ablation needs two`,
+  );
 process.stderr.write(
   `held out: ${repos.join(", ")} (${heldOut.files} files), in none of ${heldOut.corpora} training corpora by name; ` +
     `${heldOut.shared.length} of their files also in training (${heldOut.shared.join(", ") || "none"}): ${allTasks.length - usable.length} tasks on them dropped\n`,

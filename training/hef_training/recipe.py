@@ -54,7 +54,7 @@ from .stages.hef import HefData, e2e_stage, separate_stage, warmup_stage
 from .stages.pretrain import pretrain_stage
 from .tokenizer import CodeTokenizer, sample_texts, train_tokenizer
 from .user_models import load_user_generator
-from .uwl import uwl_filter
+from .uwl import UwlCheckpoint, uwl_filter
 
 
 class RecipeError(RuntimeError):
@@ -426,8 +426,12 @@ class Recipe:
 
             def score() -> None:
                 self.say(f"UWL over {len(train)} line examples")
-                kept, _, report = uwl_filter(generator, data, train, self.config.regime.uwl_threshold, self.config.regime.uwl_context_tokens)
+                context = self.config.regime.uwl_context_tokens
+                fingerprint = hashlib.sha256(json.dumps([context, [key(e) for e in train]]).encode()).hexdigest()
+                checkpoint = UwlCheckpoint(self.out / "uwl.partial.json", fingerprint)
+                kept, _, report = uwl_filter(generator, data, train, self.config.regime.uwl_threshold, context, checkpoint=checkpoint)
                 path.write_text(json.dumps({"report": dataclasses.asdict(report), "kept": [key(e) for e in kept]}))
+                checkpoint.path.unlink()
                 self.say(f"UWL kept {report.kept} of {report.total} examples (sigmoid(delta) >= {report.threshold})")
 
             self.on_main(score)

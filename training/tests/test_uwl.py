@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
 
 import torch
 from torch import nn
 
 from hef_training.tokenizer import CodeTokenizer, train_tokenizer
-from hef_training.uwl import UwlItem, uwl_deltas
+from hef_training.uwl import UwlCheckpoint, UwlItem, scored_deltas, uwl_deltas
 from paths import SHOP
 
 
@@ -49,3 +52,41 @@ def test_a_context_holding_the_gold_line_scores_above_one_that_does_not() -> Non
     with_gold, without = uwl_deltas(model, tokenizer, [UwlItem(prefix, [], gold, helpful + gold), UwlItem(prefix, [], gold, unrelated)])
     assert with_gold > without
     assert 1 / (1 + math.exp(-with_gold)) >= 0.55 > 1 / (1 + math.exp(-without))
+
+
+def test_deltas_are_scored_in_batches_of_similar_size_and_saved_after_each() -> None:
+    sizes = [30, 10, 20, 10, 40]
+    batches: list[list[int]] = []
+    saves: list[dict[int, float]] = []
+
+    def score(indices: list[int]) -> list[float]:
+        batches.append(indices)
+        return [float(sizes[i]) for i in indices]
+
+    deltas = scored_deltas(score, sizes, 2, {}, lambda known: saves.append(dict(known)))
+    assert batches == [[1, 3], [2, 0], [4]], "smallest first, ties in order"
+    assert deltas == [30.0, 10.0, 20.0, 10.0, 40.0], "in the items' own order"
+    assert [sorted(s) for s in saves] == [[1, 3], [0, 1, 2, 3], [0, 1, 2, 3, 4]]
+
+
+def test_a_killed_scoring_resumes_from_its_checkpoint_and_a_changed_list_starts_again(tmp_path: Path) -> None:
+    sizes = [5, 6, 7, 8]
+    first = UwlCheckpoint(tmp_path / "uwl.partial.json", "examples-a")
+
+    def dies_after_one_batch(indices: list[int]) -> list[float]:
+        if first.load():
+            raise KeyboardInterrupt
+        return [float(i) for i in indices]
+
+    with pytest.raises(KeyboardInterrupt):
+        scored_deltas(dies_after_one_batch, sizes, 2, first.load(), first.save)
+    assert first.load() == {0: 0.0, 1: 1.0}
+    scored: list[int] = []
+
+    def score(indices: list[int]) -> list[float]:
+        scored.extend(indices)
+        return [float(i) for i in indices]
+
+    assert scored_deltas(score, sizes, 2, first.load(), first.save) == [0.0, 1.0, 2.0, 3.0]
+    assert scored == [2, 3], "only what the killed run had not scored"
+    assert UwlCheckpoint(tmp_path / "uwl.partial.json", "examples-b").load() == {}, "another list of examples"
