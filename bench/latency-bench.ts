@@ -14,7 +14,7 @@
 // `-- --session <file>` another recorded session (bench/latency-session-goals.json: the issue's rows);
 // `-- --modes hef,none` fewer modes; `-- --max-tokens 16` a fixed generation budget (random weights
 // seldom write a newline, so they decode the whole single-line budget; issue 16's table decodes 16);
-// `-- --log` the sidecar's log lines on stderr, timed (what indexing ran beside the requests).
+// `-- --log` the sidecar's log lines, saves and completions on stderr, timed (what indexing ran beside the requests).
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
@@ -163,6 +163,8 @@ class Editor {
   private shown: { text: string; next: Promise<CompleteResult | undefined>; stop: () => void } | undefined;
   /** How long a rest must last before the extension sends a pre-warm: shorter right after a file gains focus. */
   private prewarmAfter = REST_MS;
+  /** The watcher's report of the last save, sent WATCH_QUIET_MS after it. */
+  private watcher: Promise<void> = Promise.resolve();
   readonly measured: Measured[] = [];
 
   constructor(
@@ -188,6 +190,8 @@ class Editor {
       else await this.accept(step.accept);
     }
     this.shown?.stop();
+    // A session that ends with a save: the report goes out before the sidecar stops.
+    await this.watcher;
   }
 
   private params(insert?: string): CompleteParams {
@@ -241,15 +245,13 @@ class Editor {
     const { document } = this.active!;
     const path = fileURLToPath(document.uri);
     writeFileSync(path, document.getText());
-    setTimeout(
-      () =>
-        void this.sidecar.connection.sendNotification(HefNotifications.filesChanged, {
-          root: this.root,
-          changed: [path],
-          added: [],
-          deleted: [],
-        }),
-      WATCH_QUIET_MS,
+    this.watcher = sleep(WATCH_QUIET_MS).then(() =>
+      this.sidecar.connection.sendNotification(HefNotifications.filesChanged, {
+        root: this.root,
+        changed: [path],
+        added: [],
+        deleted: [],
+      }),
     );
   }
 
@@ -334,7 +336,7 @@ function option(name: string): string | undefined {
 }
 
 const paper = process.argv.includes("--paper");
-/** The sidecar's log lines and every request on stderr, timed: what ran in the background, and when. */
+/** The sidecar's log lines, each save and each completion shown on stderr, timed: what ran in the background, and when. */
 const showLog = process.argv.includes("--log");
 function logLine(line: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${line}\n`);

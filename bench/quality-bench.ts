@@ -233,10 +233,10 @@ const limit = values.limit ? Number(values.limit) : usable.length;
 const tasks = repos.flatMap((repo) => usable.filter((t) => t.repo === repo).slice(0, Math.ceil(limit / repos.length)));
 // The shuffled ablation gives each task the query of a task in another file of its repository: said
 // now, not after the half hour of runs before it.
-const oneFile = repos.filter((repo) => new Set(tasks.filter((t) => t.repo === repo).map((t) => t.path)).size < 2);
+const oneFile = repos.filter((repo) => new Set(tasks.filter((t) => t.repo === repo).map((t) => t.path)).size === 1);
 if (!values["fim-layouts"] && oneFile.length > 0)
   throw new Error(
-    `--limit ${limit} leaves ${oneFile.join(", ")} with tasks in one file: the shuffled ablation needs two`,
+    `${oneFile.join(", ")}: tasks in one file only${values.limit ? ` (--limit ${values.limit})` : ""}: the shuffled ablation needs two`,
   );
 process.stderr.write(
   `held out: ${repos.join(", ")} (${heldOut.files} files), in none of ${heldOut.corpora} training corpora by name; ` +
@@ -275,6 +275,8 @@ async function definitionSitesOf(names: readonly string[]): Promise<Map<string, 
   }
 }
 
+// Read before the runs: a repository the grammars cannot read fails now, not after them.
+const sites = await definitionSitesOf(repos);
 const ragFit = Number(values["rag-fit"]);
 if (!Number.isInteger(ragFit) || ragFit <= 0)
   throw new Error(`--rag-fit takes a token budget, got "${values["rag-fit"]}"`);
@@ -312,7 +314,7 @@ const report = [
   byReach(
     main.filter((row) => row.name !== "none"),
     tasks,
-    await definitionSitesOf(repos),
+    sites,
   ),
   "### Pseudo-token budget K",
   table(ks),

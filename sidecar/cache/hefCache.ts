@@ -54,9 +54,9 @@ export interface HefCacheOptions {
   persistMs?: number;
   log?: (message: string) => void;
   /**
-   * Awaited before each model call of a run (a chunk embedded, a layer of parents fused), with the
-   * run's signal: lets the owner pause indexing, as the sidecar does while it generates, and resume
-   * it without losing what was done.
+   * Awaited before each model call of a run (a chunk embedded, a layer of parents fused; also the
+   * fusing when a cache is opened), with the run's signal where it has one: lets the owner pause
+   * indexing, as the sidecar does while it generates, and resume it without losing what was done.
    */
   beforeModelWork?: (signal?: AbortSignal) => Promise<void>;
 }

@@ -98,6 +98,8 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
   const folderOf = (path: string) => [...folders.values()].find((folder) => isInside(folder.root, path));
   /** Completions, speculations and pre-warms: indexing waits for them (generations.ts). */
   const generations = new Generations();
+  /** Shutting down: the last index work (the disk's text back for unsaved files, saving) waits for nothing. */
+  let closing = false;
   /** An open document's unsaved text is indexed once the user rests; closing it brings the disk's back. */
   const unsaved = new UnsavedEdits(async (uri, signal) => {
     const text = documents.text(uri);
@@ -143,7 +145,8 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
           cacheDir,
           exclude: folderExcludes(options.exclude),
           log,
-          beforeModelWork: (signal) => generations.rest(BACKGROUND_REST_MS, signal),
+          // Closing writes the cache at once: nothing generates any more.
+          beforeModelWork: (signal) => (closing ? Promise.resolve() : generations.rest(BACKGROUND_REST_MS, signal)),
         },
         changed,
         log,
@@ -290,6 +293,8 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
     const generated = generations.begin();
     // One generated token: the work worth keeping is the query, the retrieval, the projection and the prefill.
     completeAt({ ...params, maxTokens: 1, force: false }, controller.signal)
+      // The place is gone (the document edited since, or closed): no refresh warms it again.
+      .then((result) => result.kind === "notReady" && resting === params && (resting = undefined))
       .catch((error: unknown) => controller.signal.aborted || log(`pre-warm failed: ${oneLine(error)}`))
       .finally(() => {
         generated();
@@ -297,7 +302,9 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
       });
   };
   const indexChanged = (root: string) => {
-    if (resting && resolve(resting.root) === root) prewarm(resting);
+    // After the refresh has fully ended: a generation starting inside it would count it as still
+    // running and put it off to run once more (unsavedEdits.ts).
+    setImmediate(() => resting && resolve(resting.root) === root && prewarm(resting));
   };
 
   connection.onNotification(HefNotifications.prewarm, (params) => {
@@ -352,7 +359,9 @@ export function startServer(connection: Connection, loadEngine: LoadEngine): Run
   });
 
   connection.onShutdown(async () => {
+    closing = true;
     publish.cancel();
+    stopBackground();
     unsaved.dispose();
     await Promise.all([...folders.keys()].map(removeFolder));
     await engine?.dispose();

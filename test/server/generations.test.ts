@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { beforeEach, describe, mock, test } from "node:test";
+import { afterEach, beforeEach, describe, mock, test } from "node:test";
 import { Generations } from "../../sidecar/server/generations";
 
 const REST_MS = 1_000;
@@ -17,6 +17,7 @@ async function state(promise: Promise<void>): Promise<"pending" | "resolved" | "
 
 describe("background work waits for generations", () => {
   beforeEach(() => mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 }));
+  afterEach(() => mock.timers.reset());
 
   test("a rest is over at once when nothing was generated yet or the last end is long past", async () => {
     const generations = new Generations();
@@ -24,7 +25,6 @@ describe("background work waits for generations", () => {
     generations.begin()();
     mock.timers.tick(REST_MS);
     assert.equal(await state(generations.rest(REST_MS)), "resolved");
-    mock.timers.reset();
   });
 
   test("the rest lasts until every generation ended and then REST_MS more, counted from the last end", async () => {
@@ -42,7 +42,6 @@ describe("background work waits for generations", () => {
     assert.equal(await state(rest), "pending");
     mock.timers.tick(1);
     assert.equal(await state(rest), "resolved");
-    mock.timers.reset();
   });
 
   test("a generation that starts during the rest starts it again", async () => {
@@ -58,7 +57,6 @@ describe("background work waits for generations", () => {
     assert.equal(await state(rest), "pending");
     mock.timers.tick(1);
     assert.equal(await state(rest), "resolved");
-    mock.timers.reset();
   });
 
   test("an aborted wait rejects with the signal's reason", async () => {
@@ -69,6 +67,5 @@ describe("background work waits for generations", () => {
     controller.abort(new Error("closing"));
     await assert.rejects(rest, /closing/);
     await assert.rejects(generations.rest(REST_MS, controller.signal), /closing/, "aborted before it began");
-    mock.timers.reset();
   });
 });

@@ -427,11 +427,13 @@ class Recipe:
             def score() -> None:
                 self.say(f"UWL over {len(train)} line examples")
                 context = self.config.regime.uwl_context_tokens
-                fingerprint = hashlib.sha256(json.dumps([context, [key(e) for e in train]]).encode()).hexdigest()
+                # What the scores depend on: the examples' tokens (tasks, export, tokenizer), the budget and a given generator.
+                scored = [context, self.record.get("generator"), [[key(e), e.prefix, e.suffix, e.gold] for e in train]]
+                fingerprint = hashlib.sha256(json.dumps(scored).encode()).hexdigest()
                 checkpoint = UwlCheckpoint(self.out / "uwl.partial.json", fingerprint)
                 kept, _, report = uwl_filter(generator, data, train, self.config.regime.uwl_threshold, context, checkpoint=checkpoint)
                 path.write_text(json.dumps({"report": dataclasses.asdict(report), "kept": [key(e) for e in kept]}))
-                checkpoint.path.unlink()
+                checkpoint.path.unlink(missing_ok=True)
                 self.say(f"UWL kept {report.kept} of {report.total} examples (sigmoid(delta) >= {report.threshold})")
 
             self.on_main(score)
