@@ -268,6 +268,12 @@ export class HefCache {
     return vector;
   }
 
+  /** Before each model call of a run: the owner's pause (options.beforeModelWork), then the run's cancellation. */
+  private async beforeModelWork(signal?: AbortSignal): Promise<void> {
+    await this.options.beforeModelWork?.(signal);
+    signal?.throwIfAborted();
+  }
+
   /** Fuses, lowest first, every parent among `nodes` that has no vector yet. */
   private async fuseMissing(
     nodes: readonly HNode[],
@@ -281,8 +287,7 @@ export class HefCache {
     const heights = [...new Set(todo.map((node) => node.height))].sort((a, b) => a - b);
     for (const height of heights) {
       const layer = todo.filter((node) => node.height === height);
-      await this.options.beforeModelWork?.(signal);
-      signal?.throwIfAborted();
+      await this.beforeModelWork(signal);
       const vectors = await this.fuser.fuse(
         layer.map((node) => node.children.map((id) => this.vectorOf(nodeOf(id), fused))),
       );
@@ -556,8 +561,7 @@ export class HefCache {
     let embedded = 0;
     let checkpoint = { at: performance.now(), embedded: 0 };
     for (const [hash, text] of toEmbed) {
-      await this.options.beforeModelWork?.(signal);
-      signal?.throwIfAborted();
+      await this.beforeModelWork(signal);
       const [vector] = await embedder.embed([text]);
       this.embeddings.set(hash, vector!);
       embedded++;

@@ -47,7 +47,7 @@ from .gguf_files import ModelIdentity, fingerprint_file, write_adapter, write_em
 from .hierarchy import RepoTree
 from .lm_data import TokenWindows, build_stream, repo_files
 from .modeling import Embedder, Fuser, Projector, new_generator, parameter_count
-from .runtime import Device, StageReport, run_stage, seed_everything, setup_device
+from .runtime import Device, StageReport, atomic_save, atomic_write_text, run_stage, seed_everything, setup_device
 from .stages.embedder import embedder_stage
 from .stages.fuser import fuser_stage
 from .stages.hef import HefData, e2e_stage, separate_stage, warmup_stage
@@ -122,9 +122,7 @@ class Recipe:
         stages = {**previous.get("stages", {}), **self.record["stages"]}
         record = {**previous, **self.record, "stages": stages}
         record["seconds_this_run"] = round(time.monotonic() - self.started, 1)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=2, default=str))
-        tmp.replace(path)
+        atomic_write_text(json.dumps(record, indent=2, default=str), path)
 
     def stage(self, stage, name: str) -> StageReport:
         report = run_stage(stage, self.device, self.out, self.config.checkpoint_every_s, self.inputs.progress)
@@ -145,11 +143,7 @@ class Recipe:
 
     def save_module(self, name: str, module: nn.Module) -> None:
         if self.device.main:
-            path = self.state / f"{name}.pt"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            torch.save(module.state_dict(), tmp)
-            tmp.replace(path)
+            atomic_save(module.state_dict(), self.state / f"{name}.pt")
 
     def load_module(self, name: str, module: nn.Module) -> bool:
         path = self.state / f"{name}.pt"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 import torch.distributed as dist
@@ -134,15 +134,25 @@ def format_seconds(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
-def atomic_save(obj: Any, path: Path) -> None:
-    """Written beside and renamed: a process killed mid-write leaves the previous checkpoint whole."""
+def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Written beside and renamed: a process killed mid-write leaves the previous file whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     with tmp.open("wb") as f:
-        torch.save(obj, f)
+        write(f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save, atomically (a checkpoint, a module's state)."""
+    _atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def atomic_write_text(text: str, path: Path) -> None:
+    """A text file (a record, JSON), atomically."""
+    _atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def seed_everything(seed: int) -> None:

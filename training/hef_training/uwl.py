@@ -22,6 +22,7 @@ from transformers import PreTrainedModel
 
 from .examples import LineExample
 from .prompts import fim_sequence, rag_context
+from .runtime import atomic_write_text
 from .stages.hef import HefData
 from .stages.pseudo import completion_losses
 from .tokenizer import CodeTokenizer
@@ -93,9 +94,7 @@ class UwlCheckpoint:
         return {int(i): d for i, d in saved["deltas"].items()} if saved.get("fingerprint") == self.fingerprint else {}
 
     def save(self, deltas: dict[int, float]) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "deltas": deltas}))
-        tmp.replace(self.path)
+        atomic_write_text(json.dumps({"fingerprint": self.fingerprint, "deltas": deltas}), self.path)
 
 
 def uwl_filter(reference: PreTrainedModel, data: HefData, examples: list[LineExample], threshold: float, context_tokens: int, batch: int = 16, checkpoint: UwlCheckpoint | None = None) -> tuple[list[LineExample], list[float], UwlReport]:
