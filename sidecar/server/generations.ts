@@ -9,9 +9,12 @@ export const BACKGROUND_REST_MS = 1_000;
 
 export class Generations {
   private running = 0;
-  /** When the last generation ended (Date.now()); none yet: any rest is over. */
+  /** When the last generation ended (by `now`); none yet: any rest is over. */
   private lastEnd = Number.NEGATIVE_INFINITY;
   private readonly listeners = new Set<(busy: boolean) => void>();
+
+  /** `now` in milliseconds: monotonic, so that the wall clock set back cannot hold indexing back. */
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   get busy(): boolean {
     return this.running > 0;
@@ -25,7 +28,7 @@ export class Generations {
       if (ended) return;
       ended = true;
       if (--this.running > 0) return;
-      this.lastEnd = Date.now();
+      this.lastEnd = this.now();
       this.notify(false);
     };
   }
@@ -42,14 +45,14 @@ export class Generations {
    */
   rest(restMs: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (!this.busy && Date.now() - this.lastEnd >= restMs) return Promise.resolve();
+    if (!this.busy && this.now() - this.lastEnd >= restMs) return Promise.resolve();
     return new Promise((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const wait = () => {
         clearTimeout(timer);
         timer = undefined;
         if (this.busy) return;
-        timer = setTimeout(done, Math.max(0, restMs - (Date.now() - this.lastEnd)));
+        timer = setTimeout(done, Math.max(0, restMs - (this.now() - this.lastEnd)));
       };
       const stop = this.onChange(wait);
       const aborted = () => {
