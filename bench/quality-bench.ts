@@ -3,8 +3,9 @@
 // package name and by file content), for none, rag, hef and hef with entity pre-parsing with the same
 // generator; then the paper's ablations: the pseudo-token budget K (Figure 3), separate against
 // end-to-end training (Table 2), pseudo-tokens shuffled or zeroed, and harmful retrieval (Table 5).
-// The error analysis splits exact match by kind of gold line and by what retrieval brought (whether
-// the definitions of the line's cross-file names were among the retrieved chunks, definitionReach.ts).
+// The error analysis splits exact match by kind of gold line, by where the line's cross-file names were
+// given (the prefix window, the entity line, neither: namesGiven.ts) and by what retrieval brought
+// (whether the definitions of those names were among the retrieved chunks, definitionReach.ts).
 // Every request is cold (nothing reused from the previous task), so latencies compare what a first
 // request at a cursor costs.
 //
@@ -27,6 +28,7 @@ import type { ModeSummary } from "../sidecar/eval/metrics";
 import { definitionSites, readRepository } from "../sidecar/cli/tasks";
 import { createLanguageSupport } from "../sidecar/completion/entities";
 import { type DefinitionSite, definitionReach, reachedAt } from "../sidecar/eval/definitionReach";
+import { type NamesGiven, namesGiven } from "../sidecar/eval/namesGiven";
 import { type Ablation, runEval, type TaskResult } from "../sidecar/eval/runEval";
 import { type LineTask, parseTasks } from "../sidecar/eval/tasks";
 
@@ -190,6 +192,30 @@ function byReach(
   return [header, "|---|---|---|---|---|---|---|", ...lines].join("\n");
 }
 
+/**
+ * Exact match split by where the gold line's cross-file names were given (namesGiven.ts): a miss whose
+ * names the prefix window shows is the generator's alone, whatever the context.
+ */
+function byNamesGiven(rows: readonly Row[], tasks: readonly LineTask[]): string {
+  const taskById = new Map(tasks.map((t) => [t.taskId, t]));
+  const places: readonly NamesGiven[] = ["prefix", "entity line", "not given"];
+  const cell = (results: readonly TaskResult[]) =>
+    results.length === 0
+      ? "0"
+      : `${results.length}, ${((100 * results.filter((r) => r.exactMatch).length) / results.length).toFixed(1)}`;
+  const header =
+    "| configuration | names in the prefix window: n, EM % | the rest in the entity line: n, EM % | not given: n, EM % |";
+  const lines = rows.map((row) => {
+    const given = row.results.flatMap((r) => {
+      const task = taskById.get(r.taskId)!;
+      const place = namesGiven((task.metadata.names as string[] | undefined) ?? [], task.prompt, r.entityNames);
+      return place === undefined ? [] : [{ place, result: r }];
+    });
+    return `| ${row.name} | ${places.map((place) => cell(given.filter((g) => g.place === place).map((g) => g.result))).join(" | ")} |`;
+  });
+  return [header, "|---|---|---|---|", ...lines].join("\n");
+}
+
 function table(rows: readonly Row[]): string {
   const header = "| configuration | n | EM % | ES % | ID EM % | p50 ms | p95 ms | tokens |";
   const lines = rows.map(
@@ -310,6 +336,8 @@ const report = [
   table(main),
   "### By kind of gold line",
   byKind(main.slice(0, 3), tasks),
+  "### Where the gold line's names were given",
+  byNamesGiven(main, tasks),
   "### What retrieval brought",
   byReach(
     main.filter((row) => row.name !== "none"),

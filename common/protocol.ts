@@ -165,6 +165,8 @@ export interface Completion {
   contextTokens: number;
   /** Entity-name tokens in the prompt (0 when hef.entities is off). */
   entityTokens: number;
+  /** The names that entity line lists, in its order (empty when hef.entities is off or none were found). */
+  entityNames: string[];
   /** Prompt positions reused from the previous request's KV cache, and decoded now. */
   reused: number;
   decoded: number;

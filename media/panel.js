@@ -114,6 +114,14 @@
     return section;
   }
 
+  /** The entity line's names (paper 3.8): repository code that shaped the suggestion as text, not as nodes. */
+  function names(view) {
+    const section = el("section");
+    section.append(el("h2", undefined, `Names listed in the prompt (${view.names.length})`));
+    section.append(el("p", "names", view.names.join(", ")));
+    return section;
+  }
+
   function render(view) {
     if (view.kind === "empty") {
       root.replaceChildren(el("p", "empty", view.message));
@@ -123,6 +131,7 @@
       figures("Prompt size", view.prompt, "tokens"),
       figures("Stage times", view.stages, "ms"),
       nodes(view),
+      ...(view.names.length > 0 ? [names(view)] : []),
     );
   }
 

@@ -59,6 +59,8 @@ export type PanelView =
       stages: Figure[];
       /** Token counts: this prompt against snippet injection of the same nodes. */
       prompt: Figure[];
+      /** The names the prompt's entity line listed (hef.entities), in its order; empty without one. */
+      names: string[];
     };
 
 /** Webview to extension: open a node (a chunk or file), or one file span of a directory node. */
@@ -91,6 +93,7 @@ export function panelView(event: CompletionEvent | undefined, seq: number, now?:
   if (result.mode === "none") return { kind: "empty", message: MODE_NONE };
   const t = result.timings;
   const root = result.nodes[0]?.root ?? event.params.root;
+  const listedNames = result.entityTokens > 0 ? [{ label: "Of which listed names", value: result.entityTokens }] : [];
   return {
     kind: "completion",
     seq,
@@ -117,6 +120,7 @@ export function panelView(event: CompletionEvent | undefined, seq: number, now?:
       result.mode === "hef"
         ? [
             { label: "Prompt tokens", value: result.promptTokens },
+            ...listedNames,
             { label: "Pseudo-tokens", value: result.pseudoTokens },
             { label: "HEF prompt", value: result.promptTokens + result.pseudoTokens },
             { label: "Snippet injection of the same nodes", value: result.promptTokens + result.contextTokens },
@@ -124,7 +128,9 @@ export function panelView(event: CompletionEvent | undefined, seq: number, now?:
         : [
             { label: "Prompt tokens", value: result.promptTokens },
             { label: "Of which injected snippets", value: result.contextTokens },
+            ...listedNames,
           ],
+    names: [...result.entityNames],
   };
 }
 

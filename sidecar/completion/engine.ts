@@ -190,6 +190,7 @@ class HefEngine implements CompletionEngine {
           ? Math.min(source.sourceTokens(nodes.map((node) => node.id)), request.ragBudget ?? PROMPT_DEFAULTS.ragBudget)
           : prompt.contextTokens,
       entityTokens: prompt.entityTokens,
+      entityNames: prompt.entityNames,
       reused: generated.reused,
       decoded: generated.decoded,
       generatedTokens: generated.tokenCount,

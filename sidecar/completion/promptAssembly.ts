@@ -60,6 +60,8 @@ export interface AssembledPrompt {
   /** Repository context tokens (snippets and their headers). */
   contextTokens: number;
   entityTokens: number;
+  /** The names the entity line lists: those of request.entities that fitted its budget, in their order. */
+  entityNames: string[];
   /** Snippets that fitted the rag budget. */
   contextSnippets: number;
 }
@@ -92,7 +94,7 @@ export function assemblePrompt(tokenize: Tokenize, model: PromptModel, request: 
     request.entities ?? [],
     request.entityBudget ?? PROMPT_DEFAULTS.entityBudget,
   );
-  parts.push(entityLine);
+  parts.push(entityLine.tokens);
 
   const prefix = prefixTokens(tokenize, request.prefix, request.prefixBudget ?? PROMPT_DEFAULTS.prefixBudget);
   const { fimPre, fimSuf, fimMid } = special;
@@ -111,7 +113,8 @@ export function assemblePrompt(tokenize: Tokenize, model: PromptModel, request: 
     tokens,
     promptTokens: tokens.length,
     contextTokens: context.tokens.length,
-    entityTokens: entityLine.length,
+    entityTokens: entityLine.tokens.length,
+    entityNames: entityLine.names,
     contextSnippets: context.snippets,
   };
 }
@@ -173,7 +176,12 @@ function lineSpan(snippet: Snippet): string {
 }
 
 /** `# known names: a, b.c` with as many names as fit the budget, in order, skipping those that do not. */
-function fitEntityLine(tokenize: Tokenize, path: string, names: readonly string[], budget: number): Int32Array {
+function fitEntityLine(
+  tokenize: Tokenize,
+  path: string,
+  names: readonly string[],
+  budget: number,
+): { tokens: Int32Array; names: string[] } {
   const line = (chosen: readonly string[]) => tokenize(`${lineComment(path)} known names: ${chosen.join(", ")}\n`);
   const chosen: string[] = [];
   let best: Int32Array = new Int32Array(0);
@@ -183,7 +191,7 @@ function fitEntityLine(tokenize: Tokenize, path: string, names: readonly string[
     chosen.push(name);
     best = tokens;
   }
-  return best;
+  return { tokens: best, names: chosen };
 }
 
 /**

@@ -42,6 +42,8 @@ export interface TaskResult extends ScoredCompletion {
   editSimilarity: number;
   /** What retrieval gave the generator (none mode: nothing): where the error analysis looks. */
   nodes: ReachedNode[];
+  /** The names the entity line listed (empty without entities). */
+  entityNames: string[];
 }
 
 /**
@@ -124,6 +126,7 @@ export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSu
           exactMatch: exactMatch(result.text, task.groundTruth),
           editSimilarity: editSimilarity(result.text, task.groundTruth),
           nodes: result.nodes.map(({ level, spans }) => ({ level, spans })),
+          entityNames: result.entityNames,
         });
         options.progress?.(results.length, total);
       }

@@ -32,6 +32,7 @@ export function toCompletion(result: CompletionResult, root: string): Completion
     pseudoTokens: result.pseudoTokens,
     contextTokens: result.contextTokens,
     entityTokens: result.entityTokens,
+    entityNames: [...result.entityNames],
     reused: result.reused,
     decoded: result.decoded,
     generatedTokens: result.generatedTokens,

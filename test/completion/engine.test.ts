@@ -379,6 +379,9 @@ describe("completion engine", () => {
       result.entityTokens > 0 && result.entityTokens <= 64,
       `entity tokens ${result.entityTokens}, prompt ${result.promptTokens}, nodes ${result.nodes.length}`,
     );
+    // What the panel and the error analysis are told is what the line lists: names the shop defines.
+    assert.ok(result.entityNames.length > 0);
+    for (const name of result.entityNames) assert.match(name, /^[A-Za-z_][\w.]*$/);
   });
 
   test("cancellation ends a request with what it had; concurrent requests each get their own answer", async () => {

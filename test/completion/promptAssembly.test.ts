@@ -169,7 +169,9 @@ describe("assemblePrompt", () => {
     const capped = assemblePrompt(tokenize, qwen, request({ entities: names, entityBudget: 34 }));
     // "# known names: alpha, beta, gamma\n" is 34 characters; the long name is skipped, the later ones kept.
     assert.equal(render(capped.tokens), "# known names: alpha, beta, gamma\n<PRE>def total(<SUF>)\n<MID>");
-    assert.equal(assemblePrompt(tokenize, qwen, request({ entities: names, entityBudget: 10 })).entityTokens, 0);
+    assert.deepEqual(capped.entityNames, ["alpha", "beta", "gamma"]);
+    const none = assemblePrompt(tokenize, qwen, request({ entities: names, entityBudget: 10 }));
+    assert.deepEqual([none.entityTokens, none.entityNames], [0, []]);
     assert.ok(assemblePrompt(tokenize, qwen, request({ entities: Array(100).fill("n") })).entityTokens <= 64);
   });
 

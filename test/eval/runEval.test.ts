@@ -49,6 +49,7 @@ function fakeEngine(
         pseudoTokens: 0,
         contextTokens: 0,
         entityTokens: 0,
+        entityNames: [],
         reused: 0,
         decoded: 1,
         generatedTokens: 1,

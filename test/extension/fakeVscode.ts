@@ -257,6 +257,7 @@ export function completionResult(
     pseudoTokens: 32,
     contextTokens: 2400,
     entityTokens: 0,
+    entityNames: [],
     reused: 100,
     decoded: 20,
     generatedTokens: 6,

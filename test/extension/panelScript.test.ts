@@ -88,8 +88,17 @@ describe("the panel's script (media/panel.js)", () => {
     assert.match(page.root.text, /Retrieved nodes \(4, mode hef\) · repo/);
     assert.match(page.root.text, /Snippet injection of the same nodes 2,520 tokens/);
     assert.match(page.root.text, /Prefill 30 ms/);
+    assert.doesNotMatch(page.root.text, /Names listed/, "no section for an entity line the prompt did not have");
     buttons[1]!.click();
     assert.deepEqual(page.sent.at(-1), { type: "open", seq: 7, index: 2 }, "the index of the node, not of its row");
+  });
+
+  test("lists the entity line's names as text", () => {
+    const page = loadPage();
+    const result = completionResult("x", { entityTokens: 9, entityNames: ["Cart", "<b>Cart.add_item</b>"] });
+    page.show(panelView({ params: { root: "/repo" } as never, result, latencyMs: 50 }, 2));
+    assert.match(page.root.text, /Names listed in the prompt \(2\) Cart, <b>Cart\.add_item<\/b>/);
+    assert.match(page.root.text, /Of which listed names 9 tokens/);
   });
 
   test("a directory row unfolds the files it covers in place, and those open at their lines", () => {

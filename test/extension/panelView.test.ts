@@ -140,6 +140,27 @@ describe("the panel's view of the last completion", () => {
     );
   });
 
+  test("counts and lists the names the entity line gave the generator", () => {
+    const listed = { entityTokens: 9, entityNames: ["Cart", "Cart.add_item"] };
+    const hef = panelView(event(completionResult("x", listed)), 1);
+    if (hef.kind !== "completion") return assert.fail();
+    assert.deepEqual(hef.names, ["Cart", "Cart.add_item"]);
+    assert.deepEqual(
+      hef.prompt.slice(0, 3).map((p) => [p.label, p.value]),
+      [
+        ["Prompt tokens", 120],
+        ["Of which listed names", 9],
+        ["Pseudo-tokens", 32],
+      ],
+    );
+    const rag = panelView(event(completionResult("x", { ...listed, mode: "rag", pseudoTokens: 0 })), 1);
+    if (rag.kind !== "completion") return assert.fail();
+    assert.deepEqual(rag.prompt.at(-1), { label: "Of which listed names", value: 9 });
+    const without = panelView(event(completionResult("x")), 1);
+    if (without.kind !== "completion") return assert.fail();
+    assert.deepEqual([without.names, without.prompt.length], [[], 4]);
+  });
+
   test("explains an empty node list: the index is still being built, or empty", () => {
     const none = event(completionResult("x"));
     const indexing = {

@@ -87,6 +87,7 @@ export class FakeEngine implements CompletionEngine {
       pseudoTokens: nodes.length,
       contextTokens: 0,
       entityTokens: 0,
+      entityNames: [],
       reused: 0,
       decoded: 1,
       generatedTokens: 1,
