@@ -160,6 +160,10 @@ class HefEngine implements CompletionEngine {
       maxTokens: request.maxTokens ?? (singleLine ? DEFAULT_MAX_TOKENS.singleLine : DEFAULT_MAX_TOKENS.multiLine),
       stop: singleLine && !fixed ? ["\n"] : [],
       ignoreEog: fixed,
+      // On an empty line a line was asked for: the model's "nothing goes here" (an end before any text,
+      // frequent in suffix-prefix-middle, where the start of a middle looks like the end of a file) is
+      // no suggestion to show, and its best line is often the right one.
+      eogAfterContent: !fixed && (prefix === "" || prefix.endsWith("\n")),
       ...(request.signal ? { signal: request.signal } : {}),
     });
     timings.prefill = generated.timings.prefillMs;

@@ -115,6 +115,7 @@ export interface RawGenerator extends RawTokenizer {
       stop: readonly string[];
       timeLimitMs: number;
       ignoreEog: boolean;
+      eogAfterContent: boolean;
     },
     requestId: number,
   ): Promise<RawGenerateResult>;

@@ -120,6 +120,15 @@ class Generator : public ModelHandle<Generator> {
   int nCtx_ = 0;
   int cacheReuse_ = 0;
 
+  // The most likely token that does not end the generation.
+  llama_token bestNotEog(const float* logits) const {
+    llama_token best = -1;
+    for (llama_token t = 0; t < nVocab_; t++)
+      if (!llama_vocab_is_eog(m_->vocab, t) && (best < 0 || logits[t] > logits[best])) best = t;
+    if (best < 0) throw std::runtime_error("every token of the vocabulary ends the generation");
+    return best;
+  }
+
   // Sequence i of the KV cache is seqs_[i]; the running request uses seqs_[cur_].
   std::vector<Sequence> seqs_;
   int cur_ = 0;
@@ -480,7 +489,7 @@ class Generator : public ModelHandle<Generator> {
     double decodeMs = 0;
   };
 
-  // generate({ pseudo, tokens, slot, maxTokens, stop, timeLimitMs, ignoreEog }, requestId) -> Promise<result>
+  // generate({ pseudo, tokens, slot, maxTokens, stop, timeLimitMs, ignoreEog, eogAfterContent }, requestId) -> Promise<result>
   Napi::Value Generate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     checkUsable(env);
@@ -493,6 +502,7 @@ class Generator : public ModelHandle<Generator> {
     Napi::Value timeValue = request.Get("timeLimitMs");
     double timeLimitMs = timeValue.IsNumber() ? timeValue.As<Napi::Number>().DoubleValue() : 0;
     bool ignoreEog = request.Get("ignoreEog").ToBoolean().Value();
+    bool eogAfterContent = request.Get("eogAfterContent").ToBoolean().Value();
     std::string slot = stringOption(request, "slot");
     auto stops = std::make_shared<std::vector<std::string>>();
     Napi::Value stopValue = request.Get("stop");
@@ -510,7 +520,7 @@ class Generator : public ModelHandle<Generator> {
     auto result = std::make_shared<GenerateResult>();
     auto* worker = new FnWorker(
         env,
-        [this, slot, pseudo, tokens, maxTokens, timeLimitMs, ignoreEog, stops, flag, result]() {
+        [this, slot, pseudo, tokens, maxTokens, timeLimitMs, ignoreEog, eogAfterContent, stops, flag, result]() {
           auto lock = lockLive();
           auto t0 = std::chrono::steady_clock::now();
           if (flag->load()) {
@@ -546,7 +556,11 @@ class Generator : public ModelHandle<Generator> {
             if (static_cast<int>(result->generated.size()) >= maxTokens) { result->reason = StopReason::MaxTokens; break; }
             if (!logits) throw std::runtime_error("llama.cpp returned no logits");
             llama_token best = static_cast<llama_token>(std::max_element(logits, logits + nVocab_) - logits);
-            if (!ignoreEog && llama_vocab_is_eog(m_->vocab, best)) { result->reason = StopReason::Eog; break; }
+            if (!ignoreEog && llama_vocab_is_eog(m_->vocab, best)) {
+              bool blank = text.find_first_not_of(" \t\r\n") == std::string::npos;
+              if (!eogAfterContent || !blank) { result->reason = StopReason::Eog; break; }
+              best = bestNotEog(logits);
+            }
             result->generated.push_back(best);
             size_t before = text.size();
             text += tokenPiece(m_->vocab, best);

@@ -86,6 +86,11 @@ export interface GenerateRequest extends EvaluateRequest {
   timeLimitMs?: number;
   /** Keep going through end-of-generation tokens (fixed-length runs: benchmarks, random-weight models). */
   ignoreEog?: boolean;
+  /**
+   * An end-of-generation token before the output's first non-blank character is passed over for the
+   * most likely other token: a line was asked for, and "nothing" is no answer to show.
+   */
+  eogAfterContent?: boolean;
 }
 
 export interface GenerateResult extends Omit<RawGenerateResult, "prefillMs" | "decodeMs"> {
@@ -184,6 +189,7 @@ export class NativeGenerator extends ModelHandle<RawGenerator> {
       stop: request.stop ?? [],
       timeLimitMs: request.timeLimitMs ?? 0,
       ignoreEog: request.ignoreEog ?? false,
+      eogAfterContent: request.eogAfterContent ?? false,
     };
     const queued = performance.now();
     return this.enqueue(id, request.signal, async (cancelled) => {

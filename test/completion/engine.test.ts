@@ -314,6 +314,23 @@ describe("completion engine", () => {
     assert.equal(`    ${indented.text}`, atLineStart.text, "the same line, wherever the editor put the cursor");
   });
 
+  test("on an empty line a line is shown where the generator's first choice is to end", async () => {
+    // The shipped generator ends at once here (test/native/generator.test.ts shows that choice on the addon).
+    const lines = readFileSync(join(root, "shop/pricing/tax.py"), "utf8").split("\n");
+    const prefix = `${lines.slice(0, 16).join("\n")}\n`;
+    for (const typed of ["", "        "]) {
+      const result = await engine.complete(cache, {
+        path: "shop/pricing/tax.py",
+        prefix: prefix + typed,
+        suffix: "",
+        mode: "none",
+        singleLine: true,
+      });
+      assert.notEqual(result.text.trim(), "", `typed ${JSON.stringify(typed)}: ${result.stopReason}`);
+      assert.notEqual(result.stopReason, "eog");
+    }
+  });
+
   test("a reused KV cache completes exactly as a cold one", async () => {
     await engine.complete(cache, request);
     const warm = await engine.complete(cache, request);

@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { ensureTinyModel } from "../../sidecar/syntheticModels/generatedModels";
 import { llamaRuntime } from "../../sidecar/models/llamaRuntime";
 import { ModelFileError } from "../../sidecar/models/modelFile";
+import { shippedModels } from "../../sidecar/models/shippedModels";
 import { Prng } from "../../sidecar/util/prng";
 import { type EvaluateRequest, NativeGenerator } from "../../sidecar/native/generator";
 import { buildNativeAddon } from "../helpers/nativeBuild";
@@ -242,6 +243,35 @@ describe("native generator addon", { skip }, () => {
     const zero = await gen.generate({ tokens, maxTokens: 0 });
     assert.equal(zero.tokenCount, 0);
     assert.equal(zero.stopReason, "maxTokens");
+  });
+
+  test("on request, an end before any text is passed over for the most likely token that is no end", async () => {
+    // The shipped generator, in suffix-prefix-middle with no suffix, ends at once after a finished line (the tiny
+    // random one never ends at once).
+    const shipped = await NativeGenerator.load(shippedModels().generatorPath, { threads: 1, contextSize: 512 });
+    try {
+      const { fimPre, fimSuf, fimMid, eos, eot, fimPad, fimRep, fimSep } = shipped.info.tokens;
+      const tokens = [fimPre!, fimSuf!, fimMid!, ...shipped.tokenize("import os\n")];
+      const ended = await shipped.generate({ tokens, maxTokens: 4 });
+      assert.deepEqual([ended.stopReason, ended.text], ["eog", ""], "the premise: this model's first choice is to end");
+
+      const passed = await shipped.generate({ tokens, maxTokens: 1, eogAfterContent: true });
+      assert.deepEqual([passed.stopReason, passed.tokenCount], ["maxTokens", 1]);
+      const logits = (await shipped.evaluate({ tokens })).logits;
+      const chosen = passed.tokens[0]!;
+      // Only end tokens (llama.cpp's end-of-generation set for this vocabulary) are likelier than the one taken.
+      const ends = new Set([eos, eot, fimPad, fimRep, fimSep].filter((id) => id !== undefined));
+      assert.ok(ends.has(argmax(logits)));
+      for (let t = 0; t < logits.length; t++)
+        if (logits[t]! > logits[chosen]!) assert.ok(ends.has(t), `token ${t} is likelier than ${chosen} and no end`);
+
+      // Once the output has text, an end ends it as always.
+      const line = await shipped.generate({ tokens, maxTokens: 64, eogAfterContent: true });
+      assert.equal(line.stopReason, "eog");
+      assert.match(line.text, /^import \S+/);
+    } finally {
+      await shipped.dispose();
+    }
   });
 
   test("an AbortSignal or cancel(id) stops a long generation promptly, without blocking the event loop", async (t) => {
