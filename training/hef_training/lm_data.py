@@ -1,6 +1,6 @@
 """Generator pre-training data: the corpus's files as one token stream from which fixed-length windows
-are drawn. Documents are pieces of files (a piece fits a window, so a fill-in-the-middle example is
-never cut in two), turned into PSM or SPM FIM examples at a given rate, and some are whole
+are drawn. A file is a document of its own, or, at a given rate, pieces that each become a PSM or SPM
+FIM example (a piece fits a window, so an example is never cut in two); some documents are whole
 repositories in the `<|file_sep|>path` format rag mode injects, so the generator learns to use
 context from other files both ways the sidecar gives it."""
 
@@ -28,7 +28,7 @@ class LmDataConfig:
     spm_share: float = 0.5
     # Of FIM examples, the share whose middle is whole lines (the sidecar completes lines).
     line_middle_share: float = 0.5
-    # Share of documents that are several files of one repository in rag's format.
+    # Share of files after which a document of several files of their repository follows, in rag's format.
     repo_share: float = 0.15
     max_tokens: int = 0  # 0 = the whole corpus
     seed: int = 0
@@ -54,8 +54,18 @@ def pieces(text: str, max_chars: int) -> Iterator[str]:
 Document = list[int | str]
 
 
+def file_documents(tokenizer: CodeTokenizer, text: str, rng: random.Random, config: LmDataConfig, max_chars: int) -> list[Document]:
+    """A file whole (windows cut it anywhere), or at the FIM rate every piece of it a FIM example. The end-of-text
+    token comes only where a file or a FIM middle ends: after a piece cut from a file's middle it taught the
+    generator that a line's end is likely the text's end, and in SPM with no suffix (the layout ends with the
+    prefix) it then ended at once on most empty lines."""
+    if rng.random() >= config.fim_rate:
+        return [[text, tokenizer.eos]]
+    return [fim_document(tokenizer, piece, rng, config) for piece in pieces(text, max_chars)]
+
+
 def fim_document(tokenizer: CodeTokenizer, text: str, rng: random.Random, config: LmDataConfig) -> Document:
-    if rng.random() >= config.fim_rate or len(text) < 16:
+    if len(text) < 16:  # only a file's last piece is this short: its end is the file's
         return [text, tokenizer.eos]
     if rng.random() < config.line_middle_share and text.count("\n") >= 3:
         lines = text.splitlines(keepends=True)
@@ -91,8 +101,7 @@ def documents(repos: list[Path], tokenizer: CodeTokenizer, config: LmDataConfig)
         files = repo_files(repo)
         for path in files:
             text = path.read_text(encoding="utf-8", errors="replace")
-            for piece in pieces(text, max_chars):
-                yield fim_document(tokenizer, piece, rng, config)
+            yield from file_documents(tokenizer, text, rng, config, max_chars)
             if len(files) > 1 and rng.random() < config.repo_share:
                 yield repo_document(tokenizer, repo, files, rng, max_chars * 2)
 

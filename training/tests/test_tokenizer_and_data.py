@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from hef_training.config import override, smoke
-from hef_training.lm_data import LmDataConfig, build_stream, fim_document, pieces, repo_files, tokenize_documents
+from hef_training.lm_data import LmDataConfig, build_stream, file_documents, fim_document, pieces, repo_files, tokenize_documents
 from hef_training.prompts import fim_sequence, prefix_window, rag_context, suffix_window
 from hef_training.tokenizer import SPECIAL_TOKENS, CodeTokenizer, train_tokenizer
 
@@ -65,6 +65,23 @@ def test_pieces_and_fim_documents() -> None:
         assert ids[0] == t.fim_prefix and ids[-1] == t.eos and t.fim_middle in ids
         layouts.add("spm" if ids[1] == t.fim_suffix else "psm")
     assert layouts == {"psm", "spm"}
+
+
+def test_the_end_of_text_token_ends_only_files_and_fim_middles() -> None:
+    text = "".join(f"def f{i}():\n    return {i}\n" for i in range(300))
+    t = shop_tokenizer()
+    rng = random.Random(2)
+    whole = file_documents(t, text, rng, LmDataConfig(fim_rate=0.0), max_chars=500)
+    assert whole == [[text, t.eos]]
+    fim = file_documents(t, text, rng, LmDataConfig(fim_rate=1.0), max_chars=500)
+    assert len(fim) == len(list(pieces(text, 500))) > 1
+    for ids in (tokenize_documents(t, [doc]) for doc in fim):
+        assert ids[0] == t.fim_prefix and ids.count(t.eos) == 1 and ids[-1] == t.eos
+    # At a rate between, a file is one or the other, never plain pieces ending in the end-of-text token.
+    mixed = [file_documents(t, text, rng, LmDataConfig(fim_rate=0.5), max_chars=500) for _ in range(20)]
+    assert {docs == [[text, t.eos]] for docs in mixed} == {True, False}
+    for docs in mixed:
+        assert docs == [[text, t.eos]] or all(tokenize_documents(t, [doc])[0] == t.fim_prefix for doc in docs)
 
 
 def test_stream_is_deterministic(tmp_path: Path) -> None:
