@@ -37,6 +37,9 @@ function formatResult(result: CompletionResult): string {
     `mode ${result.mode}: ${result.promptTokens} prompt tokens + ${result.pseudoTokens} pseudo-tokens` +
       (result.contextTokens ? ` (raw context ${result.contextTokens} tokens)` : "") +
       `, ${result.generatedTokens} generated (${result.stopReason}), ${result.reused} positions reused`,
+    ...(result.entityNames.length > 0
+      ? [`names listed (${result.entityTokens} tokens): ${result.entityNames.join(", ")}`]
+      : []),
     `query embedding ${ms(t.queryEmbed)}, search ${ms(t.search)}, projection ${ms(t.projection)}, ` +
       `prefill ${ms(t.prefill)}, decode ${ms(t.decode)}, total ${ms(t.total)}`,
   ].join("\n");

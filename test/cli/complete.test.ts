@@ -44,6 +44,18 @@ describe("hef complete", () => {
     }
   });
 
+  test("--entities: the names the prompt listed, after the prompt's size", () => {
+    const out = hef(["complete", root, "--file", "shop/cart.py", "--line", "38", "--max-tokens", "4", "--entities"], {
+      HEF_CACHE_HOME: cacheHome,
+    });
+    assert.equal(out.code, 0, out.stderr);
+    const listed = /^names listed \((\d+) tokens\): (.+)$/m.exec(out.stdout);
+    assert.ok(listed, out.stdout);
+    assert.ok(Number(listed[1]) > 0 && Number(listed[1]) <= 64);
+    // Names the shop defines in other files than cart.py (its own are in the prompt already).
+    assert.match(listed[2]!, /\b(TaxTable|Discount|PercentOff|BuyNGetOne|Inventory)\b/);
+  });
+
   test("an adapter made for other models is refused with every mismatch named", async () => {
     const adapter = join(scratch, "wrong.gguf");
     await writeRandomAdapter(adapter, {
