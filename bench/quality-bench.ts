@@ -194,7 +194,8 @@ function byReach(
 
 /**
  * Exact match split by where the gold line's cross-file names were given (namesGiven.ts): a miss whose
- * names the prefix window shows is the generator's alone, whatever the context.
+ * names the prefix window shows is the generator's alone, whatever the context. Code that rag injects
+ * is not counted as giving names (definitionReach.ts looks at it).
  */
 function byNamesGiven(rows: readonly Row[], tasks: readonly LineTask[]): string {
   const taskById = new Map(tasks.map((t) => [t.taskId, t]));
@@ -208,7 +209,8 @@ function byNamesGiven(rows: readonly Row[], tasks: readonly LineTask[]): string 
   const lines = rows.map((row) => {
     const given = row.results.flatMap((r) => {
       const task = taskById.get(r.taskId)!;
-      const place = namesGiven((task.metadata.names as string[] | undefined) ?? [], task.prompt, r.entityNames);
+      const window = task.prompt.slice(task.prompt.length - r.prefixChars);
+      const place = namesGiven((task.metadata.names as string[] | undefined) ?? [], window, r.entityNames);
       return place === undefined ? [] : [{ place, result: r }];
     });
     return `| ${row.name} | ${places.map((place) => cell(given.filter((g) => g.place === place).map((g) => g.result))).join(" | ")} |`;

@@ -4,6 +4,9 @@
 // at all is common/pathFilter.ts's DEFAULT_EXTENSIONS; which imports name which files, cache/imports.ts.)
 import { extensionOf } from "../common/paths";
 
+/** An identifier as the languages here write one (Go and Java's are a subset): for matching names in text. */
+export const IDENTIFIER = /[\p{L}_$][\p{L}\p{N}_$]*/gu;
+
 export type LanguageId = "python" | "javascript" | "typescript" | "tsx" | "java" | "go";
 
 export interface LanguageSpec {

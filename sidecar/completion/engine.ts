@@ -11,6 +11,7 @@ import { type Backend, DEFAULT_BACKEND, DEFAULT_MAX_TOKENS } from "../../common/
 import { backendName, gpuLayersOf, llamaRuntime } from "../models/llamaRuntime";
 import type { AdapterOps } from "../native/adapterOps";
 import { NativeGenerator } from "../native/generator";
+import { onEmptyLine } from "./emptyLine";
 import { createLanguageSupport, EntityIndex, type LanguageSupport, rankEntities, selectEntities } from "./entities";
 import { postProcess } from "./postprocess";
 import { assemblePrompt, type FimLayout, PROMPT_DEFAULTS, type PromptModel, type Tokenize } from "./promptAssembly";
@@ -160,10 +161,9 @@ class HefEngine implements CompletionEngine {
       maxTokens: request.maxTokens ?? (singleLine ? DEFAULT_MAX_TOKENS.singleLine : DEFAULT_MAX_TOKENS.multiLine),
       stop: singleLine && !fixed ? ["\n"] : [],
       ignoreEog: fixed,
-      // On an empty line a line was asked for: the model's "nothing goes here" (an end before any text,
-      // frequent in suffix-prefix-middle, where the start of a middle looks like the end of a file) is
-      // no suggestion to show, and its best line is often the right one.
-      eogAfterContent: !fixed && (prefix === "" || prefix.endsWith("\n")),
+      // An end before any text (frequent in suffix-prefix-middle, where the start of a middle looks like
+      // the end of a file) is no suggestion on an empty line, and the best line instead often is right.
+      eogAfterContent: !fixed && onEmptyLine(prefix, request.suffix),
       ...(request.signal ? { signal: request.signal } : {}),
     });
     timings.prefill = generated.timings.prefillMs;
@@ -195,6 +195,7 @@ class HefEngine implements CompletionEngine {
           : prompt.contextTokens,
       entityTokens: prompt.entityTokens,
       entityNames: prompt.entityNames,
+      prefixChars: prompt.prefixChars,
       reused: generated.reused,
       decoded: generated.decoded,
       generatedTokens: generated.tokenCount,

@@ -8,7 +8,7 @@
 import type { Node, Parser as ParserType } from "web-tree-sitter";
 import type { RetrievedNode } from "../cache/retrieval";
 import { contentHash } from "../cache/chunking/chunk";
-import { languageForPath, type LanguageId } from "../languages";
+import { IDENTIFIER, languageForPath, type LanguageId } from "../languages";
 import { initRuntime, loadGrammarSync, Parser } from "../cache/chunking/parser";
 
 export type EntityKind =
@@ -323,7 +323,7 @@ export function selectEntities(
   tokenCount: (text: string) => number,
   options: SelectOptions = {},
 ): string[] {
-  const visible = new Set(options.exclude?.match(/[\p{L}_$][\p{L}\p{N}_$]*/gu) ?? []);
+  const visible = new Set(options.exclude?.match(IDENTIFIER) ?? []);
   let left = options.budget ?? 64;
   const chosen = new Set<string>();
   for (const entity of candidates) {

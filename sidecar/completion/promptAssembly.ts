@@ -62,6 +62,11 @@ export interface AssembledPrompt {
   entityTokens: number;
   /** The names the entity line lists: those of request.entities that fitted its budget, in their order. */
   entityNames: string[];
+  /**
+   * Characters at the end of request.prefix that the prompt holds (the prefix window; in the rare
+   * window that still has too many tokens after shrinking, its tokens are cut further).
+   */
+  prefixChars: number;
   /** Snippets that fitted the rag budget. */
   contextSnippets: number;
 }
@@ -96,7 +101,8 @@ export function assemblePrompt(tokenize: Tokenize, model: PromptModel, request: 
   );
   parts.push(entityLine.tokens);
 
-  const prefix = prefixTokens(tokenize, request.prefix, request.prefixBudget ?? PROMPT_DEFAULTS.prefixBudget);
+  const prefixWindow = prefixTokens(tokenize, request.prefix, request.prefixBudget ?? PROMPT_DEFAULTS.prefixBudget);
+  const prefix = prefixWindow.tokens;
   const { fimPre, fimSuf, fimMid } = special;
   if ((request.fim ?? true) && fimPre !== undefined && fimSuf !== undefined && fimMid !== undefined) {
     const suffixBudget = request.suffixBudget ?? PROMPT_DEFAULTS.suffixBudget;
@@ -115,6 +121,7 @@ export function assemblePrompt(tokenize: Tokenize, model: PromptModel, request: 
     contextTokens: context.tokens.length,
     entityTokens: entityLine.tokens.length,
     entityNames: entityLine.names,
+    prefixChars: prefixWindow.chars,
     contextSnippets: context.snippets,
   };
 }
@@ -198,16 +205,19 @@ function fitEntityLine(
  * The prefix's stable tail window, tokenized. A window that tokenizes to more than the budget (dense code) is
  * shrunk in proportion and tried again; the last resort is a token cut that moves in steps (tailTokens).
  */
-function prefixTokens(tokenize: Tokenize, prefix: string, budget: number): Int32Array {
+function prefixTokens(tokenize: Tokenize, prefix: string, budget: number): { tokens: Int32Array; chars: number } {
   let maxChars = budget * CHARS_PER_TOKEN;
   let tokens: Int32Array = new Int32Array(0);
+  let chars = 0;
   for (let attempt = 0; attempt < SHRINK_TRIES; attempt++) {
     const step = Math.max(1, Math.floor(maxChars / STEPS_PER_WINDOW));
-    tokens = tokenize(prefix.slice(stableTail(prefix, maxChars, step)));
-    if (tokens.length <= budget) return tokens;
+    const start = stableTail(prefix, maxChars, step);
+    tokens = tokenize(prefix.slice(start));
+    chars = prefix.length - start;
+    if (tokens.length <= budget) return { tokens, chars };
     maxChars = Math.max(2, Math.floor((maxChars * budget * 0.9) / tokens.length));
   }
-  return tailTokens(tokens, budget);
+  return { tokens: tailTokens(tokens, budget), chars };
 }
 
 function concat(parts: readonly ArrayLike<number>[]): Int32Array {

@@ -59,6 +59,8 @@ export interface CompletionResult extends Omit<Completion, "kind" | "nodes" | "r
    * search ran (timings.queryEmbed and search are 0). Absent from engines that do not say.
    */
   retrievalReused?: boolean;
+  /** Characters at the end of the text before the cursor (typed indentation left out) that the prompt holds. */
+  prefixChars: number;
 }
 
 /** How one repository's cache is opened by the engine (its models are the engine's). */

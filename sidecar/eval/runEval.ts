@@ -44,6 +44,8 @@ export interface TaskResult extends ScoredCompletion {
   nodes: ReachedNode[];
   /** The names the entity line listed (empty without entities). */
   entityNames: string[];
+  /** Characters at the end of the task's prompt that the generator's prompt held. */
+  prefixChars: number;
 }
 
 /**
@@ -127,6 +129,7 @@ export async function runEval(options: EvalOptions): Promise<{ summaries: ModeSu
           editSimilarity: editSimilarity(result.text, task.groundTruth),
           nodes: result.nodes.map(({ level, spans }) => ({ level, spans })),
           entityNames: result.entityNames,
+          prefixChars: result.prefixChars,
         });
         options.progress?.(results.length, total);
       }

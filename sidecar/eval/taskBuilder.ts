@@ -17,7 +17,7 @@
  * docstring's prose) are not code to complete.
  */
 import type { EntityKind } from "../completion/entities";
-import { lineComment } from "../languages";
+import { IDENTIFIER, lineComment } from "../languages";
 import { Prng } from "../util/prng";
 import { futureExcluded } from "./tasks";
 
@@ -37,8 +37,6 @@ export const MIN_CHARS = 4;
 export const MAX_CHARS = 200;
 
 const CLOSING_ONLY = /^[)\]}:;,.\s]*$/;
-/** The identifier syntax the entity line uses (entities.ts selectEntities). */
-const IDENTIFIER = /[\p{L}_$][\p{L}\p{N}_$]*/gu;
 
 export interface RepoFile {
   /** Repository-relative, "/"-separated. */

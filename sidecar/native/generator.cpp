@@ -57,6 +57,9 @@ struct EvalOutcome {
 
 enum class StopReason { Eog, Stop, MaxTokens, Time, Cancelled, Context };
 
+// eogAfterContent passes over an end among the first this many tokens only.
+constexpr size_t kBlankTokensBeforeEnd = 4;
+
 const char* stopReasonName(StopReason r) {
   switch (r) {
     case StopReason::Eog: return "eog";
@@ -120,12 +123,15 @@ class Generator : public ModelHandle<Generator> {
   int nCtx_ = 0;
   int cacheReuse_ = 0;
 
-  // The most likely token that does not end the generation.
-  llama_token bestNotEog(const float* logits) const {
+  // The most likely token that writes text: neither an end nor a control token (FIM markers and the
+  // like show as nothing, so the output would stay blank).
+  llama_token bestTextToken(const float* logits) const {
     llama_token best = -1;
-    for (llama_token t = 0; t < nVocab_; t++)
-      if (!llama_vocab_is_eog(m_->vocab, t) && (best < 0 || logits[t] > logits[best])) best = t;
-    if (best < 0) throw std::runtime_error("every token of the vocabulary ends the generation");
+    for (llama_token t = 0; t < nVocab_; t++) {
+      if (llama_vocab_is_eog(m_->vocab, t) || llama_vocab_is_control(m_->vocab, t)) continue;
+      if (best < 0 || logits[t] > logits[best]) best = t;
+    }
+    if (best < 0) throw std::runtime_error("no token of the vocabulary writes text");
     return best;
   }
 
@@ -557,9 +563,12 @@ class Generator : public ModelHandle<Generator> {
             if (!logits) throw std::runtime_error("llama.cpp returned no logits");
             llama_token best = static_cast<llama_token>(std::max_element(logits, logits + nVocab_) - logits);
             if (!ignoreEog && llama_vocab_is_eog(m_->vocab, best)) {
+              // Passed over only while the output is blank and short: a model that keeps wanting to end
+              // after a few blank tokens (newlines, indentation) is let end.
               bool blank = text.find_first_not_of(" \t\r\n") == std::string::npos;
-              if (!eogAfterContent || !blank) { result->reason = StopReason::Eog; break; }
-              best = bestNotEog(logits);
+              bool pass = eogAfterContent && blank && result->generated.size() < kBlankTokensBeforeEnd;
+              if (!pass) { result->reason = StopReason::Eog; break; }
+              best = bestTextToken(logits);
             }
             result->generated.push_back(best);
             size_t before = text.size();

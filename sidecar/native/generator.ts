@@ -87,8 +87,9 @@ export interface GenerateRequest extends EvaluateRequest {
   /** Keep going through end-of-generation tokens (fixed-length runs: benchmarks, random-weight models). */
   ignoreEog?: boolean;
   /**
-   * An end-of-generation token before the output's first non-blank character is passed over for the
-   * most likely other token: a line was asked for, and "nothing" is no answer to show.
+   * An end-of-generation token among the first 4 tokens, before the output's first non-blank
+   * character, is passed over for the most likely token that writes text (no end, no control token):
+   * a line was asked for, and "nothing" is no answer to show.
    */
   eogAfterContent?: boolean;
 }

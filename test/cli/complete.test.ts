@@ -52,7 +52,7 @@ describe("hef complete", () => {
     const listed = /^names listed \((\d+) tokens\): (.+)$/m.exec(out.stdout);
     assert.ok(listed, out.stdout);
     assert.ok(Number(listed[1]) > 0 && Number(listed[1]) <= 64);
-    // Names the shop defines in other files than cart.py (its own are in the prompt already).
+    // Names the shop defines in other files than cart.py, which the retrieved nodes hold.
     assert.match(listed[2]!, /\b(TaxTable|Discount|PercentOff|BuyNGetOne|Inventory)\b/);
   });
 

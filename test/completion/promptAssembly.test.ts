@@ -182,7 +182,9 @@ describe("assemblePrompt", () => {
     const text = render(prompt.tokens);
     const [pre, suf] = text.slice("<PRE>".length, -"<MID>".length).split("<SUF>");
     assert.ok(pre!.length <= 100 && prefix.endsWith(pre!) && pre!.startsWith("line "));
+    assert.equal(prompt.prefixChars, pre!.length, "how much of the prefix the prompt holds");
     assert.ok(suf!.length <= 20 && suffix.startsWith(suf!));
+    assert.equal(assemblePrompt(tokenize, qwen, request()).prefixChars, "def total(".length);
     const swapped = render(
       assemblePrompt(tokenize, spm, request({ prefix, suffix, prefixBudget: 100, suffixBudget: 20 })).tokens,
     );

@@ -49,7 +49,8 @@ function fakeEngine(
         pseudoTokens: 0,
         contextTokens: 0,
         entityTokens: 0,
-        entityNames: [],
+        entityNames: request.entities ? ["Helper"] : [],
+        prefixChars: request.prefix.length,
         reused: 0,
         decoded: 1,
         generatedTokens: 1,
@@ -119,6 +120,11 @@ describe("hef eval harness", () => {
         [false, 0],
       ],
     );
+    // What the error analysis reads: the names the entity line listed and how much of the prompt the window held.
+    assert.deepEqual(
+      results.map((r) => [r.entityNames, r.prefixChars]),
+      requests.map((r) => [[], r.prefix.length]),
+    );
     const [summary] = summaries;
     assert.equal(summary!.count, 3);
     assert.equal(summary!.exactMatch, 1 / 3);
@@ -155,10 +161,15 @@ describe("hef eval harness", () => {
       modes: ["rag"],
       workDir: tempDir("hef-eval-work-"),
       ragBudget: 1024,
+      entities: true,
     });
     assert.deepEqual(
-      budgeted.map((r) => r.ragBudget),
-      [1024, 1024, 1024],
+      budgeted.map((r) => [r.ragBudget, r.entities]),
+      [
+        [1024, true],
+        [1024, true],
+        [1024, true],
+      ],
     );
   });
 

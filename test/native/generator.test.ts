@@ -245,30 +245,35 @@ describe("native generator addon", { skip }, () => {
     assert.equal(zero.stopReason, "maxTokens");
   });
 
-  test("on request, an end before any text is passed over for the most likely token that is no end", async () => {
-    // The shipped generator, in suffix-prefix-middle with no suffix, ends at once after a finished line (the tiny
-    // random one never ends at once).
+  test("on request, an end before any text is passed over for the most likely token that writes text", async () => {
+    // The shipped generator, in suffix-prefix-middle with no suffix, often ends at once after a finished line
+    // (the tiny random one never ends at once); the first of these lines after which it does is the test's.
     const shipped = await NativeGenerator.load(shippedModels().generatorPath, { threads: 1, contextSize: 512 });
     try {
-      const { fimPre, fimSuf, fimMid, eos, eot, fimPad, fimRep, fimSep } = shipped.info.tokens;
-      const tokens = [fimPre!, fimSuf!, fimMid!, ...shipped.tokenize("import os\n")];
-      const ended = await shipped.generate({ tokens, maxTokens: 4 });
-      assert.deepEqual([ended.stopReason, ended.text], ["eog", ""], "the premise: this model's first choice is to end");
+      const { fimPre, fimSuf, fimMid } = shipped.info.tokens;
+      const probes = ["import os\n", "def add(a, b):\n    return a + b\n", "x = 1\n", "class A:\n    pass\n"];
+      let tokens: number[] | undefined;
+      for (const text of probes) {
+        const candidate = [fimPre!, fimSuf!, fimMid!, ...shipped.tokenize(text)];
+        if ((await shipped.generate({ tokens: candidate, maxTokens: 4 })).stopReason === "eog") tokens = candidate;
+        if (tokens) break;
+      }
+      assert.ok(tokens, "the generator ends at once after none of the probes: the test needs another premise");
+      assert.equal((await shipped.generate({ tokens, maxTokens: 4 })).text, "");
 
       const passed = await shipped.generate({ tokens, maxTokens: 1, eogAfterContent: true });
       assert.deepEqual([passed.stopReason, passed.tokenCount], ["maxTokens", 1]);
       const logits = (await shipped.evaluate({ tokens })).logits;
       const chosen = passed.tokens[0]!;
-      // Only end tokens (llama.cpp's end-of-generation set for this vocabulary) are likelier than the one taken.
-      const ends = new Set([eos, eot, fimPad, fimRep, fimSep].filter((id) => id !== undefined));
-      assert.ok(ends.has(argmax(logits)));
+      assert.notEqual(shipped.detokenize([chosen]), "");
+      // Every likelier token writes nothing: the ends, and control tokens such as the FIM markers.
       for (let t = 0; t < logits.length; t++)
-        if (logits[t]! > logits[chosen]!) assert.ok(ends.has(t), `token ${t} is likelier than ${chosen} and no end`);
+        if (logits[t]! > logits[chosen]!) assert.equal(shipped.detokenize([t]), "", `token ${t} writes text`);
 
       // Once the output has text, an end ends it as always.
       const line = await shipped.generate({ tokens, maxTokens: 64, eogAfterContent: true });
       assert.equal(line.stopReason, "eog");
-      assert.match(line.text, /^import \S+/);
+      assert.notEqual(line.text.trim(), "");
     } finally {
       await shipped.dispose();
     }

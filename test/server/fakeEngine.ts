@@ -88,6 +88,7 @@ export class FakeEngine implements CompletionEngine {
       contextTokens: 0,
       entityTokens: 0,
       entityNames: [],
+      prefixChars: request.prefix.length,
       reused: 0,
       decoded: 1,
       generatedTokens: 1,

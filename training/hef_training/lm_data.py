@@ -59,6 +59,8 @@ def file_documents(tokenizer: CodeTokenizer, text: str, rng: random.Random, conf
     token comes only where a file or a FIM middle ends: after a piece cut from a file's middle it taught the
     generator that a line's end is likely the text's end, and in SPM with no suffix (the layout ends with the
     prefix) it then ended at once on most empty lines."""
+    if not text:
+        return []  # an empty __init__.py is no document
     if rng.random() >= config.fim_rate:
         return [[text, tokenizer.eos]]
     return [fim_document(tokenizer, piece, rng, config) for piece in pieces(text, max_chars)]

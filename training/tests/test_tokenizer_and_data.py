@@ -57,7 +57,7 @@ def test_pieces_and_fim_documents() -> None:
     parts = list(pieces(text, 500))
     assert "".join(parts) == text and all(len(p) <= 500 for p in parts)
     t = shop_tokenizer()
-    config = LmDataConfig(fim_rate=1.0, spm_share=0.5)
+    config = LmDataConfig(spm_share=0.5)
     rng = random.Random(1)
     layouts = set()
     for _ in range(20):
@@ -73,6 +73,7 @@ def test_the_end_of_text_token_ends_only_files_and_fim_middles() -> None:
     rng = random.Random(2)
     whole = file_documents(t, text, rng, LmDataConfig(fim_rate=0.0), max_chars=500)
     assert whole == [[text, t.eos]]
+    assert file_documents(t, "", rng, LmDataConfig(fim_rate=0.0), max_chars=500) == []
     fim = file_documents(t, text, rng, LmDataConfig(fim_rate=1.0), max_chars=500)
     assert len(fim) == len(list(pieces(text, 500))) > 1
     for ids in (tokenize_documents(t, [doc]) for doc in fim):
