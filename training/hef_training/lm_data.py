@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .prompts import CHARS_PER_TOKEN, fim_layout
+from .runtime import atomic_write
 from .tokenizer import CodeTokenizer
 
 SOURCE_SUFFIXES = (".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".mts", ".cts")
@@ -140,10 +141,7 @@ def build_stream(repos: list[Path], tokenizer: CodeTokenizer, config: LmDataConf
     stream = np.concatenate(arrays)
     if config.max_tokens:
         stream = stream[: config.max_tokens]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.stem}.tmp.npy")
-    np.save(tmp, stream)
-    tmp.replace(out)
+    atomic_write(out, lambda f: np.save(f, stream))
     return len(stream)
 
 

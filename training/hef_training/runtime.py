@@ -134,7 +134,7 @@ def format_seconds(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
-def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Written beside and renamed: a process killed mid-write leaves the previous file whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
@@ -147,12 +147,12 @@ def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
 
 def atomic_save(obj: Any, path: Path) -> None:
     """torch.save, atomically (a checkpoint, a module's state)."""
-    _atomic_write(path, lambda f: torch.save(obj, f))
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def atomic_write_text(text: str, path: Path) -> None:
     """A text file (a record, JSON), atomically."""
-    _atomic_write(path, lambda f: f.write(text.encode()))
+    atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def seed_everything(seed: int) -> None:

@@ -5,10 +5,11 @@
  * which Tab then indents further instead of accepting. The prompt therefore ends at the start of
  * the line, and the completion's own indentation stands in for what the editor typed.
  */
+import { currentLine } from "./text";
 
 /** The whitespace between the last line break and the cursor when nothing else is on that part of the line. */
 export function typedIndent(prefix: string): string {
-  const line = prefix.slice(prefix.lastIndexOf("\n") + 1);
+  const line = currentLine(prefix);
   return /^[ \t]+$/.test(line) ? line : "";
 }
 
